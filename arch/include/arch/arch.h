@@ -1,0 +1,44 @@
+// The interface every architecture provides to the rest of the kernel. Code above arch/
+// includes only this header (and arch-neutral ones), never an architecture's own headers.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica {
+struct BootInfo;
+}
+
+namespace mica::arch {
+
+// Early CPU set-up that must precede everything else (descriptor tables, exception vectors).
+void cpu_init();
+
+// Final kernel page tables: RAM identity-mapped, page 0 left unmapped so null pointers fault.
+// Page-table pages come from mm::early_alloc.
+void paging_init(const BootInfo& boot);
+
+// Monotonic cycle counter and its frequency (valid after clock_init()).
+uint64_t cycles();
+void clock_init();
+uint64_t cycles_per_second();
+// How the frequency was found ("cpuid 0x15", "pit calibration", ...), for the boot log.
+const char* clock_source();
+
+// Stops this CPU for good with interrupts off.
+[[noreturn]] void halt();
+
+// Human-readable CPU model (e.g. the CPUID brand string).
+const char* cpu_model();
+
+// Calls visit(pc) for each return address on the stack, starting at the caller of
+// backtrace() (or at `pc`/`frame` when given), stopping at a bad or null frame pointer.
+using FrameVisitor = void (*)(uintptr_t pc, void* context);
+void backtrace(FrameVisitor visit, void* context, uintptr_t pc = 0, uintptr_t frame = 0);
+
+// Deliberately faults, for the boot tests (CONFIG_TEST_OPTIONS): "null" (page fault on a
+// null store), "ud" (invalid opcode), "div0" (divide error), "gp" (non-canonical access).
+// Returns false if `kind` is not one of these.
+bool trigger_fault(const char* kind);
+
+}  // namespace mica::arch

@@ -1,0 +1,113 @@
+/*
+ * x86_64 entry through the PVH boot protocol (QEMU -kernel on pc/q35/microvm, Firecracker).
+ * The loader enters pvh_start32 in 32-bit protected mode, paging off, with %ebx pointing at
+ * the hvm_start_info structure. We record the TSC (boot time is measured from here), build
+ * a temporary identity map of the first 4 GiB with 2 MiB pages, enter long mode and call
+ * x86_64_start() in C++, which replaces these tables with the final ones.
+ */
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define CR4_PAE         (1 << 5)
+#define MSR_EFER        0xc0000080
+#define EFER_LME        (1 << 8)
+#define CR0_PE          (1 << 0)
+#define CR0_WP          (1 << 16)
+#define CR0_PG          (1 << 31)
+#define PTE_PRESENT_RW  0x3
+#define PDE_2MIB        0x83            /* present | writable | page size */
+#define BOOT_STACK_SIZE 16384
+
+    .section .note.pvh, "a", @note
+    .balign 4
+    .long 4                             /* name size: "Xen\0" */
+    .long 4                             /* descriptor size */
+    .long XEN_ELFNOTE_PHYS32_ENTRY
+    .asciz "Xen"
+    .long pvh_start32
+
+    .section .text.boot, "ax"
+    .code32
+    .globl pvh_start32
+pvh_start32:
+    rdtsc
+    mov %eax, boot_entry_tsc
+    mov %edx, boot_entry_tsc + 4
+    mov %ebx, %esi                      /* hvm_start_info, kept for x86_64_start */
+
+    /* PML4[0] -> PDPT; PDPT[0..3] -> four page directories; 2048 x 2 MiB = 4 GiB. */
+    mov $boot_pdpt + PTE_PRESENT_RW, %eax
+    mov %eax, boot_pml4
+    xor %ecx, %ecx
+1:  mov %ecx, %eax
+    shl $12, %eax
+    add $boot_pd + PTE_PRESENT_RW, %eax
+    mov %eax, boot_pdpt(, %ecx, 8)
+    inc %ecx
+    cmp $4, %ecx
+    jb 1b
+    xor %ecx, %ecx
+2:  mov %ecx, %eax
+    shl $21, %eax
+    or $PDE_2MIB, %eax
+    mov %eax, boot_pd(, %ecx, 8)
+    inc %ecx
+    cmp $2048, %ecx
+    jb 2b
+
+    mov %cr4, %eax
+    or $CR4_PAE, %eax
+    mov %eax, %cr4
+    mov $boot_pml4, %eax
+    mov %eax, %cr3
+    mov $MSR_EFER, %ecx
+    rdmsr
+    or $EFER_LME, %eax
+    wrmsr
+    mov %cr0, %eax
+    or $(CR0_PG | CR0_WP | CR0_PE), %eax
+    mov %eax, %cr0
+    lgdt boot_gdt_descriptor
+    ljmp $0x08, $start64
+
+    .code64
+start64:
+    mov $0x10, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    xor %eax, %eax
+    mov %eax, %fs
+    mov %eax, %gs
+    lea boot_stack_top(%rip), %rsp
+    xor %ebp, %ebp                      /* terminates backtraces */
+    mov %esi, %edi                      /* zero-extends the start_info address */
+    call x86_64_start
+    ud2
+
+    .section .rodata.boot, "a"
+    .balign 8
+boot_gdt:
+    .quad 0
+    .quad 0x00af9a000000ffff            /* 0x08: 64-bit code */
+    .quad 0x00cf92000000ffff            /* 0x10: data */
+boot_gdt_end:
+boot_gdt_descriptor:
+    .word boot_gdt_end - boot_gdt - 1
+    .long boot_gdt
+
+    .section .data
+    .balign 8
+    .globl boot_entry_tsc
+boot_entry_tsc:
+    .quad 0
+
+    .section .bss.boot, "aw", @nobits
+    .balign 4096
+boot_pml4:  .skip 4096
+boot_pdpt:  .skip 4096
+boot_pd:    .skip 4 * 4096
+    .balign 16
+boot_stack: .skip BOOT_STACK_SIZE
+    .globl boot_stack_top
+boot_stack_top:
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,71 @@
+// Small x86_64 pieces of the arch interface: halting, CPU model, backtraces, test faults.
+#include <arch/arch.h>
+#include <arch/x86_64/cpu.h>
+#include <string.h>
+
+namespace mica::arch {
+namespace {
+constexpr uintptr_t lowest_frame = 0x1000;
+constexpr int max_frames = 64;
+char model[49];  // CPUID brand string, filled on first use
+}  // namespace
+
+void halt() {
+    for (;;) asm volatile("cli; hlt");
+}
+
+const char* cpu_model() {
+    if (model[0]) return model;
+    if (x86::cpuid(0x80000000).eax < 0x80000004) return "unknown x86_64 CPU";
+    auto* words = reinterpret_cast<uint32_t*>(model);
+    for (uint32_t i = 0; i < 3; ++i) {
+        auto r = x86::cpuid(0x80000002 + i);
+        words[i * 4 + 0] = r.eax;
+        words[i * 4 + 1] = r.ebx;
+        words[i * 4 + 2] = r.ecx;
+        words[i * 4 + 3] = r.edx;
+    }
+    model[48] = '\0';
+    char* start = model;
+    while (*start == ' ') ++start;
+    memmove(model, start, strlen(start) + 1);
+    for (size_t n = strlen(model); n && model[n - 1] == ' ';) model[--n] = '\0';
+    return model;
+}
+
+void backtrace(FrameVisitor visit, void* context, uintptr_t pc, uintptr_t frame) {
+    if (!frame) {
+        frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    } else if (pc) {
+        visit(pc, context);
+    }
+    // Each frame: [frame] = caller's frame pointer, [frame + 8] = return address. Frames
+    // must be aligned and move up the stack; anything else ends the walk safely.
+    for (int i = 0; i < max_frames; ++i) {
+        if (frame < lowest_frame || (frame & 7)) return;
+        auto* f = reinterpret_cast<const uintptr_t*>(frame);
+        uintptr_t next = f[0], ret = f[1];
+        if (!ret) return;
+        visit(ret, context);
+        if (next <= frame) return;
+        frame = next;
+    }
+}
+
+bool trigger_fault(const char* kind) {
+    if (strcmp(kind, "null") == 0) {
+        *reinterpret_cast<volatile int*>(uintptr_t{0}) = 1;
+    } else if (strcmp(kind, "ud") == 0) {
+        asm volatile("ud2");
+    } else if (strcmp(kind, "div0") == 0) {
+        uint64_t zero = 0;
+        asm volatile("xor %%edx, %%edx; mov $1, %%eax; div %0" : "+r"(zero)::"rax", "rdx");
+    } else if (strcmp(kind, "gp") == 0) {
+        (void)*reinterpret_cast<volatile uint64_t*>(0x8000000000000000ull);  // non-canonical
+    } else {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace mica::arch

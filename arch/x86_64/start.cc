@@ -1,0 +1,91 @@
+// First C++ code on x86_64: turn the PVH start info into a BootInfo and enter the kernel.
+#include <arch/arch.h>
+#include <mica/boot.h>
+#include <mica/cxx_runtime.h>
+#include <mica/mm/early.h>
+#include <string.h>
+
+namespace {
+
+constexpr uint32_t pvh_magic = 0x336ec578;
+constexpr uint32_t e820_ram = 1;
+constexpr uint64_t boot_map_limit = 4ull << 30;  // boot.S identity-maps the first 4 GiB
+
+struct HvmStartInfo {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t flags;
+    uint32_t nr_modules;
+    uint64_t modlist_paddr;
+    uint64_t cmdline_paddr;
+    uint64_t rsdp_paddr;
+    uint64_t memmap_paddr;  // version >= 1
+    uint32_t memmap_entries;
+    uint32_t reserved;
+};
+
+struct HvmMemmapEntry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;
+    uint32_t reserved;
+};
+
+// Owned by the boot CPU: everything kernel_main needs, copied out of loader memory.
+constinit mica::BootInfo boot_info;
+char cmdline[mica::BootInfo::max_cmdline];
+
+void read_start_info(const HvmStartInfo* info) {
+    boot_info.protocol = "pvh";
+    if (info->magic != pvh_magic) {
+        boot_info.error = "bad hvm_start_info magic (not booted through PVH?)";
+        return;
+    }
+    if (info->cmdline_paddr) {
+        const char* src = reinterpret_cast<const char*>(info->cmdline_paddr);
+        size_t n = strnlen(src, sizeof(cmdline));
+        if (n == sizeof(cmdline)) {
+            boot_info.error = "kernel command line longer than 4095 bytes";
+            return;
+        }
+        memcpy(cmdline, src, n + 1);
+    }
+    boot_info.cmdline = cmdline;
+    if (info->version < 1 || info->memmap_entries == 0) {
+        boot_info.error = "no memory map in hvm_start_info (version 0 loader)";
+        return;
+    }
+    auto* map = reinterpret_cast<const HvmMemmapEntry*>(info->memmap_paddr);
+    for (uint32_t i = 0; i < info->memmap_entries; ++i) {
+        if (map[i].type != e820_ram || map[i].size == 0) continue;
+        if (boot_info.ram_count == mica::BootInfo::max_ram_ranges) break;  // rest is ignored
+        boot_info.ram[boot_info.ram_count++] = {map[i].addr, map[i].size};
+    }
+    if (boot_info.ram_count == 0) boot_info.error = "memory map has no RAM";
+}
+
+// Early allocations go right after the image, within its RAM range and the boot mapping.
+void init_early_memory() {
+    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
+    uint64_t limit = image_end;
+    for (size_t i = 0; i < boot_info.ram_count; ++i) {
+        if (boot_info.ram[i].base <= image_end && image_end < boot_info.ram[i].end()) {
+            limit = boot_info.ram[i].end();
+        }
+    }
+    if (limit > boot_map_limit) limit = boot_map_limit;
+    mica::mm::early_init(image_end, limit);
+}
+
+}  // namespace
+
+extern "C" uint64_t boot_entry_tsc;
+
+extern "C" [[noreturn]] void x86_64_start(const HvmStartInfo* info) {
+    boot_info.entry_cycles = boot_entry_tsc;
+    mica::run_global_constructors();
+    mica::arch::cpu_init();
+    read_start_info(info);
+    init_early_memory();
+    mica::kernel_main(boot_info);
+}

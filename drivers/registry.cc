@@ -1,0 +1,47 @@
+#include <mica/console.h>
+#include <mica/driver-config.h>
+#include <mica/drivers/registry.h>
+
+namespace mica::drivers {
+
+// Each driver defines one Driver object; only enabled drivers are compiled and linked.
+extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver,
+    isa_debug_exit_driver, i8042_reset_driver;
+
+namespace {
+const Driver* const table[] = {
+#if CONF_drivers_uart16550
+    &uart16550_driver,
+#endif
+#if CONF_drivers_debugcon
+    &debugcon_driver,
+#endif
+#if CONF_drivers_isa_debug_exit
+    &isa_debug_exit_driver,
+#endif
+#if CONF_drivers_i8042_reset
+    &i8042_reset_driver,
+#endif
+#if CONF_drivers_pit
+    &pit_driver,
+#endif
+#if CONF_drivers_pci
+    &pci_driver,
+#endif
+    nullptr,  // keeps the array non-empty for driver-less configurations
+};
+bool verbose_output = false;  // set once from --verbose
+}  // namespace
+
+void set_verbose(bool on) { verbose_output = on; }
+bool verbose() { return verbose_output; }
+
+void init(Phase phase) {
+    for (const Driver* d : table) {
+        if (!d || d->phase != phase) continue;
+        bool present = d->init();
+        if (verbose_output) kprintf("mica: driver %-16s %s\n", d->name, present ? "ready" : "no device");
+    }
+}
+
+}  // namespace mica::drivers

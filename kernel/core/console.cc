@@ -1,0 +1,47 @@
+#include <mica/console.h>
+#include <mica/format.h>
+
+namespace mica::console {
+namespace {
+// Owned by this file: the registered outputs, and messages printed before the first one.
+Driver* drivers = nullptr;
+char early_buffer[2048];
+size_t early_used = 0;
+}  // namespace
+
+void register_driver(Driver& driver) {
+    driver.next = nullptr;
+    Driver** tail = &drivers;
+    while (*tail) tail = &(*tail)->next;
+    *tail = &driver;
+    if (early_used) {
+        driver.write(early_buffer, early_used);
+    }
+}
+
+bool has_driver() { return drivers != nullptr; }
+
+void write(const char* text, size_t length) {
+    if (!drivers) {
+        for (size_t i = 0; i < length && early_used < sizeof(early_buffer); ++i) {
+            early_buffer[early_used++] = text[i];
+        }
+        return;
+    }
+    for (Driver* d = drivers; d; d = d->next) d->write(text, length);
+}
+
+}  // namespace mica::console
+
+namespace mica {
+
+int kprintf(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    int n = fmt::vformat([](void*, const char* text, size_t length) { console::write(text, length); },
+                         nullptr, format, args);
+    va_end(args);
+    return n;
+}
+
+}  // namespace mica

@@ -1,0 +1,38 @@
+// The few C++ runtime pieces a freestanding kernel needs: global constructors, operator
+// new/delete on the kernel heap, and the hooks GCC emits calls to.
+#include <mica/cxx_runtime.h>
+#include <mica/panic.h>
+#include <stdlib.h>
+
+extern "C" {
+using Constructor = void (*)();
+extern Constructor __init_array_start[], __init_array_end[];
+
+// The kernel never returns from kernel_main, so global destructors never run; recording
+// them would only cost memory.
+int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+void* __dso_handle = &__dso_handle;
+void __cxa_pure_virtual() { mica::panic("pure virtual function called"); }
+}
+
+namespace mica {
+void run_global_constructors() {
+    for (Constructor* c = __init_array_start; c != __init_array_end; ++c) (*c)();
+}
+}  // namespace mica
+
+namespace {
+void* checked_alloc(size_t size) {
+    void* p = malloc(size);
+    // No exceptions in the kernel: running out of memory in `new` is fatal.
+    if (!p) mica::panic("out of memory allocating %zu bytes with operator new", size);
+    return p;
+}
+}  // namespace
+
+void* operator new(size_t size) { return checked_alloc(size); }
+void* operator new[](size_t size) { return checked_alloc(size); }
+void operator delete(void* p) noexcept { free(p); }
+void operator delete[](void* p) noexcept { free(p); }
+void operator delete(void* p, size_t) noexcept { free(p); }
+void operator delete[](void* p, size_t) noexcept { free(p); }

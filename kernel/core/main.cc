@@ -1,0 +1,123 @@
+// Arch-neutral boot sequence: console, command line, clock, memory, drivers, banner.
+#include <arch/arch.h>
+#include <mica/boot.h>
+#include <mica/bootchart.h>
+#include <mica/cmdline.h>
+#include <mica/config.h>
+#include <mica/console.h>
+#include <mica/drivers/registry.h>
+#include <mica/mm/early.h>
+#include <mica/mm/memory.h>
+#include <mica/panic.h>
+#include <mica/power.h>
+#include <mica/version.h>
+#include <string.h>
+
+namespace mica {
+namespace {
+
+// Owned by the boot sequence: what the command line asked for.
+struct BootOptions {
+    bool help = false;
+    bool bootchart = false;
+    bool verbose = false;
+    const char* test_fault = nullptr;
+} options;
+
+constexpr const char* fault_kinds[] = {"null", "ud", "div0", "gp", "panic", "heap-double-free", nullptr};
+
+const cmdline::Option option_table[] = {
+    {"help", nullptr, "list the kernel options and stop", nullptr,
+     [](const char*) -> const char* { options.help = true; return nullptr; }},
+    {"bootchart", nullptr, "print boot phases with times from the first instruction", nullptr,
+     [](const char*) -> const char* { options.bootchart = true; return nullptr; }},
+    {"verbose", nullptr, "print memory map and devices while booting", nullptr,
+     [](const char*) -> const char* { options.verbose = true; return nullptr; }},
+#if CONFIG_TEST_OPTIONS
+    {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
+     [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
+#endif
+};
+constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
+
+char cmdline_copy[BootInfo::max_cmdline];
+
+void print_banner(const BootInfo& boot) {
+    uint64_t us = bootchart::ns_since_entry() / 1000;
+    kprintf("Mica %s (config %s, drivers %s, %s) on %s, %llu MiB RAM, booted in %llu.%03llu ms\n",
+            MICA_VERSION, CONFIG_BUILD_NAME, CONFIG_DRIVER_PROFILE_NAME, CONFIG_ARCH, arch::cpu_model(),
+            (unsigned long long)(boot.ram_bytes() >> 20), (unsigned long long)(us / 1000),
+            (unsigned long long)(us % 1000));
+}
+
+void run_test_fault(const char* kind) {
+    kprintf("mica: triggering test fault '%s'\n", kind);
+    if (strcmp(kind, "panic") == 0) panic("test panic requested on the command line");
+    if (strcmp(kind, "heap-double-free") == 0) {
+        void* p = mm::heap().alloc(32);
+        mm::heap().free(p);
+        mm::heap().free(p);
+    }
+    arch::trigger_fault(kind);
+    panic("test fault '%s' did not fault", kind);
+}
+
+}  // namespace
+
+void kernel_main(BootInfo& boot) {
+    bootchart::set_origin(boot.entry_cycles);
+    drivers::init(drivers::Phase::console);
+    bootchart::mark("console");
+    if (boot.error) panic("boot protocol (%s): %s", boot.protocol, boot.error);
+    drivers::init(drivers::Phase::platform);
+    arch::clock_init();
+    bootchart::mark("clock");
+
+    // Parse a copy: the parser splits words in place and options keep pointers into it.
+    size_t len = strlen(boot.cmdline);
+    if (len >= sizeof(cmdline_copy)) {
+        kprintf("mica: error: kernel command line is %zu bytes, the limit is %zu\n", len,
+                sizeof(cmdline_copy) - 1);
+        power::shutdown(power::exit_status::usage);
+    }
+    memcpy(cmdline_copy, boot.cmdline, len + 1);
+    static cmdline::Result parsed;  // large; keep it off the boot stack
+    cmdline::parse(cmdline_copy, option_table, option_count, parsed);
+    if (!parsed.ok) {
+        kprintf("mica: error: %s\nmica: run with --help for the list of options\n", parsed.error);
+        power::shutdown(power::exit_status::usage);
+    }
+    bootchart::mark("command line");
+
+    arch::paging_init(boot);
+    bootchart::mark("paging");
+    mm::init(boot);
+    bootchart::mark("memory");
+    if (options.verbose) {
+        for (size_t i = 0; i < boot.ram_count; ++i) {
+            kprintf("mica: ram %#014llx-%#014llx\n", (unsigned long long)boot.ram[i].base,
+                    (unsigned long long)boot.ram[i].end());
+        }
+        kprintf("mica: %zu pages free of %zu\n", mm::pages().free_pages(), mm::pages().total_pages());
+    }
+    drivers::set_verbose(options.verbose);
+    drivers::init(drivers::Phase::bus);
+    bootchart::mark("drivers");
+
+    print_banner(boot);
+    if (options.bootchart) bootchart::print();
+    if (options.help) {
+        kprintf("Kernel options (before the application's arguments):\n");
+        cmdline::print_help(option_table, option_count, kprintf);
+        power::shutdown(power::exit_status::success);
+    }
+    if (options.test_fault) run_test_fault(options.test_fault);
+    if (parsed.arg_count) {
+        // Loading applications is issue 6; refuse clearly rather than pretend.
+        kprintf("mica: error: cannot run '%s': this kernel has no application loader yet\n", parsed.args[0]);
+        power::shutdown(power::exit_status::usage);
+    }
+    power::shutdown(power::exit_status::success);
+}
+
+}  // namespace mica

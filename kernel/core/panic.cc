@@ -1,0 +1,56 @@
+#include <arch/arch.h>
+#include <mica/console.h>
+#include <mica/format.h>
+#include <mica/ksyms.h>
+#include <mica/panic.h>
+#include <mica/power.h>
+
+namespace mica {
+namespace {
+bool panicking = false;  // a fault while reporting a panic must not recurse
+constexpr int max_frames = 32;
+
+void print_frame(uintptr_t pc, void* context) {
+    int& depth = *static_cast<int*>(context);
+    if (depth >= max_frames) return;
+    ksyms::Symbol s = ksyms::lookup(pc);
+    if (s.name) {
+        kprintf("  #%-2d 0x%016lx %s+0x%lx\n", depth, pc, s.name, s.offset);
+    } else {
+        kprintf("  #%-2d 0x%016lx ?\n", depth, pc);
+    }
+    ++depth;
+}
+
+[[noreturn]] void report(uintptr_t pc, uintptr_t frame, void (*dump)(const void*), const void* state,
+                         const char* format, va_list args) {
+    if (panicking) {
+        kprintf("\nmica: nested panic; stopping\n");
+        power::shutdown(power::exit_status::panic);
+    }
+    panicking = true;
+    kprintf("\nPANIC: ");
+    fmt::vformat([](void*, const char* text, size_t n) { console::write(text, n); }, nullptr, format, args);
+    kprintf("\n");
+    if (dump) dump(state);
+    kprintf("Backtrace%s:\n", ksyms::count() ? "" : " (no symbols in this kernel)");
+    int depth = 0;
+    arch::backtrace(print_frame, &depth, pc, frame);
+    power::shutdown(power::exit_status::panic);
+}
+}  // namespace
+
+void panic(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    report(0, 0, nullptr, nullptr, format, args);
+}
+
+void panic_at(uintptr_t pc, uintptr_t frame, void (*dump)(const void*), const void* state,
+              const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    report(pc, frame, dump, state, format, args);
+}
+
+}  // namespace mica

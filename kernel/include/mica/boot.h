@@ -1,0 +1,41 @@
+// What the architecture's boot code hands to kernel_main(): an arch-neutral summary of the
+// boot protocol (PVH start info on x86_64).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica {
+
+struct MemoryRange {
+    uint64_t base;
+    uint64_t size;
+    uint64_t end() const { return base + size; }
+};
+
+struct BootInfo {
+    static constexpr size_t max_ram_ranges = 32;
+    static constexpr size_t max_cmdline = 4096;
+
+    MemoryRange ram[max_ram_ranges] = {};
+    size_t ram_count = 0;
+    const char* cmdline = "";      // copied into kernel memory by the arch code
+    const char* protocol = "";     // e.g. "pvh"
+    uint64_t entry_cycles = 0;     // cycle counter at the kernel's first instruction
+    // Set by the arch code when the boot protocol data is unusable; kernel_main reports it
+    // once a console exists.
+    const char* error = nullptr;
+    uint64_t ram_bytes() const {
+        uint64_t total = 0;
+        for (size_t i = 0; i < ram_count; ++i) total += ram[i].size;
+        return total;
+    }
+};
+
+// Arch-neutral kernel entry, called once on the boot CPU.
+[[noreturn]] void kernel_main(BootInfo& boot);
+
+}  // namespace mica
+
+// Kernel image bounds from the linker script.
+extern "C" char _kernel_start[], _kernel_end[];

@@ -1,0 +1,37 @@
+// Kernel command line: `--option[=value] ... [--] application arguments`.
+// Words are separated by blanks; single or double quotes group words and a backslash escapes
+// the next character. Options come first; the first word that does not start with "--" (or
+// the word after a bare "--") starts the application's arguments. Host-testable: no globals,
+// no allocation (the text is split in place).
+#pragma once
+
+#include <stddef.h>
+
+namespace mica::cmdline {
+
+struct Option {
+    const char* name;              // without the leading "--"
+    const char* value_name;        // nullptr: a flag that takes no value
+    const char* help;
+    const char* const* choices;    // nullptr-terminated allowed values, or nullptr for any
+    // Applies the option; returns nullptr, or a message saying what is wrong with `value`.
+    const char* (*apply)(const char* value);
+};
+
+struct Result {
+    static constexpr size_t max_args = 64;
+    static constexpr size_t max_error = 512;
+    bool ok = false;
+    char error[max_error] = {};
+    char* args[max_args + 1] = {};  // application arguments, nullptr-terminated
+    size_t arg_count = 0;
+};
+
+// Splits `text` in place and applies every option in order, stopping at the first problem.
+void parse(char* text, const Option* options, size_t option_count, Result& result);
+
+// Writes the option list, one per line, through `out` (a printf-like function).
+void print_help(const Option* options, size_t option_count,
+                int (*out)(const char* format, ...));
+
+}  // namespace mica::cmdline

@@ -1,0 +1,24 @@
+// The kernel console: drivers register an output function, kprintf formats into all of them.
+#pragma once
+
+#include <stddef.h>
+
+namespace mica::console {
+
+struct Driver {
+    const char* name;
+    void (*write)(const char* text, size_t length);
+    Driver* next = nullptr;
+};
+
+// Adds an output; the first registered is the primary console. Until one exists output is
+// kept in a small buffer and replayed on registration, so early messages are not lost.
+void register_driver(Driver& driver);
+void write(const char* text, size_t length);
+bool has_driver();
+
+}  // namespace mica::console
+
+namespace mica {
+int kprintf(const char* format, ...) __attribute__((format(printf, 1, 2)));
+}

@@ -1,0 +1,61 @@
+// Kernel heap: size-classed slabs for small objects, whole buddy blocks for large ones.
+// Every page run the heap owns starts with a PageHeader, found from any pointer it returned
+// by looking at the page holding (pointer - 1); so free() needs no size and can reject
+// pointers the heap never handed out. Not thread-safe yet: the kernel runs one thread until
+// the scheduler lands (issue 4), which will add per-CPU caches in front of it.
+#pragma once
+
+#include <mica/mm/page_allocator.h>
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica::mm {
+
+class Heap {
+public:
+    // Called for a free() that cannot be honoured (pointer not from the heap, double free).
+    using ErrorHandler = void (*)(const char* problem, const void* pointer);
+
+    static constexpr size_t min_alignment = 16;
+    static constexpr size_t header_bytes = 64;  // keeps objects 64-byte aligned at most
+    static constexpr size_t class_sizes[] = {16,  32,  48,  64,   96,   128,  192,
+                                             256, 384, 512, 768, 1024, 1536, 2048};
+    static constexpr unsigned class_count = sizeof(class_sizes) / sizeof(class_sizes[0]);
+
+    struct Stats {
+        size_t bytes_in_use;   // as requested by callers, rounded to their class
+        size_t slab_pages;     // pages holding small objects
+        size_t large_pages;    // pages held by large allocations
+        size_t allocations;    // live allocations
+    };
+
+    Heap(PageAllocator& pages, ErrorHandler on_error) : pages_(pages), on_error_(on_error) {}
+
+    // nullptr when out of memory or when alignment is not a power of two up to page_size.
+    void* alloc(size_t size, size_t alignment = min_alignment);
+    void free(void* pointer);
+    // Bytes usable at `pointer` (at least what was asked for).
+    size_t usable_size(const void* pointer) const;
+    void* realloc(void* pointer, size_t size);
+
+    const Stats& stats() const { return stats_; }
+
+private:
+    struct PageHeader;
+    struct FreeObject {
+        FreeObject* next;
+        uint64_t marker;  // free_marker while on a free list: catches double frees cheaply
+    };
+
+    void* alloc_small(unsigned size_class);
+    void* alloc_large(size_t size, size_t alignment);
+    PageHeader* header_of(const void* pointer) const;
+    bool on_free_list(unsigned size_class, const FreeObject* object) const;
+
+    PageAllocator& pages_;
+    ErrorHandler on_error_;
+    FreeObject* free_lists_[class_count] = {};
+    Stats stats_ = {};
+};
+
+}  // namespace mica::mm

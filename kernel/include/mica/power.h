@@ -1,0 +1,28 @@
+// Stopping the machine and reporting an exit status to the host.
+//
+// Exit statuses (docs/architecture.md "Exit status"): 0 success, 64 bad command line
+// (EX_USAGE), 70 kernel panic (EX_SOFTWARE). With QEMU's isa-debug-exit the host sees
+// (status << 1) | 1; tools/run turns that back into `status`.
+#pragma once
+
+namespace mica::power {
+
+namespace exit_status {
+inline constexpr int success = 0;
+inline constexpr int usage = 64;
+inline constexpr int panic = 70;
+}  // namespace exit_status
+
+struct ExitMethod {
+    const char* name;
+    // Tries to stop the machine with `status`; returns only if that did not work.
+    void (*exit)(int status);
+    bool reports_status;  // whether the host can read `status` through this method
+    ExitMethod* next = nullptr;
+};
+
+// Methods are tried in registration order; the arch's halt() is the last resort.
+void register_exit_method(ExitMethod& method);
+[[noreturn]] void shutdown(int status);
+
+}  // namespace mica::power

@@ -1,0 +1,154 @@
+#include <mica/mm/heap.h>
+#include <string.h>
+
+namespace mica::mm {
+
+namespace {
+constexpr uint32_t slab_magic = 0x51ab51ab;
+constexpr uint32_t large_magic = 0x1a23e000;
+constexpr uint64_t free_marker = 0xf4eef4eef4eef4eeull;
+}  // namespace
+
+struct Heap::PageHeader {
+    uint32_t magic;
+    uint32_t size_class;   // slab pages
+    uint32_t order;        // large runs: buddy order of the run
+    uint32_t reserved;
+    size_t usable;         // large runs: bytes usable from the returned pointer
+};
+
+
+Heap::PageHeader* Heap::header_of(const void* pointer) const {
+    auto addr = reinterpret_cast<uintptr_t>(pointer) - 1;
+    return reinterpret_cast<PageHeader*>(addr & ~(page_size - 1));
+}
+
+void* Heap::alloc_small(unsigned size_class) {
+    if (!free_lists_[size_class]) {
+        auto* page = static_cast<uint8_t*>(pages_.alloc(0));
+        if (!page) return nullptr;
+        auto* header = reinterpret_cast<PageHeader*>(page);
+        *header = PageHeader{slab_magic, size_class, 0, 0, 0};
+        size_t size = class_sizes[size_class];
+        // Carve the page back to front so the list hands out ascending addresses.
+        size_t count = (page_size - header_bytes) / size;
+        for (size_t i = count; i-- > 0;) {
+            auto* object = reinterpret_cast<FreeObject*>(page + header_bytes + i * size);
+            object->next = free_lists_[size_class];
+            object->marker = free_marker;
+            free_lists_[size_class] = object;
+        }
+        ++stats_.slab_pages;
+    }
+    FreeObject* object = free_lists_[size_class];
+    free_lists_[size_class] = object->next;
+    object->marker = 0;
+    return object;
+}
+
+void* Heap::alloc_large(size_t size, size_t alignment) {
+    // The header lives in the first page; the object starts after it (or, for alignments
+    // above the header size, on the next page boundary).
+    size_t offset = alignment <= header_bytes ? header_bytes : page_size;
+    if (size > (page_size << (max_order - 1)) - offset) return nullptr;
+    unsigned order = order_for_bytes(size + offset);
+    auto* run = static_cast<uint8_t*>(pages_.alloc(order));
+    if (!run) return nullptr;
+    size_t usable = (page_size << order) - offset;
+    *reinterpret_cast<PageHeader*>(run) = PageHeader{large_magic, 0, order, 0, usable};
+    stats_.large_pages += size_t{1} << order;
+    return run + offset;
+}
+
+void* Heap::alloc(size_t size, size_t alignment) {
+    if (alignment < min_alignment) alignment = min_alignment;
+    if ((alignment & (alignment - 1)) || alignment > page_size) return nullptr;
+    if (size == 0) size = 1;
+    void* result = nullptr;
+    size_t need = size < alignment ? alignment : size;
+    if (alignment <= header_bytes && need <= class_sizes[class_count - 1]) {
+        // Classes that are not powers of two only guarantee 16-byte alignment.
+        auto fits = [&](size_t s) {
+            return s >= need && (alignment == min_alignment || (s & (s - 1)) == 0);
+        };
+        unsigned c = 0;
+        while (!fits(class_sizes[c])) ++c;
+        result = alloc_small(c);
+        if (result) stats_.bytes_in_use += class_sizes[c];
+    } else {
+        result = alloc_large(size, alignment);
+        if (result) stats_.bytes_in_use += header_of(result)->usable;
+    }
+    if (result) ++stats_.allocations;
+    return result;
+}
+
+bool Heap::on_free_list(unsigned size_class, const FreeObject* object) const {
+    for (const FreeObject* o = free_lists_[size_class]; o; o = o->next) {
+        if (o == object) return true;
+    }
+    return false;
+}
+
+void Heap::free(void* pointer) {
+    if (!pointer) return;
+    PageHeader* header = header_of(pointer);
+    auto offset = reinterpret_cast<uintptr_t>(pointer) - reinterpret_cast<uintptr_t>(header);
+    if (header->magic == slab_magic && header->size_class < class_count) {
+        size_t size = class_sizes[header->size_class];
+        if (offset < header_bytes || (offset - header_bytes) % size) {
+            on_error_("free of a pointer into the middle of a heap object", pointer);
+            return;
+        }
+        auto* object = static_cast<FreeObject*>(pointer);
+        // The marker may be user data that happens to match; the list walk settles it.
+        if (object->marker == free_marker && on_free_list(header->size_class, object)) {
+            on_error_("double free", pointer);
+            return;
+        }
+        object->next = free_lists_[header->size_class];
+        object->marker = free_marker;
+        free_lists_[header->size_class] = object;
+        stats_.bytes_in_use -= size;
+    } else if (header->magic == large_magic && (offset == header_bytes || offset == page_size)) {
+        unsigned order = header->order;
+        stats_.bytes_in_use -= header->usable;
+        stats_.large_pages -= size_t{1} << order;
+        header->magic = 0;  // a second free of this run now fails the magic check
+        if (pages_.free(header, order) != FreeError::none) {
+            on_error_("heap run rejected by the page allocator", pointer);
+            return;
+        }
+    } else {
+        on_error_(header->magic == 0 && offset == header_bytes ? "double free"
+                                                               : "free of a pointer not from the heap",
+                  pointer);
+        return;
+    }
+    --stats_.allocations;
+}
+
+size_t Heap::usable_size(const void* pointer) const {
+    if (!pointer) return 0;
+    const PageHeader* header = header_of(pointer);
+    if (header->magic == slab_magic) return class_sizes[header->size_class];
+    if (header->magic == large_magic) return header->usable;
+    return 0;
+}
+
+void* Heap::realloc(void* pointer, size_t size) {
+    if (!pointer) return alloc(size);
+    if (size == 0) {
+        free(pointer);
+        return nullptr;
+    }
+    size_t old = usable_size(pointer);
+    if (size <= old) return pointer;
+    void* fresh = alloc(size);
+    if (!fresh) return nullptr;
+    memcpy(fresh, pointer, old);
+    free(pointer);
+    return fresh;
+}
+
+}  // namespace mica::mm
