@@ -1,35 +1,45 @@
-// 8254 PIT channel 2, used once at boot to measure the TSC when CPUID cannot tell its
-// frequency: count down ~1 ms (1193 ticks of 1.193182 MHz) and see how far the TSC moved.
+// 8254 PIT, used once at boot to measure the TSC when CPUID cannot tell its frequency.
+// Channel 0 counts down from 0xffff at 1.193182 MHz; we latch-read it until ~1 ms of ticks
+// (1193) have passed and see how far the TSC moved. Channel 0 rather than the usual channel
+// 2 gate trick: that needs port 0x61, which QEMU's microvm does not have. Interrupts are
+// off at this point, so the channel's IRQ 0 output goes nowhere.
 #include <arch/x86_64/io.h>
 #include <mica/clock.h>
 #include <mica/drivers/registry.h>
 
 namespace mica::drivers {
 namespace {
-constexpr uint16_t channel2 = 0x42, mode_port = 0x43, gate_port = 0x61;
-constexpr uint8_t gate_on = 0x01, speaker_on = 0x02, out2_high = 0x20;
-constexpr uint8_t mode_ch2_lohi_oneshot = 0xb0;
+constexpr uint16_t channel0 = 0x40, mode_port = 0x43;
+constexpr uint8_t mode_ch0_lohi_rate = 0x34;  // channel 0, lo/hi byte, mode 2
+constexpr uint8_t latch_ch0 = 0x00;
 constexpr uint64_t pit_hz = 1193182;
-constexpr uint16_t ticks = 1193;       // ~1 ms
-constexpr int max_polls = 10000000;    // bounds the wait when no PIT answers
+constexpr uint16_t wait_ticks = 1193;  // ~1 ms
+constexpr int max_polls = 200000;      // bounds the wait on a PIT that stalls
+constexpr int max_idle_polls = 1000;   // no movement at all by then: there is no PIT
+
+uint16_t read_counter() {
+    x86::outb(mode_port, latch_ch0);
+    uint8_t lo = x86::inb(channel0);
+    uint8_t hi = x86::inb(channel0);
+    return static_cast<uint16_t>(hi << 8 | lo);
+}
 
 uint64_t measure(uint64_t (*counter)()) {
-    uint8_t gate = x86::inb(gate_port);
-    // No PIT (e.g. microvm with pit=off): the port floats high and OUT2 reads as set.
-    x86::outb(gate_port, static_cast<uint8_t>((gate & ~(speaker_on | gate_on))));
-    x86::outb(mode_port, mode_ch2_lohi_oneshot);
-    x86::outb(channel2, ticks & 0xff);
-    x86::outb(channel2, ticks >> 8);
-    if (x86::inb(gate_port) & out2_high) return 0;
-    x86::outb(gate_port, static_cast<uint8_t>((gate & ~speaker_on) | gate_on));  // start counting
-    uint64_t start = counter();
+    x86::outb(mode_port, mode_ch0_lohi_rate);
+    x86::outb(channel0, 0xff);
+    x86::outb(channel0, 0xff);
+    uint16_t start = read_counter();
+    uint64_t tsc_start = counter();
+    uint16_t elapsed = 0;
     int polls = 0;
-    while (!(x86::inb(gate_port) & out2_high) && ++polls < max_polls) {
+    // Counts down; unsigned subtraction handles the reload from 1 to 0xffff.
+    while (elapsed < wait_ticks && ++polls < max_polls && (elapsed || polls < max_idle_polls)) {
+        elapsed = static_cast<uint16_t>(start - read_counter());
     }
-    uint64_t end = counter();
-    x86::outb(gate_port, gate);
-    if (polls >= max_polls) return 0;
-    return (end - start) * pit_hz / ticks;
+    uint64_t tsc_end = counter();
+    // No PIT: the ports float at 0xff and the count never moves.
+    if (elapsed < wait_ticks) return 0;
+    return (tsc_end - tsc_start) * pit_hz / elapsed;
 }
 
 const clock::Calibrator calibrator{"pit", measure};
