@@ -20,6 +20,7 @@ target_include_directories(mica_flags INTERFACE
   ${MICA_GENERATED}
   ${CMAKE_BINARY_DIR}/include
   ${PROJECT_SOURCE_DIR}/libc/include
+  ${PROJECT_SOURCE_DIR}/libc/c-headers
   ${PROJECT_SOURCE_DIR}/kernel/include
   ${PROJECT_SOURCE_DIR}/arch/include
   ${PROJECT_SOURCE_DIR}/arch/${CONFIG_ARCH}/include

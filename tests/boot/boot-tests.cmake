@@ -1,2 +1,82 @@
+# QEMU boot tests for one built configuration (label "boot"). Called with the configuration's
+# CONFIG_* variables in scope: from the kernel build itself (`ctest` in a build directory)
+# and, for every defconfig, from the `make check` project in tests/.
+#   mica_add_boot_tests(<name prefix> <build dir>)
+set(MICA_BOOT_TEST ${CMAKE_CURRENT_LIST_DIR}/boot_test.py)
+set(MICA_TOOLS_RUN ${CMAKE_CURRENT_LIST_DIR}/../../tools/run)
+
+function(mica_add_boot_test name dir machine status cmdline)
+  # "--opt=value" form throughout: values such as "--bogus" must not look like options.
+  set(checks)
+  set(pending)
+  foreach(arg ${ARGN})
+    if(pending)
+      list(APPEND checks "${pending}=${arg}")
+      set(pending)
+    else()
+      set(pending ${arg})
+    endif()
+  endforeach()
+  add_test(NAME ${name}
+           COMMAND ${MICA_PYTHON} ${MICA_BOOT_TEST} --run ${MICA_TOOLS_RUN} --build-dir ${dir}
+                   --machine ${machine} --status ${status} "--cmdline=${cmdline}" ${checks})
+  set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT 60)
+endfunction()
+
 function(mica_add_boot_tests prefix dir)
+  if(CONFIG_PROFILE_MICROVM)
+    set(machines microvm)
+  elseif(CONFIG_PROFILE_ALL)
+    set(machines pc q35 microvm)
+  else()
+    set(machines pc q35)
+  endif()
+  list(GET machines 0 m)
+  # Without isa-debug-exit the guest stops through a reset and the host always sees 0.
+  if(CONFIG_DRIVER_ISA_DEBUG_EXIT)
+    set(panic_status 70)
+    set(usage_status 64)
+  else()
+    set(panic_status 0)
+    set(usage_status 0)
+  endif()
+  set(banner "Mica [0-9.]+ \\(config ${CONFIG_BUILD_NAME}, drivers ${CONFIG_DRIVER_PROFILE_NAME}, ${CONFIG_ARCH}\\) on .*, [0-9]+ MiB RAM, booted in [0-9]+\\.[0-9]+ ms")
+
+  foreach(machine ${machines})
+    mica_add_boot_test(${prefix}boot.${machine} ${dir} ${machine} 0 "" --expect "${banner}" --reject "PANIC")
+  endforeach()
+
+  mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"
+    --expect "mica: error: unknown option '--bogus'. valid options: --help, --bootchart, --verbose"
+    --reject "booted in")
+  mica_add_boot_test(${prefix}cmdline.help ${dir} ${m} 0 "--help"
+    --expect "--bootchart +print boot phases" --expect "--verbose")
+  mica_add_boot_test(${prefix}cmdline.unterminated-quote ${dir} ${m} ${usage_status} "--verbose 'oops"
+    --expect "unterminated quote")
+  mica_add_boot_test(${prefix}bootchart ${dir} ${m} 0 "--bootchart"
+    --expect "bootchart: phases from the first kernel instruction"
+    --expect "memory +at +[0-9]+\\.[0-9]+ ms")
+  mica_add_boot_test(${prefix}verbose ${dir} ${m} 0 "--verbose"
+    --expect "mica: ram 0x000000100000-" --expect "pages free of")
+  mica_add_boot_test(${prefix}app.no-loader ${dir} ${m} ${usage_status} "-- /hello arg"
+    --expect "cannot run '/hello': this kernel has no application loader yet")
+
+  if(CONFIG_TEST_OPTIONS)
+    set(report --expect "Registers:" --expect "Backtrace:" --expect "#0 +0x[0-9a-f]+ ")
+    mica_add_boot_test(${prefix}panic.null-pointer ${dir} ${m} ${panic_status} "--test-fault=null"
+      --expect "PANIC: page fault: kernel write to address 0 \\(page not present\\)"
+      --expect "mica::arch::trigger_fault" --expect "mica::kernel_main" ${report})
+    mica_add_boot_test(${prefix}panic.invalid-opcode ${dir} ${m} ${panic_status} "--test-fault=ud"
+      --expect "PANIC: invalid opcode \\(vector 6" ${report})
+    mica_add_boot_test(${prefix}panic.divide-error ${dir} ${m} ${panic_status} "--test-fault=div0"
+      --expect "PANIC: divide error \\(vector 0" ${report})
+    mica_add_boot_test(${prefix}panic.general-protection ${dir} ${m} ${panic_status} "--test-fault=gp"
+      --expect "PANIC: general protection fault \\(vector 13" ${report})
+    mica_add_boot_test(${prefix}panic.software ${dir} ${m} ${panic_status} "--test-fault=panic"
+      --expect "PANIC: test panic requested on the command line" --expect "mica::panic" --expect "Backtrace:")
+    mica_add_boot_test(${prefix}panic.heap-double-free ${dir} ${m} ${panic_status} "--test-fault=heap-double-free"
+      --expect "PANIC: heap: double free \\(pointer 0x[0-9a-f]+\\)" --expect "heap_error" --expect "mica::kernel_main")
+    mica_add_boot_test(${prefix}cmdline.bad-value ${dir} ${m} ${usage_status} "--test-fault=nope"
+      --expect "invalid value 'nope' for '--test-fault'; expected one of: null ud div0 gp panic")
+  endif()
 endfunction()

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""One QEMU boot test: boot through tools/run (with a timeout), then check the exit status
+and that the console output matches every --expect regex and no --reject regex.
+On failure prints what was expected and the whole console output."""
+import argparse
+import re
+import subprocess
+import sys
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True, help="path to tools/run")
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--machine", required=True)
+    ap.add_argument("--status", type=int, required=True, help="expected guest exit status")
+    ap.add_argument("--cmdline", default="")
+    ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--reject", action="append", default=[])
+    a = ap.parse_args()
+    cmd = [sys.executable, a.run, "-O", a.build_dir, "--machine", a.machine, "--accel", "tcg",
+           "--timeout", str(a.timeout)]
+    if a.cmdline:
+        cmd.append("--cmdline=" + a.cmdline)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    out = p.stdout.decode(errors="replace").replace("\r\n", "\n")
+    problems = []
+    if p.returncode != a.status:
+        problems.append(f"exit status {p.returncode}, expected {a.status}")
+    for rx in a.expect:
+        if not re.search(rx, out):
+            problems.append(f"output lacks /{rx}/")
+    for rx in a.reject:
+        if re.search(rx, out):
+            problems.append(f"output has /{rx}/")
+    print("$ " + " ".join(cmd))
+    print(out)
+    if problems:
+        print("FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
