@@ -33,6 +33,8 @@ def load(kconfig_path, strict_warnings=True):
         kconf = kconfiglib.Kconfig(kconfig_path, warn_to_stderr=False)
     except kconfiglib.KconfigError as e:
         fail(str(e))
+    # Assigning a symbol that no Kconfig defines is almost always a typo: make it visible.
+    kconf.warn_assign_undef = True
     if strict_warnings and kconf.warnings:
         fail("Kconfig tree has problems:\n  " + "\n  ".join(kconf.warnings))
     return kconf
