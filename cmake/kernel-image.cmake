@@ -18,27 +18,40 @@ endif()
 function(mica_kernel_executable target)
   cmake_parse_arguments(ARG "" "" "SOURCES;EXTRA_FLAGS;DEPENDS" ${ARGN})
   add_executable(${target} ${ARG_SOURCES})
-  target_link_libraries(${target} PRIVATE mica_flags -Wl,--start-group ${MICA_LIBS} ${MICA_LIBGCC} -Wl,--end-group)
+  # The libc is linked whole: its exported functions are the application ABI, needed whether
+  # or not the kernel itself calls them.
+  target_link_libraries(${target} PRIVATE mica_flags
+                        -Wl,--whole-archive $<TARGET_FILE:mica_libc> -Wl,--no-whole-archive
+                        -Wl,--start-group ${MICA_LIBS} ${MICA_LIBGCC} -Wl,--end-group)
+  add_dependencies(${target} mica_libc)
   target_link_options(${target} PRIVATE ${MICA_LINK_FLAGS} ${ARG_EXTRA_FLAGS})
   set_target_properties(${target} PROPERTIES LINK_DEPENDS "${MICA_LINKER_SCRIPT};${ARG_DEPENDS}"
                                              LINKER_LANGUAGE CXX)
 endfunction()
 
-mica_kernel_executable(kernel.stage1.elf SOURCES ${PROJECT_SOURCE_DIR}/kernel/core/ksyms-empty.S)
-
+# With CONFIG_HIDE_SYMBOLS the export list comes from an extra first link without a version
+# script; the two passes below then both use it, since hiding symbols changes what LTO
+# inlines and so the layout the symbol table must match.
 set(_final_flags)
 set(_final_deps)
 if(CONFIG_HIDE_SYMBOLS)
+  mica_kernel_executable(kernel.exports.elf SOURCES ${PROJECT_SOURCE_DIR}/kernel/core/ksyms-empty.S)
   set(_exports ${CMAKE_BINARY_DIR}/exports.map)
   add_custom_command(
     OUTPUT ${_exports}
     COMMAND ${MICA_PYTHON} ${PROJECT_SOURCE_DIR}/tools/gen-exports.py ${CMAKE_READELF} ${CMAKE_NM}
-            $<TARGET_FILE:kernel.stage1.elf> ${MICA_LIBGCC} ${_exports}
-    DEPENDS kernel.stage1.elf ${PROJECT_SOURCE_DIR}/tools/gen-exports.py
+            $<TARGET_FILE:kernel.exports.elf> ${MICA_LIBGCC} ${_exports}
+    DEPENDS kernel.exports.elf ${PROJECT_SOURCE_DIR}/tools/gen-exports.py
     COMMENT "Generating the export version script (CONFIG_HIDE_SYMBOLS)")
   add_custom_target(kernel-exports DEPENDS ${_exports})
   list(APPEND _final_flags -Wl,--version-script=${_exports})
   list(APPEND _final_deps ${_exports})
+endif()
+
+mica_kernel_executable(kernel.stage1.elf SOURCES ${PROJECT_SOURCE_DIR}/kernel/core/ksyms-empty.S
+                       EXTRA_FLAGS ${_final_flags} DEPENDS "${_final_deps}")
+if(CONFIG_HIDE_SYMBOLS)
+  add_dependencies(kernel.stage1.elf kernel-exports)
 endif()
 
 add_custom_command(

@@ -10,6 +10,9 @@ import subprocess
 import sys
 
 LINKER_DEFINED = {"_end", "_edata", "__bss_start", "_etext", "__end"}
+# The kernel's own operator new/delete: GCC declares them default-visible and no attribute
+# can change that; applications bring their own C++ runtime, so they are not exported.
+CXX_RUNTIME = {"_Znwm", "_Znam", "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm"}
 
 
 def dynsym(readelf, elf):
@@ -31,7 +34,7 @@ def libgcc_symbols(nm, lib):
 
 def main():
     readelf, nm, elf, libgcc, out = sys.argv[1:]
-    names = sorted(dynsym(readelf, elf) - LINKER_DEFINED - libgcc_symbols(nm, libgcc))
+    names = sorted(dynsym(readelf, elf) - LINKER_DEFINED - CXX_RUNTIME - libgcc_symbols(nm, libgcc))
     if not names:
         sys.exit("gen-exports: no exported symbols found: is MICA_EXPORT used?")
     with open(out, "w") as f:

@@ -27,6 +27,7 @@
     .section .text.boot, "ax"
     .code32
     .globl pvh_start32
+    .hidden pvh_start32
 pvh_start32:
     rdtsc
     mov %eax, boot_entry_tsc
@@ -97,6 +98,7 @@ boot_gdt_descriptor:
     .section .data
     .balign 8
     .globl boot_entry_tsc
+    .hidden boot_entry_tsc
 boot_entry_tsc:
     .quad 0
 
@@ -108,6 +110,7 @@ boot_pd:    .skip 4 * 4096
     .balign 16
 boot_stack: .skip BOOT_STACK_SIZE
     .globl boot_stack_top
+    .hidden boot_stack_top
 boot_stack_top:
 
     .section .note.GNU-stack, "", @progbits

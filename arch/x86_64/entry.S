@@ -8,6 +8,7 @@
     .section .text
     .balign 16
     .globl isr_stubs
+    .hidden isr_stubs
 isr_stubs:
     .set vector, 0
     .rept 256

@@ -10,9 +10,9 @@ extern Constructor __init_array_start[], __init_array_end[];
 
 // The kernel never returns from kernel_main, so global destructors never run; recording
 // them would only cost memory.
-int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
-void* __dso_handle = &__dso_handle;
-void __cxa_pure_virtual() { mica::panic("pure virtual function called"); }
+__attribute__((visibility("hidden"))) int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+__attribute__((visibility("hidden"))) void* __dso_handle = &__dso_handle;
+__attribute__((visibility("hidden"))) void __cxa_pure_virtual() { mica::panic("pure virtual function called"); }
 }
 
 namespace mica {
@@ -30,6 +30,8 @@ void* checked_alloc(size_t size) {
 }
 }  // namespace
 
+// Always default-visible (GCC declares them implicitly); tools/gen-exports.py keeps them out
+// of the export list: applications bring their own C++ runtime.
 void* operator new(size_t size) { return checked_alloc(size); }
 void* operator new[](size_t size) { return checked_alloc(size); }
 void operator delete(void* p) noexcept { free(p); }

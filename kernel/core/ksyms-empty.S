@@ -2,6 +2,7 @@
     .section .ksyms, "a"
     .balign 8
     .globl mica_ksyms
+    .hidden mica_ksyms
 mica_ksyms:
     .quad 0
 
