@@ -9,6 +9,7 @@ PYTHON := /usr/bin/python3
 KCONFIG = $(PYTHON) tools/kconfig.py --config $(O)/.config
 CONFIGS := $(patsubst configs/%_defconfig,%,$(wildcard configs/*_defconfig))
 CHECK_DIR ?= build/check
+space := $(subst ,, )
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure run check menuconfig defconfig olddefconfig alldefconfig \
@@ -55,7 +56,7 @@ check: deps
 	  echo "== building $$c"; ninja -C $(CHECK_DIR)/$$c; \
 	done
 	cmake -S tests -B $(CHECK_DIR)/tests -G Ninja -DMICA_CHECK_DIR=$(abspath $(CHECK_DIR)) \
-	  "-DMICA_CHECK_CONFIGS=$(CONFIGS)" >/dev/null
+	  "-DMICA_CHECK_CONFIGS=$(subst $(space),;,$(strip $(CONFIGS)))" >/dev/null
 	ninja -C $(CHECK_DIR)/tests
 	cd $(CHECK_DIR)/tests && ctest --output-on-failure -j$(JOBS) --timeout 120
 
