@@ -9,6 +9,7 @@ Usage: tools/kconfig.py [--kconfig FILE] --config .config ACTION [ARGS]
   savedefconfig OUT              write a minimal defconfig (only what differs from defaults)
   listnewconfig                  list options the .config does not set yet
   menuconfig                     interactive editor (terminal)
+  doc OUT.md                     write the configuration reference (every option and its help)
   genconfig OUTDIR               write OUTDIR/config.cmake, OUTDIR/mica/config.h and
                                  OUTDIR/mica/driver-config.h (each only if its content changed)
 Exits non-zero with a message naming the problem on a malformed .config, unknown options in a
@@ -127,6 +128,43 @@ def genconfig(kconf, outdir):
     return changed
 
 
+def write_reference(kconf, out):
+    """docs/configuration.md: every visible option with its type, default and help, by menu."""
+    lines = ["# Configuration reference", "",
+             "Generated from the Kconfig files by `tools/kconfig.py doc docs/configuration.md`;",
+             "`make check` fails when it is out of date. Bool options are always defined in",
+             "`mica/config.h` as 0 or 1 (use `#if CONFIG_X` / `if constexpr`); drivers also appear",
+             "in `mica/driver-config.h` as `CONF_drivers_<name>`.", ""]
+
+    def walk(node, depth):
+        while node:
+            item = node.item
+            if item == kconfiglib.MENU:
+                lines.extend(["#" * min(depth + 2, 4) + " " + node.prompt[0], ""])
+            elif item == kconfiglib.COMMENT:
+                lines.extend([f"_{node.prompt[0]}_", ""])
+            elif isinstance(item, (kconfiglib.Symbol, kconfiglib.Choice)) and node.prompt:
+                name = f"CONFIG_{item.name}" if item.name else "(choice)"
+                kind = kconfiglib.TYPE_TO_STR[item.orig_type]
+                if isinstance(item, kconfiglib.Choice):
+                    default = item.selection.name if item.selection else "-"
+                    lines.append(f"- **{node.prompt[0]}** (choice `{name}`, default `CONFIG_{default}`)")
+                else:
+                    lines.append(f"- `{name}` ({kind}, default `{item.str_value or 'n'}`): {node.prompt[0]}")
+                help_text = " ".join((node.help or "").split())
+                if help_text:
+                    lines.append(f"  {help_text}")
+                lines.append("")
+            if node.list:
+                walk(node.list, depth + (1 if item == kconfiglib.MENU else 0))
+            node = node.next
+
+    kconf.load_config(os.devnull)  # defaults only
+    walk(kconf.top_node.list, 0)
+    with open(out, "w") as f:
+        f.write("\n".join(lines).rstrip() + "\n")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -134,7 +172,7 @@ def main():
     ap.add_argument("--config", default=os.environ.get("KCONFIG_CONFIG", ".config"))
     ap.add_argument("action", choices=["defconfig", "olddefconfig", "alldefconfig",
                                        "savedefconfig", "listnewconfig", "menuconfig",
-                                       "genconfig"])
+                                       "genconfig", "doc"])
     ap.add_argument("args", nargs="*")
     a = ap.parse_args()
 
@@ -179,6 +217,10 @@ def main():
         for s in kconf.unique_defined_syms:
             if s.user_value is None and s.visibility and s.orig_type:
                 print(f"CONFIG_{s.name}={s.str_value}")
+    elif a.action == "doc":
+        if not a.args:
+            fail("doc needs an output file")
+        write_reference(kconf, a.args[0])
     elif a.action == "genconfig":
         if not a.args:
             fail("genconfig needs an output directory")
