@@ -52,6 +52,8 @@ void backtrace(FrameVisitor visit, void* context, uintptr_t pc, uintptr_t frame)
     }
 }
 
+const char* const fault_kinds[] = {"null", "ud", "div0", "gp", nullptr};
+
 bool trigger_fault(const char* kind) {
     if (strcmp(kind, "null") == 0) {
         *reinterpret_cast<volatile int*>(uintptr_t{0}) = 1;

@@ -10,6 +10,8 @@ namespace {
 constexpr uint32_t pvh_magic = 0x336ec578;
 constexpr uint32_t e820_ram = 1;
 constexpr uint64_t boot_map_limit = 4ull << 30;  // boot.S identity-maps the first 4 GiB
+// Below 1 MiB live the real-mode IVT, BIOS data and ROMs: never hand those out.
+constexpr uint64_t low_memory_end = 0x100000;
 
 struct HvmStartInfo {
     uint32_t magic;
@@ -62,6 +64,7 @@ void read_start_info(const HvmStartInfo* info) {
         boot_info.ram[boot_info.ram_count++] = {map[i].addr, map[i].size};
     }
     if (boot_info.ram_count == 0) boot_info.error = "memory map has no RAM";
+    boot_info.add_reserved(0, low_memory_end);
 }
 
 // Early allocations go right after the image, within its RAM range and the boot mapping.

@@ -24,7 +24,15 @@ struct BootOptions {
     const char* test_fault = nullptr;
 } options;
 
-constexpr const char* fault_kinds[] = {"null", "ud", "div0", "gp", "panic", "heap-double-free", nullptr};
+// The architecture's CPU faults plus the kernel's own failure kinds.
+constexpr size_t max_fault_kinds = 16;
+const char* fault_kinds[max_fault_kinds] = {"panic", "heap-double-free"};
+
+void collect_fault_kinds() {
+    size_t n = 0;
+    while (fault_kinds[n]) ++n;
+    for (auto k = arch::fault_kinds; *k && n + 1 < max_fault_kinds; ++k) fault_kinds[n++] = *k;
+}
 
 const cmdline::Option option_table[] = {
     {"help", nullptr, "list the kernel options and stop", nullptr,
@@ -73,6 +81,7 @@ void kernel_main(BootInfo& boot) {
     arch::clock_init();
     bootchart::mark("clock");
 
+    collect_fault_kinds();
     // Parse a copy: the parser splits words in place and options keep pointers into it.
     size_t len = strlen(boot.cmdline);
     if (len >= sizeof(cmdline_copy)) {

@@ -10,8 +10,6 @@
 
 namespace mica::mm {
 namespace {
-// Below 1 MiB live the real-mode IVT, BIOS data and ROMs; never hand those out.
-constexpr uintptr_t low_memory_end = 0x100000;
 constexpr uintptr_t largest_block = page_size << (max_order - 1);
 
 // Owned here: the one page allocator and heap, created in init().
@@ -23,17 +21,27 @@ Heap* kernel_heap = nullptr;
 void heap_error(const char* problem, const void* pointer) {
     panic("heap: %s (pointer %p)", problem, pointer);
 }
+
+
+// Adds [start, end) minus every range in `holes` (sorted or not) to the allocator.
+void add_ram(uintptr_t start, uintptr_t end, const MemoryRange* holes, size_t hole_count) {
+    for (size_t i = 0; i < hole_count && start < end; ++i) {
+        uintptr_t hole_start = holes[i].base, hole_end = holes[i].end();
+        if (hole_end <= start || hole_start >= end) continue;
+        if (hole_start > start) add_ram(start, hole_start, holes + i + 1, hole_count - i - 1);
+        start = hole_end;
+    }
+    if (start < end) page_allocator->add_free_range(start, end);
+}
 }  // namespace
 
 void init(const BootInfo& boot) {
     uintptr_t lowest = ~uintptr_t{0}, highest = 0;
     for (size_t i = 0; i < boot.ram_count; ++i) {
-        uintptr_t base = boot.ram[i].base < low_memory_end ? low_memory_end : boot.ram[i].base;
-        if (boot.ram[i].end() <= base) continue;
-        if (base < lowest) lowest = base;
+        if (boot.ram[i].base < lowest) lowest = boot.ram[i].base;
         if (boot.ram[i].end() > highest) highest = boot.ram[i].end();
     }
-    if (highest == 0) panic("no usable RAM above 1 MiB in the boot memory map");
+    if (highest == 0) panic("no RAM in the boot memory map");
     // Align the span's base so buddy blocks are naturally aligned in physical memory.
     uintptr_t base = lowest & ~(largest_block - 1);
     size_t span_pages = (highest - base + page_size - 1) >> page_shift;
@@ -42,16 +50,14 @@ void init(const BootInfo& boot) {
 
     page_allocator = new (page_allocator_storage) PageAllocator();
     page_allocator->init(base, span_pages, metadata);
-    uintptr_t kernel_start = reinterpret_cast<uintptr_t>(_kernel_start);
-    uintptr_t reserved_end = early_end();  // image, then early allocations, are contiguous
-    for (size_t i = 0; i < boot.ram_count; ++i) {
-        uintptr_t start = boot.ram[i].base < low_memory_end ? low_memory_end : boot.ram[i].base;
-        uintptr_t end = boot.ram[i].end();
-        if (start >= end) continue;
-        // Add the parts of this range outside [kernel_start, reserved_end).
-        if (start < kernel_start) page_allocator->add_free_range(start, end < kernel_start ? end : kernel_start);
-        if (end > reserved_end) page_allocator->add_free_range(start > reserved_end ? start : reserved_end, end);
-    }
+    // The image and the early allocations after it are contiguous; then the arch's reserved
+    // ranges (firmware areas, the device tree blob).
+    MemoryRange holes[BootInfo::max_reserved + 1];
+    size_t hole_count = 0;
+    auto image = reinterpret_cast<uintptr_t>(_kernel_start);
+    holes[hole_count++] = {image, early_end() - image};
+    for (size_t i = 0; i < boot.reserved_count; ++i) holes[hole_count++] = boot.reserved[i];
+    for (size_t i = 0; i < boot.ram_count; ++i) add_ram(boot.ram[i].base, boot.ram[i].end(), holes, hole_count);
     kernel_heap = new (heap_storage) Heap(*page_allocator, heap_error);
 }
 

@@ -36,9 +36,10 @@ const char* cpu_model();
 using FrameVisitor = void (*)(uintptr_t pc, void* context);
 void backtrace(FrameVisitor visit, void* context, uintptr_t pc = 0, uintptr_t frame = 0);
 
-// Deliberately faults, for the boot tests (CONFIG_TEST_OPTIONS): "null" (page fault on a
-// null store), "ud" (invalid opcode), "div0" (divide error), "gp" (non-canonical access).
-// Returns false if `kind` is not one of these.
+// Deliberately faults, for the boot tests (CONFIG_TEST_OPTIONS). Every architecture has
+// "null" (store to address 0) and "ud" (undefined instruction); fault_kinds lists all of its
+// kinds, nullptr-terminated. Returns false if `kind` is not one of them.
+extern const char* const fault_kinds[];
 bool trigger_fault(const char* kind);
 
 }  // namespace mica::arch

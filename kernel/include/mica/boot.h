@@ -15,16 +15,27 @@ struct MemoryRange {
 
 struct BootInfo {
     static constexpr size_t max_ram_ranges = 32;
+    static constexpr size_t max_reserved = 8;
     static constexpr size_t max_cmdline = 4096;
 
     MemoryRange ram[max_ram_ranges] = {};
     size_t ram_count = 0;
+    // RAM the page allocator must not hand out besides the kernel image and early
+    // allocations: firmware areas, the device tree blob, ...
+    MemoryRange reserved[max_reserved] = {};
+    size_t reserved_count = 0;
+    const void* device_tree = nullptr;  // flattened device tree, where the platform has one
     const char* cmdline = "";      // copied into kernel memory by the arch code
     const char* protocol = "";     // e.g. "pvh"
     uint64_t entry_cycles = 0;     // cycle counter at the kernel's first instruction
     // Set by the arch code when the boot protocol data is unusable; kernel_main reports it
     // once a console exists.
     const char* error = nullptr;
+    bool add_reserved(uint64_t base, uint64_t size) {
+        if (reserved_count == max_reserved) return false;
+        reserved[reserved_count++] = {base, size};
+        return true;
+    }
     uint64_t ram_bytes() const {
         uint64_t total = 0;
         for (size_t i = 0; i < ram_count; ++i) total += ram[i].size;
