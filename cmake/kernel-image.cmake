@@ -1,8 +1,8 @@
 # Links the kernel in two passes so panics can print symbol names:
 #   kernel.stage1.elf  (empty .ksyms)  → nm → ksyms.S → kernel.elf (same layout + symbols)
 # and, with CONFIG_HIDE_SYMBOLS, derives the export version script from the first pass.
-# Outputs: kernel.elf (symbols, for gdb), kernel-stripped.elf (what tools/run boots),
-# size-report.txt.
+# Outputs: kernel.elf (symbols, for gdb), kernel-stripped.elf (what tools/run boots on
+# x86_64), kernel.bin (the arm64 Image tools/run boots on aarch64), size-report.txt.
 get_property(MICA_LIBS GLOBAL PROPERTY MICA_SUBSYSTEMS)
 set(MICA_LINKER_SCRIPT ${PROJECT_SOURCE_DIR}/arch/${CONFIG_ARCH}/kernel.ld)
 execute_process(COMMAND ${CMAKE_C_COMPILER} -print-libgcc-file-name
@@ -10,7 +10,7 @@ execute_process(COMMAND ${CMAKE_C_COMPILER} -print-libgcc-file-name
 
 set(MICA_LINK_FLAGS ${MICA_CODEGEN_FLAGS} -nostdlib -no-pie -Wl,-T,${MICA_LINKER_SCRIPT}
     -Wl,--export-dynamic -Wl,--no-dynamic-linker -Wl,-z,max-page-size=4096 -Wl,-z,norelro
-    -Wl,--build-id=none -Wl,--hash-style=gnu -Wl,--undefined=pvh_start32)
+    -Wl,--build-id=none -Wl,--hash-style=gnu -Wl,--undefined=${MICA_ENTRY_SYMBOL})
 if(NOT CONFIG_BUILD_DEBUG)
   list(APPEND MICA_LINK_FLAGS -Wl,--gc-sections)
 endif()
@@ -72,7 +72,9 @@ add_custom_command(
   COMMAND ${MICA_PYTHON} ${PROJECT_SOURCE_DIR}/tools/gen-ksyms.py --verify ${CMAKE_NM}
           $<TARGET_FILE:kernel.stage1.elf> $<TARGET_FILE:kernel.elf>
   COMMAND ${CMAKE_OBJCOPY} --strip-debug $<TARGET_FILE:kernel.elf> ${CMAKE_BINARY_DIR}/kernel-stripped.elf
+  COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:kernel.elf> ${CMAKE_BINARY_DIR}/kernel.bin
   COMMAND ${MICA_PYTHON} ${PROJECT_SOURCE_DIR}/tools/size-report.py ${CMAKE_READELF} ${CMAKE_NM}
           $<TARGET_FILE:kernel.elf> ${CMAKE_BINARY_DIR}/size-report.txt
-  BYPRODUCTS ${CMAKE_BINARY_DIR}/kernel-stripped.elf ${CMAKE_BINARY_DIR}/size-report.txt
+  BYPRODUCTS ${CMAKE_BINARY_DIR}/kernel-stripped.elf ${CMAKE_BINARY_DIR}/kernel.bin
+             ${CMAKE_BINARY_DIR}/size-report.txt
   COMMENT "Checking symbol layout, stripping, writing size-report.txt")

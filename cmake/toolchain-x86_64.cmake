@@ -21,3 +21,4 @@ set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 # Kernel code never touches SSE/AVX/x87 state, so interrupts need not save it; no red zone
 # because kernel code can be interrupted on its own stack by exceptions (IST covers apps).
 set(MICA_ARCH_FLAGS -mgeneral-regs-only -mno-red-zone -mcmodel=small -march=x86-64)
+set(MICA_ENTRY_SYMBOL pvh_start32)

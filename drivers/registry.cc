@@ -1,12 +1,13 @@
 #include <mica/console.h>
 #include <mica/driver-config.h>
+#include <mica/drivers/fdt.h>
 #include <mica/drivers/registry.h>
 
 namespace mica::drivers {
 
 // Each driver defines one Driver object; only enabled drivers are compiled and linked.
-extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver,
-    isa_debug_exit_driver, i8042_reset_driver;
+extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver, isa_debug_exit_driver,
+    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver;
 
 namespace {
 const Driver* const table[] = {
@@ -15,6 +16,15 @@ const Driver* const table[] = {
 #endif
 #if CONF_drivers_debugcon
     &debugcon_driver,
+#endif
+#if CONF_drivers_pl011
+    &pl011_driver,
+#endif
+#if CONF_drivers_semihosting_exit
+    &semihosting_exit_driver,  // before PSCI: it can report the status, PSCI cannot
+#endif
+#if CONF_drivers_psci
+    &psci_driver,
 #endif
 #if CONF_drivers_isa_debug_exit
     &isa_debug_exit_driver,
@@ -31,7 +41,16 @@ const Driver* const table[] = {
     nullptr,  // keeps the array non-empty for driver-less configurations
 };
 bool verbose_output = false;  // set once from --verbose
+fdt::Tree tree;               // the boot device tree, opened once by set_device_tree()
+bool have_tree = false;
 }  // namespace
+
+void set_device_tree(const void* blob) {
+    // The arch code already validated it; open() is a cheap second walk.
+    have_tree = blob && tree.open(blob, fdt_max_size) == fdt::Error::none;
+}
+
+const fdt::Tree* device_tree() { return have_tree ? &tree : nullptr; }
 
 void set_verbose(bool on) { verbose_output = on; }
 bool verbose() { return verbose_output; }

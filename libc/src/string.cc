@@ -54,6 +54,14 @@ MICA_EXPORT int memcmp(const void* a, const void* b, size_t n) {
     return 0;
 }
 
+MICA_EXPORT void* memchr(const void* s, int c, size_t n) {
+    auto* p = static_cast<const unsigned char*>(s);
+    for (size_t i = 0; i < n; ++i) {
+        if (p[i] == static_cast<unsigned char>(c)) return const_cast<unsigned char*>(p + i);
+    }
+    return nullptr;
+}
+
 MICA_EXPORT size_t strlen(const char* s) {
     size_t n = 0;
     while (s[n]) ++n;

@@ -24,7 +24,9 @@ function(mica_add_boot_test name dir machine status cmdline)
 endfunction()
 
 function(mica_add_boot_tests prefix dir)
-  if(CONFIG_PROFILE_MICROVM)
+  if(CONFIG_ARCH_AARCH64)
+    set(machines virt "virt,gic-version=3")
+  elseif(CONFIG_PROFILE_MICROVM)
     set(machines microvm)
   elseif(CONFIG_PROFILE_ALL)
     set(machines pc q35 microvm)
@@ -32,8 +34,9 @@ function(mica_add_boot_tests prefix dir)
     set(machines pc q35)
   endif()
   list(GET machines 0 m)
-  # Without isa-debug-exit the guest stops through a reset and the host always sees 0.
-  if(CONFIG_DRIVER_ISA_DEBUG_EXIT)
+  # Without isa-debug-exit or semihosting the guest stops through a reset or PSCI and the
+  # host always sees 0.
+  if(CONFIG_DRIVER_ISA_DEBUG_EXIT OR CONFIG_DRIVER_SEMIHOSTING_EXIT)
     set(panic_status 70)
     set(usage_status 64)
   else()
@@ -43,7 +46,8 @@ function(mica_add_boot_tests prefix dir)
   set(banner "Mica [0-9.]+ \\(config ${CONFIG_BUILD_NAME}, drivers ${CONFIG_DRIVER_PROFILE_NAME}, ${CONFIG_ARCH}\\) on .*, [0-9]+ MiB RAM, booted in [0-9]+\\.[0-9]+ ms")
 
   foreach(machine ${machines})
-    mica_add_boot_test(${prefix}boot.${machine} ${dir} ${machine} 0 "" --expect "${banner}" --reject "PANIC")
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    mica_add_boot_test(${prefix}boot.${name} ${dir} ${machine} 0 "" --expect "${banner}" --reject "PANIC")
   endforeach()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"
@@ -57,7 +61,7 @@ function(mica_add_boot_tests prefix dir)
     --expect "bootchart: phases from the first kernel instruction"
     --expect "memory +at +[0-9]+\\.[0-9]+ ms")
   mica_add_boot_test(${prefix}verbose ${dir} ${m} 0 "--verbose"
-    --expect "mica: ram 0x000000100000-" --expect "pages free of")
+    --expect "mica: ram 0x[0-9a-f]+-0x[0-9a-f]+" --expect "pages free of")
   mica_add_boot_test(${prefix}app.no-loader ${dir} ${m} ${usage_status} "-- /hello arg"
     --expect "cannot run '/hello': this kernel has no application loader yet")
 
@@ -73,11 +77,15 @@ function(mica_add_boot_tests prefix dir)
     if(NOT CONFIG_LTO)
       list(APPEND trace --expect "mica::kernel_main")
     endif()
-    set(report --expect "Registers:" --expect "rip [0-9a-f]+ +rsp" ${trace})
+    set(report --expect "Registers:" --expect "(rip|pc) +[0-9a-f]+ +(rsp|sp) " ${trace})
     mica_add_boot_test(${prefix}panic.null-pointer ${dir} ${m} ${panic_status} "--test-fault=null"
       --expect "PANIC: page fault: kernel write to address 0 \\(page not present\\)" ${report})
     mica_add_boot_test(${prefix}panic.invalid-opcode ${dir} ${m} ${panic_status} "--test-fault=ud"
       --expect "${ud_message}" ${report})
+    if(CONFIG_ARCH_AARCH64)
+      mica_add_boot_test(${prefix}panic.breakpoint ${dir} ${m} ${panic_status} "--test-fault=brk"
+        --expect "PANIC: breakpoint \\(brk #0x4d\\)" ${report})
+    endif()
     if(CONFIG_ARCH_X86_64)
       mica_add_boot_test(${prefix}panic.divide-error ${dir} ${m} ${panic_status} "--test-fault=div0"
         --expect "PANIC: divide error \\(vector 0" ${report})

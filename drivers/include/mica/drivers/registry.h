@@ -2,7 +2,14 @@
 // so a kernel contains and initialises exactly the drivers its profile selects.
 #pragma once
 
+namespace mica::fdt {
+class Tree;
+}
+
 namespace mica::drivers {
+
+// Largest device tree blob accepted (the arm64 boot protocol's limit).
+inline constexpr unsigned long fdt_max_size = 2ul << 20;
 
 enum class Phase {
     console,   // before anything else prints
@@ -18,6 +25,10 @@ struct Driver {
 };
 
 void init(Phase phase);
+// The platform's device tree, for drivers that discover their devices in it (nullptr when
+// the platform has none, e.g. x86 PVH).
+void set_device_tree(const void* blob);
+const fdt::Tree* device_tree();
 void set_verbose(bool on);
 bool verbose();
 

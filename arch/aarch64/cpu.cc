@@ -1,0 +1,88 @@
+// Small aarch64 pieces of the arch interface: halting, CPU model, backtraces, test faults.
+#include <arch/aarch64/cpu.h>
+#include <arch/arch.h>
+#include <mica/format.h>
+#include <string.h>
+
+namespace mica::arch {
+namespace {
+constexpr uintptr_t lowest_frame = 0x1000;
+constexpr int max_frames = 64;
+char model[64];  // filled on first use
+
+const char* part_name(uint32_t implementer, uint32_t part) {
+    if (implementer != 0x41) return nullptr;  // Arm Ltd.
+    switch (part) {
+    case 0xd03: return "Cortex-A53";
+    case 0xd04: return "Cortex-A35";
+    case 0xd05: return "Cortex-A55";
+    case 0xd07: return "Cortex-A57";
+    case 0xd08: return "Cortex-A72";
+    case 0xd09: return "Cortex-A73";
+    case 0xd0a: return "Cortex-A75";
+    case 0xd0b: return "Cortex-A76";
+    case 0xd0c: return "Neoverse-N1";
+    case 0xd40: return "Neoverse-V1";
+    case 0xd49: return "Neoverse-N2";
+    default: return nullptr;
+    }
+}
+}  // namespace
+
+void cpu_init() {
+    // Nothing to do yet beyond what boot.S set up (vectors, stacks); SMP will add per-CPU
+    // state here.
+}
+
+void halt() {
+    for (;;) asm volatile("msr daifset, #0xf; wfi");
+}
+
+const char* cpu_model() {
+    if (model[0]) return model;
+    uint64_t midr = MICA_READ_SYSREG(midr_el1);
+    auto implementer = static_cast<uint32_t>(midr >> 24 & 0xff);
+    auto part = static_cast<uint32_t>(midr >> 4 & 0xfff);
+    auto variant = static_cast<unsigned>(midr >> 20 & 0xf), revision = static_cast<unsigned>(midr & 0xf);
+    if (const char* name = part_name(implementer, part)) {
+        fmt::snprintf(model, sizeof(model), "ARM %s r%up%u", name, variant, revision);
+    } else {
+        fmt::snprintf(model, sizeof(model), "aarch64 CPU (implementer %#x, part %#x)", implementer, part);
+    }
+    return model;
+}
+
+void backtrace(FrameVisitor visit, void* context, uintptr_t pc, uintptr_t frame) {
+    if (!frame) {
+        frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    } else if (pc) {
+        visit(pc, context);
+    }
+    // AAPCS64 frame record: [x29] = caller's x29, [x29 + 8] = return address (x30).
+    for (int i = 0; i < max_frames; ++i) {
+        if (frame < lowest_frame || (frame & 15)) return;
+        auto* f = reinterpret_cast<const uintptr_t*>(frame);
+        uintptr_t next = f[0], ret = f[1];
+        if (!ret) return;
+        visit(ret - 4, context);  // the call instruction, not the one after it
+        if (next <= frame) return;
+        frame = next;
+    }
+}
+
+const char* const fault_kinds[] = {"null", "ud", "brk", nullptr};
+
+bool trigger_fault(const char* kind) {
+    if (strcmp(kind, "null") == 0) {
+        *reinterpret_cast<volatile int*>(uintptr_t{0}) = 1;
+    } else if (strcmp(kind, "ud") == 0) {
+        asm volatile("udf #0");
+    } else if (strcmp(kind, "brk") == 0) {
+        asm volatile("brk #0x4d");
+    } else {
+        return false;
+    }
+    return true;
+}
+
+}  // namespace mica::arch

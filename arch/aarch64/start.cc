@@ -1,0 +1,76 @@
+// First C++ code on aarch64: read memory, command line and reserved regions from the device
+// tree into a BootInfo and enter the kernel.
+#include <arch/arch.h>
+#include <mica/boot.h>
+#include <mica/cxx_runtime.h>
+#include <mica/drivers/fdt.h>
+#include <mica/drivers/registry.h>
+#include <mica/mm/early.h>
+#include <string.h>
+
+namespace {
+
+
+// Owned by the boot CPU: everything kernel_main needs.
+constinit mica::BootInfo boot_info;
+char cmdline[mica::BootInfo::max_cmdline];
+
+void read_device_tree(const void* blob) {
+    boot_info.protocol = "arm64 image + device tree";
+    mica::fdt::Tree tree;
+    if (mica::fdt::Error e = tree.open(blob, mica::drivers::fdt_max_size); e != mica::fdt::Error::none) {
+        boot_info.error = mica::fdt::error_string(e);
+        return;
+    }
+    boot_info.device_tree = blob;
+    auto base = reinterpret_cast<uintptr_t>(blob);
+    boot_info.add_reserved(base, tree.total_size());
+    uint64_t addr, size;
+    for (size_t i = 0; tree.reserved_entry(i, addr, size); ++i) boot_info.add_reserved(addr, size);
+
+    for (auto mem = tree.find_device_type("memory"); mem.valid; mem = tree.find_device_type("memory", mem)) {
+        for (size_t i = 0; tree.reg(mem, i, addr, size); ++i) {
+            if (size && boot_info.ram_count < mica::BootInfo::max_ram_ranges) {
+                boot_info.ram[boot_info.ram_count++] = {addr, size};
+            }
+        }
+    }
+    if (boot_info.ram_count == 0) boot_info.error = "device tree has no memory node";
+
+    mica::fdt::Property args = tree.property(tree.find_path("/chosen"), "bootargs");
+    if (args.length >= sizeof(cmdline)) {
+        boot_info.error = "kernel command line longer than 4095 bytes";
+        return;
+    }
+    memcpy(cmdline, args.string(), strlen(args.string()) + 1);
+    boot_info.cmdline = cmdline;
+}
+
+// Early allocations go right after the image, up to the end of its RAM range or the first
+// reserved region above it (QEMU puts the device tree there).
+void init_early_memory() {
+    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
+    uint64_t limit = image_end;
+    for (size_t i = 0; i < boot_info.ram_count; ++i) {
+        if (boot_info.ram[i].base <= image_end && image_end < boot_info.ram[i].end()) limit = boot_info.ram[i].end();
+    }
+    for (size_t i = 0; i < boot_info.reserved_count; ++i) {
+        if (boot_info.reserved[i].base >= image_end && boot_info.reserved[i].base < limit) {
+            limit = boot_info.reserved[i].base;
+        }
+    }
+    mica::mm::early_init(image_end, limit);
+}
+
+}  // namespace
+
+extern "C" uint64_t boot_entry_cycles;
+
+extern "C" [[noreturn]] void aarch64_start(const void* device_tree) {
+    boot_info.entry_cycles = boot_entry_cycles;
+    mica::run_global_constructors();
+    mica::arch::cpu_init();
+    read_device_tree(device_tree);
+    init_early_memory();
+    mica::kernel_main(boot_info);
+}

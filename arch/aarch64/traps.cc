@@ -1,0 +1,83 @@
+// Exception dispatch. Every exception is fatal for now (demand paging is issue 5), except
+// the semihosting probe: an HLT that traps because QEMU runs without -semihosting resumes
+// after the instruction with x0 = -1, so the exit code falls back to PSCI.
+#include <arch/aarch64/cpu.h>
+#include <mica/console.h>
+#include <mica/panic.h>
+
+extern "C" char mica_semihosting_hlt[];
+
+namespace {
+
+using mica::aarch64::TrapFrame;
+
+enum Kind : uint64_t { sync_el1t = 0, irq_el1t, fiq_el1t, serror_el1t, sync_el1h, irq_el1h, fiq_el1h, serror_el1h };
+constexpr const char* kind_names[16] = {
+    "synchronous exception", "IRQ", "FIQ", "SError",
+    "synchronous exception in an exception handler", "IRQ in an exception handler",
+    "FIQ in an exception handler", "SError in an exception handler",
+    "synchronous exception from a lower EL", "IRQ from a lower EL", "FIQ from a lower EL",
+    "SError from a lower EL", "synchronous exception from AArch32", "IRQ from AArch32",
+    "FIQ from AArch32", "SError from AArch32"};
+
+// ESR_EL1 exception classes.
+constexpr uint64_t ec_unknown = 0x00, ec_instruction_abort = 0x21, ec_pc_alignment = 0x22,
+                   ec_data_abort = 0x25, ec_sp_alignment = 0x26, ec_brk = 0x3c;
+constexpr uint64_t iss_wnr = 1u << 6;
+
+void dump_registers(const void* state) {
+    auto* f = static_cast<const TrapFrame*>(state);
+    using mica::kprintf;
+    kprintf("Registers:\n");
+    kprintf("  pc  %016lx  sp  %016lx  pstate %016lx\n", f->elr, f->sp, f->spsr);
+    for (int i = 0; i < 30; i += 3) {
+        kprintf("  x%-2d %016lx  x%-2d %016lx  x%-2d %016lx\n", i, f->x[i], i + 1, f->x[i + 1], i + 2,
+                i + 2 <= 30 ? f->x[i + 2] : 0);
+    }
+    kprintf("  esr %016lx  far %016lx\n", f->esr, f->far);
+}
+
+const char* fault_status(uint64_t dfsc) {
+    switch (dfsc >> 2) {
+    case 0x1: return "page not present";  // translation fault, any level
+    case 0x2: return "access flag fault";
+    case 0x3: return "protection violation";  // permission fault
+    default: return dfsc == 0x21 ? "alignment fault" : "other fault";
+    }
+}
+
+}  // namespace
+
+extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
+    uint64_t ec = frame->esr >> 26 & 0x3f;
+    uint64_t iss = frame->esr & 0x1ffffff;
+    if (kind == sync_el1t && ec == ec_unknown && frame->elr == reinterpret_cast<uint64_t>(mica_semihosting_hlt)) {
+        frame->x[0] = ~uint64_t{0};
+        frame->elr += 4;
+        return;
+    }
+    uintptr_t pc = frame->elr, fp = frame->x[29];
+    if (kind != sync_el1t && kind != sync_el1h) {
+        mica::panic_at(pc, fp, dump_registers, frame, "unexpected %s", kind_names[kind & 15]);
+    }
+    switch (ec) {
+    case ec_data_abort:
+        mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s) at pc %#lx",
+                       (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f), pc);
+    case ec_instruction_abort:
+        mica::panic_at(pc, fp, dump_registers, frame,
+                       "page fault: kernel instruction fetch from address %#lx (%s) at pc %#lx", frame->far,
+                       fault_status(iss & 0x3f), pc);
+    case ec_unknown:
+        mica::panic_at(pc, fp, dump_registers, frame, "undefined instruction at pc %#lx", pc);
+    case ec_brk:
+        mica::panic_at(pc, fp, dump_registers, frame, "breakpoint (brk #%#lx) at pc %#lx", iss & 0xffff, pc);
+    case ec_pc_alignment:
+    case ec_sp_alignment:
+        mica::panic_at(pc, fp, dump_registers, frame, "%s alignment fault at pc %#lx",
+                       ec == ec_pc_alignment ? "pc" : "sp", pc);
+    default:
+        mica::panic_at(pc, fp, dump_registers, frame, "%s (esr %#lx, class %#lx) at pc %#lx", kind_names[kind & 15],
+                       frame->esr, ec, pc);
+    }
+}
