@@ -21,9 +21,17 @@ all: configure
 deps:
 	@tools/install-deps
 
-# Configures O= on first use (default configuration when there is no .config yet).
+# Configures O= on first use (default configuration when there is no .config yet). The
+# toolchain follows CONFIG_ARCH and is fixed when CMake first runs, so a .config for another
+# architecture than the one O= was set up for starts CMake afresh there.
 configure: deps
 	@test -f $(O)/.config || $(KCONFIG) defconfig configs/x86_64_defconfig
+	@built=$$(sed -n 's/^MICA_BUILT_ARCH:INTERNAL=//p' $(O)/CMakeCache.txt 2>/dev/null); \
+	 want=$$(sed -n 's/^CONFIG_ARCH="\(.*\)"/\1/p' $(O)/.config); \
+	 if [ -n "$$built" ] && [ "$$built" != "$$want" ]; then \
+	   echo "$(O) was set up for $$built; .config is $$want: reconfiguring"; \
+	   rm -rf $(O)/CMakeCache.txt $(O)/CMakeFiles $(O)/build.ninja; \
+	 fi
 	@test -f $(O)/build.ninja || cmake -S . -B $(O) -G Ninja
 
 defconfig: x86_64_defconfig
@@ -31,7 +39,7 @@ defconfig: x86_64_defconfig
 %_defconfig: deps
 	@test -f configs/$@ || { echo "no such configuration: configs/$@ (have: $(CONFIGS))"; exit 1; }
 	$(KCONFIG) defconfig configs/$@
-	@test -f $(O)/build.ninja || cmake -S . -B $(O) -G Ninja
+	@$(MAKE) --no-print-directory configure
 
 menuconfig: deps
 	@test -f $(O)/.config || $(KCONFIG) defconfig configs/x86_64_defconfig
