@@ -7,7 +7,7 @@ namespace mica::drivers {
 
 // Each driver defines one Driver object; only enabled drivers are compiled and linked.
 extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver, isa_debug_exit_driver,
-    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver;
+    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver;
 
 namespace {
 const Driver* const table[] = {
@@ -25,6 +25,9 @@ const Driver* const table[] = {
 #endif
 #if CONF_drivers_psci
     &psci_driver,
+#endif
+#if CONF_drivers_gic
+    &gic_driver,
 #endif
 #if CONF_drivers_isa_debug_exit
     &isa_debug_exit_driver,

@@ -34,6 +34,10 @@ void cpu_init() {
     // state here.
 }
 
+void interrupts_enable() { asm volatile("msr daifclr, #2" ::: "memory"); }
+void interrupts_disable() { asm volatile("msr daifset, #2" ::: "memory"); }
+void wait_for_interrupt() { asm volatile("wfi" ::: "memory"); }
+
 void halt() {
     for (;;) asm volatile("msr daifset, #0xf; wfi");
 }

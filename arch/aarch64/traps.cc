@@ -3,6 +3,7 @@
 // after the instruction with x0 = -1, so the exit code falls back to PSCI.
 #include <arch/aarch64/cpu.h>
 #include <mica/console.h>
+#include <mica/irq.h>
 #include <mica/panic.h>
 
 extern "C" char mica_semihosting_hlt[];
@@ -57,6 +58,10 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         return;
     }
     uintptr_t pc = frame->elr, fp = frame->x[29];
+    if (kind == irq_el1t) {
+        mica::irq::dispatch();
+        return;
+    }
     if (kind != sync_el1t && kind != sync_el1h) {
         mica::panic_at(pc, fp, dump_registers, frame, "unexpected %s", kind_names[kind & 15]);
     }

@@ -1,6 +1,7 @@
 // Small x86_64 pieces of the arch interface: halting, CPU model, backtraces, test faults.
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
+#include <mica/irq.h>
 #include <string.h>
 
 namespace mica::arch {
@@ -9,6 +10,15 @@ constexpr uintptr_t lowest_frame = 0x1000;
 constexpr int max_frames = 64;
 char model[49];  // CPUID brand string, filled on first use
 }  // namespace
+
+void interrupts_enable() { asm volatile("sti" ::: "memory"); }
+void interrupts_disable() { asm volatile("cli" ::: "memory"); }
+void wait_for_interrupt() { asm volatile("hlt" ::: "memory"); }
+
+// The LAPIC timer arrives with the scheduler (issue 4); until then there is none.
+unsigned timer_irq() { return irq::spurious; }
+void timer_arm(uint64_t) {}
+void timer_disarm() {}
 
 void halt() {
     for (;;) asm volatile("cli; hlt");

@@ -10,6 +10,7 @@
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/power.h>
+#include <mica/selftest.h>
 #include <mica/version.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ struct BootOptions {
     bool bootchart = false;
     bool verbose = false;
     const char* test_fault = nullptr;
+    bool test_timer_irq = false;
 } options;
 
 // The architecture's CPU faults plus the kernel's own failure kinds.
@@ -44,6 +46,8 @@ const cmdline::Option option_table[] = {
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
+    {"test-timer-irq", nullptr, "check that a 1 ms timer interrupt arrives, then stop", nullptr,
+     [](const char*) -> const char* { options.test_timer_irq = true; return nullptr; }},
 #endif
 };
 constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
@@ -56,18 +60,6 @@ void print_banner(const BootInfo& boot) {
             MICA_VERSION, CONFIG_BUILD_NAME, CONFIG_DRIVER_PROFILE_NAME, CONFIG_ARCH, arch::cpu_model(),
             (unsigned long long)(boot.ram_bytes() >> 20), (unsigned long long)(us / 1000),
             (unsigned long long)(us % 1000));
-}
-
-void run_test_fault(const char* kind) {
-    kprintf("mica: triggering test fault '%s'\n", kind);
-    if (strcmp(kind, "panic") == 0) panic("test panic requested on the command line");
-    if (strcmp(kind, "heap-double-free") == 0) {
-        void* p = mm::heap().alloc(32);
-        mm::heap().free(p);
-        mm::heap().free(p);
-    }
-    arch::trigger_fault(kind);
-    panic("test fault '%s' did not fault", kind);
 }
 
 }  // namespace
@@ -121,7 +113,10 @@ void kernel_main(BootInfo& boot) {
         cmdline::print_help(option_table, option_count, kprintf);
         power::shutdown(power::exit_status::success);
     }
-    if (options.test_fault) run_test_fault(options.test_fault);
+    if (options.test_fault) selftest::fault(options.test_fault);
+    if (options.test_timer_irq) {
+        power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
+    }
     if (parsed.arg_count) {
         // Loading applications is issue 6; refuse clearly rather than pretend.
         kprintf("mica: error: cannot run '%s': this kernel has no application loader yet\n", parsed.args[0]);

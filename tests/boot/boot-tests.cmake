@@ -82,6 +82,14 @@ function(mica_add_boot_tests prefix dir)
       --expect "PANIC: page fault: kernel write to address 0 \\(page not present\\)" ${report})
     mica_add_boot_test(${prefix}panic.invalid-opcode ${dir} ${m} ${panic_status} "--test-fault=ud"
       --expect "${ud_message}" ${report})
+    if(CONFIG_DRIVER_GIC)
+      # One per machine: GICv2 and GICv3 each deliver the timer interrupt.
+      foreach(machine ${machines})
+        string(REGEX REPLACE "[,=]" "." name ${machine})
+        mica_add_boot_test(${prefix}irq.timer.${name} ${dir} ${machine} 0 "--test-timer-irq"
+          --expect "timer interrupt 27 received through gicv[23] after [0-9]+ us")
+      endforeach()
+    endif()
     if(CONFIG_ARCH_AARCH64)
       mica_add_boot_test(${prefix}panic.breakpoint ${dir} ${m} ${panic_status} "--test-fault=brk"
         --expect "PANIC: breakpoint \\(brk #0x4d\\)" ${report})

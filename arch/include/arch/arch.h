@@ -25,6 +25,18 @@ uint64_t cycles_per_second();
 // How the frequency was found ("cpuid 0x15", "pit calibration", ...), for the boot log.
 const char* clock_source();
 
+// Interrupts on this CPU (taken through mica::irq::dispatch()).
+void interrupts_enable();
+void interrupts_disable();
+// Sleeps until an interrupt arrives (returns with interrupts in their previous state).
+void wait_for_interrupt();
+
+// One-shot timer interrupt: the interrupt number the timer raises (irq::spurious where the
+// architecture has no interrupt timer yet), arming it `ns` from now, and disarming it.
+unsigned timer_irq();
+void timer_arm(uint64_t ns);
+void timer_disarm();
+
 // Stops this CPU for good with interrupts off.
 [[noreturn]] void halt();
 

@@ -1,0 +1,133 @@
+// ARM Generic Interrupt Controller, v2 (memory-mapped CPU interface) and v3 (system-register
+// CPU interface, redistributors), found through the device tree. Boot CPU only for now;
+// secondary CPUs' interfaces come with SMP (issue 4).
+#include <arch/aarch64/cpu.h>
+#include <mica/console.h>
+#include <mica/drivers/fdt.h>
+#include <mica/drivers/registry.h>
+#include <mica/irq.h>
+
+namespace mica::drivers {
+namespace {
+constexpr uintptr_t gicd_ctlr = 0x000, gicd_typer = 0x004, gicd_isenabler = 0x100, gicd_icenabler = 0x180,
+                    gicd_ipriorityr = 0x400, gicd_itargetsr = 0x800;
+constexpr uintptr_t gicc_ctlr = 0x00, gicc_pmr = 0x04, gicc_iar = 0x0c, gicc_eoir = 0x10;
+constexpr uintptr_t gicr_waker = 0x14, gicr_sgi_base = 0x10000, gicr_igroupr0 = 0x80,
+                    gicr_isenabler0 = 0x100, gicr_ipriorityr = 0x400;
+constexpr uint32_t gicd_ctlr_enable_grp0 = 1, gicd_ctlr_enable_grp1 = 2, gicd_ctlr_are = 1 << 4,
+                   gicd_ctlr_rwp = 1u << 31;
+constexpr uint32_t waker_processor_sleep = 1 << 1, waker_children_asleep = 1 << 2;
+constexpr uint32_t default_priority = 0xa0, priority_mask = 0xf0;
+constexpr unsigned first_spi = 32, intid_mask = 0x3ff, intid_spurious_min = 1020;
+constexpr int max_wait = 1000000;
+
+// Owned here, set once by init.
+uintptr_t distributor = 0, cpu_interface = 0, redistributor = 0;
+unsigned lines = 0;
+int version = 0;
+
+uint32_t read(uintptr_t addr) { return *reinterpret_cast<volatile uint32_t*>(addr); }
+void write(uintptr_t addr, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(addr) = v; }
+void write8(uintptr_t addr, uint8_t v) { *reinterpret_cast<volatile uint8_t*>(addr) = v; }
+
+void wait_distributor() {
+    for (int i = 0; i < max_wait && (read(distributor + gicd_ctlr) & gicd_ctlr_rwp); ++i) {
+    }
+}
+
+void distributor_init(uint32_t enable_bits) {
+    write(distributor + gicd_ctlr, 0);
+    wait_distributor();
+    lines = ((read(distributor + gicd_typer) & 0x1f) + 1) * 32;
+    if (lines > irq::max_irqs) lines = irq::max_irqs;
+    for (unsigned i = first_spi; i < lines; i += 32) write(distributor + gicd_icenabler + i / 8, ~0u);
+    for (unsigned i = first_spi; i < lines; ++i) {
+        write8(distributor + gicd_ipriorityr + i, default_priority);
+        if (version == 2) write8(distributor + gicd_itargetsr + i, 1);  // CPU 0
+    }
+    write(distributor + gicd_ctlr, enable_bits);
+    wait_distributor();
+}
+
+// GICv2: the CPU interface is memory-mapped.
+unsigned v2_acknowledge() {
+    unsigned id = read(cpu_interface + gicc_iar) & intid_mask;
+    return id >= intid_spurious_min ? irq::spurious : id;
+}
+void v2_end(unsigned id) { write(cpu_interface + gicc_eoir, id); }
+void v2_enable(unsigned id) {
+    write8(distributor + gicd_ipriorityr + id, default_priority);
+    write(distributor + gicd_isenabler + (id / 32) * 4, 1u << (id % 32));
+}
+
+// GICv3: CPU interface through system registers; SGIs/PPIs live in the redistributor.
+unsigned v3_acknowledge() {
+    uint64_t id;
+    asm volatile("mrs %0, icc_iar1_el1" : "=r"(id));
+    id &= 0xffffff;
+    return id >= intid_spurious_min && id < 1024 ? irq::spurious : static_cast<unsigned>(id);
+}
+void v3_end(unsigned id) { asm volatile("msr icc_eoir1_el1, %0" ::"r"(uint64_t{id})); }
+void v3_enable(unsigned id) {
+    if (id < first_spi) {
+        write8(redistributor + gicr_sgi_base + gicr_ipriorityr + id, default_priority);
+        write(redistributor + gicr_sgi_base + gicr_isenabler0, 1u << id);
+    } else {
+        write8(distributor + gicd_ipriorityr + id, default_priority);
+        write(distributor + gicd_isenabler + (id / 32) * 4, 1u << (id % 32));
+    }
+}
+
+const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable};
+const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable};
+
+bool init_v2(const fdt::Tree& tree, fdt::Node node) {
+    uint64_t d, c, size;
+    if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, c, size)) return false;
+    distributor = d;
+    cpu_interface = c;
+    version = 2;
+    distributor_init(gicd_ctlr_enable_grp0);
+    write(cpu_interface + gicc_pmr, priority_mask);
+    write(cpu_interface + gicc_ctlr, 1);
+    irq::register_controller(gicv2);
+    return true;
+}
+
+bool init_v3(const fdt::Tree& tree, fdt::Node node) {
+    uint64_t d, r, size;
+    if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, r, size)) return false;
+    distributor = d;
+    redistributor = r;  // the boot CPU's frame comes first
+    version = 3;
+    distributor_init(gicd_ctlr_are | gicd_ctlr_enable_grp1 | gicd_ctlr_enable_grp0);
+    // Wake the redistributor, put SGIs/PPIs in group 1 (IRQ, not FIQ).
+    write(redistributor + gicr_waker, read(redistributor + gicr_waker) & ~waker_processor_sleep);
+    for (int i = 0; i < max_wait && (read(redistributor + gicr_waker) & waker_children_asleep); ++i) {
+    }
+    write(redistributor + gicr_sgi_base + gicr_igroupr0, ~0u);
+    uint64_t sre;
+    asm volatile("mrs %0, icc_sre_el1" : "=r"(sre));
+    asm volatile("msr icc_sre_el1, %0; isb" ::"r"(sre | 1));
+    asm volatile("msr icc_pmr_el1, %0" ::"r"(uint64_t{priority_mask}));
+    asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
+    irq::register_controller(gicv3);
+    return true;
+}
+
+bool init() {
+    const fdt::Tree* tree = device_tree();
+    if (!tree) return false;
+    static const char* const v2_names[] = {"arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic",
+                                           "arm,cortex-a7-gic"};
+    for (const char* c : v2_names) {
+        if (fdt::Node node = tree->find_compatible(c); node.valid) return init_v2(*tree, node);
+    }
+    if (fdt::Node node = tree->find_compatible("arm,gic-v3"); node.valid) return init_v3(*tree, node);
+    return false;
+}
+}  // namespace
+
+extern const Driver gic_driver{"gic", Phase::platform, init};
+
+}  // namespace mica::drivers

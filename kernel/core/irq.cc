@@ -1,0 +1,43 @@
+#include <mica/console.h>
+#include <mica/irq.h>
+
+namespace mica::irq {
+namespace {
+struct Slot {
+    Handler handler;
+    void* context;
+    unsigned long count;
+};
+// Owned here: the controller and the handler table (one CPU for now; per-CPU counts come
+// with SMP).
+const Controller* active = nullptr;
+Slot slots[max_irqs];
+unsigned long unhandled = 0;
+}  // namespace
+
+void register_controller(const Controller& c) { active = &c; }
+const Controller* controller() { return active; }
+
+bool attach(unsigned irq, Handler handler, void* context) {
+    if (!active || irq >= max_irqs || !handler) return false;
+    slots[irq] = Slot{handler, context, 0};
+    active->enable(irq);
+    return true;
+}
+
+void dispatch() {
+    if (!active) return;
+    unsigned irq = active->acknowledge();
+    if (irq == spurious) return;
+    if (irq < max_irqs && slots[irq].handler) {
+        ++slots[irq].count;
+        slots[irq].handler(irq, slots[irq].context);
+    } else if (++unhandled == 1) {
+        kprintf("mica: warning: unhandled interrupt %u\n", irq);
+    }
+    active->end(irq);
+}
+
+unsigned long count(unsigned irq) { return irq < max_irqs ? slots[irq].count : 0; }
+
+}  // namespace mica::irq

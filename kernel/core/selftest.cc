@@ -1,0 +1,56 @@
+// Boot-time self tests behind CONFIG_TEST_OPTIONS: deliberate faults (--test-fault) and an
+// interrupt round trip through the interrupt controller (--test-timer-irq).
+#include <arch/arch.h>
+#include <mica/console.h>
+#include <mica/irq.h>
+#include <mica/mm/memory.h>
+#include <mica/panic.h>
+#include <mica/selftest.h>
+#include <string.h>
+
+namespace mica::selftest {
+
+void fault(const char* kind) {
+    kprintf("mica: triggering test fault '%s'\n", kind);
+    if (strcmp(kind, "panic") == 0) panic("test panic requested on the command line");
+    if (strcmp(kind, "heap-double-free") == 0) {
+        void* p = mm::heap().alloc(32);
+        mm::heap().free(p);
+        mm::heap().free(p);
+    }
+    arch::trigger_fault(kind);
+    panic("test fault '%s' did not fault", kind);
+}
+
+bool timer_interrupt() {
+    constexpr uint64_t delay_ns = 1000000;  // 1 ms
+    constexpr uint64_t give_up_ns = 1000000000;
+    unsigned irq = arch::timer_irq();
+    const irq::Controller* controller = irq::controller();
+    if (irq == irq::spurious || !controller) {
+        kprintf("mica: timer interrupt test: no %s on this machine yet\n",
+                controller ? "interrupt timer" : "interrupt controller");
+        return false;
+    }
+    static volatile uint64_t fired_at = 0;
+    irq::attach(irq, [](unsigned, void*) {
+        arch::timer_disarm();
+        fired_at = arch::cycles();
+    }, nullptr);
+    uint64_t hz = arch::cycles_per_second();
+    uint64_t start = arch::cycles();
+    arch::timer_arm(delay_ns);
+    arch::interrupts_enable();
+    while (!fired_at && (arch::cycles() - start) < give_up_ns / 1000 * hz / 1000000) arch::wait_for_interrupt();
+    arch::interrupts_disable();
+    if (!fired_at) {
+        kprintf("mica: timer interrupt test: no interrupt %u within 1 s (controller %s)\n", irq, controller->name);
+        return false;
+    }
+    uint64_t us = (fired_at - start) * 1000000 / hz;
+    kprintf("mica: timer interrupt %u received through %s after %llu us (asked for %llu us)\n", irq,
+            controller->name, (unsigned long long)us, (unsigned long long)(delay_ns / 1000));
+    return us >= delay_ns / 1000;
+}
+
+}  // namespace mica::selftest
