@@ -6,8 +6,6 @@
 
 namespace mica::arch {
 namespace {
-constexpr uintptr_t lowest_frame = 0x1000;
-constexpr int max_frames = 64;
 char model[64];  // filled on first use
 
 const char* part_name(uint32_t implementer, uint32_t part) {
@@ -54,24 +52,6 @@ const char* cpu_model() {
         fmt::snprintf(model, sizeof(model), "aarch64 CPU (implementer %#x, part %#x)", implementer, part);
     }
     return model;
-}
-
-void backtrace(FrameVisitor visit, void* context, uintptr_t pc, uintptr_t frame) {
-    if (!frame) {
-        frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    } else if (pc) {
-        visit(pc, context);
-    }
-    // AAPCS64 frame record: [x29] = caller's x29, [x29 + 8] = return address (x30).
-    for (int i = 0; i < max_frames; ++i) {
-        if (frame < lowest_frame || (frame & 15)) return;
-        auto* f = reinterpret_cast<const uintptr_t*>(frame);
-        uintptr_t next = f[0], ret = f[1];
-        if (!ret) return;
-        visit(ret - 4, context);  // the call instruction, not the one after it
-        if (next <= frame) return;
-        frame = next;
-    }
 }
 
 const char* const fault_kinds[] = {"null", "ud", "brk", nullptr};

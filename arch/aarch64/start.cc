@@ -46,22 +46,6 @@ void read_device_tree(const void* blob) {
     boot_info.cmdline = cmdline;
 }
 
-// Early allocations go right after the image, up to the end of its RAM range or the first
-// reserved region above it (QEMU puts the device tree there).
-void init_early_memory() {
-    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
-    uint64_t limit = image_end;
-    for (size_t i = 0; i < boot_info.ram_count; ++i) {
-        if (boot_info.ram[i].base <= image_end && image_end < boot_info.ram[i].end()) limit = boot_info.ram[i].end();
-    }
-    for (size_t i = 0; i < boot_info.reserved_count; ++i) {
-        if (boot_info.reserved[i].base >= image_end && boot_info.reserved[i].base < limit) {
-            limit = boot_info.reserved[i].base;
-        }
-    }
-    mica::mm::early_init(image_end, limit);
-}
-
 }  // namespace
 
 extern "C" uint64_t boot_entry_cycles;
@@ -71,6 +55,6 @@ extern "C" [[noreturn]] void aarch64_start(const void* device_tree) {
     mica::run_global_constructors();
     mica::arch::cpu_init();
     read_device_tree(device_tree);
-    init_early_memory();
+    mica::mm::early_init(boot_info, ~uint64_t{0});  // MMU off: all of RAM is reachable
     mica::kernel_main(boot_info);
 }

@@ -6,8 +6,6 @@
 
 namespace mica::arch {
 namespace {
-constexpr uintptr_t lowest_frame = 0x1000;
-constexpr int max_frames = 64;
 char model[49];  // CPUID brand string, filled on first use
 }  // namespace
 
@@ -41,25 +39,6 @@ const char* cpu_model() {
     memmove(model, start, strlen(start) + 1);
     for (size_t n = strlen(model); n && model[n - 1] == ' ';) model[--n] = '\0';
     return model;
-}
-
-void backtrace(FrameVisitor visit, void* context, uintptr_t pc, uintptr_t frame) {
-    if (!frame) {
-        frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-    } else if (pc) {
-        visit(pc, context);
-    }
-    // Each frame: [frame] = caller's frame pointer, [frame + 8] = return address. Frames
-    // must be aligned and move up the stack; anything else ends the walk safely.
-    for (int i = 0; i < max_frames; ++i) {
-        if (frame < lowest_frame || (frame & 7)) return;
-        auto* f = reinterpret_cast<const uintptr_t*>(frame);
-        uintptr_t next = f[0], ret = f[1];
-        if (!ret) return;
-        visit(ret, context);
-        if (next <= frame) return;
-        frame = next;
-    }
 }
 
 const char* const fault_kinds[] = {"null", "ud", "div0", "gp", nullptr};

@@ -67,19 +67,6 @@ void read_start_info(const HvmStartInfo* info) {
     boot_info.add_reserved(0, low_memory_end);
 }
 
-// Early allocations go right after the image, within its RAM range and the boot mapping.
-void init_early_memory() {
-    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
-    uint64_t limit = image_end;
-    for (size_t i = 0; i < boot_info.ram_count; ++i) {
-        if (boot_info.ram[i].base <= image_end && image_end < boot_info.ram[i].end()) {
-            limit = boot_info.ram[i].end();
-        }
-    }
-    if (limit > boot_map_limit) limit = boot_map_limit;
-    mica::mm::early_init(image_end, limit);
-}
-
 }  // namespace
 
 extern "C" uint64_t boot_entry_tsc;
@@ -89,6 +76,6 @@ extern "C" [[noreturn]] void x86_64_start(const HvmStartInfo* info) {
     mica::run_global_constructors();
     mica::arch::cpu_init();
     read_start_info(info);
-    init_early_memory();
+    mica::mm::early_init(boot_info, boot_map_limit);
     mica::kernel_main(boot_info);
 }

@@ -17,12 +17,7 @@ void put(char c) {
     base[reg_data / 4] = static_cast<uint8_t>(c);
 }
 
-void write(const char* text, size_t length) {
-    for (size_t i = 0; i < length; ++i) {
-        if (text[i] == '\n') put('\r');
-        put(text[i]);
-    }
-}
+void write(const char* text, size_t length) { console::write_crlf(text, length, put); }
 
 console::Driver console_driver{"pl011", write};
 

@@ -18,12 +18,7 @@ void put(char c) {
     x86::outb(com1 + reg_data, static_cast<uint8_t>(c));
 }
 
-void write(const char* text, size_t length) {
-    for (size_t i = 0; i < length; ++i) {
-        if (text[i] == '\n') put('\r');
-        put(text[i]);
-    }
-}
+void write(const char* text, size_t length) { console::write_crlf(text, length, put); }
 
 console::Driver console_driver{"uart16550", write};
 

@@ -31,6 +31,13 @@ void write(const char* text, size_t length) {
     for (Driver* d = drivers; d; d = d->next) d->write(text, length);
 }
 
+void write_crlf(const char* text, size_t length, void (*put)(char)) {
+    for (size_t i = 0; i < length; ++i) {
+        if (text[i] == '\n') put('\r');
+        put(text[i]);
+    }
+}
+
 }  // namespace mica::console
 
 namespace mica {

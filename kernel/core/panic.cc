@@ -1,4 +1,5 @@
-#include <arch/arch.h>
+#include <arch/traits.h>
+#include <mica/frame_walk.h>
 #include <mica/console.h>
 #include <mica/format.h>
 #include <mica/ksyms.h>
@@ -10,8 +11,7 @@ namespace {
 bool panicking = false;  // a fault while reporting a panic must not recurse
 constexpr int max_frames = 32;
 
-void print_frame(uintptr_t pc, void* context) {
-    int& depth = *static_cast<int*>(context);
+void print_frame(uintptr_t pc, int& depth) {
     if (depth >= max_frames) return;
     ksyms::Symbol s = ksyms::lookup(pc);
     if (s.name) {
@@ -34,8 +34,12 @@ void print_frame(uintptr_t pc, void* context) {
     kprintf("\n");
     if (dump) dump(state);
     kprintf("Backtrace%s:\n", ksyms::count() ? "" : " (no symbols in this kernel)");
+    // Start at the trapped instruction and its frame, or here for a software panic.
     int depth = 0;
-    arch::backtrace(print_frame, &depth, pc, frame);
+    if (pc) print_frame(pc, depth);
+    if (!frame) frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    walk_frames(frame, arch::traits::frame_alignment, arch::traits::call_adjust,
+                [&](uintptr_t ret) { print_frame(ret, depth); });
     power::shutdown(power::exit_status::panic);
 }
 }  // namespace

@@ -1,3 +1,4 @@
+#include <mica/boot.h>
 #include <mica/mm/early.h>
 #include <mica/mm/page_allocator.h>
 #include <mica/panic.h>
@@ -10,8 +11,17 @@ uintptr_t next = 0;
 uintptr_t limit = 0;
 }  // namespace
 
-void early_init(uintptr_t start, uintptr_t end) {
-    next = (start + page_size - 1) & ~(page_size - 1);
+void early_init(const BootInfo& boot, uint64_t accessible_limit) {
+    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
+    uint64_t end = image_end;
+    for (size_t i = 0; i < boot.ram_count; ++i) {
+        if (boot.ram[i].base <= image_end && image_end < boot.ram[i].end()) end = boot.ram[i].end();
+    }
+    for (size_t i = 0; i < boot.reserved_count; ++i) {
+        if (boot.reserved[i].base >= image_end && boot.reserved[i].base < end) end = boot.reserved[i].base;
+    }
+    if (end > accessible_limit) end = accessible_limit;
+    next = (image_end + page_size - 1) & ~(page_size - 1);
     limit = end;
 }
 

@@ -43,11 +43,6 @@ void timer_disarm();
 // Human-readable CPU model (e.g. the CPUID brand string).
 const char* cpu_model();
 
-// Calls visit(pc) for each return address on the stack, starting at the caller of
-// backtrace() (or at `pc`/`frame` when given), stopping at a bad or null frame pointer.
-using FrameVisitor = void (*)(uintptr_t pc, void* context);
-void backtrace(FrameVisitor visit, void* context, uintptr_t pc = 0, uintptr_t frame = 0);
-
 // Deliberately faults, for the boot tests (CONFIG_TEST_OPTIONS). Every architecture has
 // "null" (store to address 0) and "ud" (undefined instruction); fault_kinds lists all of its
 // kinds, nullptr-terminated. Returns false if `kind` is not one of them.

@@ -16,6 +16,8 @@ struct Driver {
 void register_driver(Driver& driver);
 void write(const char* text, size_t length);
 bool has_driver();
+// For serial drivers: sends `text` through `put`, turning "\n" into "\r\n" for terminals.
+void write_crlf(const char* text, size_t length, void (*put)(char));
 
 }  // namespace mica::console
 

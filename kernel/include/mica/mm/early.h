@@ -6,9 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+namespace mica {
+struct BootInfo;
+}
+
 namespace mica::mm {
 
-void early_init(uintptr_t start, uintptr_t limit);
+// Starts the early region right after the kernel image; it ends at the end of the image's RAM
+// range, at the first reserved range above the image (loaders put the device tree there),
+// or at `accessible_limit` (what the boot page tables reach), whichever comes first.
+void early_init(const BootInfo& boot, uint64_t accessible_limit);
 // Page-aligned and zeroed (unless `zero` is false: large tables whose users initialise
 // what they read); panics when the early region is exhausted.
 void* early_alloc(size_t bytes, bool zero = true);
