@@ -20,10 +20,18 @@ function(mica_kernel_executable target)
   add_executable(${target} ${ARG_SOURCES})
   # The libc is linked whole: its exported functions are the application ABI, needed whether
   # or not the kernel itself calls them.
+  # So are the in-guest tests: they register themselves in a section nothing references.
+  set(_whole $<TARGET_FILE:mica_libc>)
+  if(CONFIG_GUEST_TESTS)
+    list(APPEND _whole $<TARGET_FILE:mica_ktests>)
+  endif()
   target_link_libraries(${target} PRIVATE mica_flags
-                        -Wl,--whole-archive $<TARGET_FILE:mica_libc> -Wl,--no-whole-archive
+                        -Wl,--whole-archive ${_whole} -Wl,--no-whole-archive
                         -Wl,--start-group ${MICA_LIBS} ${MICA_LIBGCC} -Wl,--end-group)
   add_dependencies(${target} mica_libc)
+  if(CONFIG_GUEST_TESTS)
+    add_dependencies(${target} mica_ktests)
+  endif()
   target_link_options(${target} PRIVATE ${MICA_LINK_FLAGS} ${ARG_EXTRA_FLAGS})
   set_target_properties(${target} PROPERTIES LINK_DEPENDS "${MICA_LINKER_SCRIPT};${ARG_DEPENDS}"
                                              LINKER_LANGUAGE CXX)

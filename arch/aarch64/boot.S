@@ -94,6 +94,8 @@ boot_stack:
 boot_stack_top:
 exception_stack:
     .skip 16384
+    .globl exception_stack_top
+    .hidden exception_stack_top
 exception_stack_top:
 
     .section .note.GNU-stack, "", @progbits

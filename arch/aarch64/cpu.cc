@@ -34,7 +34,9 @@ void cpu_init() {
 
 void interrupts_enable() { asm volatile("msr daifclr, #2" ::: "memory"); }
 void interrupts_disable() { asm volatile("msr daifset, #2" ::: "memory"); }
-void wait_for_interrupt() { asm volatile("wfi" ::: "memory"); }
+bool interrupts_enabled() { return !(MICA_READ_SYSREG(daif) & (1 << 7)); }  // I bit clear
+// WFI wakes on a pending interrupt even while masked; unmasking then lets it be taken.
+void wait_for_interrupt() { asm volatile("wfi; msr daifclr, #2; isb; msr daifset, #2" ::: "memory"); }
 
 void halt() {
     for (;;) asm volatile("msr daifset, #0xf; wfi");

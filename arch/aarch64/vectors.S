@@ -66,6 +66,10 @@ trap_common:
     ldp x2, x3, [sp, #256]
     msr elr_el1, x2
     msr spsr_el1, x3
+    /* Another thread may have run on this CPU meanwhile (preemption): give the interrupted
+       code back its own SP_EL0. */
+    ldr x2, [sp, #248]
+    msr sp_el0, x2
     ldp x2, x3, [sp, #16]
     ldp x4, x5, [sp, #32]
     ldp x6, x7, [sp, #48]

@@ -25,7 +25,17 @@ uint64_t cycles() { return x86::rdtsc(); }
 uint64_t cycles_per_second() { return tsc_hz; }
 const char* clock_source() { return source; }
 
+namespace {
+void tsc_init();
+}
+
 void clock_init() {
+    tsc_init();
+    lapic_init();
+}
+
+namespace {
+void tsc_init() {
     uint32_t max_leaf = x86::cpuid(0).eax;
     if (max_leaf >= leaf_tsc_crystal) {
         auto r = x86::cpuid(leaf_tsc_crystal);
@@ -62,5 +72,6 @@ void clock_init() {
     source = "assumed 1 GHz (no way to calibrate)";
     kprintf("mica: warning: TSC frequency unknown; times assume 1 GHz\n");
 }
+}  // namespace
 
 }  // namespace mica::arch

@@ -1,7 +1,6 @@
 // Small x86_64 pieces of the arch interface: halting, CPU model, backtraces, test faults.
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
-#include <mica/irq.h>
 #include <string.h>
 
 namespace mica::arch {
@@ -11,12 +10,13 @@ char model[49];  // CPUID brand string, filled on first use
 
 void interrupts_enable() { asm volatile("sti" ::: "memory"); }
 void interrupts_disable() { asm volatile("cli" ::: "memory"); }
-void wait_for_interrupt() { asm volatile("hlt" ::: "memory"); }
-
-// The LAPIC timer arrives with the scheduler (issue 4); until then there is none.
-unsigned timer_irq() { return irq::spurious; }
-void timer_arm(uint64_t) {}
-void timer_disarm() {}
+bool interrupts_enabled() {
+    uint64_t flags;
+    asm volatile("pushfq; pop %0" : "=r"(flags));
+    return flags & (1 << 9);  // IF
+}
+// sti takes effect after the next instruction, so no interrupt slips in before hlt.
+void wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }
 
 void halt() {
     for (;;) asm volatile("cli; hlt");

@@ -99,6 +99,11 @@ void load_idt() {
 
 }  // namespace
 
+void set_interrupt_stack(uintptr_t top) { tss.ist[ist_interrupt - 1] = top; }
+uintptr_t boot_exception_stack_top() {
+    return reinterpret_cast<uintptr_t>(ist_stacks[ist_interrupt - 1] + ist_stack_size);
+}
+
 void cpu_init() {
     for (int i = 0; i < ist_count; ++i) {
         tss.ist[i] = reinterpret_cast<uint64_t>(ist_stacks[i] + ist_stack_size);

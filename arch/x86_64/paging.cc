@@ -1,6 +1,7 @@
 // Final kernel page tables: identity map of [0, max(4 GiB, end of RAM)) with 2 MiB pages,
 // except the first 2 MiB, mapped with 4 KiB pages so that page 0 can stay unmapped and null
-// pointer accesses fault. The region above RAM up to 4 GiB stays mapped for device MMIO.
+// pointer accesses fault. The region above RAM up to 4 GiB stays mapped, uncached, for device
+// registers (the local APIC, PCI BARs).
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
 #include <mica/boot.h>
@@ -9,6 +10,7 @@
 namespace mica::arch {
 namespace {
 constexpr uint64_t pte_present = 1, pte_write = 2, pte_huge = 0x80;
+constexpr uint64_t pte_uncached = 0x18;  // PCD | PWT: device registers must not be cached
 constexpr uint64_t small_page = 4096, large_page = 2ull << 20;
 constexpr uint64_t min_mapped = 4ull << 30;
 constexpr int entries = 512;
@@ -37,7 +39,11 @@ void paging_init(const BootInfo& boot) {
             uint64_t* pt = next_level(pd[0]);
             for (int i = 1; i < entries; ++i) pt[i] = i * small_page | pte_present | pte_write;
         } else {
-            pd[(addr >> 21) % entries] = addr | pte_present | pte_write | pte_huge;
+            bool ram = false;
+            for (size_t i = 0; i < boot.ram_count; ++i) {
+                ram |= boot.ram[i].base < addr + large_page && addr < boot.ram[i].end();
+            }
+            pd[(addr >> 21) % entries] = addr | pte_present | pte_write | pte_huge | (ram ? 0 : pte_uncached);
         }
     }
     x86::write_cr3(reinterpret_cast<uint64_t>(pml4));

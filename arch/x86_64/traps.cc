@@ -2,6 +2,7 @@
 // populates memory on touch is issue 5) and is reported with the registers and a backtrace.
 #include <arch/x86_64/cpu.h>
 #include <mica/console.h>
+#include <mica/irq.h>
 #include <mica/panic.h>
 
 namespace {
@@ -37,10 +38,12 @@ void dump_registers(const void* state) {
 
 extern "C" void x86_64_trap(TrapFrame* frame) {
     if (frame->vector >= 32) {
-        // No interrupt sources are enabled yet (interrupts stay masked until the scheduler's
-        // timer, issue 4), so any interrupt here is a bug worth stopping for.
-        mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "unexpected interrupt vector %lu",
-                       frame->vector);
+        if (!mica::irq::controller()) {
+            mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "interrupt vector %lu before the APIC",
+                           frame->vector);
+        }
+        mica::irq::dispatch(static_cast<unsigned>(frame->vector));
+        return;
     }
     const char* name = exception_names[frame->vector];
     if (frame->vector == vector_page_fault) {

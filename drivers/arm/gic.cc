@@ -50,7 +50,7 @@ void distributor_init(uint32_t enable_bits) {
 }
 
 // GICv2: the CPU interface is memory-mapped.
-unsigned v2_acknowledge() {
+unsigned v2_acknowledge(unsigned) {
     unsigned id = read(cpu_interface + gicc_iar) & intid_mask;
     return id >= intid_spurious_min ? irq::spurious : id;
 }
@@ -61,7 +61,7 @@ void v2_enable(unsigned id) {
 }
 
 // GICv3: CPU interface through system registers; SGIs/PPIs live in the redistributor.
-unsigned v3_acknowledge() {
+unsigned v3_acknowledge(unsigned) {
     uint64_t id;
     asm volatile("mrs %0, icc_iar1_el1" : "=r"(id));
     id &= 0xffffff;

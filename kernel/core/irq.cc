@@ -13,6 +13,7 @@ struct Slot {
 const Controller* active = nullptr;
 Slot slots[max_irqs];
 unsigned long unhandled = 0;
+void (*exit_hook)() = nullptr;
 }  // namespace
 
 void register_controller(const Controller& c) { active = &c; }
@@ -25,9 +26,11 @@ bool attach(unsigned irq, Handler handler, void* context) {
     return true;
 }
 
-void dispatch() {
+void set_exit_hook(void (*hook)()) { exit_hook = hook; }
+
+void dispatch(unsigned hint) {
     if (!active) return;
-    unsigned irq = active->acknowledge();
+    unsigned irq = active->acknowledge(hint);
     if (irq == spurious) return;
     if (irq < max_irqs && slots[irq].handler) {
         ++slots[irq].count;
@@ -36,6 +39,7 @@ void dispatch() {
         kprintf("mica: warning: unhandled interrupt %u\n", irq);
     }
     active->end(irq);
+    if (exit_hook) exit_hook();
 }
 
 unsigned long count(unsigned irq) { return irq < max_irqs ? slots[irq].count : 0; }

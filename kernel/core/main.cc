@@ -3,6 +3,7 @@
 #include <mica/boot.h>
 #include <mica/bootchart.h>
 #include <mica/cmdline.h>
+#include <mica/ktest.h>
 #include <mica/config.h>
 #include <mica/console.h>
 #include <mica/drivers/registry.h>
@@ -10,6 +11,7 @@
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/power.h>
+#include <mica/sched/sched.h>
 #include <mica/selftest.h>
 #include <mica/version.h>
 #include <string.h>
@@ -24,6 +26,7 @@ struct BootOptions {
     bool verbose = false;
     const char* test_fault = nullptr;
     bool test_timer_irq = false;
+    const char* test_pattern = nullptr;
 } options;
 
 // The architecture's CPU faults plus the kernel's own failure kinds.
@@ -48,6 +51,10 @@ const cmdline::Option option_table[] = {
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
     {"test-timer-irq", nullptr, "check that a 1 ms timer interrupt arrives, then stop", nullptr,
      [](const char*) -> const char* { options.test_timer_irq = true; return nullptr; }},
+#endif
+#if CONFIG_GUEST_TESTS
+    {"test", "PATTERN", "run the in-guest tests matching PATTERN (suite.name, * wildcards), then stop",
+     nullptr, [](const char* v) -> const char* { options.test_pattern = v; return nullptr; }},
 #endif
 };
 constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
@@ -105,6 +112,8 @@ void kernel_main(BootInfo& boot) {
     drivers::set_verbose(options.verbose);
     drivers::init(drivers::Phase::bus);
     bootchart::mark("drivers");
+    sched::init();
+    bootchart::mark("scheduler");
 
     print_banner(boot);
     if (options.bootchart) bootchart::print();
@@ -114,6 +123,11 @@ void kernel_main(BootInfo& boot) {
         power::shutdown(power::exit_status::success);
     }
     if (options.test_fault) selftest::fault(options.test_fault);
+    if (options.test_pattern) {
+        int failed = ktest::run(options.test_pattern);
+        power::shutdown(failed == 0 ? power::exit_status::success
+                                    : failed < 0 ? power::exit_status::usage : power::exit_status::tests_failed);
+    }
     if (options.test_timer_irq) {
         power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
     }

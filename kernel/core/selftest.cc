@@ -40,9 +40,7 @@ bool timer_interrupt() {
     uint64_t hz = arch::cycles_per_second();
     uint64_t start = arch::cycles();
     arch::timer_arm(delay_ns);
-    arch::interrupts_enable();
     while (!fired_at && (arch::cycles() - start) < give_up_ns / 1000 * hz / 1000000) arch::wait_for_interrupt();
-    arch::interrupts_disable();
     if (!fired_at) {
         kprintf("mica: timer interrupt test: no interrupt %u within 1 s (controller %s)\n", irq, controller->name);
         return false;

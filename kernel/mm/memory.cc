@@ -1,4 +1,5 @@
 // Brings up physical memory from the boot memory map and exports the C allocation API.
+#include <arch/arch.h>
 #include <mica/boot.h>
 #include <mica/export.h>
 #include <mica/mm/early.h>
@@ -68,22 +69,49 @@ Heap& heap() { return *kernel_heap; }
 
 using mica::mm::heap;
 
+namespace {
+// The heap's lock on one CPU: a thread must not be preempted half-way through an allocation
+// by another that allocates. (Per-CPU caches and a real lock come with SMP.)
+class HeapLock {
+public:
+    HeapLock() : was_enabled_(mica::arch::interrupts_enabled()) { mica::arch::interrupts_disable(); }
+    ~HeapLock() {
+        if (was_enabled_) mica::arch::interrupts_enable();
+    }
+
+private:
+    bool was_enabled_;
+};
+}  // namespace
+
 extern "C" {
 
-MICA_EXPORT void* malloc(size_t size) { return heap().alloc(size); }
+MICA_EXPORT void* malloc(size_t size) {
+    HeapLock lock;
+    return heap().alloc(size);
+}
 
-MICA_EXPORT void free(void* ptr) { heap().free(ptr); }
+MICA_EXPORT void free(void* ptr) {
+    HeapLock lock;
+    heap().free(ptr);
+}
 
 MICA_EXPORT void* calloc(size_t count, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) return nullptr;
-    void* p = heap().alloc(total);
+    void* p = malloc(total);
     if (p) memset(p, 0, total);
     return p;
 }
 
-MICA_EXPORT void* realloc(void* ptr, size_t size) { return heap().realloc(ptr, size); }
+MICA_EXPORT void* realloc(void* ptr, size_t size) {
+    HeapLock lock;
+    return heap().realloc(ptr, size);
+}
 
-MICA_EXPORT void* aligned_alloc(size_t alignment, size_t size) { return heap().alloc(size, alignment); }
+MICA_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
+    HeapLock lock;
+    return heap().alloc(size, alignment);
+}
 
 }  // extern "C"

@@ -23,6 +23,24 @@ function(mica_add_boot_test name dir machine status cmdline)
   set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT 60)
 endfunction()
 
+# In-guest test suites: one ctest entry per KTEST suite found in tests/guest.
+function(mica_add_guest_tests prefix dir machine)
+  file(GLOB sources ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../guest/*.cc)
+  set(suites)
+  foreach(source ${sources})
+    file(STRINGS ${source} lines REGEX "^KTEST\\([a-z_0-9]+,")
+    foreach(line ${lines})
+      string(REGEX REPLACE "^KTEST\\(([a-z_0-9]+),.*" "\\1" suite "${line}")
+      list(APPEND suites ${suite})
+    endforeach()
+  endforeach()
+  list(REMOVE_DUPLICATES suites)
+  foreach(suite ${suites})
+    mica_add_boot_test(${prefix}ktest.${suite} ${dir} ${machine} 0 "--test=${suite}.*"
+      --expect "ktest: [1-9][0-9]* passed, 0 failed" --reject "PANIC")
+  endforeach()
+endfunction()
+
 function(mica_add_boot_tests prefix dir)
   if(CONFIG_ARCH_AARCH64)
     set(machines virt "virt,gic-version=3")
@@ -34,6 +52,9 @@ function(mica_add_boot_tests prefix dir)
     set(machines pc q35)
   endif()
   list(GET machines 0 m)
+  if(CONFIG_GUEST_TESTS)
+    mica_add_guest_tests("${prefix}" ${dir} ${m})
+  endif()
   # Without isa-debug-exit or semihosting the guest stops through a reset or PSCI and the
   # host always sees 0.
   if(CONFIG_DRIVER_ISA_DEBUG_EXIT OR CONFIG_DRIVER_SEMIHOSTING_EXIT)
@@ -82,12 +103,12 @@ function(mica_add_boot_tests prefix dir)
       --expect "PANIC: page fault: kernel write to address 0 \\(page not present\\)" ${report})
     mica_add_boot_test(${prefix}panic.invalid-opcode ${dir} ${m} ${panic_status} "--test-fault=ud"
       --expect "${ud_message}" ${report})
-    if(CONFIG_DRIVER_GIC)
-      # One per machine: GICv2 and GICv3 each deliver the timer interrupt.
+    if(CONFIG_DRIVER_GIC OR CONFIG_ARCH_X86_64)
+      # One per machine: the LAPIC, GICv2 and GICv3 each deliver the timer interrupt.
       foreach(machine ${machines})
         string(REGEX REPLACE "[,=]" "." name ${machine})
         mica_add_boot_test(${prefix}irq.timer.${name} ${dir} ${machine} 0 "--test-timer-irq"
-          --expect "timer interrupt 27 received through gicv[23] after [0-9]+ us")
+          --expect "timer interrupt (27|32) received through (gicv[23]|lapic) after [0-9]+ us")
       endforeach()
     endif()
     if(CONFIG_ARCH_AARCH64)

@@ -28,8 +28,20 @@ const char* clock_source();
 // Interrupts on this CPU (taken through mica::irq::dispatch()).
 void interrupts_enable();
 void interrupts_disable();
-// Sleeps until an interrupt arrives (returns with interrupts in their previous state).
+bool interrupts_enabled();
+// Called with interrupts disabled: sleeps until an interrupt is pending, lets its handler
+// run, and returns with interrupts disabled again (no wake-up can be missed in between).
 void wait_for_interrupt();
+
+// Threads. A new thread's stack is prepared so that switching to it calls start() on it.
+uintptr_t prepare_thread_stack(uintptr_t stack_top, void (*start)());
+// Saves the current thread's registers on its stack and its stack pointer in *save_sp,
+// then resumes the thread whose stack pointer is new_sp; interrupts and exceptions taken
+// while that thread runs use the stack ending at exception_stack_top. Interrupts must be
+// disabled. Returns when the saved thread is switched back to.
+void switch_context(uintptr_t* save_sp, uintptr_t new_sp, uintptr_t exception_stack_top);
+// The exception stack the boot code uses (the first thread keeps it).
+uintptr_t boot_exception_stack_top();
 
 // One-shot timer interrupt: the interrupt number the timer raises (irq::spurious where the
 // architecture has no interrupt timer yet), arming it `ns` from now, and disarming it.

@@ -1,7 +1,7 @@
 // Stopping the machine and reporting an exit status to the host.
 //
-// Exit statuses (docs/architecture.md "Exit status"): 0 success, 64 bad command line
-// (EX_USAGE), 70 kernel panic (EX_SOFTWARE). With QEMU's isa-debug-exit the host sees
+// Exit statuses (docs/architecture.md "Exit status"): 0 success, 1 in-guest tests failed,
+// 64 bad command line (EX_USAGE), 70 kernel panic (EX_SOFTWARE). With QEMU's isa-debug-exit the host sees
 // (status << 1) | 1; tools/run turns that back into `status`.
 #pragma once
 
@@ -9,6 +9,7 @@ namespace mica::power {
 
 namespace exit_status {
 inline constexpr int success = 0;
+inline constexpr int tests_failed = 1;
 inline constexpr int usage = 64;
 inline constexpr int panic = 70;
 }  // namespace exit_status

@@ -44,3 +44,10 @@ struct TrapFrame {
 };
 
 }  // namespace mica::x86
+
+namespace mica::arch {
+// The stack the CPU switches to for interrupts (the TSS IST entry they use).
+void set_interrupt_stack(uintptr_t top);
+// Masks the 8259 PICs and sets up the local APIC and its timer (after the TSC is known).
+void lapic_init();
+}  // namespace mica::arch
