@@ -17,6 +17,7 @@ unsigned virtual_timer_irq = default_virtual_timer_irq;
 }  // namespace
 
 unsigned timer_irq() { return virtual_timer_irq; }
+unsigned reschedule_irq() { return 1; }  // SGI 1
 
 void timer_arm(uint64_t ns) {
     uint64_t ticks = frequency / 1000000000 * ns + frequency % 1000000000 * ns / 1000000000;

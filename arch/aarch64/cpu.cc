@@ -38,6 +38,11 @@ bool interrupts_enabled() { return !(MICA_READ_SYSREG(daif) & (1 << 7)); }  // I
 // WFI wakes on a pending interrupt even while masked; unmasking then lets it be taken.
 void wait_for_interrupt() { asm volatile("wfi; msr daifclr, #2; isb; msr daifset, #2" ::: "memory"); }
 
+unsigned cpu_index() { return static_cast<unsigned>(MICA_READ_SYSREG(tpidr_el1)); }
+void set_cpu_index(unsigned index) { MICA_WRITE_SYSREG(tpidr_el1, index); }
+
+void cpu_relax() { asm volatile("yield" ::: "memory"); }
+
 void halt() {
     for (;;) asm volatile("msr daifset, #0xf; wfi");
 }

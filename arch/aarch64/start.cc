@@ -52,6 +52,7 @@ extern "C" uint64_t boot_entry_cycles;
 
 extern "C" [[noreturn]] void aarch64_start(const void* device_tree) {
     boot_info.entry_cycles = boot_entry_cycles;
+    mica::arch::set_cpu_index(0);
     mica::run_global_constructors();
     mica::arch::cpu_init();
     read_device_tree(device_tree);

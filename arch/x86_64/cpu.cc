@@ -18,6 +18,27 @@ bool interrupts_enabled() {
 // sti takes effect after the next instruction, so no interrupt slips in before hlt.
 void wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }
 
+// GS points at this CPU's slot in cpu_slots; the slot holds the index (FS stays free for
+// applications' thread-local storage).
+namespace {
+constexpr uint32_t msr_gs_base = 0xc0000101;
+uint64_t cpu_slots[64];
+}  // namespace
+
+unsigned cpu_index() {
+    uint64_t index;
+    asm volatile("mov %%gs:0, %0" : "=r"(index));
+    return static_cast<unsigned>(index);
+}
+
+void set_cpu_index(unsigned index) {
+    cpu_slots[index] = index;
+    auto base = reinterpret_cast<uint64_t>(&cpu_slots[index]);
+    asm volatile("wrmsr" ::"a"(static_cast<uint32_t>(base)), "d"(static_cast<uint32_t>(base >> 32)), "c"(msr_gs_base));
+}
+
+void cpu_relax() { asm volatile("pause" ::: "memory"); }
+
 void halt() {
     for (;;) asm volatile("cli; hlt");
 }

@@ -15,6 +15,9 @@ constexpr uintptr_t reg_eoi = 0xb0, reg_spurious = 0xf0, reg_lvt_timer = 0x320, 
                     reg_timer_current = 0x390, reg_timer_divide = 0x3e0;
 constexpr uint32_t spurious_enable = 1 << 8, lvt_masked = 1 << 16, divide_by_1 = 0xb;
 constexpr unsigned timer_vector = 32;
+constexpr unsigned reschedule_vector = 33;
+constexpr uintptr_t reg_id = 0x20, reg_icr_low = 0x300, reg_icr_high = 0x310;
+constexpr uint32_t icr_pending = 1 << 12;
 constexpr unsigned spurious_vector = 0xff;
 constexpr uint64_t calibration_ns = 100000;
 constexpr uint16_t pic1_data = 0x21, pic2_data = 0xa1;
@@ -39,8 +42,13 @@ void wrmsr(uint32_t msr, uint64_t v) {
 unsigned acknowledge(unsigned vector) { return vector == spurious_vector ? irq::spurious : vector; }
 void end(unsigned) { write(reg_eoi, 0); }
 void enable(unsigned) {}  // local interrupts are unmasked where they are programmed
+void send_ipi(uint64_t apic_id, unsigned vector) {
+    while (read(reg_icr_low) & icr_pending) cpu_relax();
+    write(reg_icr_high, static_cast<uint32_t>(apic_id) << 24);
+    write(reg_icr_low, vector);  // fixed delivery, physical destination, edge
+}
 
-const irq::Controller lapic{"lapic", acknowledge, end, enable};
+const irq::Controller lapic{"lapic", acknowledge, end, enable, send_ipi};
 }  // namespace
 
 void lapic_init() {
@@ -63,9 +71,12 @@ void lapic_init() {
     timer_hz = uint64_t{counted} * (1000000000 / calibration_ns);
     write(reg_lvt_timer, timer_vector);  // one-shot, unmasked
     irq::register_controller(lapic);
+    irq::set_cpu_hw_id(cpu_index(), lapic_id());
 }
 
 unsigned timer_irq() { return timer_hz ? timer_vector : irq::spurious; }
+unsigned reschedule_irq() { return reschedule_vector; }
+uint32_t lapic_id() { return base ? read(reg_id) >> 24 : 0; }
 
 void timer_arm(uint64_t ns) {
     uint64_t ticks = timer_hz / 1000000 * ns / 1000;

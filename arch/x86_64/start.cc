@@ -73,6 +73,7 @@ extern "C" uint64_t boot_entry_tsc;
 
 extern "C" [[noreturn]] void x86_64_start(const HvmStartInfo* info) {
     boot_info.entry_cycles = boot_entry_tsc;
+    mica::arch::set_cpu_index(0);
     mica::run_global_constructors();
     mica::arch::cpu_init();
     read_start_info(info);

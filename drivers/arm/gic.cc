@@ -78,8 +78,20 @@ void v3_enable(unsigned id) {
     }
 }
 
-const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable};
-const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable};
+// SGIs: GICv2 targets CPU interfaces by number (our CPU index on QEMU virt's linear
+// MPIDRs); GICv3 by affinity and a target list.
+constexpr uintptr_t gicd_sgir = 0xf00;
+void v2_send_ipi(uint64_t mpidr, unsigned sgi) {
+    write(distributor + gicd_sgir, (1u << (16 + (mpidr & 0xff) % 8)) | (sgi & 0xf));
+}
+void v3_send_ipi(uint64_t mpidr, unsigned sgi) {
+    uint64_t aff1 = (mpidr >> 8) & 0xff, aff2 = (mpidr >> 16) & 0xff, aff3 = (mpidr >> 32) & 0xff;
+    uint64_t value = (aff3 << 48) | (aff2 << 32) | (uint64_t{sgi & 0xf} << 24) | (aff1 << 16) | (1u << (mpidr & 0xf));
+    asm volatile("dsb ishst; msr icc_sgi1r_el1, %0; isb" ::"r"(value));
+}
+
+const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi};
+const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi};
 
 bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     uint64_t d, c, size;
@@ -91,6 +103,7 @@ bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     write(cpu_interface + gicc_pmr, priority_mask);
     write(cpu_interface + gicc_ctlr, 1);
     irq::register_controller(gicv2);
+    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
     return true;
 }
 
@@ -112,6 +125,7 @@ bool init_v3(const fdt::Tree& tree, fdt::Node node) {
     asm volatile("msr icc_pmr_el1, %0" ::"r"(uint64_t{priority_mask}));
     asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
     irq::register_controller(gicv3);
+    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
     return true;
 }
 

@@ -44,4 +44,17 @@ void dispatch(unsigned hint) {
 
 unsigned long count(unsigned irq) { return irq < max_irqs ? slots[irq].count : 0; }
 
+namespace {
+constexpr unsigned max_cpus = 64;
+uint64_t hw_ids[max_cpus];  // written once per CPU before it starts
+}  // namespace
+
+void set_cpu_hw_id(unsigned index, uint64_t hw_id) {
+    if (index < max_cpus) hw_ids[index] = hw_id;
+}
+
+void send_ipi(unsigned index, unsigned irq) {
+    if (active && active->send_ipi && index < max_cpus) active->send_ipi(hw_ids[index], irq);
+}
+
 }  // namespace mica::irq

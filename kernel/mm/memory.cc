@@ -6,6 +6,7 @@
 #include <mica/cxx_runtime.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
+#include <mica/sched/spinlock.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,24 +64,33 @@ void init(const BootInfo& boot) {
 }
 
 PageAllocator& pages() { return *page_allocator; }
+
+// One lock for the page allocator and the heap (which takes pages from it while holding
+// it), with interrupts off while held. Per-CPU caches in front of the heap are issue 5.
+sched::Spinlock memory_lock;
+
+void* alloc_pages(unsigned order) {
+    sched::SpinGuard guard(memory_lock);
+    return page_allocator->alloc(order);
+}
+
+void free_pages(void* block, unsigned order) {
+    sched::SpinGuard guard(memory_lock);
+    if (page_allocator->free(block, order) != FreeError::none) panic("free_pages: bad block %p (order %u)", block, order);
+}
 Heap& heap() { return *kernel_heap; }
 
 }  // namespace mica::mm
 
 using mica::mm::heap;
 
-namespace {
-// The heap's lock on one CPU: a thread must not be preempted half-way through an allocation
-// by another that allocates. (Per-CPU caches and a real lock come with SMP.)
-class HeapLock {
-public:
-    HeapLock() : was_enabled_(mica::arch::interrupts_enabled()) { mica::arch::interrupts_disable(); }
-    ~HeapLock() {
-        if (was_enabled_) mica::arch::interrupts_enable();
-    }
+namespace mica::mm {
+extern sched::Spinlock memory_lock;
+}
 
-private:
-    bool was_enabled_;
+namespace {
+struct HeapLock {
+    mica::sched::SpinGuard guard{mica::mm::memory_lock};
 };
 }  // namespace
 

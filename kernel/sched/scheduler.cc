@@ -1,5 +1,7 @@
-// Threads and the scheduler on one CPU. Interrupts off is the lock: every function that
-// touches the run queue, the sleep list or a wait queue holds an IrqGuard.
+// Threads and the per-CPU schedulers. See sched.h for the locking rules. A CPU switching
+// threads holds its lock across the switch; the thread that runs next releases it
+// (finish_switch), and only then may another CPU resume the thread that was switched out
+// (Thread::on_cpu), so a thread's registers are never live on two CPUs.
 #include <arch/arch.h>
 #include <mica/config.h>
 #include <mica/console.h>
@@ -14,22 +16,28 @@ namespace {
 constexpr size_t exception_stack_size = 16 * 1024;
 constexpr size_t idle_stack_size = 16 * 1024;
 
-// Owned here: the CPU's scheduling state (one CPU until SMP).
 struct Cpu {
+    Spinlock lock;
     RunQueue run_queue;
     Thread* current = nullptr;
     Thread* idle = nullptr;
     List<Thread, &Thread::timer_link> sleepers;  // sorted by wake_at
-    Thread* zombie = nullptr;  // a detached thread that exited; freed once switched away from
+    Thread* prev = nullptr;                      // switched away from; finish_switch settles it
     uint64_t switches = 0;
     bool need_resched = false;
-} cpu;
+    bool online = false;
+};
+
+// Owned here. cpus[i] belongs to CPU i; other CPUs touch it only under its lock.
+Cpu cpus[max_cpus];
 Thread boot_thread;
-uint64_t next_id = 1;
-size_t live = 0;
+uint64_t next_id = 1;     // atomic
+size_t live = 0;          // atomic
+unsigned online_count = 0;
 bool ready = false;
 
-Thread* as_thread(Schedulable* s) { return static_cast<Thread*>(s); }
+Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
+unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
 
 uint64_t ns_to_cycles(uint64_t ns) {
     uint64_t hz = arch::cycles_per_second();
@@ -40,131 +48,175 @@ uint64_t cycles_to_ns(uint64_t c) {
     return c / hz * 1000000000 + c % hz * 1000000000 / hz;
 }
 
+bool by_wake_time(const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; }
+
 void free_thread(Thread* t) {
-    if (t->stack) mm::pages().free(reinterpret_cast<void*>(t->stack), t->stack_order);
+    // Its last switch away must be complete before its stack goes.
+    while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    if (t->stack) mm::free_pages(reinterpret_cast<void*>(t->stack), t->stack_order);
     if (t->exception_stack) {
-        mm::pages().free(reinterpret_cast<void*>(t->exception_stack), mm::order_for_bytes(exception_stack_size));
+        mm::free_pages(reinterpret_cast<void*>(t->exception_stack), mm::order_for_bytes(exception_stack_size));
     }
     delete t->join_waiters;
     delete t;
-    --live;
+    __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);
 }
 
 uintptr_t exception_stack_top(const Thread* t) {
     return t->exception_stack ? t->exception_stack + exception_stack_size : arch::boot_exception_stack_top();
 }
 
-// Programs the one-shot timer for the next event: the first sleeper, or (preemptive
-// kernels) the end of the current slice when another thread of its priority waits. No event,
-// no interrupt: an idle CPU sleeps until something wakes it (tickless).
-void program_timer() {
+// Programs this CPU's one-shot timer for its next event: the first sleeper, or (preemptive
+// kernels) the end of the current slice when another thread of its priority waits. No
+// event, no interrupt (tickless). Called with the CPU's lock held.
+void program_timer(Cpu& c) {
     uint64_t now = arch::cycles();
     uint64_t deadline = ~uint64_t{0};
-    if (Thread* first = cpu.sleepers.front()) deadline = first->wake_at;
-    if (CONFIG_PREEMPT && cpu.current != cpu.idle && cpu.run_queue.highest_priority() >= cpu.current->priority) {
-        uint64_t slice_end = cpu.current->slice_start + ns_to_cycles(time_slice_ns);
+    if (Thread* first = c.sleepers.front()) deadline = first->wake_at;
+    if (CONFIG_PREEMPT && c.current != c.idle && c.run_queue.highest_priority() >= c.current->priority) {
+        uint64_t slice_end = c.current->slice_start + ns_to_cycles(time_slice_ns);
         if (slice_end < deadline) deadline = slice_end;
     }
-    if (deadline == ~uint64_t{0}) {
-        arch::timer_disarm();
-    } else {
-        arch::timer_arm(deadline > now ? cycles_to_ns(deadline - now) : 0);
-    }
+    if (deadline == ~uint64_t{0}) arch::timer_disarm();
+    else arch::timer_arm(deadline > now ? cycles_to_ns(deadline - now) : 0);
 }
 
-// Runs the next thread. The caller has put the current one where it belongs (run queue,
-// a wait queue, the sleep list, or nowhere when it died). Interrupts are off.
-void switch_away() {
-    Thread* prev = cpu.current;
-    Thread* next = as_thread(cpu.run_queue.pop_highest());
-    if (!next) next = cpu.idle;
-    cpu.need_resched = false;
+// Takes a runnable thread from the busiest other CPU (work stealing), or nullptr. Only
+// try-locks: this CPU's lock is held, and two CPUs stealing from each other must not wait.
+Thread* steal(Cpu& thief) {
+    Cpu* victim = nullptr;
+    size_t most = 0;
+    for (unsigned i = 0; i < max_cpus; ++i) {
+        if (&cpus[i] == &thief || !cpus[i].online) continue;
+        size_t n = cpus[i].run_queue.size();  // racy read: only a hint
+        if (n > most) {
+            most = n;
+            victim = &cpus[i];
+        }
+    }
+    if (!victim || !victim->lock.try_lock()) return nullptr;
+    auto* t = static_cast<Thread*>(victim->run_queue.pop_highest());
+    victim->lock.unlock();
+    return t;
+}
+
+// Switches to the best runnable thread. Called with c.lock held and interrupts off; the
+// current thread has already been put where it belongs (still `running` means it stays
+// runnable). Returns, in the current thread, with the lock released.
+void schedule(Cpu& c);
+
+void finish_switch() {
+    Cpu& c = this_cpu();
+    Thread* prev = c.prev;
+    c.prev = nullptr;
+    bool reap = prev && prev->state == Thread::State::dead && prev->detached;
+    if (prev) __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
+    c.lock.unlock();
+    if (reap) free_thread(prev);
+}
+
+void schedule(Cpu& c) {
+    Thread* prev = c.current;
+    if (prev->state == Thread::State::running && prev != c.idle) {
+        prev->state = Thread::State::ready;
+        c.run_queue.enqueue(*prev);
+    }
+    auto* next = static_cast<Thread*>(c.run_queue.pop_highest());
+    if (!next) next = steal(c);
+    if (!next) next = c.idle;
+    c.need_resched = false;
     if (next == prev) {
         prev->state = Thread::State::running;
-        program_timer();
+        program_timer(c);
+        c.lock.unlock();
         return;
     }
     next->state = Thread::State::running;
+    next->cpu = index_of(c);
     next->slice_start = arch::cycles();
     ++next->switches;
-    ++cpu.switches;
-    cpu.current = next;
-    program_timer();
+    ++c.switches;
+    c.current = next;
+    c.prev = prev;
+    while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    next->on_cpu = true;
+    program_timer(c);
     arch::switch_context(&prev->saved_sp, next->saved_sp, exception_stack_top(next));
-    // Back in `prev`, switched to by someone else.
-    if (cpu.zombie && cpu.zombie != cpu.current) {
-        free_thread(cpu.zombie);
-        cpu.zombie = nullptr;
+    finish_switch();
+}
+
+void reschedule_cpu(Cpu& target) {
+    if (&target == &this_cpu()) {
+        target.need_resched = true;
+        arch::timer_arm(0);  // preempt as soon as interrupts allow: the exit hook switches
+    } else {
+        irq::send_ipi(index_of(target), arch::reschedule_irq());
     }
 }
 
-void make_ready(Thread* t) {
-    t->state = Thread::State::ready;
-    cpu.run_queue.enqueue(*t);
-    // A more important thread woke: preempt as soon as interrupts allow (the timer fires at
-    // once and the interrupt exit hook switches).
-    if (CONFIG_PREEMPT && cpu.current && t->priority > cpu.current->priority) {
-        cpu.need_resched = true;
-        arch::timer_arm(0);
-    }
-}
-
-void wake_sleepers() {
-    uint64_t now = arch::cycles();
-    while (Thread* t = cpu.sleepers.front()) {
-        if (t->wake_at > now) break;
-        cpu.sleepers.remove(*t);
-        if (t->waiting_on) {  // a wait with a timeout that expired
-            t->timed_out = true;
-            List<Schedulable, &Schedulable::run_link>::remove(*t);
-            t->waiting_on = nullptr;
-        }
-        make_ready(t);
-    }
-}
-
-// Interrupt exit: switch if the timer handler (or a wake-up) asked for it.
+// Interrupt exit: switch if the timer handler or a wake-up asked for it.
 void interrupt_exit() {
     if (!ready) return;
-    Thread* cur = cpu.current;
-    bool preempt = cpu.need_resched ||
-                   (CONFIG_PREEMPT && cur != cpu.idle &&
-                    cpu.run_queue.should_preempt(*cur, cycles_to_ns(arch::cycles() - cur->slice_start), time_slice_ns));
-    if (cur == cpu.idle && !cpu.run_queue.empty()) preempt = true;
-    if (!preempt || (!CONFIG_PREEMPT && cur != cpu.idle)) {
-        program_timer();
+    Cpu& c = this_cpu();
+    c.lock.lock();
+    Thread* cur = c.current;
+    bool idle_with_work = cur == c.idle && !c.run_queue.empty();
+    bool preempt = CONFIG_PREEMPT && cur != c.idle &&
+                   (c.need_resched || c.run_queue.should_preempt(*cur, cycles_to_ns(arch::cycles() - cur->slice_start),
+                                                                 time_slice_ns));
+    if (!idle_with_work && !preempt) {
+        c.need_resched = false;
+        program_timer(c);
+        c.lock.unlock();
         return;
     }
-    if (cur != cpu.idle) {
-        cur->state = Thread::State::ready;
-        cpu.run_queue.enqueue(*cur);
-    }
-    switch_away();
+    schedule(c);
 }
 
 void timer_handler(unsigned, void*) {
     arch::timer_disarm();
-    wake_sleepers();
+    Cpu& c = this_cpu();
+    SpinGuard guard(c.lock);
+    uint64_t now = arch::cycles();
+    while (Thread* t = c.sleepers.front()) {
+        if (t->wake_at > now) break;
+        c.sleepers.remove(*t);
+        // A sleeper, or a waiter whose timeout expired: it unlinks itself from its wait
+        // queue when it runs (WaitQueue::wait).
+        if (t->state == Thread::State::sleeping || t->state == Thread::State::blocked) {
+            t->state = Thread::State::ready;
+            c.run_queue.enqueue(*t);
+            if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
+        }
+    }
 }
 
-void idle_loop(void*) {
+[[noreturn]] void idle_loop() {
     arch::interrupts_disable();
     for (;;) {
-        if (!cpu.run_queue.empty()) {
-            switch_away();
-            continue;
-        }
+        Cpu& c = this_cpu();
+        c.lock.lock();
+        schedule(c);  // local work, else stolen work, else back here
         arch::wait_for_interrupt();
     }
 }
 
-[[noreturn]] void thread_start() {
-    // First run of a thread: we arrive from switch_away() with interrupts off.
-    if (cpu.zombie && cpu.zombie != cpu.current) {
-        free_thread(cpu.zombie);
-        cpu.zombie = nullptr;
+void idle_entry(void*) { idle_loop(); }
+
+// Asks one idle CPU other than `busy` to look for work (it steals from the busiest).
+void kick_idle_cpu(const Cpu& busy) {
+    for (auto& other : cpus) {
+        if (&other != &busy && __atomic_load_n(&other.online, __ATOMIC_ACQUIRE) && other.current == other.idle) {
+            irq::send_ipi(index_of(other), arch::reschedule_irq());
+            return;
+        }
     }
-    Thread* self = cpu.current;
+}
+
+[[noreturn]] void thread_start() {
+    // First run of a thread: we arrive from schedule() with the CPU's lock held.
+    finish_switch();
+    Thread* self = current();
     arch::interrupts_enable();
     self->entry(self->arg);
     exit();
@@ -173,17 +225,17 @@ void idle_loop(void*) {
 Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority, size_t stack_size) {
     auto* t = new Thread;
     t->name = name;
-    t->id = next_id++;
+    t->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     t->priority = priority;
     t->entry = entry;
     t->arg = arg;
     t->join_waiters = new WaitQueue;
     t->stack_order = mm::order_for_bytes(stack_size);
-    void* stack = mm::pages().alloc(t->stack_order);
-    void* exception_stack = mm::pages().alloc(mm::order_for_bytes(exception_stack_size));
+    void* stack = mm::alloc_pages(t->stack_order);
+    void* exception_stack = mm::alloc_pages(mm::order_for_bytes(exception_stack_size));
     if (!stack || !exception_stack) {
-        if (stack) mm::pages().free(stack, t->stack_order);
-        if (exception_stack) mm::pages().free(exception_stack, mm::order_for_bytes(exception_stack_size));
+        if (stack) mm::free_pages(stack, t->stack_order);
+        if (exception_stack) mm::free_pages(exception_stack, mm::order_for_bytes(exception_stack_size));
         delete t->join_waiters;
         delete t;
         return nullptr;
@@ -191,8 +243,23 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     t->stack = reinterpret_cast<uintptr_t>(stack);
     t->exception_stack = reinterpret_cast<uintptr_t>(exception_stack);
     t->saved_sp = arch::prepare_thread_stack(t->stack + (mm::page_size << t->stack_order), thread_start);
-    ++live;
+    __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
     return t;
+}
+
+// Brings CPU `c` into scheduling with `running` as its current thread and `idle` as its
+// idle thread (on secondary CPUs they are the same: the CPU's boot context idles).
+void cpu_online(Cpu& c, Thread* running, Thread* idle) {
+    c.current = running;
+    running->on_cpu = true;
+    running->cpu = index_of(c);
+    c.idle = idle;
+    idle->cpu = index_of(c);
+    if (arch::timer_irq() != irq::spurious) irq::attach(arch::timer_irq(), timer_handler, nullptr);
+    // The reschedule IPI needs no handler body: the interrupt exit hook does the work.
+    irq::attach(arch::reschedule_irq(), [](unsigned, void*) {}, nullptr);
+    __atomic_store_n(&c.online, true, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&online_count, 1, __ATOMIC_RELAXED);
 }
 
 }  // namespace
@@ -204,118 +271,156 @@ IrqGuard::~IrqGuard() {
 
 void init() {
     boot_thread.name = "boot";
-    boot_thread.id = next_id++;
+    boot_thread.id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     boot_thread.state = Thread::State::running;
     boot_thread.join_waiters = new WaitQueue;
     boot_thread.slice_start = arch::cycles();
-    cpu.current = &boot_thread;
     live = 1;
-    cpu.idle = allocate("idle", idle_loop, nullptr, priority_idle, idle_stack_size);
-    if (!cpu.idle) panic("sched: no memory for the idle thread");
-    --live;  // the idle thread is not counted as a live thread
-    if (arch::timer_irq() != irq::spurious) irq::attach(arch::timer_irq(), timer_handler, nullptr);
+    Thread* idle = allocate("idle", idle_entry, nullptr, priority_idle, idle_stack_size);
+    if (!idle) panic("sched: no memory for the idle thread");
+    __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
     irq::set_exit_hook(interrupt_exit);
+    cpu_online(cpus[arch::cpu_index()], &boot_thread, idle);
     ready = true;
     arch::interrupts_enable();
+}
+
+void secondary_cpu_main(unsigned index) {
+    // The CPU's boot context becomes its idle thread (it keeps its boot stack).
+    static Thread idle_threads[max_cpus];
+    Thread* self = &idle_threads[index];
+    self->name = "idle";
+    self->state = Thread::State::running;
+    self->priority = priority_idle;
+    self->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    cpu_online(cpus[index], self, self);
+    idle_loop();
 }
 
 bool initialized() { return ready; }
 
 Thread* create(const char* name, void (*entry)(void*), void* arg, int priority, size_t stack_size) {
     if (priority <= priority_idle || priority >= priority_levels) return nullptr;
-    IrqGuard guard;
     return allocate(name, entry, arg, priority, stack_size);
 }
 
 void start(Thread* t) {
-    IrqGuard guard;
-    make_ready(t);
+    IrqGuard irqs;
+    Cpu& c = this_cpu();
+    {
+        c.lock.lock();
+        t->cpu = index_of(c);
+        t->state = Thread::State::ready;
+        c.run_queue.enqueue(*t);
+        if (CONFIG_PREEMPT && t->priority > c.current->priority) reschedule_cpu(c);
+        c.lock.unlock();
+    }
+    if (c.current != c.idle) kick_idle_cpu(c);  // another CPU may take it at once
 }
 
 void join(Thread* t) {
     {
-        IrqGuard guard;
-        while (t->state != Thread::State::dead) t->join_waiters->wait();
+        WaitQueue::Guard guard(*t->join_waiters);
+        while (t->state != Thread::State::dead) t->join_waiters->wait(guard);
     }
-    IrqGuard guard;
     free_thread(t);
 }
 
 void detach(Thread* t) {
-    IrqGuard guard;
-    if (t->state == Thread::State::dead) free_thread(t);
-    else t->detached = true;
+    bool dead;
+    {
+        WaitQueue::Guard guard(*t->join_waiters);
+        dead = t->state == Thread::State::dead;
+        t->detached = true;
+    }
+    if (dead) free_thread(t);
 }
 
 void exit() {
     arch::interrupts_disable();
-    Thread* self = cpu.current;
+    Thread* self = current();
     if (self == &boot_thread) panic("sched: the boot thread cannot exit");
-    self->state = Thread::State::dead;
-    self->join_waiters->wake_all();
-    if (self->detached) {
-        if (cpu.zombie) free_thread(cpu.zombie);  // at most one pending: switch_away frees it
-        cpu.zombie = self;
+    {
+        WaitQueue::Guard guard(*self->join_waiters);
+        self->state = Thread::State::dead;
+        self->join_waiters->wake_all();
     }
-    switch_away();
+    Cpu& c = this_cpu();
+    c.lock.lock();
+    schedule(c);
     panic("sched: a dead thread was resumed");
 }
 
-Thread* current() { return cpu.current; }
+Thread* current() {
+    IrqGuard irqs;  // no migration between reading the CPU index and its current thread
+    return this_cpu().current;
+}
+
+unsigned current_cpu() {
+    IrqGuard irqs;
+    return arch::cpu_index();
+}
 
 void yield() {
-    IrqGuard guard;
-    Thread* self = cpu.current;
-    self->state = Thread::State::ready;
-    cpu.run_queue.enqueue(*self);
-    switch_away();
+    IrqGuard irqs;
+    Cpu& c = this_cpu();
+    c.lock.lock();
+    schedule(c);
 }
 
 void sleep_ns(uint64_t ns) {
-    IrqGuard guard;
-    Thread* self = cpu.current;
+    IrqGuard irqs;
+    Cpu& c = this_cpu();
+    c.lock.lock();
+    Thread* self = c.current;
     self->wake_at = arch::cycles() + ns_to_cycles(ns);
     self->state = Thread::State::sleeping;
-    cpu.sleepers.insert_sorted(*self, [](const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; });
-    switch_away();
+    c.sleepers.insert_sorted(*self, by_wake_time);
+    schedule(c);
 }
 
-uint64_t context_switches() { return cpu.switches; }
-size_t live_threads() { return live; }
+uint64_t context_switches() {
+    uint64_t n = 0;
+    for (auto& c : cpus) n += __atomic_load_n(&c.switches, __ATOMIC_RELAXED);
+    return n;
+}
+size_t live_threads() { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
+unsigned online_cpus() { return __atomic_load_n(&online_count, __ATOMIC_RELAXED); }
 
 void on_timer_interrupt() { timer_handler(0, nullptr); }
 
-bool WaitQueue::wait(uint64_t timeout_ns) {
-    Thread* self = cpu.current;
+bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
+    Cpu& c = this_cpu();  // interrupts are off: the Guard holds a SpinGuard
+    Thread* self = c.current;
     self->state = Thread::State::blocked;
-    self->waiting_on = this;
-    self->timed_out = false;
     waiters_.push_back(*self);
+    c.lock.lock();
     if (timeout_ns) {
         self->wake_at = arch::cycles() + ns_to_cycles(timeout_ns);
-        cpu.sleepers.insert_sorted(*self, [](const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; });
+        c.sleepers.insert_sorted(*self, by_wake_time);
     }
-    switch_away();
-    return !self->timed_out;
-}
-
-void wake_thread(Thread* t) {
-    if (t->timer_link.linked()) cpu.sleepers.remove(*t);
-    t->waiting_on = nullptr;
-    make_ready(t);
-}
-
-bool WaitQueue::wake_one() {
-    Schedulable* s = waiters_.pop_front();
-    if (!s) return false;
-    wake_thread(as_thread(s));
+    lock_.unlock();
+    schedule(c);
+    lock_.lock();
+    // Still listed: nobody woke us, the timeout did.
+    if (self->wait_link.linked()) {
+        waiters_.remove(*self);
+        return false;
+    }
     return true;
 }
 
-size_t WaitQueue::wake_all() {
-    size_t n = 0;
-    while (wake_one()) ++n;
-    return n;
+void wake_thread(Thread* t) {
+    Cpu& c = cpus[t->cpu];
+    c.lock.lock();
+    if (t->timer_link.linked()) c.sleepers.remove(*t);
+    if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
+        t->state = Thread::State::ready;
+        c.run_queue.enqueue(*t);
+        if (c.current == c.idle || (CONFIG_PREEMPT && t->priority > c.current->priority)) reschedule_cpu(c);
+        else kick_idle_cpu(c);
+    }
+    c.lock.unlock();
 }
 
 }  // namespace mica::sched

@@ -1,134 +1,121 @@
+// Each primitive's state is guarded by its wait queue's lock: the condition check and the
+// wait happen under one Guard, so a wake-up cannot fall between them.
 #include <mica/sched/sync.h>
 
 namespace mica::sched {
 namespace {
 constexpr int e_again = 11, e_timedout = 110;  // Linux errno values
 
-// Futex waiters hash by address into a few buckets; each waiter remembers its address.
+// Futex waiters hash by address into a few wait queues; a waiter records its address in
+// its Thread, and wakers wake only the waiters of their address.
 constexpr unsigned futex_buckets = 64;
-struct FutexWaiter {
-    const uint32_t* address;
-    WaitQueue queue;
-    FutexWaiter* next;
-};
-FutexWaiter* buckets[futex_buckets];  // owned here; changed only with interrupts off
+WaitQueue futex_queues[futex_buckets];  // owned here
 
-unsigned bucket_of(const uint32_t* address) {
-    return static_cast<unsigned>((reinterpret_cast<uintptr_t>(address) >> 2) % futex_buckets);
+WaitQueue& bucket_of(const uint32_t* address) {
+    return futex_queues[(reinterpret_cast<uintptr_t>(address) >> 2) % futex_buckets];
 }
 }  // namespace
 
 void Mutex::lock() {
-    IrqGuard guard;
-    while (owner_) waiters_.wait();
-    owner_ = current();
+    WaitQueue::Guard guard(waiters_);
+    Thread* self = current();
+    while (owner_) waiters_.wait(guard);
+    owner_ = self;
 }
 
 bool Mutex::try_lock() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     if (owner_) return false;
     owner_ = current();
     return true;
 }
 
 void Mutex::unlock() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     owner_ = nullptr;
     waiters_.wake_one();
 }
 
 bool CondVar::wait(Mutex& m, uint64_t timeout_ns) {
-    IrqGuard guard;
-    m.owner_ = nullptr;
-    m.waiters_.wake_one();
-    bool woken = waiters_.wait(timeout_ns);
-    while (m.owner_) m.waiters_.wait();
-    m.owner_ = current();
+    bool woken;
+    {
+        // Queue ourselves before releasing the mutex: a signal after the unlock finds us.
+        WaitQueue::Guard guard(waiters_);
+        m.unlock();
+        woken = waiters_.wait(guard, timeout_ns);
+    }
+    m.lock();
     return woken;
 }
 
 void CondVar::signal() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     waiters_.wake_one();
 }
 
 void CondVar::broadcast() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     waiters_.wake_all();
 }
 
 bool Semaphore::wait(uint64_t timeout_ns) {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     while (count_ == 0) {
-        if (!waiters_.wait(timeout_ns)) return false;
+        if (!waiters_.wait(guard, timeout_ns)) return false;
     }
     --count_;
     return true;
 }
 
 void Semaphore::post() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(waiters_);
     ++count_;
     waiters_.wake_one();
 }
 
+// The reader-writer state is guarded by the writers' queue lock; readers wait there too
+// (woken all at once), told apart by what they wait for.
 void RwLock::lock_shared() {
-    IrqGuard guard;
-    while (writer_ || writers_waiting_) readers_queue_.wait();
+    WaitQueue::Guard guard(queue_);
+    while (writer_ || writers_waiting_) queue_.wait(guard);
     ++readers_;
 }
 
 void RwLock::unlock_shared() {
-    IrqGuard guard;
-    if (--readers_ == 0) writers_queue_.wake_one();
+    WaitQueue::Guard guard(queue_);
+    if (--readers_ == 0) queue_.wake_all();
 }
 
 void RwLock::lock() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(queue_);
     ++writers_waiting_;
-    while (writer_ || readers_) writers_queue_.wait();
+    while (writer_ || readers_) queue_.wait(guard);
     --writers_waiting_;
     writer_ = true;
 }
 
 void RwLock::unlock() {
-    IrqGuard guard;
+    WaitQueue::Guard guard(queue_);
     writer_ = false;
-    if (writers_waiting_) writers_queue_.wake_one();
-    else readers_queue_.wake_all();
+    queue_.wake_all();
 }
 
 int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns) {
-    IrqGuard guard;
-    if (*reinterpret_cast<const volatile uint32_t*>(address) != expected) return -e_again;
-    FutexWaiter self{address, {}, nullptr};
-    unsigned b = bucket_of(address);
-    self.next = buckets[b];
-    buckets[b] = &self;
-    bool woken = self.queue.wait(timeout_ns);
-    // Unlink (a waker unlinks too; whoever comes first does it).
-    for (FutexWaiter** p = &buckets[b]; *p; p = &(*p)->next) {
-        if (*p == &self) {
-            *p = self.next;
-            break;
-        }
-    }
+    WaitQueue& q = bucket_of(address);
+    WaitQueue::Guard guard(q);
+    if (__atomic_load_n(address, __ATOMIC_SEQ_CST) != expected) return -e_again;
+    Thread* self = current();
+    self->futex_address = address;
+    bool woken = q.wait(guard, timeout_ns);
+    self->futex_address = nullptr;
     return woken ? 0 : -e_timedout;
 }
 
 int futex_wake(const uint32_t* address, int count) {
-    IrqGuard guard;
-    int woken = 0;
-    for (FutexWaiter** p = &buckets[bucket_of(address)]; *p && woken < count;) {
-        FutexWaiter* w = *p;
-        if (w->address == address && w->queue.wake_one()) {
-            *p = w->next;  // woken waiters leave the bucket
-            ++woken;
-        } else {
-            p = &w->next;
-        }
-    }
-    return woken;
+    WaitQueue& q = bucket_of(address);
+    WaitQueue::Guard guard(q);
+    return static_cast<int>(q.wake_if([&](const Thread& t) { return t.futex_address == address; },
+                                      count < 0 ? 0 : static_cast<size_t>(count)));
 }
 
 }  // namespace mica::sched

@@ -49,6 +49,15 @@ unsigned timer_irq();
 void timer_arm(uint64_t ns);
 void timer_disarm();
 
+// This CPU's index (0 for the boot CPU), from a per-CPU register set by set_cpu_index.
+unsigned cpu_index();
+void set_cpu_index(unsigned index);
+// The inter-processor interrupt that asks a CPU to run its scheduler.
+unsigned reschedule_irq();
+
+// Spin-wait hint (pause / yield).
+void cpu_relax();
+
 // Stops this CPU for good with interrupts off.
 [[noreturn]] void halt();
 

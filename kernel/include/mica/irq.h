@@ -2,6 +2,8 @@
 // the scheduler on x86_64) acknowledges and ends interrupts; handlers attach by number.
 #pragma once
 
+#include <stdint.h>
+
 namespace mica::irq {
 
 inline constexpr unsigned max_irqs = 1024;
@@ -14,6 +16,8 @@ struct Controller {
     unsigned (*acknowledge)(unsigned hint);
     void (*end)(unsigned irq);       // end of interrupt
     void (*enable)(unsigned irq);    // unmask at the controller
+    // Sends interrupt `irq` to the CPU with hardware id `cpu` (APIC id, MPIDR affinity).
+    void (*send_ipi)(uint64_t cpu, unsigned irq);
 };
 
 using Handler = void (*)(unsigned irq, void* context);
@@ -27,5 +31,10 @@ bool attach(unsigned irq, Handler handler, void* context);
 void dispatch(unsigned hint = spurious);
 void set_exit_hook(void (*hook)());
 unsigned long count(unsigned irq);
+
+// Inter-processor interrupts, addressed by CPU index (the SMP code records each CPU's
+// hardware id when it starts it).
+void set_cpu_hw_id(unsigned index, uint64_t hw_id);
+void send_ipi(unsigned index, unsigned irq);
 
 }  // namespace mica::irq

@@ -14,5 +14,8 @@ namespace mica::mm {
 void init(const BootInfo& boot);
 PageAllocator& pages();
 Heap& heap();
+// The page allocator for concurrent callers (it takes the allocator's lock).
+void* alloc_pages(unsigned order);
+void free_pages(void* block, unsigned order);
 
 }  // namespace mica::mm

@@ -1,7 +1,11 @@
-// Threads and the scheduler. One CPU for now (SMP with per-CPU run queues is the rest of
-// issue 4); the policy lives in run_queue.h. With CONFIG_PREEMPT the timer interrupt
-// preempts a thread whose slice is over or when a higher priority thread wakes; without it
-// threads switch only when they block, sleep, yield or exit.
+// Threads and the scheduler: a run queue per CPU (policy in run_queue.h), threads placed on
+// the CPU that wakes or creates them and stolen by CPUs that run out of work. With
+// CONFIG_PREEMPT the timer interrupt preempts a thread whose slice is over or when a higher
+// priority thread wakes; without it threads switch only when they block, sleep, yield or exit.
+//
+// Locking: each CPU's lock guards its run queue, sleep list and current thread; each
+// WaitQueue's lock guards its waiters. Order: wait queue before CPU; never two CPUs' locks at
+// once except in stealing, which only try-locks.
 //
 // Interrupt context: each thread has its own interrupt stack (x86: the TSS IST entry for
 // interrupts is switched with the thread; aarch64: SP_EL1), so the scheduler may switch
@@ -10,6 +14,7 @@
 
 #include <mica/sched/list.h>
 #include <mica/sched/run_queue.h>
+#include <mica/sched/spinlock.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,12 +37,17 @@ struct Thread : Schedulable {
     uint64_t slice_start = 0;      // cycle counter when it last started running
     uint64_t wake_at = 0;          // cycles, while sleeping
     ListNode timer_link;           // in the sleep list
-    WaitQueue* waiting_on = nullptr;
-    bool timed_out = false;
+    ListNode wait_link;            // in a WaitQueue (apart from run_link: a timed-out waiter
+                                   // is runnable while still listed until it unlinks itself)
     WaitQueue* join_waiters = nullptr;  // created with the thread
     bool detached = false;
     uint64_t switches = 0;         // times switched in (statistics, tests)
+    unsigned cpu = 0;              // whose run queue / sleep list it is on, or last ran on
+    bool on_cpu = false;           // its registers are still live on a CPU (mid-switch)
+    const uint32_t* futex_address = nullptr;  // while waiting in futex_wait
 };
+
+inline constexpr unsigned max_cpus = 64;
 
 inline constexpr size_t default_stack_size = 64 * 1024;
 inline constexpr uint64_t time_slice_ns = 4000000;  // 4 ms
@@ -62,12 +72,18 @@ void sleep_ns(uint64_t ns);
 // Counts and totals, for tests and benchmarks.
 uint64_t context_switches();
 size_t live_threads();
+unsigned online_cpus();
+unsigned current_cpu();
+
+// Secondary CPU entry: called by the arch's CPU start-up code on the new CPU's boot stack;
+// becomes that CPU's idle thread.
+[[noreturn]] void secondary_cpu_main(unsigned index);
 
 // Timer interrupt entry (arch code calls it from the timer's interrupt handler).
 void on_timer_interrupt();
 
-// Disables interrupts for its lifetime, restoring the previous state: the scheduler's lock
-// on one CPU.
+// Disables interrupts on this CPU for its lifetime, restoring the previous state. It keeps
+// the running thread on this CPU; it does not exclude other CPUs (use a Spinlock for that).
 class IrqGuard {
 public:
     IrqGuard();
@@ -79,20 +95,49 @@ private:
     bool was_enabled_;
 };
 
-// Threads waiting for an event. wait() must be called with interrupts disabled (hold an
-// IrqGuard around the condition check and the wait, so no wake-up is lost).
+// Threads waiting for an event. The waiter checks its condition and calls wait() while
+// holding the queue's lock (a Guard), so no wake-up can slip in between.
 class WaitQueue {
 public:
+    class Guard {
+    public:
+        explicit Guard(WaitQueue& q) : guard_(q.lock_) {}
+
+    private:
+        SpinGuard guard_;
+    };
+
     // Blocks the current thread until woken (or until `timeout_ns` passes, when non-zero);
-    // returns false on timeout.
-    bool wait(uint64_t timeout_ns = 0);
-    bool wake_one();
-    size_t wake_all();
+    // returns false on timeout. `held` must guard this queue; it is held again on return.
+    bool wait(Guard& held, uint64_t timeout_ns = 0);
+    // Wakes up to `max` waiters for which pred(thread) is true (all: the default
+    // predicate). The caller holds a Guard on this queue.
+    template <typename Pred>
+    size_t wake_if(Pred pred, size_t max);
+    bool wake_one() { return wake_if([](const Thread&) { return true; }, 1) == 1; }
+    size_t wake_all() { return wake_if([](const Thread&) { return true; }, ~size_t{0}); }
     bool empty() const { return waiters_.empty(); }
 
 private:
-    friend void wake_thread(Thread* t);
-    List<Schedulable, &Schedulable::run_link> waiters_;
+    Spinlock lock_;
+    List<Thread, &Thread::wait_link> waiters_;
 };
+
+// Makes a blocked or sleeping thread runnable; does nothing to a thread that already is
+// (a waiter whose timeout fired first). Internal to sched.
+void wake_thread(Thread* t);
+
+template <typename Pred>
+size_t WaitQueue::wake_if(Pred pred, size_t max) {
+    size_t woken = 0;
+    while (woken < max) {
+        Thread* t = waiters_.find([&](Thread& x) { return pred(x); });
+        if (!t) break;
+        waiters_.remove(*t);  // unlinked: the waiter's wait() will see it was woken
+        wake_thread(t);
+        ++woken;
+    }
+    return woken;
+}
 
 }  // namespace mica::sched

@@ -55,7 +55,7 @@ private:
     unsigned readers_ = 0;
     unsigned writers_waiting_ = 0;
     bool writer_ = false;
-    WaitQueue readers_queue_, writers_queue_;
+    WaitQueue queue_;
 };
 
 template <typename Lock>

@@ -50,4 +50,5 @@ namespace mica::arch {
 void set_interrupt_stack(uintptr_t top);
 // Masks the 8259 PICs and sets up the local APIC and its timer (after the TSC is known).
 void lapic_init();
+uint32_t lapic_id();
 }  // namespace mica::arch
