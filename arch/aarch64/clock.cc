@@ -36,6 +36,8 @@ uint64_t cycles() {
     return MICA_READ_SYSREG(cntvct_el0);
 }
 
+void clock_init_cpu() { timer_disarm(); }  // the virtual timer is per CPU; CNTFRQ is global
+
 void clock_init() {
     frequency = MICA_READ_SYSREG(cntfrq_el0);
     if (const fdt::Tree* tree = drivers::device_tree()) {

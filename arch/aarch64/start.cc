@@ -1,5 +1,6 @@
 // First C++ code on aarch64: read memory, command line and reserved regions from the device
 // tree into a BootInfo and enter the kernel.
+#include <arch/aarch64/cpu.h>
 #include <arch/arch.h>
 #include <mica/boot.h>
 #include <mica/cxx_runtime.h>
@@ -13,6 +14,7 @@ namespace {
 
 // Owned by the boot CPU: everything kernel_main needs.
 constinit mica::BootInfo boot_info;
+constexpr uint64_t mpidr_affinity = 0xff00ffffffull;  // Aff3, Aff2, Aff1, Aff0
 char cmdline[mica::BootInfo::max_cmdline];
 
 void read_device_tree(const void* blob) {
@@ -36,6 +38,16 @@ void read_device_tree(const void* blob) {
         }
     }
     if (boot_info.ram_count == 0) boot_info.error = "device tree has no memory node";
+
+    // CPUs: /cpus/cpu@N nodes, whose reg is the MPIDR affinity; the boot CPU goes first.
+    uint64_t self = MICA_READ_SYSREG(mpidr_el1) & mpidr_affinity;
+    boot_info.cpu_hw_ids[boot_info.cpu_count++] = self;
+    for (auto cpu = tree.find_device_type("cpu"); cpu.valid; cpu = tree.find_device_type("cpu", cpu)) {
+        if (tree.reg(cpu, 0, addr, size) && (addr & mpidr_affinity) != self &&
+            boot_info.cpu_count < mica::BootInfo::max_cpus) {
+            boot_info.cpu_hw_ids[boot_info.cpu_count++] = addr & mpidr_affinity;
+        }
+    }
 
     mica::fdt::Property args = tree.property(tree.find_path("/chosen"), "bootargs");
     if (args.length >= sizeof(cmdline)) {

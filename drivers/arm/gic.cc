@@ -21,8 +21,12 @@ constexpr uint32_t default_priority = 0xa0, priority_mask = 0xf0;
 constexpr unsigned first_spi = 32, intid_mask = 0x3ff, intid_spurious_min = 1020;
 constexpr int max_wait = 1000000;
 
-// Owned here, set once by init.
-uintptr_t distributor = 0, cpu_interface = 0, redistributor = 0;
+// Owned here, set once by init (redistributors: by each CPU for itself).
+uintptr_t distributor = 0, cpu_interface = 0;
+uintptr_t redistributors_base = 0;
+uintptr_t redistributor_of[64];  // GICv3: each CPU's redistributor frame, by CPU index
+constexpr uintptr_t gicr_typer = 0x8, gicr_frame_size = 0x20000;
+constexpr uint64_t gicr_typer_last = 1 << 4;
 unsigned lines = 0;
 int version = 0;
 
@@ -68,10 +72,13 @@ unsigned v3_acknowledge(unsigned) {
     return id >= intid_spurious_min && id < 1024 ? irq::spurious : static_cast<unsigned>(id);
 }
 void v3_end(unsigned id) { asm volatile("msr icc_eoir1_el1, %0" ::"r"(uint64_t{id})); }
+uintptr_t my_redistributor() { return redistributor_of[MICA_READ_SYSREG(tpidr_el1)]; }
+
 void v3_enable(unsigned id) {
-    if (id < first_spi) {
-        write8(redistributor + gicr_sgi_base + gicr_ipriorityr + id, default_priority);
-        write(redistributor + gicr_sgi_base + gicr_isenabler0, 1u << id);
+    if (id < first_spi) {  // SGIs and PPIs are per CPU: this CPU's redistributor
+        uintptr_t rd = my_redistributor();
+        write8(rd + gicr_sgi_base + gicr_ipriorityr + id, default_priority);
+        write(rd + gicr_sgi_base + gicr_isenabler0, 1u << id);
     } else {
         write8(distributor + gicd_ipriorityr + id, default_priority);
         write(distributor + gicd_isenabler + (id / 32) * 4, 1u << (id % 32));
@@ -90,8 +97,56 @@ void v3_send_ipi(uint64_t mpidr, unsigned sgi) {
     asm volatile("dsb ishst; msr icc_sgi1r_el1, %0; isb" ::"r"(value));
 }
 
-const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi};
-const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi};
+// GICv2's CPU interface registers are banked: each CPU sets up its own view.
+void v2_init_cpu() {
+    write(cpu_interface + gicc_pmr, priority_mask);
+    write(cpu_interface + gicc_ctlr, 1);
+}
+
+// GICv3: find this CPU's redistributor by affinity, wake it, put its SGIs/PPIs in group 1
+// (IRQ, not FIQ), and enable the system-register CPU interface.
+void v3_init_cpu() {
+    uint64_t mpidr = MICA_READ_SYSREG(mpidr_el1);
+    uint64_t affinity = ((mpidr >> 32 & 0xff) << 24) | (mpidr & 0xffffff);
+    uintptr_t rd = 0;
+    for (uintptr_t frame = redistributors_base;; frame += gicr_frame_size) {
+        uint64_t typer = *reinterpret_cast<volatile uint64_t*>(frame + gicr_typer);
+        if ((typer >> 32) == affinity) {
+            rd = frame;
+            break;
+        }
+        if (typer & gicr_typer_last) break;
+    }
+    if (!rd) return;  // not found: this CPU gets no interrupts (reported by the IRQ test)
+    redistributor_of[MICA_READ_SYSREG(tpidr_el1)] = rd;
+    write(rd + gicr_waker, read(rd + gicr_waker) & ~waker_processor_sleep);
+    for (int i = 0; i < max_wait && (read(rd + gicr_waker) & waker_children_asleep); ++i) {
+    }
+    write(rd + gicr_sgi_base + gicr_igroupr0, ~0u);
+    uint64_t sre;
+    asm volatile("mrs %0, icc_sre_el1" : "=r"(sre));
+    asm volatile("msr icc_sre_el1, %0; isb" ::"r"(sre | 1));
+    asm volatile("msr icc_pmr_el1, %0" ::"r"(uint64_t{priority_mask}));
+    asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
+}
+
+const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi, v2_init_cpu};
+const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi, v3_init_cpu};
+
+bool init_v3(const fdt::Tree& tree, fdt::Node node) {
+    uint64_t d, r, size;
+    if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, r, size)) return false;
+    distributor = d;
+    redistributors_base = r;
+    version = 3;
+    distributor_init(gicd_ctlr_are | gicd_ctlr_enable_grp1 | gicd_ctlr_enable_grp0);
+    v3_init_cpu();
+    irq::register_controller(gicv3);
+    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
+    return true;
+}
+
+
 
 bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     uint64_t d, c, size;
@@ -100,31 +155,8 @@ bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     cpu_interface = c;
     version = 2;
     distributor_init(gicd_ctlr_enable_grp0);
-    write(cpu_interface + gicc_pmr, priority_mask);
-    write(cpu_interface + gicc_ctlr, 1);
+    v2_init_cpu();
     irq::register_controller(gicv2);
-    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
-    return true;
-}
-
-bool init_v3(const fdt::Tree& tree, fdt::Node node) {
-    uint64_t d, r, size;
-    if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, r, size)) return false;
-    distributor = d;
-    redistributor = r;  // the boot CPU's frame comes first
-    version = 3;
-    distributor_init(gicd_ctlr_are | gicd_ctlr_enable_grp1 | gicd_ctlr_enable_grp0);
-    // Wake the redistributor, put SGIs/PPIs in group 1 (IRQ, not FIQ).
-    write(redistributor + gicr_waker, read(redistributor + gicr_waker) & ~waker_processor_sleep);
-    for (int i = 0; i < max_wait && (read(redistributor + gicr_waker) & waker_children_asleep); ++i) {
-    }
-    write(redistributor + gicr_sgi_base + gicr_igroupr0, ~0u);
-    uint64_t sre;
-    asm volatile("mrs %0, icc_sre_el1" : "=r"(sre));
-    asm volatile("msr icc_sre_el1, %0; isb" ::"r"(sre | 1));
-    asm volatile("msr icc_pmr_el1, %0" ::"r"(uint64_t{priority_mask}));
-    asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
-    irq::register_controller(gicv3);
     irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
     return true;
 }

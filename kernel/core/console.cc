@@ -1,4 +1,6 @@
+#include <arch/arch.h>
 #include <mica/console.h>
+#include <mica/sched/spinlock.h>
 #include <mica/format.h>
 
 namespace mica::console {
@@ -21,7 +23,31 @@ void register_driver(Driver& driver) {
 
 bool has_driver() { return drivers != nullptr; }
 
+namespace {
+// Serializes output from different CPUs. The CPU holding it may write again (a fault while
+// printing, a panic): it must not wait for itself.
+sched::Spinlock output_lock;
+unsigned output_owner = ~0u;
+}  // namespace
+
 void write(const char* text, size_t length) {
+    bool irqs = arch::interrupts_enabled();
+    arch::interrupts_disable();
+    unsigned me = arch::cpu_index();
+    bool nested = __atomic_load_n(&output_owner, __ATOMIC_RELAXED) == me;
+    if (!nested) {
+        output_lock.lock();
+        output_owner = me;
+    }
+    write_unlocked(text, length);
+    if (!nested) {
+        output_owner = ~0u;
+        output_lock.unlock();
+    }
+    if (irqs) arch::interrupts_enable();
+}
+
+void write_unlocked(const char* text, size_t length) {
     if (!drivers) {
         for (size_t i = 0; i < length && early_used < sizeof(early_buffer); ++i) {
             early_buffer[early_used++] = text[i];

@@ -7,12 +7,14 @@
 #include <mica/config.h>
 #include <mica/console.h>
 #include <mica/drivers/registry.h>
+#include <mica/format.h>
 #include <mica/mm/early.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
 #include <mica/selftest.h>
+#include <mica/smp.h>
 #include <mica/version.h>
 #include <string.h>
 
@@ -63,9 +65,12 @@ char cmdline_copy[BootInfo::max_cmdline];
 
 void print_banner(const BootInfo& boot) {
     uint64_t us = bootchart::ns_since_entry() / 1000;
-    kprintf("Mica %s (config %s, drivers %s, %s) on %s, %llu MiB RAM, booted in %llu.%03llu ms\n",
-            MICA_VERSION, CONFIG_BUILD_NAME, CONFIG_DRIVER_PROFILE_NAME, CONFIG_ARCH, arch::cpu_model(),
-            (unsigned long long)(boot.ram_bytes() >> 20), (unsigned long long)(us / 1000),
+    char cpus[16] = "";  // " x4" with more than one CPU
+    if (sched::online_cpus() > 1) fmt::snprintf(cpus, sizeof(cpus), " x%u", sched::online_cpus());
+    kprintf("Mica %s (config %s, drivers %s, %s) on %s%s, %llu MiB RAM, booted in %llu.%03llu ms\n",
+            MICA_VERSION, CONFIG_BUILD_NAME, CONFIG_DRIVER_PROFILE_NAME, CONFIG_ARCH, arch::cpu_model(), cpus,
+            (unsigned long long)(boot.ram_bytes() >> 20),
+            (unsigned long long)(us / 1000),
             (unsigned long long)(us % 1000));
 }
 
@@ -114,6 +119,10 @@ void kernel_main(BootInfo& boot) {
     bootchart::mark("drivers");
     sched::init();
     bootchart::mark("scheduler");
+    if (boot.cpu_count > 1) {
+        smp::start_secondaries(boot, sched::max_cpus);
+        bootchart::mark("secondary CPUs");
+    }
 
     print_banner(boot);
     if (options.bootchart) bootchart::print();

@@ -26,6 +26,7 @@ struct Cpu {
     uint64_t switches = 0;
     bool need_resched = false;
     bool online = false;
+    bool kicked = false;  // a reschedule IPI is on its way: don't send another
 };
 
 // Owned here. cpus[i] belongs to CPU i; other CPUs touch it only under its lock.
@@ -50,6 +51,8 @@ uint64_t cycles_to_ns(uint64_t c) {
 
 bool by_wake_time(const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; }
 
+void kick_idle_cpu(const Cpu& busy);
+
 void free_thread(Thread* t) {
     // Its last switch away must be complete before its stack goes.
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -60,10 +63,6 @@ void free_thread(Thread* t) {
     delete t->join_waiters;
     delete t;
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);
-}
-
-uintptr_t exception_stack_top(const Thread* t) {
-    return t->exception_stack ? t->exception_stack + exception_stack_size : arch::boot_exception_stack_top();
 }
 
 // Programs this CPU's one-shot timer for its next event: the first sleeper, or (preemptive
@@ -121,6 +120,7 @@ void schedule(Cpu& c) {
         prev->state = Thread::State::ready;
         c.run_queue.enqueue(*prev);
     }
+    __atomic_store_n(&c.kicked, false, __ATOMIC_RELEASE);
     auto* next = static_cast<Thread*>(c.run_queue.pop_highest());
     if (!next) next = steal(c);
     if (!next) next = c.idle;
@@ -141,7 +141,7 @@ void schedule(Cpu& c) {
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     next->on_cpu = true;
     program_timer(c);
-    arch::switch_context(&prev->saved_sp, next->saved_sp, exception_stack_top(next));
+    arch::switch_context(&prev->saved_sp, next->saved_sp, next->exception_top);
     finish_switch();
 }
 
@@ -170,6 +170,8 @@ void interrupt_exit() {
         c.lock.unlock();
         return;
     }
+    // Time slicing means this CPU has more work than it can run at once: share it.
+    if (preempt && !c.run_queue.empty()) kick_idle_cpu(c);
     schedule(c);
 }
 
@@ -203,13 +205,16 @@ void timer_handler(unsigned, void*) {
 
 void idle_entry(void*) { idle_loop(); }
 
-// Asks one idle CPU other than `busy` to look for work (it steals from the busiest).
+// Asks an idle CPU other than `busy` that has not been asked yet to look for work (it
+// steals from the busiest).
 void kick_idle_cpu(const Cpu& busy) {
     for (auto& other : cpus) {
-        if (&other != &busy && __atomic_load_n(&other.online, __ATOMIC_ACQUIRE) && other.current == other.idle) {
-            irq::send_ipi(index_of(other), arch::reschedule_irq());
-            return;
+        if (&other == &busy || !__atomic_load_n(&other.online, __ATOMIC_ACQUIRE) || other.current != other.idle) {
+            continue;
         }
+        if (__atomic_exchange_n(&other.kicked, true, __ATOMIC_ACQ_REL)) continue;
+        irq::send_ipi(index_of(other), arch::reschedule_irq());
+        return;
     }
 }
 
@@ -242,6 +247,7 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     }
     t->stack = reinterpret_cast<uintptr_t>(stack);
     t->exception_stack = reinterpret_cast<uintptr_t>(exception_stack);
+    t->exception_top = t->exception_stack + exception_stack_size;
     t->saved_sp = arch::prepare_thread_stack(t->stack + (mm::page_size << t->stack_order), thread_start);
     __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
     return t;
@@ -275,6 +281,7 @@ void init() {
     boot_thread.state = Thread::State::running;
     boot_thread.join_waiters = new WaitQueue;
     boot_thread.slice_start = arch::cycles();
+    boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;
     Thread* idle = allocate("idle", idle_entry, nullptr, priority_idle, idle_stack_size);
     if (!idle) panic("sched: no memory for the idle thread");
@@ -285,13 +292,14 @@ void init() {
     arch::interrupts_enable();
 }
 
-void secondary_cpu_main(unsigned index) {
+void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     // The CPU's boot context becomes its idle thread (it keeps its boot stack).
     static Thread idle_threads[max_cpus];
     Thread* self = &idle_threads[index];
     self->name = "idle";
     self->state = Thread::State::running;
     self->priority = priority_idle;
+    self->exception_top = exception_stack_top;
     self->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     cpu_online(cpus[index], self, self);
     idle_loop();

@@ -49,8 +49,9 @@ KTEST(sched, detached_threads_free_themselves) {
         start(t);
     }
     for (int i = 0; i < 20; ++i) KEXPECT(finished.wait(1000000000));
-    // The last one to exit is freed by whoever runs next: give it that chance.
-    for (int i = 0; i < 5 && live_threads() != before; ++i) yield();
+    // A detached thread is freed by the next thread its CPU runs, which may be a moment
+    // later on another CPU.
+    for (int i = 0; i < 100 && live_threads() != before; ++i) sleep_ns(1000000);
     KEXPECT_EQ(live_threads(), before);
 }
 
@@ -80,10 +81,13 @@ KTEST(sched, yield_ping_pong) {
     join(a);
     join(b);
     KEXPECT_EQ(turn, 2 * rounds);
-    KEXPECT(context_switches() - switches >= 2 * rounds);
+    // On one CPU every turn is a switch; with more the two may run side by side.
+    if (online_cpus() == 1) KEXPECT(context_switches() - switches >= 2 * rounds);
 }
 
 KTEST(sched, priority_runs_first) {
+    // Meaningful on one CPU only: with more, the three simply run in parallel.
+    if (online_cpus() > 1) return ktest_context.skip("needs a single CPU");
     static int order[3];
     static int next;
     next = 0;
@@ -148,6 +152,8 @@ KTEST(sched, preemption_of_a_busy_loop) {
 
 KTEST(sched, cooperative_threads_are_not_preempted) {
     if (CONFIG_PREEMPT) return ktest_context.skip("preemptive kernel (CONFIG_PREEMPT=y)");
+    // Per CPU property: with more CPUs the other thread simply runs elsewhere.
+    if (online_cpus() > 1) return ktest_context.skip("needs a single CPU");
     // Without preemption a thread that spins for 20 ms (several time slices) runs to the end
     // before a thread of the same priority gets the CPU.
     static volatile bool other_ran;

@@ -91,7 +91,8 @@ KTEST(sync, semaphore_and_timeouts) {
 
 KTEST(sync, rwlock_readers_share_writers_exclude) {
     static RwLock lock;
-    static volatile int readers_inside, max_readers_inside, writer_inside;
+    static int readers_inside;
+    static volatile int max_readers_inside, writer_inside;
     static volatile bool violation;
     readers_inside = 0;
     max_readers_inside = 0;
@@ -100,11 +101,12 @@ KTEST(sync, rwlock_readers_share_writers_exclude) {
     auto reader = [](void*) {
         for (int i = 0; i < 50; ++i) {
             lock.lock_shared();
-            readers_inside = readers_inside + 1;
-            if (readers_inside > max_readers_inside) max_readers_inside = readers_inside;
+            int inside = __atomic_add_fetch(&readers_inside, 1, __ATOMIC_SEQ_CST);
+            if (inside > max_readers_inside) max_readers_inside = inside;
             if (writer_inside) violation = true;
-            yield();
-            readers_inside = readers_inside - 1;
+            if (i % 10 == 0) sleep_ns(1000000);  // long enough for other readers to join
+            else yield();
+            __atomic_fetch_sub(&readers_inside, 1, __ATOMIC_SEQ_CST);
             lock.unlock_shared();
             yield();
         }

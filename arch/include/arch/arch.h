@@ -21,6 +21,8 @@ void paging_init(const BootInfo& boot);
 // Monotonic cycle counter and its frequency (valid after clock_init()).
 uint64_t cycles();
 void clock_init();
+// The calling secondary CPU's share of clock_init (its local timer).
+void clock_init_cpu();
 uint64_t cycles_per_second();
 // How the frequency was found ("cpuid 0x15", "pit calibration", ...), for the boot log.
 const char* clock_source();
@@ -52,6 +54,11 @@ void timer_disarm();
 // This CPU's index (0 for the boot CPU), from a per-CPU register set by set_cpu_index.
 unsigned cpu_index();
 void set_cpu_index(unsigned index);
+// Starts secondary CPU `index` (hardware id `hw_id`) on the given stacks; it calls
+// sched::secondary_cpu_main(index) once its CPU-local state is set up. False if the start
+// request failed (a CPU that accepts it but never arrives is the caller's to time out).
+bool start_cpu(unsigned index, uint64_t hw_id, uintptr_t stack_top, uintptr_t exception_stack_top);
+
 // The inter-processor interrupt that asks a CPU to run its scheduler.
 unsigned reschedule_irq();
 

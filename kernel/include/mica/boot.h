@@ -25,6 +25,10 @@ struct BootInfo {
     MemoryRange reserved[max_reserved] = {};
     size_t reserved_count = 0;
     const void* device_tree = nullptr;  // flattened device tree, where the platform has one
+    // CPUs the firmware describes, boot CPU first: hardware ids (APIC id, MPIDR affinity).
+    static constexpr size_t max_cpus = 64;
+    uint64_t cpu_hw_ids[max_cpus] = {};
+    size_t cpu_count = 0;
     const char* cmdline = "";      // copied into kernel memory by the arch code
     const char* protocol = "";     // e.g. "pvh"
     uint64_t entry_cycles = 0;     // cycle counter at the kernel's first instruction

@@ -18,6 +18,8 @@ struct Controller {
     void (*enable)(unsigned irq);    // unmask at the controller
     // Sends interrupt `irq` to the CPU with hardware id `cpu` (APIC id, MPIDR affinity).
     void (*send_ipi)(uint64_t cpu, unsigned irq);
+    // Sets up the calling CPU's side of the controller (secondary CPUs).
+    void (*init_cpu)();
 };
 
 using Handler = void (*)(unsigned irq, void* context);

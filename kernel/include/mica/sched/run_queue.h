@@ -27,7 +27,8 @@ public:
     // Highest priority waiting, or -1 when empty.
     int highest_priority() const;
     bool empty() const { return bitmap_ == 0; }
-    size_t size() const;
+    // Safe to read without the queue's lock (work stealing uses it as a hint).
+    size_t size() const { return __atomic_load_n(&count_, __ATOMIC_RELAXED); }
 
     // Whether `current`, having run `ran_ns` of its `slice_ns` slice, should give way now.
     bool should_preempt(const Schedulable& current, uint64_t ran_ns, uint64_t slice_ns) const;
@@ -36,6 +37,7 @@ private:
     using Queue = List<Schedulable, &Schedulable::run_link>;
     Queue queues_[priority_levels];
     uint32_t bitmap_ = 0;  // bit p set: queues_[p] is not empty
+    size_t count_ = 0;
 };
 
 }  // namespace mica::sched

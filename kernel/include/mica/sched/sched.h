@@ -31,7 +31,8 @@ struct Thread : Schedulable {
     uintptr_t saved_sp = 0;        // while switched out
     uintptr_t stack = 0;           // base of the stack (page allocator block), 0 for boot
     unsigned stack_order = 0;
-    uintptr_t exception_stack = 0; // base; its top is where interrupts land for this thread
+    uintptr_t exception_stack = 0; // base, when the thread owns it (freed with it)
+    uintptr_t exception_top = 0;   // where interrupts and exceptions land while it runs
     void (*entry)(void*) = nullptr;
     void* arg = nullptr;
     uint64_t slice_start = 0;      // cycle counter when it last started running
@@ -77,7 +78,7 @@ unsigned current_cpu();
 
 // Secondary CPU entry: called by the arch's CPU start-up code on the new CPU's boot stack;
 // becomes that CPU's idle thread.
-[[noreturn]] void secondary_cpu_main(unsigned index);
+[[noreturn]] void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top);
 
 // Timer interrupt entry (arch code calls it from the timer's interrupt handler).
 void on_timer_interrupt();

@@ -1,0 +1,101 @@
+// Several CPUs (run with -smp 2 and 4 by the boot tests; skipped on one CPU).
+#include <arch/arch.h>
+#include <mica/ktest.h>
+#include <mica/sched/sched.h>
+#include <mica/sched/sync.h>
+
+using namespace mica;
+using namespace mica::sched;
+
+namespace {
+uint64_t now_us() { return arch::cycles() * 1000000 / arch::cycles_per_second(); }
+}  // namespace
+
+KTEST(smp, all_cpus_run_threads) {
+    if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
+    // Busy threads, four per CPU: with stealing, every CPU must end up running some.
+    static uint64_t cpus_seen;
+    cpus_seen = 0;
+    unsigned n = online_cpus() * 4;
+    Thread* threads[4 * max_cpus];
+    for (unsigned i = 0; i < n; ++i) {
+        threads[i] = create("busy", [](void*) {
+            uint64_t start = now_us();
+            while (now_us() - start < 20000) {
+                __atomic_fetch_or(&cpus_seen, uint64_t{1} << current_cpu(), __ATOMIC_RELAXED);
+            }
+        }, nullptr);
+        KASSERT(threads[i] != nullptr);
+        start(threads[i]);
+    }
+    for (unsigned i = 0; i < n; ++i) join(threads[i]);
+    unsigned seen = 0;
+    for (uint64_t bits = cpus_seen; bits; bits &= bits - 1) ++seen;  // (libgcc's popcount uses SIMD)
+    KEXPECT_EQ(seen, online_cpus());
+}
+
+KTEST(smp, ping_pong_between_cpus) {
+    if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
+    // Two threads hand a token back and forth through semaphores; they count the rounds in
+    // which they were on different CPUs (both busy-wait a little, so both CPUs stay used).
+    static Semaphore to_b, to_a;
+    // After handing over the token, stay busy a moment: the woken thread's CPU is taken, so
+    // an idle CPU steals it — the hand-over then crosses CPUs.
+    static auto stay_busy = [] {
+        uint64_t start = now_us();
+        while (now_us() - start < 200) {
+        }
+    };
+    static volatile unsigned cpu_a, rounds_apart;
+    static volatile int hits_b;
+    rounds_apart = 0;
+    hits_b = 0;
+    constexpr int rounds = 200;
+    Thread* b = create("pong", [](void*) {
+        for (int i = 0; i < rounds; ++i) {
+            to_b.wait();
+            if (current_cpu() != cpu_a) rounds_apart = rounds_apart + 1;
+            hits_b = hits_b + 1;
+            to_a.post();
+            stay_busy();
+        }
+    }, nullptr);
+    Thread* a = create("ping", [](void*) {
+        for (int i = 0; i < rounds; ++i) {
+            cpu_a = current_cpu();
+            to_b.post();
+            stay_busy();
+            to_a.wait();
+        }
+    }, nullptr);
+    KASSERT(a && b);
+    start(b);
+    start(a);
+    join(a);
+    join(b);
+    KEXPECT_EQ(hits_b, rounds);
+    KEXPECT(rounds_apart > 0);
+}
+
+KTEST(smp, mutex_contention_across_cpus) {
+    if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
+    // Threads on all CPUs hammer one mutex without yielding: true parallel contention.
+    static Mutex mutex;
+    static volatile long counter;
+    counter = 0;
+    constexpr int iterations = 2000;
+    unsigned n = online_cpus() * 2;
+    Thread* threads[2 * max_cpus];
+    for (unsigned i = 0; i < n; ++i) {
+        threads[i] = create("contender", [](void*) {
+            for (int k = 0; k < iterations; ++k) {
+                LockGuard<Mutex> lock(mutex);
+                counter = counter + 1;
+            }
+        }, nullptr);
+        KASSERT(threads[i] != nullptr);
+        start(threads[i]);
+    }
+    for (unsigned i = 0; i < n; ++i) join(threads[i]);
+    KEXPECT_EQ(counter, static_cast<long>(n) * iterations);
+}
