@@ -44,10 +44,16 @@ struct [[gnu::packed]] DescriptorPointer {
     uint64_t base;
 };
 
-// Owned here; set up once on the boot CPU (per-CPU copies arrive with SMP, issue 4).
+// Owned here. The IDT is shared; each CPU has its own GDT (its TSS descriptor's busy bit
+// is per CPU) and TSS (its own IST stacks). The boot CPU's IST stacks are static; secondary
+// CPUs bring theirs (cpu_init_secondary).
+constexpr unsigned max_cpus = 64;
 alignas(16) uint8_t ist_stacks[ist_count][ist_stack_size];
-Tss tss;
-uint64_t gdt[5];
+struct CpuTables {
+    Tss tss;
+    uint64_t gdt[5];
+};
+CpuTables tables[max_cpus];
 IdtGate idt[256];
 
 uint8_t ist_for_vector(unsigned v) {
@@ -60,7 +66,9 @@ uint8_t ist_for_vector(unsigned v) {
     }
 }
 
-void load_gdt() {
+void load_gdt(CpuTables& t) {
+    Tss& tss = t.tss;
+    uint64_t* gdt = t.gdt;
     gdt[0] = 0;
     gdt[1] = 0x00af9a000000ffff;  // 64-bit code, DPL 0
     gdt[2] = 0x00cf92000000ffff;  // data
@@ -69,7 +77,7 @@ void load_gdt() {
     gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (uint64_t{0x89} << 40) |  // available 64-bit TSS
              ((limit >> 16 & 0xf) << 48) | ((base >> 24 & 0xff) << 56);
     gdt[4] = base >> 32;
-    DescriptorPointer p{sizeof(gdt) - 1, reinterpret_cast<uint64_t>(gdt)};
+    DescriptorPointer p{sizeof(t.gdt) - 1, reinterpret_cast<uint64_t>(gdt)};
     asm volatile(
         "lgdt %0\n\t"
         "pushq %1\n\t"
@@ -86,30 +94,45 @@ void load_gdt() {
     asm volatile("ltr %0" ::"r"(tss_selector));
 }
 
-void load_idt() {
+void build_idt() {
     for (unsigned v = 0; v < 256; ++v) {
         auto handler = reinterpret_cast<uint64_t>(isr_stubs + v * stub_size);
         idt[v] = IdtGate{static_cast<uint16_t>(handler), kernel_code, ist_for_vector(v),
                          0x8e,  // present, DPL 0, 64-bit interrupt gate (interrupts off on entry)
                          static_cast<uint16_t>(handler >> 16), static_cast<uint32_t>(handler >> 32), 0};
     }
+}
+
+void load_idt() {
     DescriptorPointer p{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
     asm volatile("lidt %0" ::"m"(p));
 }
 
 }  // namespace
 
-void set_interrupt_stack(uintptr_t top) { tss.ist[ist_interrupt - 1] = top; }
+void set_interrupt_stack(uintptr_t top) { tables[cpu_index()].tss.ist[ist_interrupt - 1] = top; }
 uintptr_t boot_exception_stack_top() {
     return reinterpret_cast<uintptr_t>(ist_stacks[ist_interrupt - 1] + ist_stack_size);
 }
 
 void cpu_init() {
+    Tss& tss = tables[0].tss;
     for (int i = 0; i < ist_count; ++i) {
         tss.ist[i] = reinterpret_cast<uint64_t>(ist_stacks[i] + ist_stack_size);
     }
     tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
-    load_gdt();
+    build_idt();
+    load_gdt(tables[0]);
+    load_idt();
+}
+
+unsigned long secondary_ist_bytes() { return ist_count * ist_stack_size; }
+
+void cpu_init_secondary(unsigned index, uintptr_t ist_memory) {
+    Tss& tss = tables[index].tss;
+    for (int i = 0; i < ist_count; ++i) tss.ist[i] = ist_memory + (i + 1) * ist_stack_size;
+    tss.iomap_base = sizeof(Tss);
+    load_gdt(tables[index]);
     load_idt();
 }
 

@@ -74,6 +74,36 @@ void lapic_init() {
     irq::set_cpu_hw_id(cpu_index(), lapic_id());
 }
 
+void lapic_init_cpu() {
+    if (!base) return;
+    wrmsr(msr_apic_base, rdmsr(msr_apic_base) | apic_base_enable);
+    write(reg_spurious, spurious_enable | spurious_vector);
+    write(reg_timer_divide, divide_by_1);
+    write(reg_timer_initial, 0);
+    write(reg_lvt_timer, timer_vector);  // same calibration: every CPU's timer runs at the bus clock
+}
+
+void lapic_send_init_sipi(uint32_t apic_id, uint8_t start_page) {
+    constexpr uint32_t init_assert = 0x4500, startup = 0x4600;
+    auto wait_us = [](uint64_t us) {
+        uint64_t start = cycles(), n = cycles_per_second() / 1000000 * us;
+        while (cycles() - start < n) cpu_relax();
+    };
+    auto send = [](uint32_t id, uint32_t command) {
+        while (read(reg_icr_low) & icr_pending) cpu_relax();
+        write(reg_icr_high, id << 24);
+        write(reg_icr_low, command);
+    };
+    // The MP start-up sequence: INIT, then two STARTUPs with the page number of the code.
+    // The architectural delays (10 ms, 200 us) are for real hardware; hypervisors answer at
+    // once, so they are shortened to keep boot fast.
+    send(apic_id, init_assert);
+    wait_us(100);
+    send(apic_id, startup | start_page);
+    wait_us(20);
+    send(apic_id, startup | start_page);
+}
+
 unsigned timer_irq() { return timer_hz ? timer_vector : irq::spurious; }
 unsigned reschedule_irq() { return reschedule_vector; }
 uint32_t lapic_id() { return base ? read(reg_id) >> 24 : 0; }

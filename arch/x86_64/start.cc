@@ -1,5 +1,7 @@
 // First C++ code on x86_64: turn the PVH start info into a BootInfo and enter the kernel.
 #include <arch/arch.h>
+#include <arch/x86_64/acpi.h>
+#include <arch/x86_64/cpu.h>
 #include <mica/boot.h>
 #include <mica/cxx_runtime.h>
 #include <mica/mm/early.h>
@@ -65,6 +67,8 @@ void read_start_info(const HvmStartInfo* info) {
     }
     if (boot_info.ram_count == 0) boot_info.error = "memory map has no RAM";
     boot_info.add_reserved(0, low_memory_end);
+    uint32_t boot_apic_id = mica::x86::cpuid(1).ebx >> 24;
+    mica::x86::read_cpus_from_acpi(info->rsdp_paddr, boot_apic_id, boot_info);
 }
 
 }  // namespace

@@ -113,6 +113,7 @@ void kernel_main(BootInfo& boot) {
                     (unsigned long long)boot.ram[i].end());
         }
         kprintf("mica: %zu pages free of %zu\n", mm::pages().free_pages(), mm::pages().total_pages());
+        kprintf("mica: %zu CPUs described by the firmware\n", boot.cpu_count);
     }
     drivers::set_verbose(options.verbose);
     drivers::init(drivers::Phase::bus);

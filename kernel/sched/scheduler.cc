@@ -95,6 +95,10 @@ Thread* steal(Cpu& thief) {
     }
     if (!victim || !victim->lock.try_lock()) return nullptr;
     auto* t = static_cast<Thread*>(victim->run_queue.pop_highest());
+    if (t && t->pinned_cpu >= 0) {  // pinned there: leave it (keeping its turn)
+        victim->run_queue.enqueue_front(*t);
+        t = nullptr;
+    }
     victim->lock.unlock();
     return t;
 }
@@ -312,8 +316,26 @@ Thread* create(const char* name, void (*entry)(void*), void* arg, int priority, 
     return allocate(name, entry, arg, priority, stack_size);
 }
 
+bool pin(Thread* t, unsigned cpu) {
+    if (cpu >= max_cpus || !__atomic_load_n(&cpus[cpu].online, __ATOMIC_ACQUIRE)) return false;
+    t->pinned_cpu = static_cast<int>(cpu);
+    t->cpu = cpu;
+    return true;
+}
+
 void start(Thread* t) {
     IrqGuard irqs;
+    if (t->pinned_cpu >= 0) {
+        Cpu& target = cpus[t->pinned_cpu];
+        target.lock.lock();
+        t->state = Thread::State::ready;
+        target.run_queue.enqueue(*t);
+        if (target.current == target.idle || (CONFIG_PREEMPT && t->priority > target.current->priority)) {
+            reschedule_cpu(target);
+        }
+        target.lock.unlock();
+        return;
+    }
     Cpu& c = this_cpu();
     {
         c.lock.lock();

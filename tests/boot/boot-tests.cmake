@@ -58,8 +58,7 @@ function(mica_add_boot_tests prefix dir)
     set(machines pc q35)
   endif()
   list(GET machines 0 m)
-  # Secondary CPUs start on aarch64 (PSCI); x86_64 INIT/SIPI is not there yet.
-  set(MICA_SMP_TESTS ${CONFIG_ARCH_AARCH64})
+  set(MICA_SMP_TESTS ON)
   if(CONFIG_GUEST_TESTS)
     mica_add_guest_tests("${prefix}" ${dir} ${m})
   endif()
@@ -77,6 +76,9 @@ function(mica_add_boot_tests prefix dir)
   foreach(machine ${machines})
     string(REGEX REPLACE "[,=]" "." name ${machine})
     mica_add_boot_test(${prefix}boot.${name} ${dir} ${machine} 0 "" --expect "${banner}" --reject "PANIC")
+    # Every CPU the machine has must come up.
+    mica_add_boot_test(${prefix}boot.${name}.smp4 ${dir} ${machine} 0 "" --smp 4 --expect " x4, [0-9]+ MiB RAM"
+      --reject "PANIC|did not come up|refused")
   endforeach()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"

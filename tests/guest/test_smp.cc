@@ -36,16 +36,9 @@ KTEST(smp, all_cpus_run_threads) {
 
 KTEST(smp, ping_pong_between_cpus) {
     if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
-    // Two threads hand a token back and forth through semaphores; they count the rounds in
-    // which they were on different CPUs (both busy-wait a little, so both CPUs stay used).
+    // Two threads pinned to different CPUs hand a token back and forth through semaphores:
+    // every hand-over is a cross-CPU wake-up (IPI, remote run queue).
     static Semaphore to_b, to_a;
-    // After handing over the token, stay busy a moment: the woken thread's CPU is taken, so
-    // an idle CPU steals it — the hand-over then crosses CPUs.
-    static auto stay_busy = [] {
-        uint64_t start = now_us();
-        while (now_us() - start < 200) {
-        }
-    };
     static volatile unsigned cpu_a, rounds_apart;
     static volatile int hits_b;
     rounds_apart = 0;
@@ -57,24 +50,23 @@ KTEST(smp, ping_pong_between_cpus) {
             if (current_cpu() != cpu_a) rounds_apart = rounds_apart + 1;
             hits_b = hits_b + 1;
             to_a.post();
-            stay_busy();
         }
     }, nullptr);
     Thread* a = create("ping", [](void*) {
         for (int i = 0; i < rounds; ++i) {
             cpu_a = current_cpu();
             to_b.post();
-            stay_busy();
             to_a.wait();
         }
     }, nullptr);
     KASSERT(a && b);
+    KASSERT(pin(a, online_cpus() - 1) && pin(b, online_cpus() - 2));
     start(b);
     start(a);
     join(a);
     join(b);
     KEXPECT_EQ(hits_b, rounds);
-    KEXPECT(rounds_apart > 0);
+    KEXPECT_EQ(rounds_apart, unsigned{rounds});
 }
 
 KTEST(smp, mutex_contention_across_cpus) {

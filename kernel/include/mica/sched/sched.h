@@ -46,6 +46,7 @@ struct Thread : Schedulable {
     unsigned cpu = 0;              // whose run queue / sleep list it is on, or last ran on
     bool on_cpu = false;           // its registers are still live on a CPU (mid-switch)
     const uint32_t* futex_address = nullptr;  // while waiting in futex_wait
+    int pinned_cpu = -1;           // runs only there when >= 0 (never stolen)
 };
 
 inline constexpr unsigned max_cpus = 64;
@@ -61,6 +62,8 @@ bool initialized();
 Thread* create(const char* name, void (*entry)(void*), void* arg, int priority = priority_default,
                size_t stack_size = default_stack_size);
 void start(Thread* t);
+// Restricts a thread that has not started yet to one CPU (false if that CPU is not online).
+bool pin(Thread* t, unsigned cpu);
 // Waits for `t` to finish and frees it. Each thread is joined at most once (or detached).
 void join(Thread* t);
 // The thread frees itself when it finishes.

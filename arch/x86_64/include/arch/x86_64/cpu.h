@@ -48,7 +48,13 @@ struct TrapFrame {
 namespace mica::arch {
 // The stack the CPU switches to for interrupts (the TSS IST entry they use).
 void set_interrupt_stack(uintptr_t top);
+// Secondary CPUs: their GDT/TSS, with IST stacks carved from `ist_memory`
+// (secondary_ist_bytes() long), and the shared IDT.
+unsigned long secondary_ist_bytes();
+void cpu_init_secondary(unsigned index, uintptr_t ist_memory);
 // Masks the 8259 PICs and sets up the local APIC and its timer (after the TSC is known).
 void lapic_init();
+void lapic_init_cpu();  // a secondary CPU's APIC, with the boot CPU's timer calibration
 uint32_t lapic_id();
+void lapic_send_init_sipi(uint32_t apic_id, uint8_t start_page);
 }  // namespace mica::arch
