@@ -17,6 +17,7 @@ unsigned virtual_timer_irq = default_virtual_timer_irq;
 }  // namespace
 
 unsigned timer_irq() { return virtual_timer_irq; }
+const char* timer_name() { return "arm generic timer (virtual)"; }
 unsigned reschedule_irq() { return 1; }  // SGI 1
 
 void timer_arm(uint64_t ns) {

@@ -1,6 +1,7 @@
 // Local APIC (xAPIC, memory-mapped): the interrupt controller for this CPU's interrupts and
-// its one-shot timer. The legacy 8259 PICs are masked for good. The timer's frequency is
-// measured against the (already calibrated) TSC over 100 us. I/O APIC routing of device
+// its one-shot timer: TSC-deadline mode where the CPU has it (no calibration), otherwise the
+// count-down timer, whose frequency is measured against the (already calibrated) TSC over
+// 100 us. The legacy 8259 PICs are masked for good. I/O APIC routing of device
 // interrupts comes with the first device that needs one.
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
@@ -25,6 +26,11 @@ constexpr uint16_t pic1_data = 0x21, pic2_data = 0xa1;
 // Owned here; set once by lapic_init on the boot CPU.
 uintptr_t base = 0;
 uint64_t timer_hz = 0;
+// Timer programmed in TSC cycles (CPUID.1:ECX.24): no calibration. QEMU's TCG does not offer
+// it, so only KVM hosts run this path; CI covers the count-down timer.
+bool tsc_deadline = false;
+constexpr uint32_t lvt_tsc_deadline = 2 << 17;
+constexpr uint32_t msr_tsc_deadline = 0x6e0;
 
 uint32_t read(uintptr_t reg) { return *reinterpret_cast<volatile uint32_t*>(base + reg); }
 void write(uintptr_t reg, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(base + reg) = v; }
@@ -59,6 +65,14 @@ void lapic_init() {
     wrmsr(msr_apic_base, msr | apic_base_enable);
     base = msr & 0xffffff000ull;
     write(reg_spurious, spurious_enable | spurious_vector);
+    if (x86::cpuid(1).ecx & (1 << 24)) {
+        tsc_deadline = true;
+        timer_hz = cycles_per_second();
+        write(reg_lvt_timer, lvt_tsc_deadline | timer_vector);
+        irq::register_controller(lapic);
+        irq::set_cpu_hw_id(cpu_index(), lapic_id());
+        return;
+    }
     write(reg_timer_divide, divide_by_1);
     write(reg_lvt_timer, lvt_masked | timer_vector);
     write(reg_timer_initial, 0xffffffff);
@@ -78,6 +92,10 @@ void lapic_init_cpu() {
     if (!base) return;
     wrmsr(msr_apic_base, rdmsr(msr_apic_base) | apic_base_enable);
     write(reg_spurious, spurious_enable | spurious_vector);
+    if (tsc_deadline) {
+        write(reg_lvt_timer, lvt_tsc_deadline | timer_vector);
+        return;
+    }
     write(reg_timer_divide, divide_by_1);
     write(reg_timer_initial, 0);
     write(reg_lvt_timer, timer_vector);  // same calibration: every CPU's timer runs at the bus clock
@@ -105,16 +123,25 @@ void lapic_send_init_sipi(uint32_t apic_id, uint8_t start_page) {
 }
 
 unsigned timer_irq() { return timer_hz ? timer_vector : irq::spurious; }
+const char* timer_name() { return !timer_hz ? "none" : tsc_deadline ? "lapic tsc-deadline" : "lapic one-shot"; }
 unsigned reschedule_irq() { return reschedule_vector; }
 uint32_t lapic_id() { return base ? read(reg_id) >> 24 : 0; }
 
 void timer_arm(uint64_t ns) {
+    if (tsc_deadline) {
+        uint64_t deadline = cycles() + timer_hz / 1000000 * ns / 1000 + 1;
+        wrmsr(msr_tsc_deadline, deadline);
+        return;
+    }
     uint64_t ticks = timer_hz / 1000000 * ns / 1000;
     if (ticks == 0) ticks = 1;
     if (ticks > 0xffffffff) ticks = 0xffffffff;
     write(reg_timer_initial, static_cast<uint32_t>(ticks));
 }
 
-void timer_disarm() { write(reg_timer_initial, 0); }
+void timer_disarm() {
+    if (tsc_deadline) wrmsr(msr_tsc_deadline, 0);
+    else write(reg_timer_initial, 0);
+}
 
 }  // namespace mica::arch

@@ -114,6 +114,8 @@ void kernel_main(BootInfo& boot) {
         }
         kprintf("mica: %zu pages free of %zu\n", mm::pages().free_pages(), mm::pages().total_pages());
         kprintf("mica: %zu CPUs described by the firmware\n", boot.cpu_count);
+        kprintf("mica: clock %s, %llu Hz; interrupt timer %s\n", arch::clock_source(),
+                (unsigned long long)arch::cycles_per_second(), arch::timer_name());
     }
     drivers::set_verbose(options.verbose);
     drivers::init(drivers::Phase::bus);

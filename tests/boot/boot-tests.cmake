@@ -35,6 +35,7 @@ function(mica_add_guest_tests prefix dir machine)
     endforeach()
   endforeach()
   list(REMOVE_DUPLICATES suites)
+  list(REMOVE_ITEM suites bench)  # benchmarks: tools/bench/sched runs them
   foreach(suite ${suites})
     mica_add_boot_test(${prefix}ktest.${suite} ${dir} ${machine} 0 "--test=${suite}.*"
       --expect "ktest: [0-9]+ passed, 0 failed" --reject "PANIC")
@@ -120,6 +121,7 @@ function(mica_add_boot_tests prefix dir)
         mica_add_boot_test(${prefix}irq.timer.${name} ${dir} ${machine} 0 "--test-timer-irq"
           --expect "timer interrupt (27|32) received through (gicv[23]|lapic) after [0-9]+ us")
       endforeach()
+
     endif()
     if(CONFIG_ARCH_AARCH64)
       mica_add_boot_test(${prefix}panic.breakpoint ${dir} ${m} ${panic_status} "--test-fault=brk"

@@ -16,12 +16,15 @@ def main():
     ap.add_argument("--status", type=int, required=True, help="expected guest exit status")
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--cpu")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--reject", action="append", default=[])
     a = ap.parse_args()
     cmd = [sys.executable, a.run, "-O", a.build_dir, "--machine", a.machine, "--accel", "tcg",
            "--timeout", str(a.timeout), "--smp", str(a.smp)]
+    if a.cpu:
+        cmd.append("--cpu=" + a.cpu)
     if a.cmdline:
         cmd.append("--cmdline=" + a.cmdline)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -48,6 +48,7 @@ uintptr_t boot_exception_stack_top();
 // One-shot timer interrupt: the interrupt number the timer raises (irq::spurious where the
 // architecture has no interrupt timer yet), arming it `ns` from now, and disarming it.
 unsigned timer_irq();
+const char* timer_name();
 void timer_arm(uint64_t ns);
 void timer_disarm();
 

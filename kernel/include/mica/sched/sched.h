@@ -13,7 +13,7 @@
 #pragma once
 
 #include <mica/sched/list.h>
-#include <mica/sched/run_queue.h>
+#include <mica/sched/policy.h>
 #include <mica/sched/spinlock.h>
 #include <stddef.h>
 #include <stdint.h>
