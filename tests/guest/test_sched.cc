@@ -119,8 +119,9 @@ KTEST(sched, sleep_accuracy) {
         sleep_ns(ms * 1000000);
         uint64_t slept = now_us() - start;
         KEXPECT(slept >= ms * 1000);
-        // Generous: TCG on a loaded 2-core host. The point is that it wakes, and not early.
-        KEXPECT(slept < ms * 1000 + 50000);
+        // Generous: TCG on a loaded 2-core host (4 vCPUs of two guests share 2 cores). The point
+        // is that it wakes, and not early.
+        KEXPECT(slept < ms * 1000 + 200000);
     }
 }
 
