@@ -85,8 +85,8 @@ static void *worker_main(void *arg)
  * "both joined", as Mica times sched::start() .. join().  Thread creation
  * and pinning happen before the clock starts.
  */
-static void run_pair(const char *name, uint64_t ops, void (*a)(void), int cpu_a,
-		     void (*b)(void), int cpu_b)
+static void run_pair(const char *name, uint64_t ops,
+		     void (*a)(void), int cpu_a, void (*b)(void), int cpu_b)
 {
 	struct worker wa = { a, cpu_a }, wb = { b, cpu_b };
 	pthread_t ta, tb;
