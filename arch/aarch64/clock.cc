@@ -19,6 +19,7 @@ unsigned virtual_timer_irq = default_virtual_timer_irq;
 unsigned timer_irq() { return virtual_timer_irq; }
 const char* timer_name() { return "arm generic timer (virtual)"; }
 unsigned reschedule_irq() { return 1; }  // SGI 1
+unsigned stop_irq() { return 2; }        // SGI 2
 
 void timer_arm(uint64_t ns) {
     uint64_t ticks = frequency / 1000000000 * ns + frequency % 1000000000 * ns / 1000000000;

@@ -17,6 +17,7 @@ constexpr uintptr_t reg_eoi = 0xb0, reg_spurious = 0xf0, reg_lvt_timer = 0x320, 
 constexpr uint32_t spurious_enable = 1 << 8, lvt_masked = 1 << 16, divide_by_1 = 0xb;
 constexpr unsigned timer_vector = 32;
 constexpr unsigned reschedule_vector = 33;
+constexpr unsigned stop_vector = 34;
 constexpr uintptr_t reg_id = 0x20, reg_icr_low = 0x300, reg_icr_high = 0x310;
 constexpr uint32_t icr_pending = 1 << 12;
 constexpr unsigned spurious_vector = 0xff;
@@ -125,6 +126,7 @@ void lapic_send_init_sipi(uint32_t apic_id, uint8_t start_page) {
 unsigned timer_irq() { return timer_hz ? timer_vector : irq::spurious; }
 const char* timer_name() { return !timer_hz ? "none" : tsc_deadline ? "lapic tsc-deadline" : "lapic one-shot"; }
 unsigned reschedule_irq() { return reschedule_vector; }
+unsigned stop_irq() { return stop_vector; }
 uint32_t lapic_id() { return base ? read(reg_id) >> 24 : 0; }
 
 void timer_arm(uint64_t ns) {

@@ -1,3 +1,4 @@
+#include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/frame_walk.h>
 #include <mica/console.h>
@@ -5,10 +6,11 @@
 #include <mica/ksyms.h>
 #include <mica/panic.h>
 #include <mica/power.h>
+#include <mica/sched/sched.h>
 
 namespace mica {
 namespace {
-bool panicking = false;  // a fault while reporting a panic must not recurse
+int panicking = 0;  // a fault while reporting a panic must not recurse; the first CPU wins
 constexpr int max_frames = 32;
 
 void print_frame(uintptr_t pc, int& depth) {
@@ -24,11 +26,15 @@ void print_frame(uintptr_t pc, int& depth) {
 
 [[noreturn]] void report(uintptr_t pc, uintptr_t frame, void (*dump)(const void*), const void* state,
                          const char* format, va_list args) {
-    if (panicking) {
-        kprintf("\nmica: nested panic; stopping\n");
+    arch::interrupts_disable();
+    if (__atomic_exchange_n(&panicking, 1, __ATOMIC_ACQ_REL)) {
+        // Already panicking: on this CPU a nested fault, elsewhere a second panic. Either
+        // way the first report must finish undisturbed.
+        static int nested_reported = 0;
+        if (!__atomic_exchange_n(&nested_reported, 1, __ATOMIC_ACQ_REL)) kprintf("\nmica: nested panic\n");
         power::shutdown(power::exit_status::panic);
     }
-    panicking = true;
+    sched::stop_other_cpus();
     kprintf("\nPANIC: ");
     fmt::vformat([](void*, const char* text, size_t n) { console::write(text, n); }, nullptr, format, args);
     kprintf("\n");

@@ -268,6 +268,8 @@ void cpu_online(Cpu& c, Thread* running, Thread* idle) {
     if (arch::timer_irq() != irq::spurious) irq::attach(arch::timer_irq(), timer_handler, nullptr);
     // The reschedule IPI needs no handler body: the interrupt exit hook does the work.
     irq::attach(arch::reschedule_irq(), [](unsigned, void*) {}, nullptr);
+    // A panic elsewhere stops this CPU where it is, so the report is the last word.
+    irq::attach(arch::stop_irq(), [](unsigned, void*) { arch::halt(); }, nullptr);
     __atomic_store_n(&c.online, true, __ATOMIC_RELEASE);
     __atomic_fetch_add(&online_count, 1, __ATOMIC_RELAXED);
 }
@@ -416,6 +418,14 @@ uint64_t context_switches() {
 }
 size_t live_threads() { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
 unsigned online_cpus() { return __atomic_load_n(&online_count, __ATOMIC_RELAXED); }
+
+void stop_other_cpus() {
+    if (!ready) return;
+    unsigned me = arch::cpu_index();
+    for (unsigned i = 0; i < max_cpus; ++i) {
+        if (i != me && __atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE)) irq::send_ipi(i, arch::stop_irq());
+    }
+}
 
 void on_timer_interrupt() { timer_handler(0, nullptr); }
 

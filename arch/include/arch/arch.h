@@ -60,8 +60,10 @@ void set_cpu_index(unsigned index);
 // request failed (a CPU that accepts it but never arrives is the caller's to time out).
 bool start_cpu(unsigned index, uint64_t hw_id, uintptr_t stack_top, uintptr_t exception_stack_top);
 
-// The inter-processor interrupt that asks a CPU to run its scheduler.
+// The inter-processor interrupt that asks a CPU to run its scheduler, and the one that
+// stops a CPU for good (a panic on another CPU).
 unsigned reschedule_irq();
+unsigned stop_irq();
 
 // Spin-wait hint (pause / yield).
 void cpu_relax();

@@ -78,6 +78,8 @@ uint64_t context_switches();
 size_t live_threads();
 unsigned online_cpus();
 unsigned current_cpu();
+// Halts every other CPU (panic): sends them the stop IPI and does not wait.
+void stop_other_cpus();
 
 // Secondary CPU entry: called by the arch's CPU start-up code on the new CPU's boot stack;
 // becomes that CPU's idle thread.
