@@ -135,6 +135,9 @@ function(mica_add_boot_tests prefix dir)
     endif()
     mica_add_boot_test(${prefix}panic.software ${dir} ${m} ${panic_status} "--test-fault=panic"
       --expect "PANIC: test panic requested on the command line" ${trace})
+    # With four CPUs the panic stops the others and still reports and exits.
+    mica_add_boot_test(${prefix}panic.smp4 ${dir} ${m} ${panic_status} "--test-fault=null" --smp 4
+      --expect "PANIC: page fault: kernel write to address 0" ${report})
     mica_add_boot_test(${prefix}panic.heap-double-free ${dir} ${m} ${panic_status} "--test-fault=heap-double-free"
       --expect "PANIC: heap: double free \\(pointer 0x[0-9a-f]+\\)" ${trace})
     mica_add_boot_test(${prefix}cmdline.bad-value ${dir} ${m} ${usage_status} "--test-fault=nope"
