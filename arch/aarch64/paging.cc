@@ -6,6 +6,8 @@
 #include <arch/arch.h>
 #include <mica/boot.h>
 #include <mica/mm/early.h>
+#include <mica/mm/memory.h>
+#include <string.h>
 
 namespace mica::arch {
 namespace {
@@ -54,6 +56,25 @@ void paging_init(const BootInfo& boot) {
     sctlr = (sctlr | sctlr_m | sctlr_c | sctlr_i) & ~sctlr_a;
     MICA_WRITE_SYSREG(sctlr_el1, sctlr);
     aarch64::isb();
+}
+
+bool map_kernel_page(uintptr_t va, uintptr_t pa) {
+    auto* table = reinterpret_cast<uint64_t*>(MICA_READ_SYSREG(ttbr0_el1) & 0xfffffffff000ull);
+    for (int shift = 30; shift > 12; shift -= 9) {
+        uint64_t& entry = table[(va >> shift) % 512];
+        if (!(entry & 1)) {
+            void* fresh = mm::alloc_pages(0);
+            if (!fresh) return false;
+            memset(fresh, 0, 4096);
+            asm volatile("dsb ishst" ::: "memory");  // the zeroed table before the pointer to it
+            entry = reinterpret_cast<uint64_t>(fresh) | desc_table;
+        }
+        table = reinterpret_cast<uint64_t*>(entry & 0xfffffffff000ull);
+    }
+    constexpr uint64_t desc_page = 0x3;
+    table[(va >> 12) % 512] = pa | desc_page | attr_normal | access_flag | inner_shareable | never_execute;
+    asm volatile("dsb ishst; isb" ::: "memory");
+    return true;
 }
 
 }  // namespace mica::arch

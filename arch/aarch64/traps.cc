@@ -5,6 +5,7 @@
 #include <mica/console.h>
 #include <mica/irq.h>
 #include <mica/panic.h>
+#include <mica/sched/stacks.h>
 
 extern "C" char mica_semihosting_hlt[];
 
@@ -67,6 +68,9 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     }
     switch (ec) {
     case ec_data_abort:
+        if (const char* what = mica::sched::describe_guard_page(frame->far)) {
+            mica::panic_at(pc, fp, dump_registers, frame, "%s: address %#lx at pc %#lx", what, frame->far, pc);
+        }
         mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s) at pc %#lx",
                        (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f), pc);
     case ec_instruction_abort:

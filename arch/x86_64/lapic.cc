@@ -55,7 +55,8 @@ void send_ipi(uint64_t apic_id, unsigned vector) {
     write(reg_icr_low, vector);  // fixed delivery, physical destination, edge
 }
 
-const irq::Controller lapic{"lapic", acknowledge, end, enable, send_ipi};
+// Secondary CPUs set up their APIC in clock_init_cpu (it is also their timer).
+const irq::Controller lapic{"lapic", acknowledge, end, enable, send_ipi, nullptr};
 }  // namespace
 
 void lapic_init() {

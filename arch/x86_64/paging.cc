@@ -6,6 +6,8 @@
 #include <arch/x86_64/cpu.h>
 #include <mica/boot.h>
 #include <mica/mm/early.h>
+#include <mica/mm/memory.h>
+#include <string.h>
 
 namespace mica::arch {
 namespace {
@@ -47,6 +49,23 @@ void paging_init(const BootInfo& boot) {
         }
     }
     x86::write_cr3(reinterpret_cast<uint64_t>(pml4));
+}
+
+bool map_kernel_page(uintptr_t va, uintptr_t pa) {
+    auto* table = reinterpret_cast<uint64_t*>(x86::read_cr3() & ~0xfffull);
+    for (int shift = 39; shift > 12; shift -= 9) {
+        uint64_t& entry = table[(va >> shift) % entries];
+        if (!(entry & pte_present)) {
+            void* fresh = mm::alloc_pages(0);
+            if (!fresh) return false;
+            memset(fresh, 0, small_page);
+            entry = reinterpret_cast<uint64_t>(fresh) | pte_present | pte_write;
+        }
+        table = reinterpret_cast<uint64_t*>(entry & ~0xfffull);
+    }
+    table[(va >> 12) % entries] = pa | pte_present | pte_write;
+    asm volatile("invlpg (%0)" ::"r"(va) : "memory");
+    return true;
 }
 
 }  // namespace mica::arch

@@ -4,6 +4,7 @@
 #include <mica/console.h>
 #include <mica/irq.h>
 #include <mica/panic.h>
+#include <mica/sched/stacks.h>
 
 namespace {
 
@@ -48,6 +49,10 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
     const char* name = exception_names[frame->vector];
     if (frame->vector == vector_page_fault) {
         uint64_t e = frame->error_code;
+        if (const char* what = mica::sched::describe_guard_page(mica::x86::read_cr2())) {
+            mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s: address %#lx at rip %#lx", what,
+                           mica::x86::read_cr2(), frame->rip);
+        }
         mica::panic_at(frame->rip, frame->rbp, dump_registers, frame,
                        "page fault: %s %s address %#lx (%s) at rip %#lx",
                        (e & pf_user) ? "user" : "kernel",

@@ -33,7 +33,7 @@ struct BootOptions {
 
 // The architecture's CPU faults plus the kernel's own failure kinds.
 constexpr size_t max_fault_kinds = 16;
-const char* fault_kinds[max_fault_kinds] = {"panic", "heap-double-free"};
+const char* fault_kinds[max_fault_kinds] = {"panic", "heap-double-free", "stack-overflow"};
 
 void collect_fault_kinds() {
     size_t n = 0;

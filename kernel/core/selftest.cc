@@ -5,6 +5,7 @@
 #include <mica/irq.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
+#include <mica/sched/sched.h>
 #include <mica/selftest.h>
 #include <string.h>
 
@@ -13,6 +14,24 @@ namespace mica::selftest {
 void fault(const char* kind) {
     kprintf("mica: triggering test fault '%s'\n", kind);
     if (strcmp(kind, "panic") == 0) panic("test panic requested on the command line");
+    if (strcmp(kind, "stack-overflow") == 0) {
+        // Unbounded recursion in a thread of its own: must hit the guard pages.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+        struct Recurse {
+            static int down(volatile char* previous) {
+                volatile char frame[512];
+                frame[0] = previous ? previous[0] + 1 : 0;
+                return down(frame) + frame[1];
+            }
+        };
+#pragma GCC diagnostic pop
+        sched::Thread* t = sched::create("overflow", [](void*) { Recurse::down(nullptr); }, nullptr);
+        if (t) {
+            sched::start(t);
+            sched::join(t);
+        }
+    }
     if (strcmp(kind, "heap-double-free") == 0) {
         void* p = mm::heap().alloc(32);
         mm::heap().free(p);

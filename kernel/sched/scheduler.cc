@@ -9,11 +9,11 @@
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
+#include <mica/sched/stacks.h>
 
 namespace mica::sched {
 namespace {
 
-constexpr size_t exception_stack_size = 16 * 1024;
 constexpr size_t idle_stack_size = 16 * 1024;
 
 struct Cpu {
@@ -56,10 +56,7 @@ void kick_idle_cpu(const Cpu& busy);
 void free_thread(Thread* t) {
     // Its last switch away must be complete before its stack goes.
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
-    if (t->stack) mm::free_pages(reinterpret_cast<void*>(t->stack), t->stack_order);
-    if (t->exception_stack) {
-        mm::free_pages(reinterpret_cast<void*>(t->exception_stack), mm::order_for_bytes(exception_stack_size));
-    }
+    if (t->stack_slot >= 0) release_stack_slot(static_cast<unsigned>(t->stack_slot));
     delete t->join_waiters;
     delete t;
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);
@@ -239,20 +236,15 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     t->entry = entry;
     t->arg = arg;
     t->join_waiters = new WaitQueue;
-    t->stack_order = mm::order_for_bytes(stack_size);
-    void* stack = mm::alloc_pages(t->stack_order);
-    void* exception_stack = mm::alloc_pages(mm::order_for_bytes(exception_stack_size));
-    if (!stack || !exception_stack) {
-        if (stack) mm::free_pages(stack, t->stack_order);
-        if (exception_stack) mm::free_pages(exception_stack, mm::order_for_bytes(exception_stack_size));
+    StackSlot slot;
+    if (stack_size > max_stack_size || !allocate_stack_slot(slot)) {
         delete t->join_waiters;
         delete t;
         return nullptr;
     }
-    t->stack = reinterpret_cast<uintptr_t>(stack);
-    t->exception_stack = reinterpret_cast<uintptr_t>(exception_stack);
-    t->exception_top = t->exception_stack + exception_stack_size;
-    t->saved_sp = arch::prepare_thread_stack(t->stack + (mm::page_size << t->stack_order), thread_start);
+    t->stack_slot = static_cast<int>(slot.index);
+    t->exception_top = slot.exception_top;
+    t->saved_sp = arch::prepare_thread_stack(slot.stack_top, thread_start);
     __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
     return t;
 }

@@ -135,12 +135,15 @@ function(mica_add_boot_tests prefix dir)
     endif()
     mica_add_boot_test(${prefix}panic.software ${dir} ${m} ${panic_status} "--test-fault=panic"
       --expect "PANIC: test panic requested on the command line" ${trace})
+    mica_add_boot_test(${prefix}panic.stack-overflow ${dir} ${m} ${panic_status} "--test-fault=stack-overflow"
+      --expect "PANIC: thread stack overflow \\(hit the unmapped pages below the stack\\)"
+      --expect "Registers:" --expect "#0 +0x[0-9a-f]+ [_a-zA-Z]")
     # With four CPUs the panic stops the others and still reports and exits.
     mica_add_boot_test(${prefix}panic.smp4 ${dir} ${m} ${panic_status} "--test-fault=null" --smp 4
       --expect "PANIC: page fault: kernel write to address 0" ${report})
     mica_add_boot_test(${prefix}panic.heap-double-free ${dir} ${m} ${panic_status} "--test-fault=heap-double-free"
       --expect "PANIC: heap: double free \\(pointer 0x[0-9a-f]+\\)" ${trace})
     mica_add_boot_test(${prefix}cmdline.bad-value ${dir} ${m} ${usage_status} "--test-fault=nope"
-      --expect "invalid value 'nope' for '--test-fault'; expected one of: panic heap-double-free null ud")
+      --expect "invalid value 'nope' for '--test-fault'; expected one of: panic heap-double-free stack-overflow null ud")
   endif()
 endfunction()

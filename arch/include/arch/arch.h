@@ -18,6 +18,12 @@ void cpu_init();
 // Page-table pages come from mm::early_alloc.
 void paging_init(const BootInfo& boot);
 
+// Maps one 4 KiB page of kernel virtual memory (outside the identity map: the stack area of
+// traits.h) to physical page `pa`, read-write, not executable; page-table pages come from
+// the page allocator. A page is mapped once and never unmapped, so no other CPU can hold a
+// stale translation (no TLB shootdown needed). False when out of memory.
+bool map_kernel_page(uintptr_t va, uintptr_t pa);
+
 // Monotonic cycle counter and its frequency (valid after clock_init()).
 uint64_t cycles();
 void clock_init();

@@ -29,9 +29,7 @@ struct Thread : Schedulable {
     uint64_t id = 0;
     State state = State::ready;
     uintptr_t saved_sp = 0;        // while switched out
-    uintptr_t stack = 0;           // base of the stack (page allocator block), 0 for boot
-    unsigned stack_order = 0;
-    uintptr_t exception_stack = 0; // base, when the thread owns it (freed with it)
+    int stack_slot = -1;           // its slot in the stack area (stacks.h); -1: boot stacks
     uintptr_t exception_top = 0;   // where interrupts and exceptions land while it runs
     void (*entry)(void*) = nullptr;
     void* arg = nullptr;
@@ -51,7 +49,7 @@ struct Thread : Schedulable {
 
 inline constexpr unsigned max_cpus = 64;
 
-inline constexpr size_t default_stack_size = 64 * 1024;
+inline constexpr size_t default_stack_size = 64 * 1024;  // also the largest (stacks.h)
 inline constexpr uint64_t time_slice_ns = 4000000;  // 4 ms
 
 // Makes the running boot code the first thread and creates the idle thread.

@@ -1,0 +1,27 @@
+// Thread stacks in the kernel's stack area (traits.h): each thread gets a slot of virtual
+// memory holding its exception stack and its stack, each with an unmapped guard page below
+// it, so running off the end faults instead of corrupting a neighbour. Slots are mapped once
+// and recycled with their pages when threads end, so mappings never change after creation.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica::sched {
+
+inline constexpr size_t max_stack_size = 64 * 1024;
+inline constexpr size_t slot_exception_stack_size = 16 * 1024;
+
+struct StackSlot {
+    unsigned index;
+    uintptr_t stack_top;
+    uintptr_t exception_top;
+};
+
+// False when out of memory or slots.
+bool allocate_stack_slot(StackSlot& slot);
+void release_stack_slot(unsigned index);
+// If `address` lies in a guard page of the stack area, says whose; otherwise nullptr.
+const char* describe_guard_page(uintptr_t address);
+
+}  // namespace mica::sched
