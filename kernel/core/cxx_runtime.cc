@@ -2,6 +2,7 @@
 // new/delete on the kernel heap, and the hooks GCC emits calls to.
 #include <mica/cxx_runtime.h>
 #include <mica/panic.h>
+#include <mica/mm/memory.h>
 #include <stdlib.h>
 
 extern "C" {
@@ -22,8 +23,10 @@ void run_global_constructors() {
 }  // namespace mica
 
 namespace {
-void* checked_alloc(size_t size) {
-    void* p = malloc(size);
+[[gnu::always_inline]] inline void* checked_alloc(size_t size) {
+    // The site is the caller of operator new, not operator new itself.
+    void* p = mica::mm::allocate(size, mica::mm::Heap::min_alignment,
+                                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
     // No exceptions in the kernel: running out of memory in `new` is fatal.
     if (!p) mica::panic("out of memory allocating %zu bytes with operator new", size);
     return p;
@@ -34,7 +37,7 @@ void* checked_alloc(size_t size) {
 // of the export list: applications bring their own C++ runtime.
 void* operator new(size_t size) { return checked_alloc(size); }
 void* operator new[](size_t size) { return checked_alloc(size); }
-void operator delete(void* p) noexcept { free(p); }
-void operator delete[](void* p) noexcept { free(p); }
-void operator delete(void* p, size_t) noexcept { free(p); }
-void operator delete[](void* p, size_t) noexcept { free(p); }
+void operator delete(void* p) noexcept { mica::mm::release(p); }
+void operator delete[](void* p) noexcept { mica::mm::release(p); }
+void operator delete(void* p, size_t) noexcept { mica::mm::release(p); }
+void operator delete[](void* p, size_t) noexcept { mica::mm::release(p); }

@@ -33,7 +33,7 @@ struct BootOptions {
 
 // The architecture's CPU faults plus the kernel's own failure kinds.
 constexpr size_t max_fault_kinds = 16;
-const char* fault_kinds[max_fault_kinds] = {"panic", "heap-double-free", "stack-overflow"};
+const char* fault_kinds[max_fault_kinds] = {"panic", "heap-double-free", "stack-overflow", "heap-overflow"};
 
 void collect_fault_kinds() {
     size_t n = 0;
@@ -128,6 +128,7 @@ void kernel_main(BootInfo& boot) {
     }
 
     print_banner(boot);
+    mm::start_leak_check();
     if (options.bootchart) bootchart::print();
     if (options.help) {
         kprintf("Kernel options (before the application's arguments):\n");
@@ -137,6 +138,7 @@ void kernel_main(BootInfo& boot) {
     if (options.test_fault) selftest::fault(options.test_fault);
     if (options.test_pattern) {
         int failed = ktest::run(options.test_pattern);
+        mm::report_leaks();
         power::shutdown(failed == 0 ? power::exit_status::success
                                     : failed < 0 ? power::exit_status::usage : power::exit_status::tests_failed);
     }
@@ -148,6 +150,7 @@ void kernel_main(BootInfo& boot) {
         kprintf("mica: error: cannot run '%s': this kernel has no application loader yet\n", parsed.args[0]);
         power::shutdown(power::exit_status::usage);
     }
+    mm::report_leaks();
     power::shutdown(power::exit_status::success);
 }
 

@@ -7,6 +7,7 @@
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/selftest.h>
+#include <stdlib.h>
 #include <string.h>
 
 namespace mica::selftest {
@@ -31,6 +32,12 @@ void fault(const char* kind) {
             sched::start(t);
             sched::join(t);
         }
+    }
+    if (strcmp(kind, "heap-overflow") == 0) {
+        // Caught only by CONFIG_DEBUG_MEMORY's red zones (checked when the block is freed).
+        auto* p = static_cast<volatile char*>(malloc(32));
+        p[32] = 1;
+        free(const_cast<char*>(p));
     }
     if (strcmp(kind, "heap-double-free") == 0) {
         void* p = mm::heap().alloc(32);

@@ -27,6 +27,7 @@ void* Heap::alloc_small(unsigned size_class) {
     if (!free_lists_[size_class]) {
         auto* page = static_cast<uint8_t*>(pages_.alloc(0));
         if (!page) return nullptr;
+        if (poison_fresh_) memset(page, Heap::freed_poison, page_size);
         auto* header = reinterpret_cast<PageHeader*>(page);
         *header = PageHeader{slab_magic, size_class, 0, 0, 0};
         size_t size = class_sizes[size_class];

@@ -4,6 +4,10 @@
 #include <mica/export.h>
 #include <mica/mm/early.h>
 #include <mica/cxx_runtime.h>
+#include <mica/config.h>
+#include <mica/console.h>
+#include <mica/ksyms.h>
+#include <mica/mm/debug_heap.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/sched/spinlock.h>
@@ -19,6 +23,18 @@ alignas(PageAllocator) unsigned char page_allocator_storage[sizeof(PageAllocator
 alignas(Heap) unsigned char heap_storage[sizeof(Heap)];
 PageAllocator* page_allocator = nullptr;
 Heap* kernel_heap = nullptr;
+// CONFIG_DEBUG_MEMORY: the checking layer every malloc goes through.
+alignas(DebugHeap) unsigned char debug_heap_storage[sizeof(DebugHeap)];
+DebugHeap* debug_heap = nullptr;
+uint64_t leak_mark = 0;
+
+void debug_report(const char* problem, const void* pointer, size_t size, uintptr_t site) {
+    ksyms::Symbol s = ksyms::lookup(site);
+    if (site && s.name) {
+        panic("heap: %s (pointer %p; %zu bytes allocated at %s+%#lx)", problem, pointer, size, s.name, s.offset);
+    }
+    panic("heap: %s (pointer %p)", problem, pointer);
+}
 
 void heap_error(const char* problem, const void* pointer) {
     panic("heap: %s (pointer %p)", problem, pointer);
@@ -60,7 +76,8 @@ void init(const BootInfo& boot) {
     holes[hole_count++] = {image, early_end() - image};
     for (size_t i = 0; i < boot.reserved_count; ++i) holes[hole_count++] = boot.reserved[i];
     for (size_t i = 0; i < boot.ram_count; ++i) add_ram(boot.ram[i].base, boot.ram[i].end(), holes, hole_count);
-    kernel_heap = new (heap_storage) Heap(*page_allocator, heap_error);
+    kernel_heap = new (heap_storage) Heap(*page_allocator, heap_error, CONFIG_DEBUG_MEMORY);
+    if (CONFIG_DEBUG_MEMORY) debug_heap = new (debug_heap_storage) DebugHeap(*kernel_heap, debug_report);
 }
 
 PageAllocator& pages() { return *page_allocator; }
@@ -80,6 +97,24 @@ void free_pages(void* block, unsigned order) {
 }
 Heap& heap() { return *kernel_heap; }
 
+void start_leak_check() {
+    if (debug_heap) leak_mark = debug_heap->sequence();
+}
+
+size_t report_leaks() {
+    if (!debug_heap) return 0;
+    constexpr size_t max_lines = 20;
+    size_t shown = 0, bytes = 0;
+    size_t n = debug_heap->for_each_live(leak_mark, [&](const void* p, size_t size, uintptr_t site) {
+        bytes += size;
+        if (shown++ >= max_lines) return;
+        ksyms::Symbol s = ksyms::lookup(site);
+        kprintf("mica: leak: %zu bytes at %p, allocated at %s+%#lx\n", size, p, s.name ? s.name : "?", s.offset);
+    });
+    if (n) kprintf("mica: %zu allocations (%zu bytes) made after boot are still live\n", n, bytes);
+    return n;
+}
+
 }  // namespace mica::mm
 
 using mica::mm::heap;
@@ -96,32 +131,50 @@ struct HeapLock {
 
 extern "C" {
 
-MICA_EXPORT void* malloc(size_t size) {
+}  // extern "C"
+
+namespace mica::mm {
+void* allocate(size_t size, size_t alignment, uintptr_t site) {
     HeapLock lock;
-    return heap().alloc(size);
+    return debug_heap ? debug_heap->alloc(size, alignment, site) : kernel_heap->alloc(size, alignment);
 }
 
-MICA_EXPORT void free(void* ptr) {
+void release(void* ptr) {
     HeapLock lock;
-    heap().free(ptr);
+    if (debug_heap) debug_heap->free(ptr);
+    else kernel_heap->free(ptr);
 }
+
+void* reallocate(void* ptr, size_t size, uintptr_t site) {
+    HeapLock lock;
+    return debug_heap ? debug_heap->realloc(ptr, size, site) : kernel_heap->realloc(ptr, size);
+}
+}  // namespace mica::mm
+
+extern "C" {
+
+MICA_EXPORT void* malloc(size_t size) {
+    return mica::mm::allocate(size, mica::mm::Heap::min_alignment,
+                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+}
+
+MICA_EXPORT void free(void* ptr) { mica::mm::release(ptr); }
 
 MICA_EXPORT void* calloc(size_t count, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(count, size, &total)) return nullptr;
-    void* p = malloc(total);
+    void* p = mica::mm::allocate(total, mica::mm::Heap::min_alignment,
+                                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
     if (p) memset(p, 0, total);
     return p;
 }
 
 MICA_EXPORT void* realloc(void* ptr, size_t size) {
-    HeapLock lock;
-    return heap().realloc(ptr, size);
+    return mica::mm::reallocate(ptr, size, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
 }
 
 MICA_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
-    HeapLock lock;
-    return heap().alloc(size, alignment);
+    return mica::mm::allocate(size, alignment, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
 }
 
 }  // extern "C"

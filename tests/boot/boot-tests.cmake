@@ -138,12 +138,16 @@ function(mica_add_boot_tests prefix dir)
     mica_add_boot_test(${prefix}panic.stack-overflow ${dir} ${m} ${panic_status} "--test-fault=stack-overflow"
       --expect "PANIC: thread stack overflow \\(hit the unmapped pages below the stack\\)"
       --expect "Registers:" --expect "#0 +0x[0-9a-f]+ [_a-zA-Z]")
+    if(CONFIG_DEBUG_MEMORY)
+      mica_add_boot_test(${prefix}debug-memory.heap-overflow ${dir} ${m} ${panic_status} "--test-fault=heap-overflow"
+        --expect "PANIC: heap: heap buffer overflow \\(bytes after the allocation were overwritten\\) \\(pointer 0x[0-9a-f]+. 32 bytes allocated at mica::selftest::fault")
+    endif()
     # With four CPUs the panic stops the others and still reports and exits.
     mica_add_boot_test(${prefix}panic.smp4 ${dir} ${m} ${panic_status} "--test-fault=null" --smp 4
       --expect "PANIC: page fault: kernel write to address 0" ${report})
     mica_add_boot_test(${prefix}panic.heap-double-free ${dir} ${m} ${panic_status} "--test-fault=heap-double-free"
       --expect "PANIC: heap: double free \\(pointer 0x[0-9a-f]+\\)" ${trace})
     mica_add_boot_test(${prefix}cmdline.bad-value ${dir} ${m} ${usage_status} "--test-fault=nope"
-      --expect "invalid value 'nope' for '--test-fault'; expected one of: panic heap-double-free stack-overflow null ud")
+      --expect "invalid value 'nope' for '--test-fault'; expected one of: panic heap-double-free stack-overflow heap-overflow null ud")
   endif()
 endfunction()

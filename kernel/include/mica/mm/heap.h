@@ -1,8 +1,8 @@
 // Kernel heap: size-classed slabs for small objects, whole buddy blocks for large ones.
 // Every page run the heap owns starts with a PageHeader, found from any pointer it returned
 // by looking at the page holding (pointer - 1); so free() needs no size and can reject
-// pointers the heap never handed out. Not thread-safe yet: the kernel runs one thread until
-// the scheduler lands (issue 4), which will add per-CPU caches in front of it.
+// pointers the heap never handed out. Not thread-safe: the kernel's malloc holds a lock
+// around it (per-CPU caches in front of it are issue 5).
 #pragma once
 
 #include <mica/mm/page_allocator.h>
@@ -29,7 +29,12 @@ public:
         size_t allocations;    // live allocations
     };
 
-    Heap(PageAllocator& pages, ErrorHandler on_error) : pages_(pages), on_error_(on_error) {}
+    // `poison_fresh`: fill new slab pages with freed_poison, so that a debugging layer
+    // (debug_heap.h) can tell a block that was written after being freed.
+    Heap(PageAllocator& pages, ErrorHandler on_error, bool poison_fresh = false)
+        : pages_(pages), on_error_(on_error), poison_fresh_(poison_fresh) {}
+    static constexpr uint8_t freed_poison = 0xdd;
+    static constexpr size_t free_link_bytes = 16;  // what the heap itself writes into a freed block
 
     // nullptr when out of memory or when alignment is not a power of two up to page_size.
     void* alloc(size_t size, size_t alignment = min_alignment);
@@ -54,6 +59,7 @@ private:
 
     PageAllocator& pages_;
     ErrorHandler on_error_;
+    bool poison_fresh_;
     FreeObject* free_lists_[class_count] = {};
     Stats stats_ = {};
 };

@@ -14,6 +14,16 @@ namespace mica::mm {
 void init(const BootInfo& boot);
 PageAllocator& pages();
 Heap& heap();
+// The C allocator's entry (locked; through the checking layer with CONFIG_DEBUG_MEMORY);
+// `site` is the caller's return address, named in debug reports.
+void* allocate(size_t size, size_t alignment, uintptr_t site);
+void release(void* pointer);
+void* reallocate(void* pointer, size_t size, uintptr_t site);
+// CONFIG_DEBUG_MEMORY: allocations made after start_leak_check() and still live at
+// report_leaks() are printed with their allocation sites; returns how many.
+void start_leak_check();
+size_t report_leaks();
+
 // The page allocator for concurrent callers (it takes the allocator's lock).
 void* alloc_pages(unsigned order);
 void free_pages(void* block, unsigned order);
