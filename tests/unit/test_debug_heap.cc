@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <mica/mm/debug_heap.h>
 
+#include "test_arena.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -21,19 +23,9 @@ struct Reported {
 std::vector<Reported> reports;
 
 struct DebugHeapTest : ::testing::Test {
-    DebugHeapTest()
-        : memory(static_cast<uint8_t*>(std::aligned_alloc(page_size << (max_order - 1), arena_pages * page_size))),
-          metadata(PageAllocator::metadata_bytes(arena_pages)) {
-        pages.init(reinterpret_cast<uintptr_t>(memory), arena_pages, metadata.data());
-        pages.add_free_range(reinterpret_cast<uintptr_t>(memory),
-                             reinterpret_cast<uintptr_t>(memory) + arena_pages * page_size);
-        reports.clear();
-    }
-    ~DebugHeapTest() override { std::free(memory); }
-    uint8_t* memory;
-    std::vector<uint8_t> metadata;
-    PageAllocator pages;
-    Heap heap{pages, [](const char* p, const void*) { reports.push_back({p, 0, 0}); }, true};
+    DebugHeapTest() { reports.clear(); }
+    test::TestArena arena{arena_pages};
+    Heap heap{arena.allocator, [](const char* p, const void*) { reports.push_back({p, 0, 0}); }, true};
     DebugHeap debug{heap, [](const char* p, const void*, size_t size, uintptr_t site) {
                         reports.push_back({p, size, site});
                     }};

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <mica/mm/heap.h>
 
+#include "test_arena.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -15,18 +17,9 @@ constexpr size_t arena_pages = 8192;  // 32 MiB
 std::vector<std::string> errors;
 
 struct HeapFixture : ::testing::Test {
-    HeapFixture()
-        : memory(static_cast<uint8_t*>(std::aligned_alloc(page_size << (max_order - 1), arena_pages * page_size))),
-          metadata(PageAllocator::metadata_bytes(arena_pages)) {
-        pages.init(reinterpret_cast<uintptr_t>(memory), arena_pages, metadata.data());
-        pages.add_free_range(reinterpret_cast<uintptr_t>(memory),
-                             reinterpret_cast<uintptr_t>(memory) + arena_pages * page_size);
-        errors.clear();
-    }
-    ~HeapFixture() override { std::free(memory); }
-    uint8_t* memory;
-    std::vector<uint8_t> metadata;
-    PageAllocator pages;
+    HeapFixture() { errors.clear(); }
+    test::TestArena arena{arena_pages};
+    PageAllocator& pages = arena.allocator;
     Heap heap{pages, [](const char* problem, const void*) { errors.emplace_back(problem); }};
 };
 

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <mica/mm/page_allocator.h>
 
+#include "test_arena.h"
+
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -10,21 +12,8 @@ using namespace mica::mm;
 
 namespace {
 
-constexpr size_t largest = page_size << (max_order - 1);
-
-// A span of host memory standing in for physical RAM.
-struct Arena {
-    explicit Arena(size_t pages)
-        : pages(pages), memory(static_cast<uint8_t*>(std::aligned_alloc(largest, (pages * page_size + largest - 1) / largest * largest))),
-          metadata(PageAllocator::metadata_bytes(pages)) {
-        allocator.init(base(), pages, metadata.data());
-    }
-    ~Arena() { std::free(memory); }
-    uintptr_t base() const { return reinterpret_cast<uintptr_t>(memory); }
-    size_t pages;
-    uint8_t* memory;
-    std::vector<uint8_t> metadata;
-    PageAllocator allocator;
+struct Arena : test::TestArena {
+    explicit Arena(size_t pages) : TestArena(pages, false) {}
 };
 
 TEST(PageAllocator, StartsEmptyAndAddsWholePagesOnly) {
