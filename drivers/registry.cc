@@ -44,13 +44,13 @@ const Driver* const table[] = {
     nullptr,  // keeps the array non-empty for driver-less configurations
 };
 bool verbose_output = false;  // set once from --verbose
-fdt::Tree tree;               // the boot device tree, opened once by set_device_tree()
+fdt::Tree tree;               // the boot device tree, set once by set_device_tree()
 bool have_tree = false;
 }  // namespace
 
-void set_device_tree(const void* blob) {
-    // The arch code already validated it; open() is a cheap second walk.
-    have_tree = blob && tree.open(blob, fdt_max_size) == fdt::Error::none;
+void set_device_tree(const fdt::Tree& validated) {
+    tree = validated;
+    have_tree = true;
 }
 
 const fdt::Tree* device_tree() { return have_tree ? &tree : nullptr; }

@@ -25,6 +25,7 @@ void read_device_tree(const void* blob) {
         return;
     }
     boot_info.device_tree = blob;
+    mica::drivers::set_device_tree(tree);
     auto base = reinterpret_cast<uintptr_t>(blob);
     boot_info.add_reserved(base, tree.total_size());
     uint64_t addr, size;

@@ -133,6 +133,12 @@ void v3_init_cpu() {
 const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi, v2_init_cpu};
 const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi, v3_init_cpu};
 
+bool become_controller(const irq::Controller& controller) {
+    irq::register_controller(controller);
+    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);  // the boot CPU's affinity
+    return true;
+}
+
 bool init_v3(const fdt::Tree& tree, fdt::Node node) {
     uint64_t d, r, size;
     if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, r, size)) return false;
@@ -141,9 +147,7 @@ bool init_v3(const fdt::Tree& tree, fdt::Node node) {
     version = 3;
     distributor_init(gicd_ctlr_are | gicd_ctlr_enable_grp1 | gicd_ctlr_enable_grp0);
     v3_init_cpu();
-    irq::register_controller(gicv3);
-    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
-    return true;
+    return become_controller(gicv3);
 }
 
 
@@ -156,9 +160,7 @@ bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     version = 2;
     distributor_init(gicd_ctlr_enable_grp0);
     v2_init_cpu();
-    irq::register_controller(gicv2);
-    irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);
-    return true;
+    return become_controller(gicv2);
 }
 
 bool init() {

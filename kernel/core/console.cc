@@ -21,9 +21,9 @@ void register_driver(Driver& driver) {
     }
 }
 
-bool has_driver() { return drivers != nullptr; }
-
 namespace {
+void write_unlocked(const char* text, size_t length);
+
 // Serializes output from different CPUs. The CPU holding it may write again (a fault while
 // printing, a panic): it must not wait for itself.
 sched::Spinlock output_lock;
@@ -47,6 +47,7 @@ void write(const char* text, size_t length) {
     if (irqs) arch::interrupts_enable();
 }
 
+namespace {
 void write_unlocked(const char* text, size_t length) {
     if (!drivers) {
         for (size_t i = 0; i < length && early_used < sizeof(early_buffer); ++i) {
@@ -56,6 +57,7 @@ void write_unlocked(const char* text, size_t length) {
     }
     for (Driver* d = drivers; d; d = d->next) d->write(text, length);
 }
+}  // namespace
 
 void write_crlf(const char* text, size_t length, void (*put)(char)) {
     for (size_t i = 0; i < length; ++i) {

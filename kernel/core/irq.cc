@@ -6,7 +6,6 @@ namespace {
 struct Slot {
     Handler handler;
     void* context;
-    unsigned long count;
 };
 // Owned here: the controller and the handler table (one CPU for now; per-CPU counts come
 // with SMP).
@@ -21,7 +20,7 @@ const Controller* controller() { return active; }
 
 bool attach(unsigned irq, Handler handler, void* context) {
     if (!active || irq >= max_irqs || !handler) return false;
-    slots[irq] = Slot{handler, context, 0};
+    slots[irq] = Slot{handler, context};
     active->enable(irq);
     return true;
 }
@@ -33,7 +32,6 @@ void dispatch(unsigned hint) {
     unsigned irq = active->acknowledge(hint);
     if (irq == spurious) return;
     if (irq < max_irqs && slots[irq].handler) {
-        ++slots[irq].count;
         slots[irq].handler(irq, slots[irq].context);
     } else if (++unhandled == 1) {
         kprintf("mica: warning: unhandled interrupt %u\n", irq);
@@ -42,7 +40,6 @@ void dispatch(unsigned hint) {
     if (exit_hook) exit_hook();
 }
 
-unsigned long count(unsigned irq) { return irq < max_irqs ? slots[irq].count : 0; }
 
 namespace {
 constexpr unsigned max_cpus = 64;

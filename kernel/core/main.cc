@@ -78,7 +78,6 @@ void print_banner(const BootInfo& boot) {
 
 void kernel_main(BootInfo& boot) {
     bootchart::set_origin(boot.entry_cycles);
-    drivers::set_device_tree(boot.device_tree);
     drivers::init(drivers::Phase::console);
     bootchart::mark("console");
     if (boot.error) panic("boot protocol (%s): %s", boot.protocol, boot.error);

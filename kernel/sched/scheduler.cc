@@ -315,8 +315,6 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     idle_loop();
 }
 
-bool initialized() { return ready; }
-
 Thread* create(const char* name, void (*entry)(void*), void* arg, int priority, size_t stack_size) {
     if (priority <= priority_idle || priority >= priority_levels) return nullptr;
     return allocate(name, entry, arg, priority, stack_size);
@@ -430,8 +428,6 @@ void stop_other_cpus() {
         if (i != me && __atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE)) irq::send_ipi(i, arch::stop_irq());
     }
 }
-
-void on_timer_interrupt() { timer_handler(0, nullptr); }
 
 bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
     Cpu& c = this_cpu();  // interrupts are off: the Guard holds a SpinGuard

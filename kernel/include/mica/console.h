@@ -15,8 +15,6 @@ struct Driver {
 // kept in a small buffer and replayed on registration, so early messages are not lost.
 void register_driver(Driver& driver);
 void write(const char* text, size_t length);
-void write_unlocked(const char* text, size_t length);  // without the cross-CPU output lock
-bool has_driver();
 // For serial drivers: sends `text` through `put`, turning "\n" into "\r\n" for terminals.
 void write_crlf(const char* text, size_t length, void (*put)(char));
 

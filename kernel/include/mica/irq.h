@@ -32,7 +32,6 @@ bool attach(unsigned irq, Handler handler, void* context);
 // handler and the end of interrupt, the exit hook runs (the scheduler preempts there).
 void dispatch(unsigned hint = spurious);
 void set_exit_hook(void (*hook)());
-unsigned long count(unsigned irq);
 
 // Inter-processor interrupts, addressed by CPU index (the SMP code records each CPU's
 // hardware id when it starts it).

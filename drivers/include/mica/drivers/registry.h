@@ -26,8 +26,9 @@ struct Driver {
 
 void init(Phase phase);
 // The platform's device tree, for drivers that discover their devices in it (nullptr when
-// the platform has none, e.g. x86 PVH).
-void set_device_tree(const void* blob);
+// the platform has none, e.g. x86 PVH). The arch boot code hands over the tree it already
+// validated, so the blob is walked once per boot.
+void set_device_tree(const fdt::Tree& tree);
 const fdt::Tree* device_tree();
 void set_verbose(bool on);
 bool verbose();

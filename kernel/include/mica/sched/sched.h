@@ -54,7 +54,6 @@ inline constexpr uint64_t time_slice_ns = 4000000;  // 4 ms
 
 // Makes the running boot code the first thread and creates the idle thread.
 void init();
-bool initialized();
 
 // A new thread that will run entry(arg) once started; nullptr when out of memory.
 Thread* create(const char* name, void (*entry)(void*), void* arg, int priority = priority_default,
@@ -83,8 +82,6 @@ void stop_other_cpus();
 // becomes that CPU's idle thread.
 [[noreturn]] void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top);
 
-// Timer interrupt entry (arch code calls it from the timer's interrupt handler).
-void on_timer_interrupt();
 
 // Disables interrupts on this CPU for its lifetime, restoring the previous state. It keeps
 // the running thread on this CPU; it does not exclude other CPUs (use a Spinlock for that).
@@ -120,7 +117,6 @@ public:
     size_t wake_if(Pred pred, size_t max);
     bool wake_one() { return wake_if([](const Thread&) { return true; }, 1) == 1; }
     size_t wake_all() { return wake_if([](const Thread&) { return true; }, ~size_t{0}); }
-    bool empty() const { return waiters_.empty(); }
 
 private:
     Spinlock lock_;
