@@ -2,6 +2,24 @@
 
 execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=include
                 OUTPUT_VARIABLE MICA_GCC_INCLUDE OUTPUT_STRIP_TRAILING_WHITESPACE)
+# Header-only C++ (libstdc++ templates, Boost.Intrusive; see libc/cxx-support/README.md): the
+# target compiler's libstdc++ include directories, and Boost alone out of the host's /usr/include.
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -xc++ -E -v /dev/null
+                OUTPUT_QUIET ERROR_VARIABLE _cxx_search)
+string(REGEX MATCH "#include <...> search starts here:\n(.*)End of search list" _cxx_search "${_cxx_search}")
+string(REGEX MATCHALL "[^ \n]+/c\\+\\+/[^ \n]+" MICA_LIBSTDCXX_INCLUDES "${CMAKE_MATCH_1}")
+if(NOT MICA_LIBSTDCXX_INCLUDES)
+  message(FATAL_ERROR "cannot find libstdc++ headers for ${CMAKE_CXX_COMPILER} (is g++ installed?)")
+endif()
+if(NOT EXISTS /usr/include/boost/intrusive/set.hpp)
+  message(FATAL_ERROR "Boost.Intrusive headers missing: run tools/install-deps (libboost-dev)")
+endif()
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/boost-include)
+file(CREATE_LINK /usr/include/boost ${CMAKE_BINARY_DIR}/boost-include/boost SYMBOLIC)
+set(_cxx_system_includes)
+foreach(dir ${MICA_LIBSTDCXX_INCLUDES} ${CMAKE_BINARY_DIR}/boost-include)
+  list(APPEND _cxx_system_includes $<$<COMPILE_LANGUAGE:CXX>:-isystem${dir}>)
+endforeach()
 
 # Flags for compiling and (because LTO generates code at link time) for linking.
 set(MICA_CODEGEN_FLAGS ${MICA_ARCH_FLAGS} -ffreestanding -fno-stack-protector -fno-pic -fno-pie
@@ -26,7 +44,9 @@ target_include_directories(mica_flags INTERFACE
   ${PROJECT_SOURCE_DIR}/arch/${CONFIG_ARCH}/include
   ${PROJECT_SOURCE_DIR}/drivers/include)
 target_compile_options(mica_flags INTERFACE
-  ${MICA_CODEGEN_FLAGS} -nostdinc -isystem ${MICA_GCC_INCLUDE}
+  ${MICA_CODEGEN_FLAGS} -nostdinc ${_cxx_system_includes} -isystem ${MICA_GCC_INCLUDE}
+  -idirafter ${PROJECT_SOURCE_DIR}/libc/cxx-support
+  $<$<COMPILE_LANGUAGE:CXX>:-DBOOST_USER_CONFIG="boost-user.hpp">
   -Wall -Wextra -Wundef -Wno-unused-parameter
   $<$<COMPILE_LANGUAGE:CXX>:-std=c++20 -fno-exceptions -fno-rtti -fno-threadsafe-statics -nostdinc++>)
 if(CONFIG_HIDE_SYMBOLS)

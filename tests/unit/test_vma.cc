@@ -151,3 +151,47 @@ TEST(Vma, RandomOperationsMatchModel) {
 }
 
 }  // namespace
+
+TEST(Vma, ReservedAreasAreTheKernels) {
+    AddressSpace as(lowest, highest, nodes);
+    ASSERT_EQ(as.reserve(lowest + 4 * page, 4 * page), 0);
+    EXPECT_EQ(as.reserve(lowest + 6 * page, 4 * page), -errno_inval);  // overlaps
+    // Placement skips it; fixed mappings, unmapping and re-protecting it are refused.
+    EXPECT_EQ(as.map(lowest, 6 * page, prot_read, false), static_cast<intptr_t>(lowest + 8 * page));
+    EXPECT_EQ(as.map(lowest + 2 * page, 4 * page, prot_read, true), -errno_nomem);
+    EXPECT_EQ(as.unmap(lowest + 5 * page, page), -errno_inval);
+    EXPECT_EQ(as.protect(lowest + 4 * page, page, prot_read), -errno_nomem);
+    EXPECT_EQ(as.find(lowest + 5 * page)->kind, VmaKind::reserved);
+    EXPECT_EQ(as.map(lowest, 2 * page, prot_read, false), static_cast<intptr_t>(lowest));
+}
+
+TEST(Vma, ResizeGrowsAndShrinksLikeBrk) {
+    AddressSpace as(lowest, highest, nodes);
+    ASSERT_EQ(as.map(lowest, page, prot_read | prot_write, true, VmaKind::heap), static_cast<intptr_t>(lowest));
+    ASSERT_EQ(as.map(lowest + 8 * page, page, prot_read, true), static_cast<intptr_t>(lowest + 8 * page));
+    EXPECT_EQ(as.resize(lowest, lowest + 5 * page + 1), 0);  // rounded up to 6 pages
+    EXPECT_EQ(as.find(lowest)->end, lowest + 6 * page);
+    EXPECT_EQ(as.resize(lowest, lowest + 9 * page), -errno_nomem);  // would cover the next area
+    EXPECT_EQ(as.find(lowest)->end, lowest + 6 * page);
+    EXPECT_EQ(as.resize(lowest, lowest + 2 * page), 0);
+    EXPECT_EQ(as.find(lowest + 2 * page), nullptr);
+    EXPECT_EQ(as.resize(lowest + page, lowest + 4 * page), -errno_inval);  // not an area start
+}
+
+TEST(Vma, ManyAreasStayOrderedAndFindable) {
+    constexpr uintptr_t big_high = lowest + 100000 * page;
+    AddressSpace as(lowest, big_high, nodes);
+    // 20000 one-page areas with a one-page hole after each: lookups must find every one.
+    for (int i = 0; i < 20000; ++i) {
+        ASSERT_EQ(as.map(lowest + 2 * i * page, page, i % 8, true), static_cast<intptr_t>(lowest + 2 * i * page));
+    }
+    EXPECT_EQ(as.count(), 20000u);
+    for (int i = 0; i < 20000; i += 7) {
+        const Vma* v = as.find(lowest + 2 * i * page + 100);
+        ASSERT_NE(v, nullptr);
+        EXPECT_EQ(v->prot, i % 8);
+        EXPECT_EQ(as.find(lowest + (2 * i + 1) * page), nullptr);
+    }
+    // First fit for two pages: only past the last area.
+    EXPECT_EQ(as.map(0, 2 * page, prot_read, false), static_cast<intptr_t>(lowest + 40000 * page - page));
+}

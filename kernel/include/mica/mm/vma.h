@@ -1,13 +1,13 @@
 // Virtual memory areas of an address space, with Linux's mmap/munmap/mprotect semantics on
 // page-granular ranges: mapping over existing areas (MAP_FIXED) replaces them, unmapping or
 // re-protecting part of an area splits it, and adjacent areas with the same attributes are
-// not merged (simpler; /proc/self/maps shows them as Linux would after mprotect). The area
-// list is sorted and intrusive; nodes come from a caller-provided allocator so the core is
-// host-testable. This is the bookkeeping half of mmap (issue 5); page tables and demand
-// paging sit on top of it.
+// not merged (simpler; /proc/self/maps shows them as Linux would after mprotect). Areas sit
+// in an ordered intrusive tree (Boost.Intrusive red-black tree keyed by start address), so
+// finding the area of a faulting address is O(log n). Nodes come from a caller-provided
+// allocator so the core is host-testable. Page tables and demand paging sit on top (vm.h).
 #pragma once
 
-#include <mica/sched/list.h>
+#include <boost/intrusive/set.hpp>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,11 +16,16 @@ namespace mica::mm {
 inline constexpr int prot_read = 1, prot_write = 2, prot_exec = 4;  // PROT_* values
 inline constexpr int errno_inval = 22, errno_nomem = 12;             // returned negated
 
-struct Vma {
+// What an area holds, for /proc/self/maps and for the rules that differ: reserved areas are
+// the kernel's (its image, the direct map, stacks) inside the application's range; they are
+// never placed over, unmapped or re-protected by the application.
+enum class VmaKind : uint8_t { anonymous, heap, stack, image, reserved };
+
+struct Vma : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
     uintptr_t start;
     uintptr_t end;  // exclusive
     int prot;
-    sched::ListNode link;
+    VmaKind kind;
 };
 
 class AddressSpace {
@@ -39,28 +44,46 @@ public:
     AddressSpace& operator=(const AddressSpace&) = delete;
 
     // mmap: at `hint` exactly when `fixed` (replacing what is there), else the lowest free
-    // range of `length` at or above `hint` (or anywhere). Returns the address, or -errno.
-    intptr_t map(uintptr_t hint, size_t length, int prot, bool fixed);
-    // munmap: 0 or -errno. Unmapping unmapped pages is not an error (as in Linux).
+    // range of `length` at or above `hint` (or anywhere). Returns the address, or -errno
+    // (-ENOMEM for a fixed range over a reserved area).
+    intptr_t map(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);
+    // Marks [start, start + length) as the kernel's: must not overlap an existing area.
+    int reserve(uintptr_t start, size_t length);
+    // munmap: 0 or -errno. Unmapping unmapped pages is not an error (as in Linux); a range
+    // touching a reserved area is -EINVAL and changes nothing.
     int unmap(uintptr_t start, size_t length);
-    // mprotect: 0, or -ENOMEM if part of the range is unmapped (nothing changed then).
+    // mprotect: 0, or -ENOMEM if part of the range is unmapped or reserved (nothing changed then).
     int protect(uintptr_t start, size_t length, int prot);
     // The area holding `address`, or nullptr.
     const Vma* find(uintptr_t address) const;
+    // Grows or shrinks the area starting at `start` so that it ends at `new_end` (brk).
+    // Growing fails with -ENOMEM if the new pages overlap another area or leave the space.
+    int resize(uintptr_t start, uintptr_t new_end);
+
+    uintptr_t lowest() const { return lowest_; }
+    uintptr_t highest() const { return highest_; }
 
     template <typename F>
     void for_each(F f) const {
-        areas_.for_each([&](Vma& v) { f(static_cast<const Vma&>(v)); });
+        for (const Vma& v : areas_) f(v);
     }
     size_t count() const { return areas_.size(); }
 
 private:
-    using Areas = sched::List<Vma, &Vma::link>;
+    struct KeyOfStart {
+        using type = uintptr_t;
+        type operator()(const Vma& v) const { return v.start; }
+    };
+    using Areas = boost::intrusive::set<Vma, boost::intrusive::key_of_value<KeyOfStart>,
+                                        boost::intrusive::constant_time_size<true>>;
+
     bool valid_range(uintptr_t start, size_t length) const;
+    bool overlaps_reserved(uintptr_t start, uintptr_t end) const;
+    Vma* area_containing(uintptr_t address) const;
     // Splits the area containing `address` so that an area boundary falls there.
     bool split_at(uintptr_t address);
-    Vma* new_area(uintptr_t start, uintptr_t end, int prot);
-    void insert(Vma* vma);
+    Vma* new_area(uintptr_t start, uintptr_t end, int prot, VmaKind kind);
+    void remove_range(uintptr_t start, uintptr_t end);  // areas wholly inside [start, end)
 
     uintptr_t lowest_, highest_;
     NodeAllocator nodes_;
