@@ -20,6 +20,8 @@ unsigned timer_irq() { return virtual_timer_irq; }
 const char* timer_name() { return "arm generic timer (virtual)"; }
 unsigned reschedule_irq() { return 1; }  // SGI 1
 unsigned stop_irq() { return 2; }        // SGI 2
+unsigned tlb_shootdown_irq() { return 3; }  // SGI 3 (unused: TLBI ...IS broadcasts)
+const bool tlb_shootdown_needed = false;
 
 void timer_arm(uint64_t ns) {
     uint64_t ticks = frequency / 1000000000 * ns + frequency % 1000000000 * ns / 1000000000;

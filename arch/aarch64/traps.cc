@@ -1,9 +1,10 @@
-// Exception dispatch. Every exception is fatal for now (demand paging is issue 5), except
-// the semihosting probe: an HLT that traps because QEMU runs without -semihosting resumes
+// Exception dispatch. Page faults go to demand paging (mm/vm.cc) first, then to the fix-up
+// of the checked copy routines; other exceptions are fatal, except the semihosting probe: an HLT that traps because QEMU runs without -semihosting resumes
 // after the instruction with x0 = -1, so the exit code falls back to PSCI.
 #include <arch/aarch64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/sched/stacks.h>
 
@@ -66,17 +67,27 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     if (kind != sync_el1t && kind != sync_el1h) {
         mica::panic_at(pc, fp, dump_registers, frame, "unexpected %s", kind_names[kind & 15]);
     }
+    namespace vm = mica::mm::vm;
     switch (ec) {
-    case ec_data_abort:
+    case ec_data_abort: {
         if (const char* what = mica::sched::describe_guard_page(frame->far)) {
             mica::panic_at(pc, fp, dump_registers, frame, "%s: address %#lx at pc %#lx", what, frame->far, pc);
         }
-        mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s) at pc %#lx",
-                       (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f), pc);
+        vm::Access access = (iss & iss_wnr) ? vm::Access::write : vm::Access::read;
+        if (vm::handle_fault(frame->far, access)) return;
+        if (uintptr_t resume = vm::fixup_for(pc)) {
+            frame->elr = resume;
+            return;
+        }
+        mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s, %s) at pc %#lx",
+                       (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f),
+                       vm::describe_fault(frame->far, access), pc);
+    }
     case ec_instruction_abort:
+        if (vm::handle_fault(frame->far, vm::Access::execute)) return;
         mica::panic_at(pc, fp, dump_registers, frame,
-                       "page fault: kernel instruction fetch from address %#lx (%s) at pc %#lx", frame->far,
-                       fault_status(iss & 0x3f), pc);
+                       "page fault: kernel instruction fetch from address %#lx (%s, %s) at pc %#lx", frame->far,
+                       fault_status(iss & 0x3f), vm::describe_fault(frame->far, vm::Access::execute), pc);
     case ec_unknown:
         mica::panic_at(pc, fp, dump_registers, frame, "undefined instruction at pc %#lx", pc);
     case ec_brk:

@@ -34,9 +34,12 @@ pvh_start32:
     mov %edx, boot_entry_tsc + 4
     mov %ebx, %esi                      /* hvm_start_info, kept for x86_64_start */
 
-    /* PML4[0] -> PDPT; PDPT[0..3] -> four page directories; 2048 x 2 MiB = 4 GiB. */
+    /* PML4[0] -> PDPT; PDPT[0..3] -> four page directories; 2048 x 2 MiB = 4 GiB. The same
+       4 GiB also appear at the direct map (PML4[256], traits.h direct_map_base), where
+       early allocations are addressed from the start. */
     mov $boot_pdpt + PTE_PRESENT_RW, %eax
     mov %eax, boot_pml4
+    mov %eax, boot_pml4 + 256 * 8
     xor %ecx, %ecx
 1:  mov %ecx, %eax
     shl $12, %eax

@@ -18,6 +18,7 @@ constexpr uint32_t spurious_enable = 1 << 8, lvt_masked = 1 << 16, divide_by_1 =
 constexpr unsigned timer_vector = 32;
 constexpr unsigned reschedule_vector = 33;
 constexpr unsigned stop_vector = 34;
+constexpr unsigned tlb_shootdown_vector = 35;
 constexpr uintptr_t reg_id = 0x20, reg_icr_low = 0x300, reg_icr_high = 0x310;
 constexpr uint32_t icr_pending = 1 << 12;
 constexpr unsigned spurious_vector = 0xff;
@@ -128,6 +129,8 @@ unsigned timer_irq() { return timer_hz ? timer_vector : irq::spurious; }
 const char* timer_name() { return !timer_hz ? "none" : tsc_deadline ? "lapic tsc-deadline" : "lapic one-shot"; }
 unsigned reschedule_irq() { return reschedule_vector; }
 unsigned stop_irq() { return stop_vector; }
+unsigned tlb_shootdown_irq() { return tlb_shootdown_vector; }
+const bool tlb_shootdown_needed = true;  // INVLPG only reaches this CPU
 uint32_t lapic_id() { return base ? read(reg_id) >> 24 : 0; }
 
 void timer_arm(uint64_t ns) {

@@ -19,6 +19,7 @@ struct TrampolineParams {  // layout of trampoline_params in trampoline.S
     uint64_t stack_top;
     uint64_t entry;
     uint64_t index;
+    uint64_t efer_bits;  // EFER bits to set besides LME (NXE: the page tables use NX)
 };
 
 // Owned here: what each secondary CPU needs once it runs C++ (written before its start).
@@ -59,7 +60,8 @@ bool start_cpu(unsigned index, uint64_t hw_id, uintptr_t stack_top, uintptr_t ex
         trampoline_copied = true;
     }
     // One CPU at a time uses the trampoline: smp::start_secondaries waits for each.
-    *params() = {x86::read_cr3(), stack_top, reinterpret_cast<uint64_t>(x86_64_ap_start), index};
+    *params() = {x86::read_cr3(), stack_top, reinterpret_cast<uint64_t>(x86_64_ap_start), index,
+                 x86::nx_enabled() ? x86::efer_nxe : 0};
     asm volatile("mfence" ::: "memory");
     lapic_send_init_sipi(static_cast<uint32_t>(hw_id), trampoline_base >> 12);
     return true;

@@ -38,6 +38,7 @@ tramp_protected:
     mov $0xc0000080, %ecx               /* EFER */
     rdmsr
     or $(1 << 8), %eax                  /* LME */
+    or AT(tramp_efer), %eax             /* NXE where the boot CPU has it */
     wrmsr
     mov %cr0, %eax
     or $((1 << 31) | (1 << 16)), %eax   /* PG, WP */
@@ -76,6 +77,7 @@ tramp_cr3:   .quad 0
 tramp_stack: .quad 0
 tramp_entry: .quad 0
 tramp_index: .quad 0
+tramp_efer:  .quad 0
 trampoline_end:
 
     .section .note.GNU-stack, "", @progbits

@@ -1,8 +1,10 @@
-// Exception dispatch: every CPU exception is fatal for now (the page-fault handler that
-// populates memory on touch is issue 5) and is reported with the registers and a backtrace.
+// Exception dispatch: page faults go to demand paging (mm/vm.cc) first, then to the fix-up
+// of the checked copy routines; every other exception, and a fault neither resolves, is
+// reported with the registers and a backtrace.
 #include <arch/x86_64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/sched/stacks.h>
 
@@ -48,17 +50,24 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
     }
     const char* name = exception_names[frame->vector];
     if (frame->vector == vector_page_fault) {
-        uint64_t e = frame->error_code;
-        if (const char* what = mica::sched::describe_guard_page(mica::x86::read_cr2())) {
+        namespace vm = mica::mm::vm;
+        uint64_t e = frame->error_code, address = mica::x86::read_cr2();
+        if (const char* what = mica::sched::describe_guard_page(address)) {
             mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s: address %#lx at rip %#lx", what,
-                           mica::x86::read_cr2(), frame->rip);
+                           address, frame->rip);
+        }
+        vm::Access access = (e & pf_fetch) ? vm::Access::execute : (e & pf_write) ? vm::Access::write : vm::Access::read;
+        if (vm::handle_fault(address, access)) return;
+        if (uintptr_t resume = vm::fixup_for(frame->rip)) {
+            frame->rip = resume;
+            return;
         }
         mica::panic_at(frame->rip, frame->rbp, dump_registers, frame,
-                       "page fault: %s %s address %#lx (%s) at rip %#lx",
+                       "page fault: %s %s address %#lx (%s, %s) at rip %#lx",
                        (e & pf_user) ? "user" : "kernel",
                        (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
-                       mica::x86::read_cr2(), (e & pf_present) ? "protection violation" : "page not present",
-                       frame->rip);
+                       address, (e & pf_present) ? "protection violation" : "page not present",
+                       vm::describe_fault(address, access), frame->rip);
     }
     mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s (vector %lu, error code %#lx) at rip %#lx",
                    name, frame->vector, frame->error_code, frame->rip);

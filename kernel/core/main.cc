@@ -10,6 +10,7 @@
 #include <mica/format.h>
 #include <mica/mm/early.h>
 #include <mica/mm/memory.h>
+#include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
@@ -105,6 +106,7 @@ void kernel_main(BootInfo& boot) {
     arch::paging_init(boot);
     bootchart::mark("paging");
     mm::init(boot);
+    mm::vm::init(boot);
     bootchart::mark("memory");
     if (options.verbose) {
         for (size_t i = 0; i < boot.ram_count; ++i) {
@@ -120,6 +122,7 @@ void kernel_main(BootInfo& boot) {
     drivers::init(drivers::Phase::bus);
     bootchart::mark("drivers");
     sched::init();
+    mm::vm::enable_shootdowns();
     bootchart::mark("scheduler");
     if (boot.cpu_count > 1) {
         smp::start_secondaries(boot, sched::max_cpus);

@@ -1,18 +1,20 @@
 #include <mica/boot.h>
 #include <mica/mm/early.h>
 #include <mica/mm/page_allocator.h>
+#include <mica/mm/phys.h>
 #include <mica/panic.h>
 #include <string.h>
 
 namespace mica::mm {
 namespace {
-// Owned here; only used on the boot CPU before the page allocator exists.
+// Owned here; only used on the boot CPU before the page allocator exists. Physical
+// addresses; callers get direct-map addresses.
 uintptr_t next = 0;
 uintptr_t limit = 0;
 }  // namespace
 
 void early_init(const BootInfo& boot, uint64_t accessible_limit) {
-    auto image_end = reinterpret_cast<uint64_t>(_kernel_end);
+    uint64_t image_end = virt_to_phys(_kernel_end);
     uint64_t end = image_end;
     for (size_t i = 0; i < boot.ram_count; ++i) {
         if (boot.ram[i].base <= image_end && image_end < boot.ram[i].end()) end = boot.ram[i].end();
@@ -31,7 +33,7 @@ void* early_alloc(size_t bytes, bool zero) {
         panic("early boot memory exhausted: %zu bytes wanted, %zu left", bytes,
               static_cast<size_t>(limit > next ? limit - next : 0));
     }
-    void* p = reinterpret_cast<void*>(next);
+    void* p = phys_to_virt(next);
     next += bytes;
     if (zero) memset(p, 0, bytes);
     return p;

@@ -9,6 +9,7 @@
 #include <mica/ksyms.h>
 #include <mica/mm/debug_heap.h>
 #include <mica/mm/memory.h>
+#include <mica/mm/phys.h>
 #include <mica/panic.h>
 #include <mica/sched/spinlock.h>
 #include <stdlib.h>
@@ -49,7 +50,8 @@ void add_ram(uintptr_t start, uintptr_t end, const MemoryRange* holes, size_t ho
         if (hole_start > start) add_ram(start, hole_start, holes + i + 1, hole_count - i - 1);
         start = hole_end;
     }
-    if (start < end) page_allocator->add_free_range(start, end);
+    if (start < end) page_allocator->add_free_range(reinterpret_cast<uintptr_t>(phys_to_virt(start)),
+                                                    reinterpret_cast<uintptr_t>(phys_to_virt(end)));
 }
 }  // namespace
 
@@ -67,12 +69,12 @@ void init(const BootInfo& boot) {
     auto* metadata = static_cast<uint8_t*>(early_alloc(PageAllocator::metadata_bytes(span_pages), false));
 
     page_allocator = new (page_allocator_storage) PageAllocator();
-    page_allocator->init(base, span_pages, metadata);
+    page_allocator->init(reinterpret_cast<uintptr_t>(phys_to_virt(base)), span_pages, metadata);
     // The image and the early allocations after it are contiguous; then the arch's reserved
     // ranges (firmware areas, the device tree blob).
     MemoryRange holes[BootInfo::max_reserved + 1];
     size_t hole_count = 0;
-    auto image = reinterpret_cast<uintptr_t>(_kernel_start);
+    uintptr_t image = virt_to_phys(_kernel_start);
     holes[hole_count++] = {image, early_end() - image};
     for (size_t i = 0; i < boot.reserved_count; ++i) holes[hole_count++] = boot.reserved[i];
     for (size_t i = 0; i < boot.ram_count; ++i) add_ram(boot.ram[i].base, boot.ram[i].end(), holes, hole_count);

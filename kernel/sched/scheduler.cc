@@ -420,6 +420,7 @@ uint64_t context_switches() {
 }
 size_t live_threads() { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
 unsigned online_cpus() { return __atomic_load_n(&online_count, __ATOMIC_RELAXED); }
+bool cpu_online(unsigned index) { return index < max_cpus && __atomic_load_n(&cpus[index].online, __ATOMIC_ACQUIRE); }
 
 void stop_other_cpus() {
     if (!ready) return;

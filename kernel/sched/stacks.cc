@@ -2,6 +2,7 @@
 #include <arch/traits.h>
 #include <mica/format.h>
 #include <mica/mm/memory.h>
+#include <mica/mm/vm.h>
 #include <mica/sched/spinlock.h>
 #include <mica/sched/stacks.h>
 
@@ -29,7 +30,7 @@ uintptr_t slot_base(unsigned index) { return arch::traits::stack_area_base + uin
 bool map_range(uintptr_t va, size_t bytes) {
     for (size_t off = 0; off < bytes; off += page) {
         void* p = mm::alloc_pages(0);
-        if (!p || !arch::map_kernel_page(va + off, reinterpret_cast<uintptr_t>(p))) return false;
+        if (!p || !mm::vm::map_kernel_page(va + off, p)) return false;
     }
     return true;
 }

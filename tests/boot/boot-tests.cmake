@@ -111,7 +111,7 @@ function(mica_add_boot_tests prefix dir)
     endif()
     set(report --expect "Registers:" --expect "(rip|pc) +[0-9a-f]+ +(rsp|sp) " ${trace})
     mica_add_boot_test(${prefix}panic.null-pointer ${dir} ${m} ${panic_status} "--test-fault=null"
-      --expect "PANIC: page fault: kernel write to address 0 \\(page not present\\)" ${report})
+      --expect "PANIC: page fault: kernel write to address 0 \\(page not present, outside application memory\\)" ${report})
     mica_add_boot_test(${prefix}panic.invalid-opcode ${dir} ${m} ${panic_status} "--test-fault=ud"
       --expect "${ud_message}" ${report})
     if(CONFIG_DRIVER_GIC OR CONFIG_ARCH_X86_64)

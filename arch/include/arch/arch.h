@@ -18,11 +18,17 @@ void cpu_init();
 // Page-table pages come from mm::early_alloc.
 void paging_init(const BootInfo& boot);
 
-// Maps one 4 KiB page of kernel virtual memory (outside the identity map: the stack area of
-// traits.h) to physical page `pa`, read-write, not executable; page-table pages come from
-// the page allocator. A page is mapped once and never unmapped, so no other CPU can hold a
-// stale translation (no TLB shootdown needed). False when out of memory.
-bool map_kernel_page(uintptr_t va, uintptr_t pa);
+// The kernel page table's root (a direct-map address), for mm::PageTable with the entry
+// format of traits.h. After paging_init, mm/vm.cc owns every change to it.
+void* page_table_root();
+
+// Drops stale translations of [va, va + length) after page-table entries changed there.
+// On this CPU only where tlb_shootdown_needed (x86_64: the other CPUs get an IPI from
+// mm/vm.cc); everywhere where the hardware broadcasts (aarch64 TLBI ...IS).
+void tlb_invalidate_local(uintptr_t va, size_t length);
+extern const bool tlb_shootdown_needed;
+// The inter-processor interrupt that asks a CPU to run mm's TLB shootdown handler.
+unsigned tlb_shootdown_irq();
 
 // Monotonic cycle counter and its frequency (valid after clock_init()).
 uint64_t cycles();

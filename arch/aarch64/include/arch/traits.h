@@ -2,13 +2,26 @@
 // through its own include directory).
 #pragma once
 
+#include <arch/aarch64/page_format.h>
 #include <stdint.h>
 
 namespace mica::arch::traits {
 inline constexpr uintptr_t frame_alignment = 16;  // AAPCS64 keeps frame records 16-aligned
 inline constexpr uintptr_t call_adjust = 4;       // show the BL, not the instruction after it
-// Kernel virtual area for thread stacks (4 KiB pages, guard pages unmapped): level-1 slot
-// 256 of the 39-bit address space, far above QEMU virt's RAM at 1 GiB.
+
+// Virtual address layout, 39 bits (docs/architecture.md, "Address space"):
+//   [0, 128 MiB)            free for applications (QEMU virt's flash, which Mica does not
+//                           use): non-PIE binaries load at 4 MiB
+//   [128 MiB, 1 GiB)        identity-mapped devices (GIC, UART, virtio-mmio, PCI windows)
+//   [1 GiB, 4 GiB or RAM end)  identity-mapped RAM (the direct map: offset 0) and devices
+//   [128 GiB, 256 GiB)      free for applications; mmap without a hint starts here
+//   [256 GiB, 320 GiB)      kernel stack area (4 KiB pages, guard pages unmapped)
 inline constexpr uintptr_t stack_area_base = uintptr_t{256} << 30;
 inline constexpr uintptr_t stack_area_size = uintptr_t{64} << 30;
+inline constexpr uintptr_t direct_map_base = 0;
+inline constexpr uintptr_t device_identity_start = uintptr_t{128} << 20;
+inline constexpr uintptr_t device_identity_end = uintptr_t{4} << 30;
+inline constexpr uintptr_t app_space_end = uintptr_t{512} << 30;
+inline constexpr uintptr_t mmap_base = uintptr_t{128} << 30;
+using PageFormat = aarch64::PageFormat;
 }  // namespace mica::arch::traits

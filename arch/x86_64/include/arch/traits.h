@@ -2,13 +2,26 @@
 // through its own include directory).
 #pragma once
 
+#include <arch/x86_64/page_format.h>
 #include <stdint.h>
 
 namespace mica::arch::traits {
 inline constexpr uintptr_t frame_alignment = 8;  // frame pointers are 8-byte aligned
 inline constexpr uintptr_t call_adjust = 0;      // return addresses are printed as they are
-// Kernel virtual area for thread stacks (4 KiB pages, guard pages unmapped): PML4 slot 1,
-// above any identity-mapped RAM (below 512 GiB).
+
+// Virtual address layout (docs/architecture.md, "Address space"):
+//   [0, low_identity_end)   kernel image and low memory, identity-mapped (page 0 unmapped)
+//   [low_identity_end, 1 GiB)   free for applications: non-PIE binaries load at 4 MiB
+//   [1 GiB, 4 GiB)          identity-mapped devices (local APIC, PCI and virtio-mmio windows)
+//   [512 GiB, 576 GiB)      kernel stack area (4 KiB pages, guard pages unmapped)
+//   [1 TiB, 128 TiB)        free for applications; mmap without a hint starts at 1 TiB
+//   [direct_map_base, +RAM) all of RAM; the page allocator hands out these addresses
 inline constexpr uintptr_t stack_area_base = uintptr_t{512} << 30;
 inline constexpr uintptr_t stack_area_size = uintptr_t{64} << 30;
+inline constexpr uintptr_t direct_map_base = 0xffff800000000000;
+inline constexpr uintptr_t device_identity_start = uintptr_t{1} << 30;
+inline constexpr uintptr_t device_identity_end = uintptr_t{4} << 30;
+inline constexpr uintptr_t app_space_end = uintptr_t{128} << 40;  // the lower canonical half
+inline constexpr uintptr_t mmap_base = uintptr_t{1} << 40;
+using PageFormat = x86::PageFormat;
 }  // namespace mica::arch::traits

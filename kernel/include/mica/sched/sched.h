@@ -74,6 +74,7 @@ void sleep_ns(uint64_t ns);
 uint64_t context_switches();
 size_t live_threads();
 unsigned online_cpus();
+bool cpu_online(unsigned index);
 unsigned current_cpu();
 // Halts every other CPU (panic): sends them the stop IPI and does not wait.
 void stop_other_cpus();

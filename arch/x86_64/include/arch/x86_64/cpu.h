@@ -35,6 +35,23 @@ inline uint64_t read_cr3() {
 
 inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 
+inline uint64_t rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t{hi} << 32) | lo;
+}
+inline void wrmsr(uint32_t msr, uint64_t v) {
+    asm volatile("wrmsr" ::"a"(static_cast<uint32_t>(v)), "d"(static_cast<uint32_t>(v >> 32)), "c"(msr));
+}
+inline constexpr uint32_t msr_efer = 0xc0000080;
+inline constexpr uint64_t efer_nxe = 1 << 11;
+// Turns on no-execute pages on the boot CPU where the CPU has them (CPUID 0x80000001
+// EDX[20]); secondary CPUs get EFER.NXE in the trampoline. Before the final page tables.
+void enable_nx();
+bool nx_enabled();
+
+inline void invlpg(uintptr_t va) { asm volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+
 // Register state saved by the exception/interrupt entry stubs (entry.S), lowest address first.
 struct TrapFrame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;

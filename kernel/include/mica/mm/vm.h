@@ -1,0 +1,71 @@
+// Virtual memory: the kernel page table after boot, and the application's address space
+// with demand paging. Mica has one address space (the application runs in the kernel's), so
+// "application memory" is the part of it that vma.h's AddressSpace manages: everything the
+// kernel does not use (traits.h lists the layout), with the kernel's own ranges reserved.
+// Anonymous memory is populated on first touch: a fault inside an area that allows the
+// access maps a zeroed page; any other fault is reported (see handle_fault).
+#pragma once
+
+#include <mica/mm/vma.h>
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica {
+struct BootInfo;
+}
+
+namespace mica::mm::vm {
+
+inline constexpr int errno_fault = 14;
+
+// After mm::init (kernel stacks need the page table); enable_shootdowns once interrupts
+// can be attached (after sched::init), before other CPUs start.
+void init(const BootInfo& boot);
+void enable_shootdowns();
+bool initialized();
+
+// Kernel virtual memory outside the direct map (the stack area): maps `page` (from
+// alloc_pages) at `va`, read-write. False when out of memory for page tables.
+bool map_kernel_page(uintptr_t va, void* page);
+
+// Application memory with Linux semantics; results are addresses or -errno.
+intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);
+int unmap(uintptr_t start, size_t length);
+int protect(uintptr_t start, size_t length, int prot);
+// madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
+// the range is not mapped.
+int discard(uintptr_t start, size_t length);
+// Touches every page of the range now (MAP_POPULATE; the loader before copying segments).
+int populate(uintptr_t start, size_t length);
+
+// The program break (brk). set_break_area makes the heap area start at `start` (page
+// aligned, just past the loaded image); set_break returns the new break, or the current one
+// when the request cannot be honoured (Linux's brk system call semantics).
+void set_break_area(uintptr_t start);
+uintptr_t set_break(uintptr_t requested);
+
+enum class Access : uint8_t { read, write, execute };
+// Page-fault entry from the architecture's trap handler (interrupts off; never sleeps).
+// True when the fault was demand paging and the access can be retried.
+bool handle_fault(uintptr_t address, Access access);
+// Describes why `address` faulted for the report ("no mapping", "area is read-only", ...).
+const char* describe_fault(uintptr_t address, Access access);
+// Where a fault at `pc` resumes instead of being fatal (the copy routines below), or 0.
+uintptr_t fixup_for(uintptr_t pc);
+
+// Copies to or from application memory: -EFAULT instead of a crash when part of the
+// range is not accessible (the syscall layer's way to touch application pointers).
+int copy_from_app(void* dst, const void* app_src, size_t length);
+int copy_to_app(void* app_dst, const void* src, size_t length);
+
+struct Stats {
+    size_t resident_pages;  // application pages populated
+    size_t areas;           // application areas (reserved ones excluded)
+    uint64_t faults;        // demand-paging faults resolved
+    uint64_t shootdowns;    // cross-CPU TLB invalidations sent
+};
+Stats stats();
+// Calls f for each application area under the VM spinlock: f must not sleep or fault.
+void for_each_area(void (*f)(const Vma& area, void* context), void* context);
+
+}  // namespace mica::mm::vm

@@ -1,0 +1,348 @@
+// Virtual memory (vm.h): the kernel page table, the application's areas, demand paging and
+// cross-CPU TLB invalidation.
+//
+// Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers the application's
+// areas and the page table; the page-fault handler takes only it, so faults never sleep
+// (x86 takes them on a per-CPU exception stack). `op_lock` (a mutex) serialises the
+// operations that change mappings, because they wait for other CPUs to drop stale
+// translations, which must happen with interrupts on and without vm_lock held. Pages that
+// leave the page table are freed only after every CPU has dropped its translations.
+#include <arch/arch.h>
+#include <arch/traits.h>
+#include <mica/boot.h>
+#include <mica/irq.h>
+#include <mica/mm/memory.h>
+#include <mica/mm/page_table.h>
+#include <mica/mm/phys.h>
+#include <mica/mm/vm.h>
+#include <mica/panic.h>
+#include <mica/sched/sched.h>
+#include <mica/sched/spinlock.h>
+#include <mica/sched/sync.h>
+#include <string.h>
+
+extern "C" long mica_copy_checked(void* dst, const void* src, size_t n);
+extern "C" char mica_copy_checked_insn[], mica_copy_checked_fixup[];
+
+namespace mica::mm::vm {
+namespace {
+using Table = PageTable<arch::traits::PageFormat>;
+constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_min_addr
+
+void* table_alloc(void*) {
+    void* t = alloc_pages(0);
+    if (t) memset(t, 0, page_size);
+    return t;
+}
+void table_free(void* t, void*) { free_pages(t, 0); }
+
+// Owned here, created in init(): the kernel page table, the application's areas and the
+// locks described above; the statistics are updated under vm_lock.
+alignas(Table) unsigned char table_storage[sizeof(Table)];
+Table* table = nullptr;
+alignas(AddressSpace) unsigned char space_storage[sizeof(AddressSpace)];
+AddressSpace* space = nullptr;
+sched::Mutex op_lock;
+sched::Spinlock vm_lock;
+Stats counters = {};
+uintptr_t break_start = 0, break_end = 0;
+
+Vma* node_alloc(void*) { return static_cast<Vma*>(allocate(sizeof(Vma), alignof(Vma), 0)); }
+void node_free(Vma* v, void*) { release(v); }
+
+// Cross-CPU invalidation where the hardware does not broadcast it. Requests are serialised
+// by op_lock, so one request slot suffices.
+struct Shootdown {
+    uintptr_t start;
+    size_t length;
+    unsigned pending;
+} request;
+
+void shootdown_handler(unsigned, void*) {
+    arch::tlb_invalidate_local(request.start, request.length);
+    __atomic_fetch_sub(&request.pending, 1, __ATOMIC_RELEASE);
+}
+
+void invalidate(uintptr_t start, size_t length) {
+    arch::tlb_invalidate_local(start, length);
+    if (!arch::tlb_shootdown_needed || sched::online_cpus() < 2) return;
+    request.start = start;
+    request.length = length;
+    unsigned me = sched::current_cpu(), targets = 0;
+    for (unsigned i = 0; i < sched::max_cpus; ++i) targets += i != me && sched::cpu_online(i);
+    __atomic_store_n(&request.pending, targets, __ATOMIC_RELEASE);
+    for (unsigned i = 0; i < sched::max_cpus; ++i) {
+        if (i != me && sched::cpu_online(i)) irq::send_ipi(i, arch::tlb_shootdown_irq());
+    }
+    while (__atomic_load_n(&request.pending, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    ++counters.shootdowns;
+}
+
+// Pages removed from the page table, chained through their own first word until the
+// translations are gone everywhere.
+struct FreedPages {
+    void* head = nullptr;
+    size_t count = 0;
+    void add(uintptr_t pa, size_t size) {
+        for (size_t off = 0; off < size; off += page_size) {
+            void* page = phys_to_virt(pa + off);
+            *static_cast<void**>(page) = head;
+            head = page;
+            ++count;
+        }
+    }
+    void release_all() {
+        while (head) {
+            void* next = *static_cast<void**>(head);
+            free_pages(head, 0);
+            head = next;
+        }
+    }
+};
+
+// Removes the pages of [start, start + length) from the page table (vm_lock held) into
+// `freed`; the caller invalidates, then releases them.
+void take_pages(uintptr_t start, size_t length, FreedPages& freed) {
+    // Application pages are 4 KiB, so no large leaf needs splitting (which could fail).
+    table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); });
+    counters.resident_pages -= freed.count;
+}
+void finish(uintptr_t start, size_t length, FreedPages& freed) {
+    invalidate(start, length);
+    freed.release_all();
+}
+
+size_t page_round_up(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
+
+// The area's pages fault in with the area's protection; true when `access` is allowed.
+bool allows(int prot, Access access) {
+    switch (access) {
+    case Access::read: return prot & (prot_read | prot_write | prot_exec);
+    case Access::write: return prot & prot_write;
+    case Access::execute: return prot & prot_exec;
+    }
+    return false;
+}
+
+// Maps a zeroed page at the page holding `address`; vm_lock held. True if mapped (or
+// another CPU mapped it meanwhile).
+bool populate_page(uintptr_t address, int prot) {
+    void* page = alloc_pages(0);
+    if (!page) return false;
+    memset(page, 0, page_size);
+    int r = table->map_page_if_absent(address & ~(page_size - 1), virt_to_phys(page), {prot});
+    if (r != 1) free_pages(page, 0);
+    if (r == 1) {
+        ++counters.resident_pages;
+        ++counters.faults;
+    }
+    return r >= 0;
+}
+}  // namespace
+
+void init(const BootInfo& boot) {
+    table = new (table_storage) Table(arch::page_table_root(), {table_alloc, table_free,
+                                                                [](const void* t) { return virt_to_phys(t); },
+                                                                [](uintptr_t pa) { return phys_to_virt(pa); }, nullptr});
+    space = new (space_storage) AddressSpace(lowest_app_address, arch::traits::app_space_end, {node_alloc, node_free, nullptr});
+    // The kernel's parts of the lower half: the identity-mapped image and low memory, the
+    // device window, and the stack area.
+    auto image_end = page_round_up(reinterpret_cast<uintptr_t>(_kernel_end));
+    uintptr_t identity_end = arch::traits::device_identity_end;
+    for (size_t i = 0; i < boot.ram_count; ++i) {
+        if (arch::traits::direct_map_base == 0 && boot.ram[i].end() > identity_end) identity_end = boot.ram[i].end();
+    }
+    if (reinterpret_cast<uintptr_t>(_kernel_start) < arch::traits::device_identity_start) {
+        space->reserve(lowest_app_address, image_end - lowest_app_address);
+    }
+    space->reserve(arch::traits::device_identity_start,
+                   page_round_up(identity_end) - arch::traits::device_identity_start);
+    space->reserve(arch::traits::stack_area_base, arch::traits::stack_area_size);
+}
+
+void enable_shootdowns() {
+    if (arch::tlb_shootdown_needed && !irq::attach(arch::tlb_shootdown_irq(), shootdown_handler, nullptr)) {
+        panic("cannot attach the TLB shootdown interrupt");
+    }
+}
+
+bool initialized() { return space != nullptr; }
+
+bool map_kernel_page(uintptr_t va, void* page) {
+    sched::SpinGuard guard(vm_lock);
+    // A stack slot's pages are mapped once and never unmapped, so no CPU can hold a stale
+    // translation of them: no invalidation needed.
+    return table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+}
+
+intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind) {
+    sched::LockGuard op(op_lock);
+    FreedPages freed;
+    intptr_t r;
+    {
+        sched::SpinGuard guard(vm_lock);
+        if (!fixed) return space->map(hint ? hint : arch::traits::mmap_base, length, prot, false, kind);
+        r = space->map(hint, length, prot, true, kind);
+        if (r < 0) return r;
+        take_pages(hint, page_round_up(length), freed);  // what the new area replaced
+    }
+    finish(hint, page_round_up(length), freed);
+    return r;
+}
+
+int unmap(uintptr_t start, size_t length) {
+    sched::LockGuard op(op_lock);
+    FreedPages freed;
+    size_t size = page_round_up(length);
+    {
+        sched::SpinGuard guard(vm_lock);
+        int r = space->unmap(start, length);
+        if (r != 0) return r;
+        if (size > space->highest() - start) size = space->highest() - start;
+        take_pages(start, size, freed);
+    }
+    finish(start, size, freed);
+    return 0;
+}
+
+int protect(uintptr_t start, size_t length, int prot) {
+    sched::LockGuard op(op_lock);
+    size_t size = page_round_up(length);
+    {
+        sched::SpinGuard guard(vm_lock);
+        int r = space->protect(start, length, prot);
+        if (r != 0) return r;
+        if (!table->protect(start, size, {prot})) return -errno_nomem;  // pages are 4 KiB: no split
+    }
+    invalidate(start, size);
+    return 0;
+}
+
+int discard(uintptr_t start, size_t length) {
+    if ((start & (page_size - 1)) || length == 0 || start + length < start) return -errno_inval;
+    sched::LockGuard op(op_lock);
+    FreedPages freed;
+    size_t size = page_round_up(length);
+    {
+        sched::SpinGuard guard(vm_lock);
+        for (uintptr_t a = start; a < start + size;) {
+            const Vma* v = space->find(a);
+            if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
+            a = v->end;
+        }
+        take_pages(start, size, freed);
+    }
+    finish(start, size, freed);
+    return 0;
+}
+
+int populate(uintptr_t start, size_t length) {
+    uintptr_t end = start + page_round_up(length);
+    for (uintptr_t a = start & ~(page_size - 1); a < end; a += page_size) {
+        sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
+        const Vma* v = space->find(a);
+        if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
+        if (v->prot == 0) continue;
+        if (!table->translate(a).mapped && !populate_page(a, v->prot)) return -errno_nomem;
+    }
+    return 0;
+}
+
+void set_break_area(uintptr_t start) {
+    sched::LockGuard op(op_lock);
+    break_start = break_end = page_round_up(start);
+}
+
+uintptr_t set_break(uintptr_t requested) {
+    sched::LockGuard op(op_lock);
+    FreedPages freed;
+    uintptr_t old_top, new_top;
+    {
+        sched::SpinGuard guard(vm_lock);
+        if (break_start == 0 || requested < break_start) return break_end;
+        old_top = page_round_up(break_end);
+        new_top = page_round_up(requested);
+        if (new_top > old_top) {
+            if (old_top == break_start) {  // no heap area yet: it must fit right at break_start
+                intptr_t at = space->map(break_start, new_top - break_start, prot_read | prot_write, false, VmaKind::heap);
+                if (at != static_cast<intptr_t>(break_start)) {
+                    if (at >= 0) space->unmap(static_cast<uintptr_t>(at), new_top - break_start);
+                    return break_end;
+                }
+            } else if (space->resize(break_start, new_top) != 0) {
+                return break_end;
+            }
+        } else if (new_top < old_top) {
+            if (new_top == break_start) {
+                space->unmap(break_start, old_top - break_start);
+            } else {
+                space->resize(break_start, new_top);
+            }
+            take_pages(new_top, old_top - new_top, freed);
+        }
+        break_end = requested;
+    }
+    if (new_top < old_top) finish(new_top, old_top - new_top, freed);
+    return requested;
+}
+
+bool handle_fault(uintptr_t address, Access access) {
+    if (!space || address < space->lowest() || address >= space->highest()) return false;
+    sched::SpinGuard guard(vm_lock);
+    const Vma* v = space->find(address);
+    if (!v || v->kind == VmaKind::reserved || !allows(v->prot, access)) return false;
+    Translation t = table->translate(address);
+    // Mapped already with the access allowed: another CPU populated it first (or this
+    // CPU's translation was stale).
+    if (t.mapped) return allows(t.attributes.prot, access);
+    return populate_page(address, v->prot);
+}
+
+const char* describe_fault(uintptr_t address, Access access) {
+    if (!space || address < space->lowest() || address >= space->highest()) return "outside application memory";
+    if (!vm_lock.try_lock()) return "address space busy";  // (faulted with it held)
+    const Vma* v = space->find(address);
+    const char* what = !v                               ? "no mapping"
+                       : v->kind == VmaKind::reserved  ? "kernel memory"
+                       : v->prot == 0                  ? "area is PROT_NONE"
+                       : access == Access::write && !(v->prot & prot_write) ? "area is not writable"
+                       : access == Access::execute && !(v->prot & prot_exec) ? "area is not executable"
+                                                                             : "out of memory";
+    vm_lock.unlock();
+    return what;
+}
+
+uintptr_t fixup_for(uintptr_t pc) {
+    auto insn = reinterpret_cast<uintptr_t>(mica_copy_checked_insn);
+    auto fixup = reinterpret_cast<uintptr_t>(mica_copy_checked_fixup);
+    return pc >= insn && pc < fixup ? fixup : 0;
+}
+
+int copy_from_app(void* dst, const void* app_src, size_t length) {
+    auto src = reinterpret_cast<uintptr_t>(app_src);
+    if (src + length < src || (length && src < page_size)) return -errno_fault;
+    return static_cast<int>(mica_copy_checked(dst, app_src, length));
+}
+
+int copy_to_app(void* app_dst, const void* src, size_t length) {
+    auto dst = reinterpret_cast<uintptr_t>(app_dst);
+    if (dst + length < dst || (length && dst < page_size)) return -errno_fault;
+    return static_cast<int>(mica_copy_checked(app_dst, src, length));
+}
+
+Stats stats() {
+    sched::SpinGuard guard(vm_lock);
+    Stats s = counters;
+    s.areas = 0;
+    space->for_each([&](const Vma& v) { s.areas += v.kind != VmaKind::reserved; });
+    return s;
+}
+
+void for_each_area(void (*f)(const Vma& area, void* context), void* context) {
+    sched::SpinGuard guard(vm_lock);
+    space->for_each([&](const Vma& v) {
+        if (v.kind != VmaKind::reserved) f(v, context);
+    });
+}
+
+}  // namespace mica::mm::vm
