@@ -34,7 +34,7 @@ int run(const char* pattern) {
         kprintf("[ RUN      ] %s\n", full);
         // Every test must leave no thread and no heap allocation behind.
         size_t threads_before = sched::live_threads();
-        size_t allocations_before = mm::heap().stats().allocations;
+        size_t allocations_before = mm::live_allocations();
         uint64_t start = arch::cycles();
         Context context(full);
         t->run(context);
@@ -42,9 +42,8 @@ int run(const char* pattern) {
         if (sched::live_threads() != threads_before) {
             context.fail(__FILE__, __LINE__, "%zu threads leaked", sched::live_threads() - threads_before);
         }
-        if (mm::heap().stats().allocations != allocations_before) {
-            context.fail(__FILE__, __LINE__, "heap allocations went from %zu to %zu", allocations_before,
-                         mm::heap().stats().allocations);
+        if (size_t after = mm::live_allocations(); after != allocations_before) {
+            context.fail(__FILE__, __LINE__, "heap allocations went from %zu to %zu", allocations_before, after);
         }
         if (context.failures()) {
             ++failed;

@@ -113,7 +113,8 @@ void kernel_main(BootInfo& boot) {
             kprintf("mica: ram %#014llx-%#014llx\n", (unsigned long long)boot.ram[i].base,
                     (unsigned long long)boot.ram[i].end());
         }
-        kprintf("mica: %zu pages free of %zu\n", mm::pages().free_pages(), mm::pages().total_pages());
+        kprintf("mica: %zu pages free of %zu; malloc: %s\n", mm::pages().free_pages(), mm::pages().total_pages(),
+                mm::allocator_name());
         kprintf("mica: %zu CPUs described by the firmware\n", boot.cpu_count);
         kprintf("mica: clock %s, %llu Hz; interrupt timer %s\n", arch::clock_source(),
                 (unsigned long long)arch::cycles_per_second(), arch::timer_name());

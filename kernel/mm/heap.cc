@@ -61,20 +61,42 @@ void* Heap::alloc_large(size_t size, size_t alignment) {
     return run + offset;
 }
 
+int Heap::small_class(size_t size, size_t alignment) {
+    if (alignment < min_alignment) alignment = min_alignment;
+    if (size == 0) size = 1;
+    size_t need = size < alignment ? alignment : size;
+    if (alignment > header_bytes || need > class_sizes[class_count - 1]) return -1;
+    // Classes that are not powers of two only guarantee 16-byte alignment.
+    auto fits = [&](size_t s) { return s >= need && (alignment == min_alignment || (s & (s - 1)) == 0); };
+    unsigned c = 0;
+    while (!fits(class_sizes[c])) ++c;
+    return static_cast<int>(c);
+}
+
+int Heap::class_of(const void* pointer) const {
+    if (!pointer) return -1;
+    const PageHeader* header = header_of(pointer);
+    return header->magic == slab_magic && header->size_class < class_count ? static_cast<int>(header->size_class) : -1;
+}
+
+unsigned Heap::alloc_batch(unsigned size_class, void** out, unsigned wanted) {
+    unsigned n = 0;
+    while (n < wanted && (out[n] = alloc_small(size_class))) {
+        stats_.bytes_in_use += class_sizes[size_class];
+        ++stats_.allocations;
+        ++n;
+    }
+    return n;
+}
+
 void* Heap::alloc(size_t size, size_t alignment) {
     if (alignment < min_alignment) alignment = min_alignment;
     if ((alignment & (alignment - 1)) || alignment > page_size) return nullptr;
     if (size == 0) size = 1;
     void* result = nullptr;
-    size_t need = size < alignment ? alignment : size;
-    if (alignment <= header_bytes && need <= class_sizes[class_count - 1]) {
-        // Classes that are not powers of two only guarantee 16-byte alignment.
-        auto fits = [&](size_t s) {
-            return s >= need && (alignment == min_alignment || (s & (s - 1)) == 0);
-        };
-        unsigned c = 0;
-        while (!fits(class_sizes[c])) ++c;
-        result = alloc_small(c);
+    int c = small_class(size, alignment);
+    if (c >= 0) {
+        result = alloc_small(static_cast<unsigned>(c));
         if (result) stats_.bytes_in_use += class_sizes[c];
     } else {
         result = alloc_large(size, alignment);

@@ -10,6 +10,7 @@
 #include <mica/mm/debug_heap.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/phys.h>
+#include "memory_internal.h"
 #include <mica/panic.h>
 #include <mica/sched/spinlock.h>
 #include <stdlib.h>
@@ -23,10 +24,7 @@ constexpr uintptr_t largest_block = page_size << (max_order - 1);
 alignas(PageAllocator) unsigned char page_allocator_storage[sizeof(PageAllocator)];
 alignas(Heap) unsigned char heap_storage[sizeof(Heap)];
 PageAllocator* page_allocator = nullptr;
-Heap* kernel_heap = nullptr;
-// CONFIG_DEBUG_MEMORY: the checking layer every malloc goes through.
 alignas(DebugHeap) unsigned char debug_heap_storage[sizeof(DebugHeap)];
-DebugHeap* debug_heap = nullptr;
 uint64_t leak_mark = 0;
 
 void debug_report(const char* problem, const void* pointer, size_t size, uintptr_t site) {
@@ -54,6 +52,9 @@ void add_ram(uintptr_t start, uintptr_t end, const MemoryRange* holes, size_t ho
                                                     reinterpret_cast<uintptr_t>(phys_to_virt(end)));
 }
 }  // namespace
+
+Heap* kernel_heap = nullptr;
+DebugHeap* debug_heap = nullptr;
 
 void init(const BootInfo& boot) {
     uintptr_t lowest = ~uintptr_t{0}, highest = 0;
@@ -85,7 +86,8 @@ void init(const BootInfo& boot) {
 PageAllocator& pages() { return *page_allocator; }
 
 // One lock for the page allocator and the heap (which takes pages from it while holding
-// it), with interrupts off while held. Per-CPU caches in front of the heap are issue 5.
+// it), with interrupts off while held. The malloc front end (malloc_*.cc) may keep per-CPU
+// caches in front of it.
 sched::Spinlock memory_lock;
 
 void* alloc_pages(unsigned order) {
@@ -98,6 +100,12 @@ void free_pages(void* block, unsigned order) {
     if (page_allocator->free(block, order) != FreeError::none) panic("free_pages: bad block %p (order %u)", block, order);
 }
 Heap& heap() { return *kernel_heap; }
+
+size_t live_allocations() {
+    size_t cached = cached_objects();
+    sched::SpinGuard guard(memory_lock);
+    return kernel_heap->stats().allocations - cached;
+}
 
 void start_leak_check() {
     if (debug_heap) leak_mark = debug_heap->sequence();
@@ -117,40 +125,6 @@ size_t report_leaks() {
     return n;
 }
 
-}  // namespace mica::mm
-
-using mica::mm::heap;
-
-namespace mica::mm {
-extern sched::Spinlock memory_lock;
-}
-
-namespace {
-struct HeapLock {
-    mica::sched::SpinGuard guard{mica::mm::memory_lock};
-};
-}  // namespace
-
-extern "C" {
-
-}  // extern "C"
-
-namespace mica::mm {
-void* allocate(size_t size, size_t alignment, uintptr_t site) {
-    HeapLock lock;
-    return debug_heap ? debug_heap->alloc(size, alignment, site) : kernel_heap->alloc(size, alignment);
-}
-
-void release(void* ptr) {
-    HeapLock lock;
-    if (debug_heap) debug_heap->free(ptr);
-    else kernel_heap->free(ptr);
-}
-
-void* reallocate(void* ptr, size_t size, uintptr_t site) {
-    HeapLock lock;
-    return debug_heap ? debug_heap->realloc(ptr, size, site) : kernel_heap->realloc(ptr, size);
-}
 }  // namespace mica::mm
 
 extern "C" {

@@ -58,6 +58,26 @@ struct Shootdown {
     unsigned pending;
 } request;
 
+// Per CPU, for shootdowns: a CPU running its idle thread touches no application memory, so
+// a shootdown need not interrupt it; it is marked instead and drops its whole TLB when it
+// leaves idle. One atomic word per CPU makes "skip and mark" and "leave idle and look"
+// linearizable: the sender's compare-exchange either precedes the exchange (the CPU
+// flushes) or follows it (the sender sees `active` and sends the IPI).
+enum TlbState : uint8_t { active, lazy, lazy_missed };
+uint8_t tlb_state[sched::max_cpus];
+
+bool needs_ipi(unsigned cpu) {
+    for (;;) {
+        uint8_t s = __atomic_load_n(&tlb_state[cpu], __ATOMIC_SEQ_CST);
+        if (s == active) return true;
+        if (s == lazy_missed) return false;
+        if (__atomic_compare_exchange_n(&tlb_state[cpu], &s, uint8_t{lazy_missed}, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+            return false;
+        }
+    }
+}
+
 void shootdown_handler(unsigned, void*) {
     arch::tlb_invalidate_local(request.start, request.length);
     __atomic_fetch_sub(&request.pending, 1, __ATOMIC_RELEASE);
@@ -69,10 +89,16 @@ void invalidate(uintptr_t start, size_t length) {
     request.start = start;
     request.length = length;
     unsigned me = sched::current_cpu(), targets = 0;
-    for (unsigned i = 0; i < sched::max_cpus; ++i) targets += i != me && sched::cpu_online(i);
+    bool target[sched::max_cpus] = {};
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);  // the page-table change before the states are read
+    for (unsigned i = 0; i < sched::max_cpus; ++i) {
+        target[i] = i != me && sched::cpu_online(i) && needs_ipi(i);
+        targets += target[i];
+    }
+    if (!targets) return;
     __atomic_store_n(&request.pending, targets, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < sched::max_cpus; ++i) {
-        if (i != me && sched::cpu_online(i)) irq::send_ipi(i, arch::tlb_shootdown_irq());
+        if (target[i]) irq::send_ipi(i, arch::tlb_shootdown_irq());
     }
     while (__atomic_load_n(&request.pending, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     ++counters.shootdowns;
@@ -104,7 +130,9 @@ struct FreedPages {
 // `freed`; the caller invalidates, then releases them.
 void take_pages(uintptr_t start, size_t length, FreedPages& freed) {
     // Application pages are 4 KiB, so no large leaf needs splitting (which could fail).
-    table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); });
+    // Emptied tables stay: the next mapping nearby (first fit reuses addresses) needs them,
+    // and they are bounded by the largest application mapping there ever was.
+    table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); }, false);
     counters.resident_pages -= freed.count;
 }
 void finish(uintptr_t start, size_t length, FreedPages& freed) {
@@ -167,6 +195,14 @@ void enable_shootdowns() {
 }
 
 bool initialized() { return space != nullptr; }
+
+void cpu_enters_idle(unsigned cpu) { __atomic_store_n(&tlb_state[cpu], uint8_t{lazy}, __ATOMIC_SEQ_CST); }
+
+void cpu_leaves_idle(unsigned cpu) {
+    if (__atomic_exchange_n(&tlb_state[cpu], uint8_t{active}, __ATOMIC_SEQ_CST) == lazy_missed) {
+        arch::tlb_invalidate_local(0, ~size_t{0});  // everything: which ranges were missed is not kept
+    }
+}
 
 bool map_kernel_page(uintptr_t va, void* page) {
     sched::SpinGuard guard(vm_lock);

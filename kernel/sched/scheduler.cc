@@ -6,6 +6,7 @@
 #include <mica/config.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/mm/vm.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
@@ -147,6 +148,8 @@ void schedule(Cpu& c) {
     c.prev = prev;
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
     next->on_cpu = true;
+    if (next == c.idle) mm::vm::cpu_enters_idle(index_of(c));
+    else if (prev == c.idle) mm::vm::cpu_leaves_idle(index_of(c));
     program_timer(c);
     arch::switch_context(&prev->saved_sp, next->saved_sp, next->exception_top);
     finish_switch();
@@ -311,6 +314,7 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     self->priority = priority_idle;
     self->exception_top = exception_stack_top;
     self->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    mm::vm::cpu_enters_idle(index);  // before it is online: no shootdown can miss it
     cpu_online(cpus[index], self, self);
     idle_loop();
 }

@@ -35,7 +35,7 @@ function(mica_add_guest_tests prefix dir machine)
     endforeach()
   endforeach()
   list(REMOVE_DUPLICATES suites)
-  list(REMOVE_ITEM suites bench)  # benchmarks: tools/bench/sched runs them
+  list(REMOVE_ITEM suites bench benchmm)  # benchmarks: tools/bench/sched and tools/bench/mm run them
   foreach(suite ${suites})
     mica_add_boot_test(${prefix}ktest.${suite} ${dir} ${machine} 0 "--test=${suite}.*"
       --expect "ktest: [0-9]+ passed, 0 failed" --reject "PANIC")

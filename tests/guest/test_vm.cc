@@ -113,38 +113,62 @@ KTEST(vm, brk_grows_and_shrinks) {
     vm::set_break_area(0);
 }
 
-KTEST(vm, unmap_is_seen_by_every_cpu) {
-    // A thread on another CPU reads a page (caching its translation); after munmap on this
-    // CPU it must fault, not read the old page through a stale TLB entry.
-    if (online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
-    struct Shared {
-        uintptr_t address = 0;
-        Semaphore loaded{0}, unmapped{0}, done{0};
-        bool stale_read = false;
-    } s;
+namespace {
+// A thread on another CPU reads a page (caching its translation), then either spins (its
+// CPU stays busy: the unmap must interrupt it) or sleeps (its CPU goes idle: the unmap may
+// skip it, and the CPU must drop its TLB when it wakes). Either way, after munmap on this
+// CPU the page must fault there, not be read through a stale TLB entry.
+struct TlbProbe {
+    uintptr_t address = 0;
+    bool sleep = false;
+    volatile bool loaded = false, unmapped = false;
+    Semaphore wake{0};
+    bool stale_read = false;
+};
+
+void tlb_probe(void* arg) {
+    auto* s = static_cast<TlbProbe*>(arg);
+    int v = 0;
+    vm::copy_from_app(&v, reinterpret_cast<void*>(s->address), sizeof v);
+    s->loaded = true;
+    if (s->sleep) s->wake.wait();
+    while (!s->unmapped) mica::arch::cpu_relax();
+    s->stale_read = vm::copy_from_app(&v, reinterpret_cast<void*>(s->address), sizeof v) == 0;
+}
+
+bool unmap_seen_elsewhere(bool sleep, uint64_t& shootdowns) {
+    TlbProbe s;
+    s.sleep = sleep;
     intptr_t a = vm::map_anonymous(0, page, rw, false);
-    KASSERT(a > 0);
+    if (a <= 0) return false;
     s.address = static_cast<uintptr_t>(a);
     *reinterpret_cast<volatile int*>(s.address) = 42;
-    Thread* t = create("tlb", [](void* arg) {
-        auto* s = static_cast<Shared*>(arg);
-        int v = 0;
-        vm::copy_from_app(&v, reinterpret_cast<void*>(s->address), sizeof v);
-        s->loaded.post();
-        s->unmapped.wait();
-        s->stale_read = vm::copy_from_app(&v, reinterpret_cast<void*>(s->address), sizeof v) == 0;
-        s->done.post();
-    }, &s);
-    KASSERT(pin(t, (current_cpu() + 1) % online_cpus()));
+    Thread* t = create("tlb", tlb_probe, &s);
+    if (!t || !pin(t, (current_cpu() + 1) % online_cpus())) return false;
     start(t);
-    s.loaded.wait();
-    uint64_t shootdowns = vm::stats().shootdowns;
-    KEXPECT_EQ(vm::unmap(s.address, page), 0);
-    s.unmapped.post();
-    s.done.wait();
+    while (!s.loaded) yield();
+    if (sleep) sleep_ns(2000000);  // let it block and its CPU go idle
+    uint64_t before = vm::stats().shootdowns;
+    bool ok = vm::unmap(s.address, page) == 0;
+    shootdowns = vm::stats().shootdowns - before;
+    s.unmapped = true;
+    s.wake.post();
     join(t);
-    KEXPECT(!s.stale_read);
-    if (mica::arch::tlb_shootdown_needed) KEXPECT(vm::stats().shootdowns > shootdowns);
+    return ok && !s.stale_read;
+}
+}  // namespace
+
+KTEST(vm, unmap_is_seen_by_a_busy_cpu) {
+    if (online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
+    uint64_t shootdowns = 0;
+    KEXPECT(unmap_seen_elsewhere(false, shootdowns));
+    if (mica::arch::tlb_shootdown_needed) KEXPECT_EQ(shootdowns, 1u);
+}
+
+KTEST(vm, unmap_is_seen_by_an_idle_cpu) {
+    if (online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
+    uint64_t shootdowns = 0;
+    KEXPECT(unmap_seen_elsewhere(true, shootdowns));
 }
 
 KTEST(vm, faults_from_many_threads) {

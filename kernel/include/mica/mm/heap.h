@@ -45,6 +45,14 @@ public:
 
     const Stats& stats() const { return stats_; }
 
+    // For caches in front of the heap (object_cache.h): the size class an allocation of
+    // `size` bytes at `alignment` comes from, or -1 for large allocations; the class of a
+    // pointer the heap handed out, or -1 when it is not a small object; and up to `wanted`
+    // objects of one class at once (fewer when memory runs out).
+    static int small_class(size_t size, size_t alignment);
+    int class_of(const void* pointer) const;
+    unsigned alloc_batch(unsigned size_class, void** out, unsigned wanted);
+
 private:
     struct PageHeader;
     struct FreeObject {

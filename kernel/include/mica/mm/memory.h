@@ -19,6 +19,12 @@ Heap& heap();
 void* allocate(size_t size, size_t alignment, uintptr_t site);
 void release(void* pointer);
 void* reallocate(void* pointer, size_t size, uintptr_t site);
+// The malloc front end chosen in Kconfig (MM_ALLOCATOR), and the free small objects its
+// per-CPU caches hold (counted as allocated in heap().stats()).
+const char* allocator_name();
+size_t cached_objects();
+// Allocations the kernel holds: the heap's count minus the free objects in caches.
+size_t live_allocations();
 // CONFIG_DEBUG_MEMORY: allocations made after start_leak_check() and still live at
 // report_leaks() are printed with their allocation sites; returns how many.
 void start_leak_check();

@@ -72,21 +72,22 @@ public:
     }
 
     // Removes every leaf in [va, va + length), calling release(phys, size) for each removed
-    // piece; large leaves partly inside are split first. Returns false only if a split
-    // failed for lack of memory (nothing after that point was removed).
+    // piece; large leaves partly inside are split first. Tables left empty are freed when
+    // `free_tables` (keeping them makes the next mapping there cheaper). Returns false only
+    // if a split failed for lack of memory (nothing after that point was removed).
     template <typename Release>
-    bool unmap(uintptr_t va, size_t length, Release&& release) {
+    bool unmap(uintptr_t va, size_t length, Release&& release, bool free_tables = true) {
         return walk_range(root_, Format::top_shift, va, va + length, [&](uint64_t& e, unsigned shift) {
             release(Format::address(e, shift), size_t{1} << shift);
             e = 0;
-        });
+        }, false, free_tables);
     }
 
     // Changes the attributes of every leaf in the range (unmapped pages stay unmapped).
     bool protect(uintptr_t va, size_t length, Attributes attributes) {
         return walk_range(root_, Format::top_shift, va, va + length, [&](uint64_t& e, unsigned shift) {
             e = Format::make_leaf(Format::address(e, shift), shift, attributes);
-        }, attributes.prot == 0);
+        }, attributes.prot == 0, false);
     }
 
     Translation translate(uintptr_t va) const {
@@ -187,10 +188,10 @@ private:
     // Calls on_leaf(entry, shift) for every leaf wholly inside [start, end) under `table`
     // (whose entries each span 2^shift bytes), splitting leaves that straddle the range
     // (always splitting large ones when `page_granular`, for PROT_NONE). Tables left empty
-    // are freed.
+    // are freed when `free_tables`.
     template <typename OnLeaf>
     bool walk_range(uint64_t* table, unsigned shift, uintptr_t start, uintptr_t end, OnLeaf&& on_leaf,
-                    bool page_granular = false) {
+                    bool page_granular = false, bool free_tables = true) {
         size_t span = size_t{1} << shift;
         uintptr_t va = start;
         while (va < end) {
@@ -208,8 +209,8 @@ private:
             }
             if (!Format::is_leaf(e, shift) && Format::present(e) && shift > page_shift) {
                 auto* child = static_cast<uint64_t*>(memory_.to_virt(Format::address(e, 0)));
-                if (!walk_range(child, shift - 9, va, stop, on_leaf, page_granular)) return false;
-                if (empty(child)) {
+                if (!walk_range(child, shift - 9, va, stop, on_leaf, page_granular, free_tables)) return false;
+                if (free_tables && empty(child)) {
                     e = 0;
                     memory_.free_table(child, memory_.context);
                 }

@@ -23,6 +23,10 @@ inline constexpr int errno_fault = 14;
 void init(const BootInfo& boot);
 void enable_shootdowns();
 bool initialized();
+// The scheduler's calls when a CPU switches to or from its idle thread: shootdowns skip
+// idle CPUs, which flush their TLB on the way out if they missed one.
+void cpu_enters_idle(unsigned cpu);
+void cpu_leaves_idle(unsigned cpu);
 
 // Kernel virtual memory outside the direct map (the stack area): maps `page` (from
 // alloc_pages) at `va`, read-write. False when out of memory for page tables.
