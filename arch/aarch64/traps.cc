@@ -70,6 +70,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     namespace vm = mica::mm::vm;
     switch (ec) {
     case ec_data_abort: {
+        if (mica::sched::populate_stack_page(frame->far)) return;
         if (const char* what = mica::sched::describe_guard_page(frame->far)) {
             mica::panic_at(pc, fp, dump_registers, frame, "%s: address %#lx at pc %#lx", what, frame->far, pc);
         }

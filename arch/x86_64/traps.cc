@@ -52,6 +52,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
     if (frame->vector == vector_page_fault) {
         namespace vm = mica::mm::vm;
         uint64_t e = frame->error_code, address = mica::x86::read_cr2();
+        if (mica::sched::populate_stack_page(address)) return;
         if (const char* what = mica::sched::describe_guard_page(address)) {
             mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s: address %#lx at rip %#lx", what,
                            address, frame->rip);

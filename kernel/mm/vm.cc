@@ -15,6 +15,7 @@
 #include <mica/mm/page_table.h>
 #include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
+#include "memory_internal.h"
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
@@ -209,6 +210,35 @@ bool map_kernel_page(uintptr_t va, void* page) {
     // A stack slot's pages are mapped once and never unmapped, so no CPU can hold a stale
     // translation of them: no invalidation needed.
     return table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+}
+
+namespace {
+// Tries `lock` for a bounded time (tens of milliseconds): long enough for another CPU to
+// finish with it, short enough to report a self-deadlock instead of hanging.
+bool try_lock_for_fault(sched::Spinlock& lock) {
+    constexpr unsigned attempts = 1u << 20;
+    for (unsigned i = 0; i < attempts; ++i) {
+        if (lock.try_lock()) return true;
+        arch::cpu_relax();
+    }
+    return false;
+}
+}  // namespace
+
+bool map_kernel_page_from_fault(uintptr_t va) {
+    if (!try_lock_for_fault(memory_lock)) return false;
+    void* page = pages().alloc(0);
+    memory_lock.unlock();
+    if (!page) return false;
+    memset(page, 0, page_size);
+    if (!try_lock_for_fault(vm_lock)) {
+        free_pages(page, 0);
+        return false;
+    }
+    bool ok = table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+    vm_lock.unlock();
+    if (!ok) free_pages(page, 0);
+    return ok;
 }
 
 intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind) {

@@ -1,7 +1,9 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/format.h>
+#include <mica/config.h>
 #include <mica/mm/memory.h>
+#include <mica/panic.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/spinlock.h>
 #include <mica/sched/stacks.h>
@@ -17,6 +19,10 @@ constexpr size_t second_guard_offset = exception_offset + slot_exception_stack_s
 constexpr size_t stack_offset = slot_size - max_stack_size;
 static_assert(stack_offset >= second_guard_offset + page);
 constexpr unsigned max_slots = static_cast<unsigned>(arch::traits::stack_area_size / slot_size);
+// CONFIG_LAZY_STACK: only the top of a stack is mapped when its slot is created; the rest
+// is populated by the page-fault handler on first touch (populate_stack_page).
+constexpr size_t eager_stack_bytes = CONFIG_LAZY_STACK ? 16 * 1024 : max_stack_size;
+uint64_t lazy_faults = 0;  // atomic: counted by whichever CPU faults
 
 // Owned here, under `lock`: recycled slots (a stack of indices kept in a page-allocator
 // block that grows as needed) and the next never-used slot.
@@ -61,7 +67,7 @@ bool allocate_stack_slot(StackSlot& slot) {
         // A failure part-way leaves some pages mapped in a slot that is never handed out:
         // only possible when memory is exhausted anyway.
         if (!map_range(base + exception_offset, slot_exception_stack_size) ||
-            !map_range(base + stack_offset, max_stack_size)) {
+            !map_range(base + slot_size - eager_stack_bytes, eager_stack_bytes)) {
             return false;
         }
         ++next_fresh;
@@ -77,6 +83,25 @@ void release_stack_slot(unsigned index) {
     if (free_count == free_capacity && !grow_free_list()) return;  // leak the slot, not memory
     free_slots[free_count++] = index;
 }
+
+bool populate_stack_page(uintptr_t address) {
+    if (!CONFIG_LAZY_STACK || address < arch::traits::stack_area_base ||
+        address >= arch::traits::stack_area_base + arch::traits::stack_area_size) {
+        return false;
+    }
+    size_t offset = (address - arch::traits::stack_area_base) % slot_size;
+    if (offset < stack_offset || offset >= slot_size - eager_stack_bytes) return false;
+    // Only the slot's owner touches its stack, so no one else maps this page meanwhile.
+    if (!mm::vm::map_kernel_page_from_fault(address & ~(page - 1))) {
+        panic("thread stack grew to %#lx while this CPU held a memory lock (or memory ran out): "
+              "CONFIG_LAZY_STACK cannot populate it",
+              address);
+    }
+    __atomic_fetch_add(&lazy_faults, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+uint64_t lazy_stack_faults() { return __atomic_load_n(&lazy_faults, __ATOMIC_RELAXED); }
 
 const char* describe_guard_page(uintptr_t address) {
     if (address < arch::traits::stack_area_base || address >= arch::traits::stack_area_base + arch::traits::stack_area_size) {

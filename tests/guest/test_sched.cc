@@ -3,6 +3,7 @@
 #include <mica/config.h>
 #include <mica/ktest.h>
 #include <mica/sched/sched.h>
+#include <mica/sched/stacks.h>
 #include <mica/sched/sync.h>
 
 using namespace mica;
@@ -173,4 +174,33 @@ KTEST(sched, cooperative_threads_are_not_preempted) {
     join(other);
     KEXPECT(other_ran);
     KEXPECT(!seen_during_spin);
+}
+
+KTEST(sched, deep_stack_use) {
+    // A thread that uses most of its 64 KiB stack: with CONFIG_LAZY_STACK the pages below
+    // the first 16 KiB are populated on touch (and counted); without it they are mapped up
+    // front. Either way the thread runs and its data survives.
+    static volatile int sum;
+    uint64_t faults_before = lazy_stack_faults();
+    Thread* t = create("deep", [](void*) {
+        volatile unsigned char buffer[48 * 1024];
+        for (size_t i = 0; i < sizeof buffer; i += 512) buffer[i] = static_cast<unsigned char>(i >> 9);
+        int s = 0;
+        for (size_t i = 0; i < sizeof buffer; i += 512) s += buffer[i];
+        sum = s;
+    }, nullptr);
+    KASSERT(t != nullptr);
+    start(t);
+    join(t);
+    int expected = 0;
+    for (int i = 0; i < 96; ++i) expected += i;
+    KEXPECT_EQ(sum, expected);
+    if (CONFIG_LAZY_STACK) {
+        // This thread's slot had its deep pages populated on touch, now or by an earlier
+        // thread (pages stay with a recycled slot): either way a lazy fault has happened.
+        KEXPECT(lazy_stack_faults() > 0);
+        (void)faults_before;
+    } else {
+        KEXPECT_EQ(lazy_stack_faults(), 0u);
+    }
 }

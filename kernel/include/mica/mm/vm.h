@@ -31,6 +31,10 @@ void cpu_leaves_idle(unsigned cpu);
 // Kernel virtual memory outside the direct map (the stack area): maps `page` (from
 // alloc_pages) at `va`, read-write. False when out of memory for page tables.
 bool map_kernel_page(uintptr_t va, void* page);
+// The same from the page-fault handler (lazy stacks), with a fresh zeroed page: interrupts
+// are off and the faulting code may itself hold the locks involved, so it never waits
+// indefinitely; false when it could not (or memory ran out).
+bool map_kernel_page_from_fault(uintptr_t va);
 
 // Application memory with Linux semantics; results are addresses or -errno.
 intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <arch/arch.h>
+#include <mica/config.h>
 #include <stdint.h>
 
 namespace mica::sched {
@@ -31,6 +32,7 @@ private:
 class SpinGuard {
 public:
     explicit SpinGuard(Spinlock& lock) : lock_(lock), irqs_were_on_(arch::interrupts_enabled()) {
+        prefault_stack();
         arch::interrupts_disable();
         lock_.lock();
     }
@@ -40,6 +42,16 @@ public:
     }
     SpinGuard(const SpinGuard&) = delete;
     SpinGuard& operator=(const SpinGuard&) = delete;
+
+    // CONFIG_LAZY_STACK: code holding a spinlock must not need a new stack page (the fault
+    // handler may need the same lock), so make sure the next page of stack is there first.
+    static void prefault_stack() {
+        if constexpr (CONFIG_LAZY_STACK) {
+            constexpr uintptr_t reserve = 4096;
+            auto below = reinterpret_cast<volatile const char*>(__builtin_frame_address(0)) - reserve;
+            (void)*below;
+        }
+    }
 
 private:
     Spinlock& lock_;
