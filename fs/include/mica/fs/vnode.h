@@ -1,0 +1,149 @@
+// Vnodes: the in-memory files of every filesystem (ramfs, later devfs and procfs). A vnode
+// carries Linux's attributes (what stat reports) and virtual operations; a filesystem
+// subclasses it for its directories, files, symlinks or devices and overrides what applies.
+// The defaults fail the way Linux fails on the wrong file type, so a character device only
+// overrides read/write.
+//
+// Lifetime: reference counted. Whoever holds a Vnode* it got from a lookup, create or open owns
+// one reference and drops it with unref(). A filesystem's directory entries hold a reference to
+// their vnode too, so an unlinked file stays alive (and readable) while an open file refers to
+// it, and disappears with its last reference.
+//
+// Locking: none here. The VFS core is not thread-safe; the kernel holds one VFS lock around
+// every call into it (vfs.h).
+#pragma once
+
+#include <mica/fs/abi.h>
+#include <mica/fs/object.h>
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica::fs {
+
+struct Timespec {
+    int64_t sec = 0;
+    int64_t nsec = 0;
+};
+// The wall clock, provided by the caller (the kernel's clock, or a test's fake).
+using Clock = Timespec (*)();
+
+// A path component: not NUL-terminated, at most name_max bytes.
+struct Name {
+    const char* chars;
+    size_t length;
+
+    bool equals(const char* text) const;
+    bool is_dot() const { return length == 1 && chars[0] == '.'; }
+    bool is_dotdot() const { return length == 2 && chars[0] == '.' && chars[1] == '.'; }
+};
+// A NUL-terminated string as a Name.
+Name name_of(const char* text);
+
+// One directory entry from Vnode::readdir.
+struct DirEntry {
+    uint64_t ino;
+    uint8_t type;          // dt_*
+    uint64_t next_cookie;  // pass to readdir to continue after this entry
+    size_t name_length;
+    char name[name_max + 1];  // NUL-terminated
+};
+
+class FileSystem;
+
+class Vnode : public MallocAllocated {
+public:
+    // Attributes, as stat reports them. Filesystems keep them current; the VFS and the archive
+    // unpacker set mode/uid/gid/times directly (chmod, chown, utimens).
+    uint64_t ino = 0;
+    uint32_t mode;  // type | permission bits
+    uint32_t uid = 0, gid = 0;
+    uint32_t nlink = 1;
+    uint64_t size = 0;
+    uint64_t rdev = 0;  // device number of a device vnode
+    Timespec atime, mtime, ctime;
+    FileSystem* const fs;
+
+    Vnode(FileSystem* owner, uint32_t type_and_mode);
+    virtual ~Vnode() = default;
+    Vnode(const Vnode&) = delete;
+    Vnode& operator=(const Vnode&) = delete;
+
+    void ref() { ++references_; }
+    void unref() {
+        if (--references_ == 0) delete this;
+    }
+    uint32_t references() const { return references_; }
+
+    bool is_directory() const { return is_dir(mode); }
+    bool is_symlink() const { return is_lnk(mode); }
+    bool is_regular() const { return is_reg(mode); }
+
+    // Directory operations. Vnodes put in *out carry a reference for the caller. `name` is a
+    // single component, never "." or ".." except for lookup (which resolves both).
+    virtual int lookup(Name name, Vnode** out);
+    // create: a regular file; mkdir: a directory; `mode` holds permission bits only.
+    virtual int create(Name name, uint32_t mode, Vnode** out);
+    virtual int mkdir(Name name, uint32_t mode, Vnode** out);
+    virtual int symlink(Name name, const char* target, size_t target_length, Vnode** out);
+    // A new name for `node` (hard link); node is not a directory.
+    virtual int link(Name name, Vnode* node);
+    virtual int unlink(Name name);
+    virtual int rmdir(Name name);
+    // Moves entry `old_name` of this directory to `new_name` in `new_dir` (same filesystem),
+    // replacing a file or an empty directory there. The VFS has checked the type rules.
+    virtual int rename(Name old_name, Vnode* new_dir, Name new_name);
+    // The entry at `cookie` (0 starts; "." and ".." come first) into *out: 1, or 0 at the end.
+    // Cookies stay valid while entries are added and removed.
+    virtual int readdir(uint64_t cookie, DirEntry* out);
+
+    // Symlink target, not NUL-terminated: bytes copied (at most `size`), or -errno.
+    virtual int64_t readlink(char* buffer, size_t size);
+
+    // File data at `offset`: bytes transferred or -errno.
+    virtual int64_t read(uint64_t offset, void* buffer, size_t length);
+    virtual int64_t write(uint64_t offset, const void* buffer, size_t length);
+    virtual int truncate(uint64_t length);
+    // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
+    virtual bool seekable() const { return true; }
+
+    // mtime = ctime = now (after a change of content), ctime = now (attributes).
+    void touch_modified();
+    void touch_changed();
+
+private:
+    uint32_t references_ = 1;  // the creator's
+};
+
+// A mounted filesystem instance: a tree of vnodes under root().
+class FileSystem : public MallocAllocated {
+public:
+    explicit FileSystem(Clock clock) : clock_(clock) {}
+    virtual ~FileSystem() = default;
+    FileSystem(const FileSystem&) = delete;
+    FileSystem& operator=(const FileSystem&) = delete;
+
+    // The root directory (borrowed: the filesystem holds it until destroyed).
+    virtual Vnode* root() = 0;
+
+    Timespec now() const { return clock_ ? clock_() : Timespec{}; }
+    uint64_t allocate_ino() { return next_ino_++; }
+    uint64_t dev = 0;  // st_dev, assigned by the VFS at mount
+
+private:
+    Clock clock_;
+    uint64_t next_ino_ = 1;
+};
+
+// A filesystem type in the VFS registry: "ramfs", later "devfs", "procfs".
+struct FileSystemType {
+    const char* name;
+    // A new, empty instance in *out: 0 or -errno.
+    int (*create)(Clock clock, FileSystem** out);
+};
+
+// Fills Linux's struct stat for `node` (both layouts, for the host tests; LinuxStat is the
+// target architecture's).
+void fill_stat(const Vnode& node, StatX86_64* out);
+void fill_stat(const Vnode& node, StatGeneric* out);
+
+}  // namespace mica::fs
