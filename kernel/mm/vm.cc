@@ -396,6 +396,21 @@ int copy_to_app(void* app_dst, const void* src, size_t length) {
     return static_cast<int>(mica_copy_checked(app_dst, src, length));
 }
 
+int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity) {
+    constexpr int64_t errno_nametoolong = 36;
+    auto src = reinterpret_cast<uintptr_t>(app_src);
+    size_t done = 0;
+    while (done < capacity) {
+        // Up to the end of the source page: the next page may not exist past the NUL.
+        size_t chunk = page_size - ((src + done) & (page_size - 1));
+        if (chunk > capacity - done) chunk = capacity - done;
+        if (int r = copy_from_app(dst + done, reinterpret_cast<const void*>(src + done), chunk)) return r;
+        if (auto* nul = static_cast<char*>(memchr(dst + done, 0, chunk))) return nul - dst;
+        done += chunk;
+    }
+    return -errno_nametoolong;
+}
+
 Stats stats() {
     sched::SpinGuard guard(vm_lock);
     Stats s = counters;

@@ -65,6 +65,9 @@ uintptr_t fixup_for(uintptr_t pc);
 // range is not accessible (the syscall layer's way to touch application pointers).
 int copy_from_app(void* dst, const void* app_src, size_t length);
 int copy_to_app(void* app_dst, const void* src, size_t length);
+// Copies a NUL-terminated string of at most `capacity` bytes counting the NUL: its length,
+// -EFAULT, or -ENAMETOOLONG (errno 36) when no NUL comes within `capacity` bytes.
+int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity);
 
 struct Stats {
     size_t resident_pages;  // application pages populated

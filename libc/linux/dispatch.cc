@@ -1,0 +1,65 @@
+// The system-call table of this architecture and the dispatcher (syscall.h).
+#include <mica/console.h>
+#include <mica/linux/syscall.h>
+#include <mica/fs/abi.h>
+#include "syscall_numbers.h"
+
+#define SYSCALL(name) int64_t sys_##name(const uint64_t* args);
+#include "process.def"
+#include "files.def"
+#undef SYSCALL
+
+namespace mica::abi {
+namespace {
+
+struct Table {
+    SyscallHandler handler[MICA_SYSCALL_COUNT] = {};
+    constexpr Table() {
+#define SYSCALL(name) \
+    if (MICA_NR_##name >= 0) handler[MICA_NR_##name] = sys_##name;
+#include "process.def"
+#include "files.def"
+#undef SYSCALL
+    }
+};
+constexpr Table table;
+constexpr const char* names[] = {MICA_SYSCALL_NAMES};
+static_assert(sizeof(names) / sizeof(names[0]) == MICA_SYSCALL_COUNT);
+
+// Owned here: which unknown calls were already reported (once each), and --strace.
+uint64_t reported[(MICA_SYSCALL_COUNT + 63) / 64];
+bool tracing = false;
+
+int64_t unknown(uint64_t number) {
+    bool first = true;
+    if (number < MICA_SYSCALL_COUNT) {
+        uint64_t bit = uint64_t{1} << (number % 64);
+        first = !(__atomic_fetch_or(&reported[number / 64], bit, __ATOMIC_RELAXED) & bit);
+    }
+    if (first) {
+        const char* name = syscall_name(number);
+        kprintf("mica: unsupported system call %s (%llu): returning -ENOSYS\n", name ? name : "(unknown)",
+                static_cast<unsigned long long>(number));
+    }
+    return -fs::errno_nosys;
+}
+
+}  // namespace
+
+const char* syscall_name(uint64_t number) { return number < MICA_SYSCALL_COUNT ? names[number] : nullptr; }
+
+void set_trace(bool on) { tracing = on; }
+
+int64_t dispatch(uint64_t number, const uint64_t* args) {
+    SyscallHandler h = number < MICA_SYSCALL_COUNT ? table.handler[number] : nullptr;
+    int64_t result = h ? h(args) : unknown(number);
+    if (tracing) {
+        const char* name = syscall_name(number);
+        kprintf("strace: %s(%#llx, %#llx, %#llx, %#llx) = %lld\n", name ? name : "?",
+                (unsigned long long)args[0], (unsigned long long)args[1], (unsigned long long)args[2],
+                (unsigned long long)args[3], (long long)result);
+    }
+    return result;
+}
+
+}  // namespace mica::abi
