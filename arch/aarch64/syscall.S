@@ -111,7 +111,8 @@ mica_fp_save:
     stp q30, q31, [x0, #480]
     mrs x1, fpcr
     mrs x2, fpsr
-    stp x1, x2, [x0, #512]
+    add x0, x0, #512
+    stp x1, x2, [x0]
     ret
 
     .globl mica_fp_load
@@ -133,7 +134,8 @@ mica_fp_load:
     ldp q26, q27, [x0, #416]
     ldp q28, q29, [x0, #448]
     ldp q30, q31, [x0, #480]
-    ldp x1, x2, [x0, #512]
+    add x0, x0, #512
+    ldp x1, x2, [x0]
     msr fpcr, x1
     msr fpsr, x2
     ret

@@ -4,6 +4,8 @@
 #include <arch/aarch64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/linux/process.h>
+#include <mica/sched/sched.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/sched/stacks.h>
@@ -29,6 +31,11 @@ constexpr uint64_t ec_svc64 = 0x15;
 constexpr uint64_t ec_unknown = 0x00, ec_instruction_abort = 0x21, ec_pc_alignment = 0x22,
                    ec_data_abort = 0x25, ec_sp_alignment = 0x26, ec_brk = 0x3c;
 constexpr uint64_t iss_wnr = 1u << 6;
+
+// A fault in application code is the application's (see the x86_64 traps.cc).
+bool in_application(uintptr_t pc) {
+    return mica::sched::current() && mica::sched::current()->app && mica::abi::is_application_pc(pc);
+}
 
 void dump_registers(const void* state) {
     auto* f = static_cast<const TrapFrame*>(state);
@@ -86,18 +93,24 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
             frame->elr = resume;
             return;
         }
+        if (in_application(pc)) {
+            mica::abi::kill_application(mica::abi::sigsegv, (iss & iss_wnr) ? "write to" : "read from", frame->far, pc);
+        }
         mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s, %s) at pc %#lx",
                        (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f),
                        vm::describe_fault(frame->far, access), pc);
     }
     case ec_instruction_abort:
         if (vm::handle_fault(frame->far, vm::Access::execute)) return;
+        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigsegv, "instruction fetch from", frame->far, pc);
         mica::panic_at(pc, fp, dump_registers, frame,
                        "page fault: kernel instruction fetch from address %#lx (%s, %s) at pc %#lx", frame->far,
                        fault_status(iss & 0x3f), vm::describe_fault(frame->far, vm::Access::execute), pc);
     case ec_unknown:
+        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigill, "undefined instruction", 0, pc);
         mica::panic_at(pc, fp, dump_registers, frame, "undefined instruction at pc %#lx", pc);
     case ec_brk:
+        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigtrap, "breakpoint", 0, pc);
         mica::panic_at(pc, fp, dump_registers, frame, "breakpoint (brk #%#lx) at pc %#lx", iss & 0xffff, pc);
     case ec_pc_alignment:
     case ec_sp_alignment:

@@ -4,6 +4,8 @@
 #include <arch/x86_64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/linux/process.h>
+#include <mica/sched/sched.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/sched/stacks.h>
@@ -22,6 +24,12 @@ constexpr const char* exception_names[32] = {
     "VMM communication", "security exception", "reserved"};
 constexpr unsigned vector_page_fault = 14;
 constexpr uint64_t pf_present = 1, pf_write = 2, pf_user = 4, pf_fetch = 16;
+
+// A fault in application code is the application's: it ends the way Linux's default
+// signal action would end it. Faults in the kernel (even on an application thread) panic.
+bool in_application(uintptr_t pc) {
+    return mica::sched::current() && mica::sched::current()->app && mica::abi::is_application_pc(pc);
+}
 
 void dump_registers(const void* state) {
     auto* f = static_cast<const TrapFrame*>(state);
@@ -63,12 +71,26 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
             frame->rip = resume;
             return;
         }
+        if (in_application(frame->rip)) {
+            mica::abi::kill_application(mica::abi::sigsegv,
+                                        (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
+                                        address, frame->rip);
+        }
         mica::panic_at(frame->rip, frame->rbp, dump_registers, frame,
                        "page fault: %s %s address %#lx (%s, %s) at rip %#lx",
                        (e & pf_user) ? "user" : "kernel",
                        (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
                        address, (e & pf_present) ? "protection violation" : "page not present",
                        vm::describe_fault(address, access), frame->rip);
+    }
+    if (in_application(frame->rip)) {
+        // The default action of the signal Linux would send for this exception.
+        int signal = frame->vector == 0 || frame->vector == 16 || frame->vector == 19 ? mica::abi::sigfpe
+                     : frame->vector == 6                                             ? mica::abi::sigill
+                     : frame->vector == 1 || frame->vector == 3                       ? mica::abi::sigtrap
+                     : frame->vector == 17                                            ? mica::abi::sigbus
+                                                                                      : mica::abi::sigsegv;
+        mica::abi::kill_application(signal, name, 0, frame->rip);
     }
     mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s (vector %lu, error code %#lx) at rip %#lx",
                    name, frame->vector, frame->error_code, frame->rip);

@@ -10,7 +10,12 @@
 #include <mica/format.h>
 #include <mica/mm/early.h>
 #include <mica/mm/memory.h>
+#include <mica/linux/files.h>
+#include <mica/linux/process.h>
+#include <mica/linux/syscall.h>
+#include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
+#include <mica/sched/sync.h>
 #include <mica/panic.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
@@ -30,6 +35,10 @@ struct BootOptions {
     const char* test_fault = nullptr;
     bool test_timer_irq = false;
     const char* test_pattern = nullptr;
+    bool strace = false;
+    static constexpr size_t max_env = 64;
+    const char* env[max_env + 1] = {};
+    size_t env_count = 0;
 } options;
 
 // The architecture's CPU faults plus the kernel's own failure kinds.
@@ -49,6 +58,15 @@ const cmdline::Option option_table[] = {
      [](const char*) -> const char* { options.bootchart = true; return nullptr; }},
     {"verbose", nullptr, "print memory map and devices while booting", nullptr,
      [](const char*) -> const char* { options.verbose = true; return nullptr; }},
+    {"env", "NAME=VALUE", "add a variable to the application's environment (repeatable)", nullptr,
+     [](const char* v) -> const char* {
+         if (!strchr(v, '=')) return "expected NAME=VALUE";
+         if (options.env_count == BootOptions::max_env) return "too many --env options (the limit is 64)";
+         options.env[options.env_count++] = v;
+         return nullptr;
+     }},
+    {"strace", nullptr, "print every system call of the application with its result", nullptr,
+     [](const char*) -> const char* { options.strace = true; return nullptr; }},
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
@@ -63,6 +81,28 @@ const cmdline::Option option_table[] = {
 constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 
 char cmdline_copy[BootInfo::max_cmdline];
+
+// The application named on the command line: its files from the initrd, then its first
+// thread; the boot thread then has nothing left to do (the application's end stops the
+// machine). Exit statuses 127 and 126 as a shell's: not found, cannot run.
+[[noreturn]] void run_application(const BootInfo& boot, const cmdline::Result& parsed) {
+    char error[256];
+    const void* archive = boot.initrd.size ? mm::phys_to_virt(boot.initrd.base) : nullptr;
+    if (abi::files_init(archive, boot.initrd.size, error, sizeof error) != 0) {
+        kprintf("mica: error: root filesystem: %s\n", error);
+        power::shutdown(abi::exit_not_executable);
+    }
+    static const char* argv[cmdline::Result::max_args + 1];
+    for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
+    abi::set_trace(options.strace);
+    int r = abi::start_application(argv, options.env, error, sizeof error);
+    if (r != 0) {
+        kprintf("mica: error: %s\n", error);
+        power::shutdown(r == -2 ? abi::exit_not_found : abi::exit_not_executable);
+    }
+    sched::Semaphore never(0);
+    for (;;) never.wait();
+}
 
 void print_banner(const BootInfo& boot) {
     uint64_t us = bootchart::ns_since_entry() / 1000;
@@ -148,11 +188,7 @@ void kernel_main(BootInfo& boot) {
     if (options.test_timer_irq) {
         power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
     }
-    if (parsed.arg_count) {
-        // Loading applications is issue 6; refuse clearly rather than pretend.
-        kprintf("mica: error: cannot run '%s': this kernel has no application loader yet\n", parsed.args[0]);
-        power::shutdown(power::exit_status::usage);
-    }
+    if (parsed.arg_count) run_application(boot, parsed);
     mm::report_leaks();
     power::shutdown(power::exit_status::success);
 }

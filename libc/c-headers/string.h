@@ -16,6 +16,7 @@ size_t strlen(const char* s);
 size_t strnlen(const char* s, size_t max);
 int strcmp(const char* a, const char* b);
 int strncmp(const char* a, const char* b, size_t n);
+char* strcpy(char* __restrict dst, const char* __restrict src);
 char* strchr(const char* s, int c);
 char* strrchr(const char* s, int c);
 

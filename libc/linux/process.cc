@@ -1,11 +1,357 @@
-// Process-level system calls: the one application's lifetime.
+// Process and thread system calls (process.def): the application's lifetime, its threads
+// (clone for threads only: there is one address space, so no fork), futexes and the
+// little of signals a single process needs.
+#include <arch/arch.h>
+#include <mica/console.h>
+#include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/vm.h>
 #include <mica/power.h>
+#include <mica/sched/sched.h>
+#include <mica/sched/sync.h>
+#include <stdlib.h>
+#include <string.h>
 
 using namespace mica;
+using abi::AppThread;
 
-// exit_group: the application is over; its status is the machine's exit status.
-int64_t sys_exit_group(const uint64_t* args) { power::shutdown(static_cast<int>(args[0] & 0xff)); }
+namespace {
+constexpr int64_t e_perm = 1, e_srch = 3, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22,
+                  e_nosys = 38, e_timedout = 110;
+constexpr uint64_t clone_vm = 0x100, clone_fs = 0x200, clone_files = 0x400, clone_sighand = 0x800,
+                   clone_vfork = 0x4000, clone_thread = 0x10000, clone_settls = 0x80000,
+                   clone_parent_settid = 0x100000, clone_child_cleartid = 0x200000,
+                   clone_child_settid = 0x1000000;
+constexpr int main_tid = 1;  // the main thread's tid is the process id, as on Linux
 
-// exit of a thread; the last one's status ends the application like exit_group.
-int64_t sys_exit(const uint64_t* args) { return sys_exit_group(args); }
+// Owned here: live application threads (the last one to exit ends the application), the
+// next thread id, and the signal dispositions (rt_sigaction), under `lock`.
+sched::Spinlock lock;
+int live_threads = 0;
+int next_tid = main_tid;
+struct KernelSigaction {
+    uint64_t handler, flags, restorer, mask;
+};
+constexpr int signal_count = 64;
+KernelSigaction actions[signal_count + 1];
+constexpr uint64_t sig_dfl = 0, sig_ign = 1;
+
+AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
+
+// What a clone() child needs to start: its parent's registers at the call, its stack, TLS.
+struct CloneStart {
+    uint64_t flags;
+    uintptr_t stack, tls;
+    uint32_t* child_tid;
+    alignas(16) uint8_t frame[];  // arch::syscall_frame_size() bytes
+};
+
+[[noreturn]] void end_thread() {
+    sched::Thread* self = sched::current();
+    auto* app = static_cast<AppThread*>(self->app);
+    if (app && app->clear_child_tid) {
+        uint32_t zero = 0;
+        if (mm::vm::copy_to_app(app->clear_child_tid, &zero, sizeof zero) == 0) {
+            sched::futex_wake(app->clear_child_tid, 1);
+        }
+    }
+    int left;
+    {
+        sched::SpinGuard guard(lock);
+        left = --live_threads;
+    }
+    if (left == 0) abi::exit_application(0);
+    if (app) {
+        self->app_state = nullptr;  // no FPU save for a thread that is going away
+        free(app->state);
+        free(app->start);
+        free(app);
+        self->app = nullptr;
+    }
+    sched::exit();
+}
+
+void clone_child_main(void* arg) {
+    auto* start = static_cast<CloneStart*>(arg);
+    sched::Thread* self = sched::current();
+    auto* app = static_cast<AppThread*>(self->app);
+    if (start->flags & clone_settls) arch::set_tls_register(start->tls);
+    if (start->flags & clone_child_settid) {
+        uint32_t tid = static_cast<uint32_t>(app->tid);
+        mm::vm::copy_to_app(start->child_tid, &tid, sizeof tid);
+    }
+    arch::resume_clone_child(reinterpret_cast<const arch::SyscallFrame*>(start->frame), self->kernel_stack_top,
+                             start->stack);
+}
+}  // namespace
+
+namespace mica::abi {
+
+int register_main_thread(AppThread* app) {
+    sched::SpinGuard guard(lock);
+    ++live_threads;
+    app->tid = next_tid++;
+    return app->tid;
+}
+
+void exit_application(int status) { power::shutdown(status & 0xff); }
+
+void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc) {
+    static const char* const names[] = {nullptr,  "SIGHUP", "SIGINT",  "SIGQUIT", "SIGILL", "SIGTRAP",
+                                        "SIGABRT", "SIGBUS", "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV",
+                                        "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"};
+    const char* name = signal > 0 && signal < 16 ? names[signal] : "signal";
+    if (address || pc) {
+        kprintf("mica: application killed by %s: %s address %#lx at pc %#lx\n", name, what, address, pc);
+    } else {
+        kprintf("mica: application killed by %s: %s\n", name, what);
+    }
+    exit_application(128 + signal);
+}
+
+}  // namespace mica::abi
+
+int64_t sys_exit_group(const uint64_t* args) { abi::exit_application(static_cast<int>(args[0] & 0xff)); }
+
+int64_t sys_exit(const uint64_t*) { end_thread(); }
+
+int64_t sys_set_tid_address(const uint64_t* args) {
+    AppThread* app = self_app();
+    app->clear_child_tid = reinterpret_cast<uint32_t*>(args[0]);
+    return app->tid;
+}
+
+int64_t sys_set_robust_list(const uint64_t* args) {
+    self_app()->robust_list = args[0];
+    return 0;
+}
+
+int64_t sys_gettid(const uint64_t*) { return self_app()->tid; }
+int64_t sys_getpid(const uint64_t*) { return main_tid; }
+int64_t sys_getppid(const uint64_t*) { return 0; }
+int64_t sys_getuid(const uint64_t*) { return 0; }
+int64_t sys_geteuid(const uint64_t*) { return 0; }
+int64_t sys_getgid(const uint64_t*) { return 0; }
+int64_t sys_getegid(const uint64_t*) { return 0; }
+
+int64_t sys_sched_yield(const uint64_t*) {
+    sched::yield();
+    return 0;
+}
+
+int64_t sys_sched_getaffinity(const uint64_t* args) {
+    size_t size = args[1];
+    if (size < sizeof(uint64_t) || (size & 7)) return -e_inval;
+    uint64_t mask = 0;
+    for (unsigned i = 0; i < 64; ++i) {
+        if (sched::cpu_online(i)) mask |= uint64_t{1} << i;
+    }
+    if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &mask, sizeof mask)) return -e_fault;
+    return sizeof mask;
+}
+
+// x86_64 only (numbered -1 on aarch64, so never called there).
+int64_t sys_arch_prctl(const uint64_t* args) {
+    constexpr uint64_t arch_set_fs = 0x1002, arch_get_fs = 0x1003;
+    if (args[0] == arch_set_fs) {
+        arch::set_tls_register(args[1]);
+        return 0;
+    }
+    if (args[0] == arch_get_fs) {
+        uint64_t v = arch::tls_register();
+        return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &v, sizeof v) ? -e_fault : 0;
+    }
+    return -e_inval;
+}
+
+int64_t sys_clone(const uint64_t* args) {
+    uint64_t flags = args[0];
+    uintptr_t stack = args[1];
+    auto* parent_tid = reinterpret_cast<uint32_t*>(args[2]);
+#if defined(__x86_64__)
+    auto* child_tid = reinterpret_cast<uint32_t*>(args[3]);
+    uintptr_t tls = args[4];
+#else
+    uintptr_t tls = args[3];
+    auto* child_tid = reinterpret_cast<uint32_t*>(args[4]);
+#endif
+    constexpr uint64_t thread_flags = clone_vm | clone_thread | clone_sighand;
+    if ((flags & thread_flags) != thread_flags) {
+        static bool said;
+        if (!said) {
+            said = true;
+            kprintf("mica: clone(%#lx): only threads are supported (one address space: no fork)\n",
+                    static_cast<unsigned long>(flags));
+        }
+        return -e_nosys;
+    }
+    if (!stack || (flags & clone_vfork)) return -e_inval;
+    (void)clone_fs;
+    (void)clone_files;
+    size_t frame_size = arch::syscall_frame_size();
+    auto* start = static_cast<CloneStart*>(aligned_alloc(16, sizeof(CloneStart) + frame_size));
+    auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
+    void* state = aligned_alloc(16, arch::app_state_size());
+    sched::Thread* t = start && app && state ? sched::create("app", clone_child_main, start) : nullptr;
+    if (!t) {
+        free(start);
+        free(app);
+        free(state);
+        return -e_nomem;
+    }
+    *start = CloneStart{flags, stack, tls, child_tid};
+    memcpy(start->frame, sched::current()->syscall_frame, frame_size);
+    arch::app_state_save(state);  // the child starts with its parent's FPU state and TLS
+    app->state = state;
+    app->start = start;
+    if (flags & clone_child_cleartid) app->clear_child_tid = child_tid;
+    {
+        sched::SpinGuard guard(lock);
+        ++live_threads;
+        app->tid = next_tid++;
+    }
+    t->app = app;
+    t->app_state = state;
+    uint32_t tid = static_cast<uint32_t>(app->tid);
+    if ((flags & clone_parent_settid) && mm::vm::copy_to_app(parent_tid, &tid, sizeof tid)) {
+        // Linux writes it before the child runs; a bad pointer there is the caller's problem.
+    }
+    sched::detach(t);
+    sched::start(t);
+    return tid;
+}
+
+int64_t sys_futex(const uint64_t* args) {
+    constexpr int op_wait = 0, op_wake = 1, op_requeue = 3, op_cmp_requeue = 4, op_wait_bitset = 9,
+                  op_wake_bitset = 10;
+    constexpr int private_flag = 128, clock_realtime_flag = 256;
+    auto* address = reinterpret_cast<uint32_t*>(args[0]);
+    int op = static_cast<int>(args[1]) & ~(private_flag | clock_realtime_flag);
+    uint32_t value = static_cast<uint32_t>(args[2]);
+    if (reinterpret_cast<uintptr_t>(address) & 3) return -e_inval;
+    uint32_t current;
+    // Touch it through the checked path first: futex_wait reads it directly.
+    if (mm::vm::copy_from_app(&current, address, sizeof current)) return -e_fault;
+    switch (op) {
+    case op_wait:
+    case op_wait_bitset: {
+        uint64_t timeout_ns = 0;
+        if (args[3]) {
+            struct {
+                int64_t sec, nsec;
+            } ts;
+            if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(args[3]), sizeof ts)) return -e_fault;
+            if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -e_inval;
+            uint64_t t = static_cast<uint64_t>(ts.sec) * 1000000000 + static_cast<uint64_t>(ts.nsec);
+            if (op == op_wait_bitset) {  // absolute, on the clock the flag names; both tick alike here
+                uint64_t now = arch::cycles() / arch::cycles_per_second() * 1000000000 +
+                               arch::cycles() % arch::cycles_per_second() * 1000000000 / arch::cycles_per_second();
+                if (t <= now) return -e_timedout;
+                t -= now;
+            }
+            timeout_ns = t ? t : 1;
+        }
+        return sched::futex_wait(address, value, timeout_ns);
+    }
+    case op_wake:
+    case op_wake_bitset:
+        return sched::futex_wake(address, static_cast<int>(value));
+    case op_requeue:
+    case op_cmp_requeue:
+        // Waking everyone instead of moving waiters to the second futex is allowed (they
+        // see a spurious wake-up and re-check), and simpler.
+        if (op == op_cmp_requeue && current != static_cast<uint32_t>(args[5])) return -e_again;
+        return sched::futex_wake(address, static_cast<int>(value) + static_cast<int>(args[3]));
+    default:
+        return -e_nosys;
+    }
+}
+
+// Signals: dispositions are recorded; handlers are not run (no signal frames yet). Faults
+// and fatal signals end the application as their default action would.
+int64_t sys_rt_sigaction(const uint64_t* args) {
+    int sig = static_cast<int>(args[0]);
+    if (sig < 1 || sig > signal_count || args[3] != 8) return -e_inval;
+    KernelSigaction old, fresh;
+    {
+        sched::SpinGuard guard(lock);
+        old = actions[sig];
+    }
+    if (args[1]) {
+        if (sig == abi::sigkill || sig == 19 /* SIGSTOP */) return -e_inval;
+        if (mm::vm::copy_from_app(&fresh, reinterpret_cast<void*>(args[1]), sizeof fresh)) return -e_fault;
+        sched::SpinGuard guard(lock);
+        actions[sig] = fresh;
+    }
+    if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &old, sizeof old)) return -e_fault;
+    return 0;
+}
+
+int64_t sys_rt_sigprocmask(const uint64_t* args) {
+    if (args[3] != 8) return -e_inval;
+    uint64_t none = 0;  // no signal is ever pending, so the mask changes nothing
+    if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &none, sizeof none)) return -e_fault;
+    return 0;
+}
+
+int64_t sys_sigaltstack(const uint64_t* args) {
+    if (args[1]) {
+        struct {
+            uint64_t sp;
+            int32_t flags, pad;
+            uint64_t size;
+        } disabled = {0, 2 /* SS_DISABLE */, 0, 0};
+        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &disabled, sizeof disabled)) return -e_fault;
+    }
+    return 0;
+}
+
+namespace {
+int64_t send_signal(int sig) {
+    if (sig == 0) return 0;
+    if (sig < 1 || sig > signal_count) return -e_inval;
+    uint64_t handler;
+    {
+        sched::SpinGuard guard(lock);
+        handler = actions[sig].handler;
+    }
+    if (handler == sig_ign && sig != abi::sigkill) return 0;
+    constexpr int sigchld = 17, sigcont = 18, sigurg = 23, sigwinch = 28;
+    if (handler == sig_dfl && (sig == sigchld || sig == sigcont || sig == sigurg || sig == sigwinch)) return 0;
+    abi::kill_application(sig, handler == sig_dfl ? "sent by the application" : "sent by the application (its handler is not run: Mica does not deliver signals to handlers)", 0, 0);
+}
+}  // namespace
+
+int64_t sys_kill(const uint64_t* args) {
+    int64_t pid = static_cast<int64_t>(args[0]);
+    if (pid != main_tid && pid != 0 && pid != -1) return -e_srch;
+    return send_signal(static_cast<int>(args[1]));
+}
+int64_t sys_tkill(const uint64_t* args) { return send_signal(static_cast<int>(args[1])); }
+int64_t sys_tgkill(const uint64_t* args) {
+    if (static_cast<int64_t>(args[0]) != main_tid) return -e_srch;
+    return send_signal(static_cast<int>(args[2]));
+}
+
+int64_t sys_prlimit64(const uint64_t* args) {
+    constexpr uint64_t infinity = ~uint64_t{0};
+    constexpr int rlimit_stack = 3, rlimit_nofile = 7;
+    if (args[0] != 0 && args[0] != main_tid) return -e_srch;
+    int resource = static_cast<int>(args[1]);
+    if (resource < 0 || resource > 15) return -e_inval;
+    struct {
+        uint64_t cur, max;
+    } limit = {infinity, infinity};
+    if (resource == rlimit_stack) limit = {8 << 20, infinity};
+    if (resource == rlimit_nofile) limit = {1024, 1024};
+    if (args[3] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), &limit, sizeof limit)) return -e_fault;
+    if (args[2]) return -e_perm;  // limits are fixed
+    return 0;
+}
+
+int64_t sys_getrlimit(const uint64_t* args) {  // x86_64 only
+    const uint64_t a[4] = {0, args[0], 0, args[1]};
+    return sys_prlimit64(a);
+}
+
+int64_t sys_rseq(const uint64_t*) { return -e_nosys; }  // glibc runs without it

@@ -79,6 +79,10 @@ MICA_EXPORT int strcmp(const char* a, const char* b) {
     return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
 }
 
+MICA_EXPORT char* strcpy(char* __restrict dst, const char* __restrict src) {
+    return static_cast<char*>(memcpy(dst, src, strlen(src) + 1));
+}
+
 MICA_EXPORT int strncmp(const char* a, const char* b, size_t n) {
     for (; n; --n, ++a, ++b) {
         if (*a != *b || !*a) return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);

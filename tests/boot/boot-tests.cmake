@@ -94,8 +94,9 @@ function(mica_add_boot_tests prefix dir)
     --expect "memory +at +[0-9]+\\.[0-9]+ ms")
   mica_add_boot_test(${prefix}verbose ${dir} ${m} 0 "--verbose"
     --expect "mica: ram 0x[0-9a-f]+-0x[0-9a-f]+" --expect "pages free of")
-  mica_add_boot_test(${prefix}app.no-loader ${dir} ${m} ${usage_status} "-- /hello arg"
-    --expect "cannot run '/hello': this kernel has no application loader yet")
+  # No initrd: the root filesystem is empty, so the application is not found (status 127).
+  mica_add_boot_test(${prefix}app.not-found ${dir} ${m} 127 "-- /hello arg"
+    --expect "mica: error: cannot read /hello: no such file")
 
   if(CONFIG_TEST_OPTIONS)
     if(CONFIG_ARCH_X86_64)

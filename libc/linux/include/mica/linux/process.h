@@ -1,0 +1,44 @@
+// The one application Mica runs: loading its ELF executable from the root filesystem,
+// its threads (Linux threads on kernel threads), and its end, whose status becomes the
+// machine's exit status.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica::abi {
+
+// Per-thread data of an application thread (sched::Thread::app).
+struct AppThread {
+    int tid;                    // the main thread's is the process id (1)
+    void* state;                // arch::app_state_size() bytes: FPU/SIMD and TLS registers
+    void* start;                // clone(): what the thread started from (freed at its exit)
+    uint32_t* clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
+    uint64_t robust_list;       // set_robust_list (recorded; futexes are not cleaned up)
+};
+
+// Counts the first thread in (process.cc) and gives it the process id as its tid.
+int register_main_thread(AppThread* app);
+
+// Loads `argv[0]` from the root filesystem and starts it on a new thread. On failure
+// writes a message naming the problem into `error` and returns a negative errno.
+int start_application(const char* const* argv, const char* const* envp, char* error, size_t error_size);
+
+// Exit statuses when the application cannot start, as a shell's: not found, cannot run.
+inline constexpr int exit_not_found = 127, exit_not_executable = 126;
+
+// Ends the application: prints nothing, powers off with `status` (0-255).
+[[noreturn]] void exit_application(int status);
+
+// A fatal signal in application code (a fault the VM cannot resolve, an undefined
+// instruction, abort()): reports it and ends the application with 128 + signal, as a
+// shell reports a process killed by it.
+[[noreturn]] void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc);
+inline constexpr int sigill = 4, sigtrap = 5, sigabrt = 6, sigbus = 7, sigfpe = 8, sigkill = 9,
+                     sigsegv = 11;
+
+// True when `pc` is in application code (not the kernel image): faults there are the
+// application's.
+bool is_application_pc(uintptr_t pc);
+
+}  // namespace mica::abi

@@ -1,0 +1,126 @@
+// Time, randomness and system information (process.def). Clocks come from the CPU's cycle
+// counter; there is no battery clock yet, so CLOCK_REALTIME counts from the Unix epoch at
+// boot (programs see 1970-01-01 plus the uptime).
+#include <arch/arch.h>
+#include <mica/linux/syscall.h>
+#include <mica/mm/vm.h>
+#include <mica/sched/sched.h>
+#include <mica/version.h>
+#include <string.h>
+
+using namespace mica;
+
+namespace {
+constexpr int64_t e_fault = 14, e_inval = 22;
+constexpr uint64_t ns_per_s = 1000000000;
+
+struct Timespec {
+    int64_t sec, nsec;
+};
+
+uint64_t now_ns() {
+    uint64_t c = arch::cycles(), hz = arch::cycles_per_second();
+    return c / hz * ns_per_s + c % hz * ns_per_s / hz;
+}
+
+bool valid_clock(uint64_t id) { return id <= 11 && id != 10; }  // REALTIME ... TAI, as Linux
+
+int64_t sleep_until(uint64_t deadline_ns, void* remaining) {
+    uint64_t now = now_ns();
+    if (deadline_ns > now) sched::sleep_ns(deadline_ns - now);
+    if (remaining) {
+        Timespec zero = {0, 0};
+        if (mm::vm::copy_to_app(remaining, &zero, sizeof zero)) return -e_fault;
+    }
+    return 0;
+}
+
+int read_timespec(uint64_t address, uint64_t& ns) {
+    Timespec ts;
+    if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(address), sizeof ts)) return -e_fault;
+    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= static_cast<int64_t>(ns_per_s)) return -e_inval;
+    ns = static_cast<uint64_t>(ts.sec) * ns_per_s + static_cast<uint64_t>(ts.nsec);
+    return 0;
+}
+}  // namespace
+
+int64_t sys_clock_gettime(const uint64_t* args) {
+    if (!valid_clock(args[0])) return -e_inval;
+    uint64_t ns = now_ns();
+    Timespec ts = {static_cast<int64_t>(ns / ns_per_s), static_cast<int64_t>(ns % ns_per_s)};
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &ts, sizeof ts) ? -e_fault : 0;
+}
+
+int64_t sys_clock_getres(const uint64_t* args) {
+    if (!valid_clock(args[0])) return -e_inval;
+    Timespec ts = {0, 1};
+    if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &ts, sizeof ts)) return -e_fault;
+    return 0;
+}
+
+int64_t sys_gettimeofday(const uint64_t* args) {
+    uint64_t ns = now_ns();
+    struct {
+        int64_t sec, usec;
+    } tv = {static_cast<int64_t>(ns / ns_per_s), static_cast<int64_t>(ns % ns_per_s / 1000)};
+    if (args[0] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &tv, sizeof tv)) return -e_fault;
+    if (args[1]) {
+        int32_t tz[2] = {0, 0};
+        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), tz, sizeof tz)) return -e_fault;
+    }
+    return 0;
+}
+
+int64_t sys_nanosleep(const uint64_t* args) {
+    uint64_t ns;
+    if (int r = read_timespec(args[0], ns)) return r;
+    return sleep_until(now_ns() + ns, reinterpret_cast<void*>(args[1]));
+}
+
+int64_t sys_clock_nanosleep(const uint64_t* args) {
+    constexpr uint64_t timer_abstime = 1;
+    if (!valid_clock(args[0])) return -e_inval;
+    uint64_t ns;
+    if (int r = read_timespec(args[2], ns)) return r;
+    if (args[1] & timer_abstime) return sleep_until(ns, nullptr);
+    return sleep_until(now_ns() + ns, reinterpret_cast<void*>(args[3]));
+}
+
+int64_t sys_getrandom(const uint64_t* args) {
+    // Not cryptographic (no entropy source yet): the cycle counter through splitmix64.
+    constexpr size_t chunk = 256;
+    uint8_t buffer[chunk];
+    size_t length = args[1], done = 0;
+    static uint64_t state = 0x853c49e6748fea9bull;
+    while (done < length) {
+        size_t n = length - done < chunk ? length - done : chunk;
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t z = __atomic_add_fetch(&state, 0x9e3779b97f4a7c15ull ^ arch::cycles(), __ATOMIC_RELAXED);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+            z ^= z >> 31;
+            memcpy(buffer + i, &z, n - i < 8 ? n - i : 8);
+        }
+        if (mm::vm::copy_to_app(reinterpret_cast<uint8_t*>(args[0]) + done, buffer, n)) return done ? done : -e_fault;
+        done += n;
+    }
+    return static_cast<int64_t>(done);
+}
+
+int64_t sys_uname(const uint64_t* args) {
+    struct {
+        char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
+    } u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.sysname, "Linux");  // what programs compare against
+    strcpy(u.nodename, "mica");
+    strcpy(u.release, "6.1.0-mica");  // a Linux release libcs accept
+    strcpy(u.version, "#1 Mica " MICA_VERSION);
+#if defined(__x86_64__)
+    strcpy(u.machine, "x86_64");
+#else
+    strcpy(u.machine, "aarch64");
+#endif
+    strcpy(u.domainname, "(none)");
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &u, sizeof u) ? -e_fault : 0;
+}
