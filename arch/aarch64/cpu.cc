@@ -27,10 +27,7 @@ const char* part_name(uint32_t implementer, uint32_t part) {
 }
 }  // namespace
 
-void cpu_init() {
-    // Nothing to do yet beyond what boot.S set up (vectors, stacks); SMP will add per-CPU
-    // state here.
-}
+void cpu_init() { app_cpu_init(); }
 
 void interrupts_enable() { asm volatile("msr daifclr, #2" ::: "memory"); }
 void interrupts_disable() { asm volatile("msr daifset, #2" ::: "memory"); }

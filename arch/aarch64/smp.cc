@@ -41,6 +41,7 @@ bool start_cpu(unsigned index, uint64_t hw_id, uintptr_t stack_top, uintptr_t ex
 }  // namespace mica::arch
 
 extern "C" [[noreturn]] void aarch64_secondary_start(unsigned index) {
+    mica::arch::app_cpu_init();
     if (const mica::irq::Controller* c = mica::irq::controller(); c && c->init_cpu) c->init_cpu();
     mica::arch::clock_init_cpu();
     mica::sched::secondary_cpu_main(index, mica::arch::boot_args[index].exception_stack_top);

@@ -50,7 +50,19 @@ void read_device_tree(const void* blob) {
         }
     }
 
-    mica::fdt::Property args = tree.property(tree.find_path("/chosen"), "bootargs");
+    // QEMU's -initrd: /chosen linux,initrd-start and -end, each one or two cells.
+    mica::fdt::Node chosen = tree.find_path("/chosen");
+    mica::fdt::Property start = tree.property(chosen, "linux,initrd-start");
+    mica::fdt::Property end = tree.property(chosen, "linux,initrd-end");
+    auto cells = [](const mica::fdt::Property& p) {
+        return p.length == 8 ? (uint64_t{p.u32(0)} << 32) | p.u32(1) : p.length == 4 ? p.u32(0) : 0;
+    };
+    if (start.found() && end.found() && cells(end) > cells(start)) {
+        boot_info.initrd = {cells(start), cells(end) - cells(start)};
+        boot_info.add_reserved(boot_info.initrd.base, boot_info.initrd.size);
+    }
+
+    mica::fdt::Property args = tree.property(chosen, "bootargs");
     if (args.length >= sizeof(cmdline)) {
         boot_info.error = "kernel command line longer than 4095 bytes";
         return;

@@ -9,6 +9,7 @@
 #include <mica/sched/stacks.h>
 
 extern "C" char mica_semihosting_hlt[];
+void aarch64_syscall(mica::aarch64::TrapFrame* frame);  // app.cc
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr const char* kind_names[16] = {
     "FIQ from AArch32", "SError from AArch32"};
 
 // ESR_EL1 exception classes.
+constexpr uint64_t ec_svc64 = 0x15;
 constexpr uint64_t ec_unknown = 0x00, ec_instruction_abort = 0x21, ec_pc_alignment = 0x22,
                    ec_data_abort = 0x25, ec_sp_alignment = 0x26, ec_brk = 0x3c;
 constexpr uint64_t iss_wnr = 1u << 6;
@@ -68,6 +70,10 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         mica::panic_at(pc, fp, dump_registers, frame, "unexpected %s", kind_names[kind & 15]);
     }
     namespace vm = mica::mm::vm;
+    if (kind == sync_el1t && ec == ec_svc64) {
+        aarch64_syscall(frame);
+        return;
+    }
     switch (ec) {
     case ec_data_abort: {
         if (mica::sched::populate_stack_page(frame->far)) return;

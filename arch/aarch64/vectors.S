@@ -63,6 +63,9 @@ trap_common:
     stp x2, x3, [sp, #272]
     mov x0, sp
     bl aarch64_trap
+    .globl mica_trap_return
+    .hidden mica_trap_return
+mica_trap_return:                       /* sp = a TrapFrame on SP_EL1, interrupts masked */
     ldp x2, x3, [sp, #256]
     msr elr_el1, x2
     msr spsr_el1, x3

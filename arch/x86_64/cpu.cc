@@ -22,7 +22,14 @@ void wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }
 // applications' thread-local storage).
 namespace {
 constexpr uint32_t msr_gs_base = 0xc0000101;
-uint64_t cpu_slots[64];
+// The layout syscall.S relies on: %gs:0 index, %gs:8 the running thread's system-call
+// stack, %gs:16 scratch for the application's %rsp during entry.
+struct CpuSlot {
+    uint64_t index;
+    uint64_t syscall_stack;
+    uint64_t scratch;
+};
+CpuSlot cpu_slots[64];
 }  // namespace
 
 unsigned cpu_index() {
@@ -31,8 +38,10 @@ unsigned cpu_index() {
     return static_cast<unsigned>(index);
 }
 
+void set_syscall_stack(uintptr_t top) { asm volatile("mov %0, %%gs:8" ::"r"(top) : "memory"); }
+
 void set_cpu_index(unsigned index) {
-    cpu_slots[index] = index;
+    cpu_slots[index].index = index;
     auto base = reinterpret_cast<uint64_t>(&cpu_slots[index]);
     asm volatile("wrmsr" ::"a"(static_cast<uint32_t>(base)), "d"(static_cast<uint32_t>(base >> 32)), "c"(msr_gs_base));
 }

@@ -124,6 +124,7 @@ void cpu_init() {
     build_idt();
     load_gdt(tables[0]);
     load_idt();
+    app_cpu_init();
 }
 
 unsigned long secondary_ist_bytes() { return ist_count * ist_stack_size; }
@@ -134,6 +135,7 @@ void cpu_init_secondary(unsigned index, uintptr_t ist_memory) {
     tss.iomap_base = sizeof(Tss);
     load_gdt(tables[index]);
     load_idt();
+    app_cpu_init();
 }
 
 }  // namespace mica::arch

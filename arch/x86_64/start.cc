@@ -28,6 +28,13 @@ struct HvmStartInfo {
     uint32_t reserved;
 };
 
+struct HvmModlistEntry {
+    uint64_t paddr;
+    uint64_t size;
+    uint64_t cmdline_paddr;
+    uint64_t reserved;
+};
+
 struct HvmMemmapEntry {
     uint64_t addr;
     uint64_t size;
@@ -67,6 +74,14 @@ void read_start_info(const HvmStartInfo* info) {
     }
     if (boot_info.ram_count == 0) boot_info.error = "memory map has no RAM";
     boot_info.add_reserved(0, low_memory_end);
+    // QEMU passes -initrd as the first (only) module.
+    if (info->nr_modules && info->modlist_paddr) {
+        auto* module = reinterpret_cast<const HvmModlistEntry*>(info->modlist_paddr);
+        if (module->size) {
+            boot_info.initrd = {module->paddr, module->size};
+            if (!boot_info.add_reserved(module->paddr, module->size)) boot_info.error = "too many reserved ranges";
+        }
+    }
     uint32_t boot_apic_id = mica::x86::cpuid(1).ebx >> 24;
     mica::x86::read_cpus_from_acpi(info->rsdp_paddr, boot_apic_id, boot_info);
 }

@@ -150,6 +150,11 @@ void schedule(Cpu& c) {
     next->on_cpu = true;
     if (next == c.idle) mm::vm::cpu_enters_idle(index_of(c));
     else if (prev == c.idle) mm::vm::cpu_leaves_idle(index_of(c));
+    // Application threads' FPU/SIMD and TLS registers go with them; the kernel never
+    // touches those registers, so switching to or from a kernel thread leaves them alone.
+    if (prev->app_state && prev->state != Thread::State::dead) arch::app_state_save(prev->app_state);
+    if (next->app_state) arch::app_state_load(next->app_state);
+    if (next->kernel_stack_top) arch::set_syscall_stack(next->kernel_stack_top);
     program_timer(c);
     arch::switch_context(&prev->saved_sp, next->saved_sp, next->exception_top);
     finish_switch();
@@ -259,6 +264,7 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     }
     t->stack_slot = static_cast<int>(slot.index);
     t->exception_top = slot.exception_top;
+    t->kernel_stack_top = slot.stack_top;
     t->saved_sp = arch::prepare_thread_stack(slot.stack_top, thread_start);
     __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
     return t;

@@ -77,6 +77,29 @@ bool start_cpu(unsigned index, uint64_t hw_id, uintptr_t stack_top, uintptr_t ex
 unsigned reschedule_irq();
 unsigned stop_irq();
 
+// Application threads: unmodified Linux code running in the kernel's address space and
+// privilege. What such a thread has beyond a kernel thread - the floating-point/SIMD
+// registers and the TLS register (x86_64 FS base, aarch64 TPIDR_EL0) - lives in an
+// "app state" block the scheduler saves and loads when it switches them (the kernel
+// itself never touches floating-point registers, so kernel threads need none).
+size_t app_state_size();
+void app_state_init(void* state, uintptr_t tls);  // default control words, all registers 0
+void app_state_save(void* state);                 // this CPU's registers into `state`
+void app_state_load(const void* state);
+uintptr_t tls_register();
+void set_tls_register(uintptr_t value);
+// The kernel stack system calls of the thread about to run use (its slot's stack top).
+void set_syscall_stack(uintptr_t top);
+// Starts application code at `entry` with stack pointer `sp`, as Linux starts a process
+// (other registers zero); interrupts on.
+[[noreturn]] void enter_application(uintptr_t entry, uintptr_t sp);
+// The registers of an application thread at a system call (arch-defined layout), and the
+// way a clone() child resumes from a copy of its parent's with `result` (0) returned,
+// stack pointer `sp` and, if `set_tls`, the TLS register `tls`.
+struct SyscallFrame;
+size_t syscall_frame_size();
+[[noreturn]] void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp);
+
 // Spin-wait hint (pause / yield).
 void cpu_relax();
 

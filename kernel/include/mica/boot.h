@@ -30,6 +30,9 @@ struct BootInfo {
     uint64_t cpu_hw_ids[max_cpus] = {};
     size_t cpu_count = 0;
     const char* cmdline = "";      // copied into kernel memory by the arch code
+    // The initial RAM disk the boot loader placed (QEMU -initrd): physical range, also in
+    // `reserved`; size 0 when there is none.
+    MemoryRange initrd = {};
     const char* protocol = "";     // e.g. "pvh"
     uint64_t entry_cycles = 0;     // cycle counter at the kernel's first instruction
     // Set by the arch code when the boot protocol data is unusable; kernel_main reports it

@@ -45,6 +45,13 @@ struct Thread : Schedulable {
     bool on_cpu = false;           // its registers are still live on a CPU (mid-switch)
     const uint32_t* futex_address = nullptr;  // while waiting in futex_wait
     int pinned_cpu = -1;           // runs only there when >= 0 (never stolen)
+    // Application threads (arch.h "Application threads"): the FPU/TLS block switched with
+    // the thread, the kernel stack its system calls run on, the registers of the system
+    // call in progress, and the Linux layer's per-thread data. All null for kernel threads.
+    void* app_state = nullptr;
+    uintptr_t kernel_stack_top = 0;
+    void* syscall_frame = nullptr;
+    void* app = nullptr;
 };
 
 inline constexpr unsigned max_cpus = 64;

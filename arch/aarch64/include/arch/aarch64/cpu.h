@@ -27,3 +27,8 @@ static_assert(sizeof(TrapFrame) == 288);
 inline void isb() { asm volatile("isb" ::: "memory"); }
 
 }  // namespace mica::aarch64
+
+namespace mica::arch {
+// Floating point/SIMD for application code (CPACR_EL1.FPEN), on each CPU (app.cc).
+void app_cpu_init();
+}  // namespace mica::arch

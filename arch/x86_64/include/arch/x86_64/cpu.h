@@ -69,6 +69,8 @@ void set_interrupt_stack(uintptr_t top);
 // (secondary_ist_bytes() long), and the shared IDT.
 unsigned long secondary_ist_bytes();
 void cpu_init_secondary(unsigned index, uintptr_t ist_memory);
+// SSE and the syscall instruction for application code (app.cc), on each CPU.
+void app_cpu_init();
 // Masks the 8259 PICs and sets up the local APIC and its timer (after the TSC is known).
 void lapic_init();
 void lapic_init_cpu();  // a secondary CPU's APIC, with the boot CPU's timer calibration

@@ -1,0 +1,86 @@
+// Application threads on aarch64 (arch.h): FP/SIMD enabled at EL1, the q registers, FPCR,
+// FPSR and TPIDR_EL0 as the per-thread state, and the system-call path (syscall.S).
+#include <arch/aarch64/cpu.h>
+#include <arch/arch.h>
+#include <mica/linux/syscall.h>
+#include <mica/sched/sched.h>
+#include <string.h>
+
+extern "C" void mica_syscall_on_sp0(uintptr_t stack_top, void (*fn)(void*), void* arg, uintptr_t* exception_top);
+extern "C" [[noreturn]] void mica_resume_frame(const mica::aarch64::TrapFrame* frame);
+extern "C" [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t sp);
+extern "C" void mica_fp_save(void* area);
+extern "C" void mica_fp_load(const void* area);
+
+namespace mica::arch {
+struct SyscallFrame : aarch64::TrapFrame {};
+
+namespace {
+constexpr uint64_t cpacr_fpen = 3ull << 20;  // no trapping of FP/SIMD at EL1 and EL0
+
+struct AppState {
+    alignas(16) uint8_t q[32][16];
+    uint64_t fpcr, fpsr;
+    uint64_t tpidr_el0;
+};
+static_assert(offsetof(AppState, fpcr) == 512);
+
+void run_syscall(void* arg) {
+    auto* frame = static_cast<aarch64::TrapFrame*>(arg);
+    frame->x[0] = static_cast<uint64_t>(abi::dispatch(frame->x[8], frame->x));
+}
+}  // namespace
+
+void app_cpu_init() {
+    MICA_WRITE_SYSREG(cpacr_el1, MICA_READ_SYSREG(cpacr_el1) | cpacr_fpen);
+    aarch64::isb();
+}
+
+size_t app_state_size() { return sizeof(AppState); }
+
+void app_state_init(void* state, uintptr_t tls) {
+    auto* s = static_cast<AppState*>(state);
+    memset(s, 0, sizeof *s);
+    s->tpidr_el0 = tls;
+}
+
+void app_state_save(void* state) {
+    auto* s = static_cast<AppState*>(state);
+    mica_fp_save(s);
+    s->tpidr_el0 = MICA_READ_SYSREG(tpidr_el0);
+}
+
+void app_state_load(const void* state) {
+    auto* s = static_cast<const AppState*>(state);
+    mica_fp_load(s);
+    MICA_WRITE_SYSREG(tpidr_el0, s->tpidr_el0);
+}
+
+uintptr_t tls_register() { return MICA_READ_SYSREG(tpidr_el0); }
+void set_tls_register(uintptr_t value) { MICA_WRITE_SYSREG(tpidr_el0, value); }
+
+// aarch64 finds the kernel stack through the current thread (aarch64_syscall).
+void set_syscall_stack(uintptr_t) {}
+
+void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(entry, sp); }
+
+size_t syscall_frame_size() { return sizeof(SyscallFrame); }
+
+void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
+    // The child's frame goes on its own exception stack, where an exception return expects it.
+    sched::Thread* self = sched::current();
+    auto* frame = reinterpret_cast<aarch64::TrapFrame*>((self->exception_top - sizeof(aarch64::TrapFrame)) & ~uintptr_t{15});
+    *frame = *parent;
+    frame->x[0] = 0;
+    frame->sp = sp;
+    mica_resume_frame(frame);
+}
+
+}  // namespace mica::arch
+
+// From traps.cc for `svc #0` (ELR already points past it).
+void aarch64_syscall(mica::aarch64::TrapFrame* frame) {
+    mica::sched::Thread* self = mica::sched::current();
+    self->syscall_frame = frame;
+    mica_syscall_on_sp0(self->kernel_stack_top, mica::arch::run_syscall, frame, &self->exception_top);
+}

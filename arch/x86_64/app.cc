@@ -1,0 +1,95 @@
+// Application threads on x86_64 (arch.h): SSE and the `syscall` instruction enabled on every
+// CPU, FXSAVE areas plus the FS base as the per-thread state, and the system-call entry's
+// C++ half.
+#include <arch/arch.h>
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/syscall.h>
+#include <mica/linux/syscall.h>
+#include <mica/sched/sched.h>
+#include <string.h>
+
+extern "C" void mica_syscall_entry();
+extern "C" [[noreturn]] void mica_resume_syscall_frame(const mica::x86::SyscallFrame* frame);
+extern "C" [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t sp);
+
+namespace mica::arch {
+struct SyscallFrame : x86::SyscallFrame {};
+
+namespace {
+constexpr uint32_t msr_star = 0xc0000081, msr_lstar = 0xc0000082, msr_sfmask = 0xc0000084,
+                   msr_fs_base = 0xc0000100;
+constexpr uint64_t efer_sce = 1;
+constexpr uint64_t cr0_mp = 1 << 1, cr0_em = 1 << 2, cr0_ts = 1 << 3;
+constexpr uint64_t cr4_osfxsr = 1 << 9, cr4_osxmmexcpt = 1 << 10;
+constexpr uint64_t rflags_tf = 1 << 8, rflags_if = 1 << 9, rflags_df = 1 << 10, rflags_ac = 1 << 18;
+constexpr uint16_t kernel_code = 0x08;  // cpu_tables.cc; SYSCALL loads SS = this + 8
+constexpr size_t fxsave_bytes = 512;
+constexpr uint16_t default_fcw = 0x37f;     // x87: all exceptions masked, double extended
+constexpr uint32_t default_mxcsr = 0x1f80;  // SSE: all exceptions masked, round to nearest
+
+struct AppState {
+    alignas(16) uint8_t fxsave[fxsave_bytes];
+    uint64_t fs_base;
+};
+}  // namespace
+
+// Per CPU, from cpu_init and cpu_init_secondary.
+void app_cpu_init() {
+    uint64_t cr0, cr4;
+    asm volatile("mov %%cr0, %0" : "=r"(cr0));
+    asm volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+    cr0 = (cr0 | cr0_mp) & ~(cr0_em | cr0_ts);
+    cr4 |= cr4_osfxsr | cr4_osxmmexcpt;
+    asm volatile("mov %0, %%cr0; mov %1, %%cr4" ::"r"(cr0), "r"(cr4) : "memory");
+    x86::wrmsr(x86::msr_efer, x86::rdmsr(x86::msr_efer) | efer_sce);
+    x86::wrmsr(msr_star, uint64_t{kernel_code} << 32);
+    x86::wrmsr(msr_lstar, reinterpret_cast<uint64_t>(mica_syscall_entry));
+    x86::wrmsr(msr_sfmask, rflags_tf | rflags_if | rflags_df | rflags_ac);
+}
+
+size_t app_state_size() { return sizeof(AppState); }
+
+void app_state_init(void* state, uintptr_t tls) {
+    auto* s = static_cast<AppState*>(state);
+    memset(s, 0, sizeof *s);
+    memcpy(s->fxsave, &default_fcw, sizeof default_fcw);       // FCW at offset 0
+    memcpy(s->fxsave + 24, &default_mxcsr, sizeof default_mxcsr);  // MXCSR at offset 24
+    s->fs_base = tls;
+}
+
+void app_state_save(void* state) {
+    auto* s = static_cast<AppState*>(state);
+    asm volatile("fxsave64 %0" : "=m"(*reinterpret_cast<uint8_t(*)[fxsave_bytes]>(s->fxsave)));
+    s->fs_base = x86::rdmsr(msr_fs_base);
+}
+
+void app_state_load(const void* state) {
+    auto* s = static_cast<const AppState*>(state);
+    asm volatile("fxrstor64 %0" ::"m"(*reinterpret_cast<const uint8_t(*)[fxsave_bytes]>(s->fxsave)));
+    x86::wrmsr(msr_fs_base, s->fs_base);
+}
+
+uintptr_t tls_register() { return x86::rdmsr(msr_fs_base); }
+void set_tls_register(uintptr_t value) { x86::wrmsr(msr_fs_base, value); }
+
+void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(entry, sp); }
+
+size_t syscall_frame_size() { return sizeof(SyscallFrame); }
+
+void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp) {
+    auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
+    *frame = *parent;
+    frame->rax = 0;
+    frame->rsp = sp;
+    mica_resume_syscall_frame(frame);
+}
+
+}  // namespace mica::arch
+
+extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
+    mica::sched::current()->syscall_frame = frame;
+    mica::arch::interrupts_enable();
+    const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+    frame->rax = static_cast<uint64_t>(mica::abi::dispatch(frame->rax, args));
+    mica::arch::interrupts_disable();
+}
