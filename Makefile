@@ -1,6 +1,6 @@
 # Thin front end for habits people already have (Linux-style). Everything real happens in
 # CMake/Ninja inside the build directory O= (default: build). Examples:
-#   make run                      build the default configuration and boot it in QEMU
+#   make run                      build the default configuration and boot modules/hello in QEMU
 #   make check                    build every configs/*_defconfig and run all tests
 #   make microvm_defconfig        configure build/ from configs/microvm_defconfig
 #   make O=build/dbg menuconfig   edit build/dbg/.config in a terminal menu
@@ -51,8 +51,10 @@ olddefconfig alldefconfig listnewconfig: deps
 savedefconfig: deps
 	$(KCONFIG) savedefconfig $(O)/defconfig
 
+# Boots the hello module (modules/hello, built by `all`) as the application; just the kernel
+# when its compiler was missing.
 run: all
-	$(PYTHON) tools/run -O $(O)
+	$(PYTHON) tools/run -O $(O) $(if $(wildcard $(O)/modules/hello/hello),--app $(O)/modules/hello/hello)
 
 # The whole suite: every defconfig is built in $(CHECK_DIR)/<name>, then one ctest run covers
 # the host unit tests and every configuration's boot tests.

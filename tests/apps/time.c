@@ -1,0 +1,48 @@
+/* Clocks: only booleans are printed, so the output does not depend on when or where it runs. */
+#include "app_test.h"
+#include <sys/time.h>
+#include <time.h>
+
+static long long ns(const struct timespec* t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+int main(void) {
+    app_test_init();
+    struct timespec a, b, c, rt;
+    int ok = clock_gettime(CLOCK_MONOTONIC, &a) == 0;
+    long long previous = ns(&a);
+    int monotonic = 1;
+    for (int i = 0; i < 1000; ++i) {
+        ok &= clock_gettime(CLOCK_MONOTONIC, &b) == 0;
+        monotonic &= ns(&b) >= previous;
+        previous = ns(&b);
+    }
+    printf("clock_gettime(CLOCK_MONOTONIC) works: %s\n", yes_no(ok));
+    printf("monotonic clock never goes back: %s\n", yes_no(monotonic));
+    printf("tv_nsec in range: %s\n", yes_no(b.tv_nsec >= 0 && b.tv_nsec < 1000000000L));
+
+    struct timespec ten_ms = {0, 10 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int slept = nanosleep(&ten_ms, NULL) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("nanosleep(10 ms) returned 0: %s\n", yes_no(slept));
+    printf("at least 10 ms elapsed: %s\n", yes_no(ns(&b) - ns(&a) >= 10000000LL));
+    printf("less than 5 s elapsed: %s\n", yes_no(ns(&b) - ns(&a) < 5000000000LL));
+
+    struct timespec twenty_ms = {0, 20 * 1000 * 1000};
+    int r = clock_nanosleep(CLOCK_MONOTONIC, 0, &twenty_ms, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &c);
+    printf("clock_nanosleep(20 ms) returned 0: %s\n", yes_no(r == 0));
+    printf("at least 20 ms more elapsed: %s\n", yes_no(ns(&c) - ns(&b) >= 20000000LL));
+
+    struct timeval tv;
+    ok = gettimeofday(&tv, NULL) == 0;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    printf("gettimeofday works: %s\n", yes_no(ok));
+    printf("tv_usec in range: %s\n", yes_no(tv.tv_usec >= 0 && tv.tv_usec < 1000000));
+    printf("wall clock after 2020-01-01: %s\n", yes_no(tv.tv_sec > 1577836800L));
+    long long diff = ns(&rt) - (tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL);
+    printf("gettimeofday agrees with CLOCK_REALTIME: %s\n", yes_no(diff > -1000000000LL && diff < 1000000000LL));
+    time_t now = time(NULL);
+    printf("time() agrees with gettimeofday: %s\n", yes_no(now - tv.tv_sec >= 0 && now - tv.tv_sec <= 2));
+    return 0;
+}
