@@ -7,7 +7,7 @@ namespace mica::drivers {
 
 // Each driver defines one Driver object; only enabled drivers are compiled and linked.
 extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver, isa_debug_exit_driver,
-    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver;
+    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver, cmos_rtc_driver, pl031_driver;
 
 namespace {
 const Driver* const table[] = {
@@ -40,6 +40,12 @@ const Driver* const table[] = {
 #endif
 #if CONF_drivers_pci
     &pci_driver,
+#endif
+#if CONF_drivers_cmos_rtc
+    &cmos_rtc_driver,
+#endif
+#if CONF_drivers_pl031
+    &pl031_driver,
 #endif
     nullptr,  // keeps the array non-empty for driver-less configurations
 };

@@ -2,6 +2,7 @@
 #include <arch/arch.h>
 #include <mica/boot.h>
 #include <mica/bootchart.h>
+#include <mica/clock.h>
 #include <mica/cmdline.h>
 #include <mica/ktest.h>
 #include <mica/config.h>
@@ -162,6 +163,11 @@ void kernel_main(BootInfo& boot) {
     drivers::set_verbose(options.verbose);
     drivers::init(drivers::Phase::bus);
     bootchart::mark("drivers");
+    if (options.verbose) {
+        uint64_t s = clock::realtime_ns() / 1000000000;
+        kprintf("mica: wall clock from %s: %llu s since the epoch\n", clock::wall_clock_source(),
+                (unsigned long long)s);
+    }
     sched::init();
     mm::vm::enable_shootdowns();
     bootchart::mark("scheduler");

@@ -1,7 +1,7 @@
 // Time, randomness and system information (process.def). Clocks come from the CPU's cycle
-// counter; there is no battery clock yet, so CLOCK_REALTIME counts from the Unix epoch at
-// boot (programs see 1970-01-01 plus the uptime).
+// counter; CLOCK_REALTIME adds the time of day an RTC driver read at boot (mica/clock.h).
 #include <arch/arch.h>
+#include <mica/clock.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
@@ -44,9 +44,11 @@ int read_timespec(uint64_t address, uint64_t& ns) {
 }
 }  // namespace
 
+bool is_wall_clock(uint64_t id) { return id == 0 || id == 5 || id == 8 || id == 11; }  // REALTIME(_COARSE/_ALARM), TAI
+
 int64_t sys_clock_gettime(const uint64_t* args) {
     if (!valid_clock(args[0])) return -e_inval;
-    uint64_t ns = now_ns();
+    uint64_t ns = is_wall_clock(args[0]) ? clock::realtime_ns() : now_ns();
     Timespec ts = {static_cast<int64_t>(ns / ns_per_s), static_cast<int64_t>(ns % ns_per_s)};
     return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &ts, sizeof ts) ? -e_fault : 0;
 }
@@ -59,7 +61,7 @@ int64_t sys_clock_getres(const uint64_t* args) {
 }
 
 int64_t sys_gettimeofday(const uint64_t* args) {
-    uint64_t ns = now_ns();
+    uint64_t ns = clock::realtime_ns();
     struct {
         int64_t sec, usec;
     } tv = {static_cast<int64_t>(ns / ns_per_s), static_cast<int64_t>(ns % ns_per_s / 1000)};
@@ -82,7 +84,13 @@ int64_t sys_clock_nanosleep(const uint64_t* args) {
     if (!valid_clock(args[0])) return -e_inval;
     uint64_t ns;
     if (int r = read_timespec(args[2], ns)) return r;
-    if (args[1] & timer_abstime) return sleep_until(ns, nullptr);
+    if (args[1] & timer_abstime) {
+        if (is_wall_clock(args[0])) {
+            uint64_t now = clock::realtime_ns();
+            return sleep_until(now_ns() + (ns > now ? ns - now : 0), nullptr);
+        }
+        return sleep_until(ns, nullptr);
+    }
     return sleep_until(now_ns() + ns, reinterpret_cast<void*>(args[3]));
 }
 
