@@ -1,14 +1,48 @@
-// The application's files (files.cc): the root filesystem and the process's descriptors.
+// Files for the Linux application: the VFS instance (ramfs root, devfs on /dev, procfs on
+// /proc), the process's one descriptor table (shared by all its threads, as clone(CLONE_FILES)
+// threads share Linux's), the working directory and umask, and the kernel-side helpers the
+// process layer and loader need. The system calls themselves are in files.cc, pipe.cc,
+// devfs.cc and procfs.cc (listed in files.def).
+//
+// Locking: the VFS core (fs/) is not thread-safe; every call into it, its vnodes, open files
+// and the descriptor table happens with vfs_mutex() held. Pipes and character devices are
+// driven outside it (they have their own locks and may block), holding a reference to the
+// open file taken under it.
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
+
+namespace mica::fs {
+class Vfs;
+}
+namespace mica::sched {
+class Mutex;
+}
 
 namespace mica::abi {
-// Creates the root filesystem (ramfs) from a cpio archive (size 0: empty), mounts /dev and
-// /proc, opens descriptors 0-2 on the console. 0, or -errno with a message in `error`.
+
+// Creates the VFS with a ramfs root, unpacks the cpio archive (`size` > 0) into it, creates
+// /dev, /proc and /tmp when missing, mounts devfs and procfs there and opens descriptors 0, 1
+// and 2 on /dev/console. 0 or -errno, with a message in `error` (may be nullptr). Safe to call
+// more than once: later calls return 0 without doing anything (the archive is not unpacked
+// again).
 int files_init(const void* archive, size_t size, char* error, size_t error_size);
-// Reads a whole file into a malloc'd buffer (the loader's way to the executable).
-int files_read_whole(const char* path, void** data, size_t* size);
-// What /proc/self/exe points to.
+bool files_ready();
+// For tests: closes every descriptor, drops the working directory and destroys the VFS and
+// everything in it, so that a later files_init starts afresh (and the heap is as before).
+void files_shutdown();
+
+// The executable's path as /proc/self/exe reports it (copied; at most 4095 bytes).
 void set_executable_path(const char* path);
+
+// Reads the regular file `path` (absolute, or relative to the working directory) from the
+// VFS into a malloc'd buffer: 0 and *data / *size (free() it), or -errno (-EACCES for a
+// directory or device).
+int files_read_whole(const char* path, void** data, size_t* size);
+
+// The VFS (after files_init) and the lock that serialises every use of it.
+fs::Vfs& vfs();
+sched::Mutex& vfs_mutex();
+
 }  // namespace mica::abi

@@ -1,0 +1,195 @@
+// Pipes: a 64 KiB ring (pipe_buffer.h) shared by a read-end and a write-end vnode. Readers
+// block until data arrives or every writer is gone (then EOF), writers block while the ring
+// is full and get -EPIPE once no reader is left (no SIGPIPE yet). Writes of at most PIPE_BUF
+// bytes are atomic. Each pipe has its own mutex, taken after the VFS lock when at all (an
+// end's destructor runs under the VFS lock); data is copied between the ring and the
+// application's memory directly, under the pipe's mutex.
+#include <mica/linux/pipe_buffer.h>
+#include <mica/linux/syscall.h>
+#include <mica/mm/vm.h>
+#include <stdlib.h>
+#include "files_internal.h"
+
+namespace mica::abi::files {
+namespace {
+
+// Pipe vnodes belong to this filesystem, which is never mounted (Linux's pipefs).
+class PipeFs final : public fs::FileSystem {
+public:
+    PipeFs() : FileSystem(nullptr) {}
+    fs::Vnode* root() override { return nullptr; }
+};
+PipeFs pipe_fs;  // owns nothing; pipe vnodes only point at it
+
+struct Pipe {
+    sched::Mutex mutex;
+    sched::CondVar readable;  // data arrived or the write end closed
+    sched::CondVar writable;  // space freed or the read end closed
+    PipeBuffer ring;
+    bool reader_open = true, writer_open = true;
+    int ends = 2;  // vnodes referring to this pipe; the last frees it (under the VFS lock)
+    uint8_t storage[pipe_capacity];
+    Pipe() : ring(storage, pipe_capacity) {}
+};
+
+class PipeEnd final : public fs::Vnode {
+public:
+    PipeEnd(Pipe* pipe, bool read_end, uint64_t ino)
+        : Vnode(&pipe_fs, fs::s_ififo | 0600), pipe_(pipe), read_end_(read_end) {
+        this->ino = ino;
+        atime = mtime = ctime = fs::Timespec{static_cast<int64_t>(now_ns() / 1000000000),
+                                             static_cast<int64_t>(now_ns() % 1000000000)};
+    }
+    ~PipeEnd() override {
+        {
+            sched::LockGuard<sched::Mutex> guard(pipe_->mutex);
+            (read_end_ ? pipe_->reader_open : pipe_->writer_open) = false;
+            pipe_->readable.broadcast();
+            pipe_->writable.broadcast();
+        }
+        poll_notify();
+        if (--pipe_->ends == 0) {
+            pipe_->~Pipe();
+            free(pipe_);
+        }
+    }
+    bool seekable() const override { return false; }
+    Pipe* pipe() const { return pipe_; }
+    bool read_end() const { return read_end_; }
+
+private:
+    Pipe* pipe_;
+    bool read_end_;
+};
+
+PipeEnd* end_of(fs::Vnode* node) { return static_cast<PipeEnd*>(node); }
+
+uint64_t next_pipe_ino = 1;  // under the VFS lock (pipe_create's caller holds it)
+
+}  // namespace
+
+int pipe_create(int flags, fs::OpenFile** read_end, fs::OpenFile** write_end) {
+    void* memory = malloc(sizeof(Pipe));
+    if (!memory) return -fs::errno_nfile;  // Linux's pipe(2) says ENFILE when out of pipes
+    Pipe* pipe = new (memory) Pipe();
+    uint64_t ino = next_pipe_ino++;
+    auto* reader = fs::make_object<PipeEnd>(pipe, true, ino);
+    auto* writer = reader ? fs::make_object<PipeEnd>(pipe, false, ino) : nullptr;
+    if (!writer) {
+        if (reader) {
+            pipe->ends = 1;  // the reader's destructor frees the pipe
+            reader->unref();
+        } else {
+            pipe->~Pipe();
+            free(pipe);
+        }
+        return -fs::errno_nomem;
+    }
+    int status = flags & fs::o_nonblock;
+    int result = fs::OpenFile::open(reader, fs::o_rdonly | status, read_end);
+    if (result == 0) {
+        result = fs::OpenFile::open(writer, fs::o_wronly | status, write_end);
+        if (result < 0) (*read_end)->unref();
+    }
+    reader->unref();  // the open files hold the ends now (or nothing does)
+    writer->unref();
+    return result;
+}
+
+int64_t pipe_read(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock) {
+    PipeEnd* end = end_of(node);
+    if (!end->read_end()) return -fs::errno_badf;
+    if (length == 0) return 0;
+    Pipe* p = end->pipe();
+    size_t done = 0;
+    {
+        sched::LockGuard<sched::Mutex> guard(p->mutex);
+        while (p->ring.empty()) {
+            if (!p->writer_open) return 0;  // EOF
+            if (nonblock) return -errno_again;
+            p->readable.wait(p->mutex);
+        }
+        while (done < length) {
+            PipeBuffer::Span span = p->ring.readable();
+            if (span.length == 0) break;
+            size_t n = span.length < length - done ? span.length : length - done;
+            if (buffer.put(done, span.data, n) < 0) {
+                if (done == 0) return -errno_fault;
+                break;
+            }
+            p->ring.consume(n);
+            done += n;
+        }
+        p->writable.broadcast();
+    }
+    poll_notify();
+    return static_cast<int64_t>(done);
+}
+
+int64_t pipe_write(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock) {
+    PipeEnd* end = end_of(node);
+    if (end->read_end()) return -fs::errno_badf;
+    if (length == 0) return 0;
+    Pipe* p = end->pipe();
+    size_t done = 0;
+    int64_t error = 0;
+    {
+        sched::LockGuard<sched::Mutex> guard(p->mutex);
+        // Up to PIPE_BUF bytes go in one piece, so they wait for that much room.
+        bool atomic = length <= pipe_buf;
+        while (done < length) {
+            if (!p->reader_open) {
+                error = -errno_pipe;
+                break;
+            }
+            size_t needed = atomic ? length : 1;
+            if (p->ring.space() < needed) {
+                if (nonblock) {
+                    error = -errno_again;
+                    break;
+                }
+                p->writable.wait(p->mutex);
+                continue;
+            }
+            size_t before = done;
+            while (done < length) {
+                PipeBuffer::Span span = p->ring.writable();
+                if (span.length == 0) break;
+                size_t n = span.length < length - done ? span.length : length - done;
+                if (buffer.get(done, span.data, n) < 0) {
+                    error = -errno_fault;
+                    break;
+                }
+                p->ring.commit(n);
+                done += n;
+            }
+            if (done > before) p->readable.broadcast();
+            if (error) break;
+        }
+    }
+    if (done > 0) poll_notify();
+    return done > 0 ? static_cast<int64_t>(done) : error;
+}
+
+unsigned pipe_poll(fs::Vnode* node) {
+    PipeEnd* end = end_of(node);
+    Pipe* p = end->pipe();
+    sched::LockGuard<sched::Mutex> guard(p->mutex);
+    unsigned mask = 0;
+    if (end->read_end()) {
+        if (!p->ring.empty()) mask |= pollin | pollrdnorm;
+        if (!p->writer_open) mask |= pollhup;
+    } else {
+        if (p->ring.space() >= pipe_buf) mask |= pollout | pollwrnorm;
+        if (!p->reader_open) mask |= pollerr;
+    }
+    return mask;
+}
+
+size_t pipe_available(fs::Vnode* node) {
+    Pipe* p = end_of(node)->pipe();
+    sched::LockGuard<sched::Mutex> guard(p->mutex);
+    return p->ring.size();
+}
+
+}  // namespace mica::abi::files
