@@ -161,6 +161,25 @@ int FdTable::assign(int fd, OpenFile* file, bool close_on_exec) {
 
 int FdTable::install(OpenFile* file, bool close_on_exec) { return dup_from_file(file, 0, close_on_exec); }
 
+int FdTable::copy_to(FdTable& copy) const {
+    for (int fd = 0; fd < capacity_; ++fd) {
+        if (!slots_[fd].file) continue;
+        if (int r = copy.assign(fd, slots_[fd].file, slots_[fd].close_on_exec); r < 0) return r;
+    }
+    return 0;
+}
+
+void FdTable::swap(FdTable& other) {
+    Slot* slots = slots_;
+    int capacity = capacity_, limit = limit_;
+    slots_ = other.slots_;
+    capacity_ = other.capacity_;
+    limit_ = other.limit_;
+    other.slots_ = slots;
+    other.capacity_ = capacity;
+    other.limit_ = limit;
+}
+
 OpenFile* FdTable::get(int fd) const {
     if (fd < 0 || fd >= capacity_) return nullptr;
     return slots_[fd].file;

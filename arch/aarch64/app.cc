@@ -10,6 +10,7 @@ extern "C" void mica_syscall_on_sp0(uintptr_t stack_top, void (*fn)(void*), void
 extern "C" [[noreturn]] void mica_resume_frame(const mica::aarch64::TrapFrame* frame);
 extern "C" [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t sp);
 extern "C" void mica_fp_save(void* area);
+extern "C" void mica_reset_exception_stack(uintptr_t top);
 extern "C" void mica_fp_load(const void* area);
 
 namespace mica::arch {
@@ -62,7 +63,20 @@ void set_tls_register(uintptr_t value) { MICA_WRITE_SYSREG(tpidr_el0, value); }
 // aarch64 finds the kernel stack through the current thread (aarch64_syscall).
 void set_syscall_stack(uintptr_t) {}
 
-void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(entry, sp); }
+void enter_application(uintptr_t entry, uintptr_t sp) {
+    // From execve the exception stack still holds the system call's frames: start it afresh.
+    mica_reset_exception_stack(sched::current()->exception_top);
+    mica_enter_application(entry, sp);
+}
+
+void resume_syscall(const SyscallFrame* saved, uintptr_t, uint64_t result) {
+    sched::Thread* self = sched::current();
+    auto* frame = reinterpret_cast<aarch64::TrapFrame*>((self->exception_top - sizeof(aarch64::TrapFrame)) & ~uintptr_t{15});
+    aarch64::TrapFrame copy = *saved;
+    *frame = copy;
+    frame->x[0] = result;
+    mica_resume_frame(frame);
+}
 
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
 

@@ -48,6 +48,16 @@ mica_resume_frame:
     mov sp, x0
     b mica_trap_return
 
+/* void mica_reset_exception_stack(uintptr_t top): SP_EL1 = top (called in thread mode). */
+    .globl mica_reset_exception_stack
+    .hidden mica_reset_exception_stack
+mica_reset_exception_stack:
+    msr daifset, #2
+    msr spsel, #1
+    mov sp, x0
+    msr spsel, #0
+    ret
+
 /* [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t sp): Linux process
    entry - sp at argc, x0 0 (no function for atexit), everything else 0. */
     .globl mica_enter_application

@@ -76,6 +76,14 @@ void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(e
 
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
 
+void resume_syscall(const SyscallFrame* saved, uintptr_t kernel_stack_top, uint64_t result) {
+    auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
+    SyscallFrame copy = *saved;  // `saved` may overlap the new frame's place
+    *frame = copy;
+    frame->rax = result;
+    mica_resume_syscall_frame(frame);
+}
+
 void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp) {
     auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
     *frame = *parent;

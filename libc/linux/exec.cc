@@ -116,7 +116,28 @@ bool is_application_pc(uintptr_t pc) {
 }
 
 int start_application(const char* const* argv, const char* const* envp, char* error, size_t n) {
-    const char* path = argv[0];
+    uintptr_t entry = 0, sp = 0;
+    bool committed;
+    if (int r = load_program(argv[0], argv, envp, entry, sp, error, n, committed)) return r;
+    auto* program = new Program{entry, sp};
+    sched::Thread* t = sched::create("main", application_main, program);
+    auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
+    void* state = aligned_alloc(16, arch::app_state_size());
+    if (!t || !app || !state) return fail(error, n, -12, "no memory for the first thread");
+    arch::app_state_init(state, 0);
+    app->state = state;
+    app->exception_base = t->exception_top;
+    register_main_thread(app);
+    t->app = app;
+    t->app_state = state;
+    sched::detach(t);
+    sched::start(t);
+    return 0;
+}
+
+int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
+                 uintptr_t& stack_pointer, char* error, size_t n, bool& committed) {
+    committed = false;
     void* data = nullptr;
     size_t size = 0;
     if (int r = files_read_whole(path, &data, &size)) {
@@ -134,6 +155,9 @@ int start_application(const char* const* argv, const char* const* envp, char* er
         return fail(error, n, -8, "%s is dynamically linked (interpreter %s): only static executables run so far",
                     path, plan.interpreter);
     }
+    // The point of no return of execve: whatever the process had mapped goes.
+    committed = true;
+    mm::vm::unmap_all();
     uintptr_t bias = 0;
     if (plan.position_independent) {
         // Anywhere: a free range found by placing a temporary area the program's size.
@@ -179,18 +203,8 @@ int start_application(const char* const* argv, const char* const* envp, char* er
     if (r) return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
 
     set_executable_path(path);
-    auto* program = new Program{plan.entry + bias, static_cast<uintptr_t>(sp)};
-    sched::Thread* t = sched::create("main", application_main, program);
-    auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
-    void* state = aligned_alloc(16, arch::app_state_size());
-    if (!t || !app || !state) return fail(error, n, -12, "no memory for the first thread");
-    arch::app_state_init(state, 0);
-    app->state = state;
-    register_main_thread(app);
-    t->app = app;
-    t->app_state = state;
-    sched::detach(t);
-    sched::start(t);
+    entry = plan.entry + bias;
+    stack_pointer = static_cast<uintptr_t>(sp);
     return 0;
 }
 

@@ -589,6 +589,45 @@ int files_init(const void* archive, size_t size, char* error, size_t error_size)
     return 0;
 }
 
+namespace {
+struct SavedFiles {
+    fs::FdTable table;
+    Vnode* cwd;
+    uint32_t umask;
+};
+}  // namespace
+
+void* files_fork() {
+    Guard guard(vfs_lock);
+    auto* saved = new SavedFiles{};
+    if (fd_table.copy_to(saved->table) != 0) {
+        delete saved;
+        return nullptr;
+    }
+    saved->cwd = cwd;
+    if (cwd) cwd->ref();
+    saved->umask = file_mode_mask;
+    return saved;
+}
+
+void files_restore(void* opaque) {
+    auto* saved = static_cast<SavedFiles*>(opaque);
+    {
+        Guard guard(vfs_lock);
+        fd_table.swap(saved->table);
+        if (cwd) cwd->unref();
+        cwd = saved->cwd;
+        file_mode_mask = saved->umask;
+        delete saved;  // closes what the child still had open, as close() does, under the lock
+    }
+    poll_notify();
+}
+
+void files_exec() {
+    Guard guard(vfs_lock);
+    fd_table.close_all_on_exec();
+}
+
 void files_shutdown() {
     Guard guard(vfs_lock);
     if (!ready) return;

@@ -37,6 +37,11 @@ KernelSigaction actions[signal_count + 1];
 constexpr uint64_t sig_dfl = 0, sig_ign = 1;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
+}  // namespace
+
+int64_t clone_process(uint64_t flags, uint32_t* child_tid);  // fork.cc
+
+namespace {
 
 // What a clone() child needs to start: its parent's registers at the call, its stack, TLS.
 struct CloneStart {
@@ -46,21 +51,25 @@ struct CloneStart {
     alignas(16) uint8_t frame[];  // arch::syscall_frame_size() bytes
 };
 
-[[noreturn]] void end_thread() {
+[[noreturn]] void end_thread(int status) {
     sched::Thread* self = sched::current();
     auto* app = static_cast<AppThread*>(self->app);
+    bool last;
+    {
+        sched::SpinGuard guard(lock);
+        last = live_threads == 1;
+    }
+    if (last) abi::exit_application(status);  // the process ends with its last thread
     if (app && app->clear_child_tid) {
         uint32_t zero = 0;
         if (mm::vm::copy_to_app(app->clear_child_tid, &zero, sizeof zero) == 0) {
             sched::futex_wake(app->clear_child_tid, 1);
         }
     }
-    int left;
     {
         sched::SpinGuard guard(lock);
-        left = --live_threads;
+        --live_threads;
     }
-    if (left == 0) abi::exit_application(0);
     if (app) {
         self->app_state = nullptr;  // no FPU save for a thread that is going away
         free(app->state);
@@ -94,7 +103,20 @@ int register_main_thread(AppThread* app) {
     return app->tid;
 }
 
-void exit_application(int status) { power::shutdown(status & 0xff); }
+void exit_application(int status) {
+    finish_forked_child((status & 0xff) << 8);  // returns only in the first process
+    power::shutdown(status & 0xff);
+}
+
+void end_process_by_signal(int signal) {
+    finish_forked_child(signal & 0x7f);
+    power::shutdown(128 + signal);
+}
+
+bool single_threaded() {
+    sched::SpinGuard guard(lock);
+    return live_threads == 1;
+}
 
 void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc) {
     static const char* const names[] = {nullptr,  "SIGHUP", "SIGINT",  "SIGQUIT", "SIGILL", "SIGTRAP",
@@ -106,14 +128,14 @@ void kill_application(int signal, const char* what, uintptr_t address, uintptr_t
     } else {
         kprintf("mica: application killed by %s: %s\n", name, what);
     }
-    exit_application(128 + signal);
+    end_process_by_signal(signal);
 }
 
 }  // namespace mica::abi
 
 int64_t sys_exit_group(const uint64_t* args) { abi::exit_application(static_cast<int>(args[0] & 0xff)); }
 
-int64_t sys_exit(const uint64_t*) { end_thread(); }
+int64_t sys_exit(const uint64_t* args) { end_thread(static_cast<int>(args[0] & 0xff)); }
 
 int64_t sys_set_tid_address(const uint64_t* args) {
     AppThread* app = self_app();
@@ -127,8 +149,8 @@ int64_t sys_set_robust_list(const uint64_t* args) {
 }
 
 int64_t sys_gettid(const uint64_t*) { return self_app()->tid; }
-int64_t sys_getpid(const uint64_t*) { return main_tid; }
-int64_t sys_getppid(const uint64_t*) { return 0; }
+int64_t sys_getpid(const uint64_t*) { return abi::current_pid(); }
+int64_t sys_getppid(const uint64_t*) { return abi::parent_pid(); }
 int64_t sys_getuid(const uint64_t*) { return 0; }
 int64_t sys_geteuid(const uint64_t*) { return 0; }
 int64_t sys_getgid(const uint64_t*) { return 0; }
@@ -177,13 +199,15 @@ int64_t sys_clone(const uint64_t* args) {
 #endif
     constexpr uint64_t thread_flags = clone_vm | clone_thread | clone_sighand;
     if ((flags & thread_flags) != thread_flags) {
-        static bool said;
-        if (!said) {
-            said = true;
-            kprintf("mica: clone(%#lx): only threads are supported (one address space: no fork)\n",
-                    static_cast<unsigned long>(flags));
+        // A new process: fork emulation (fork.cc), for a process with one thread.
+        if (!(flags & clone_vm) || (flags & clone_vfork)) {
+            if (!abi::single_threaded()) {
+                kprintf("mica: fork with more than one thread is not supported\n");
+                return -e_nosys;
+            }
+            return clone_process(flags, child_tid);
         }
-        return -e_nosys;
+        return -e_inval;
     }
     if (!stack || (flags & clone_vfork)) return -e_inval;
     (void)clone_fs;
@@ -200,6 +224,7 @@ int64_t sys_clone(const uint64_t* args) {
         return -e_nomem;
     }
     *start = CloneStart{flags, stack, tls, child_tid};
+    app->exception_base = t->exception_top;
     memcpy(start->frame, sched::current()->syscall_frame, frame_size);
     arch::app_state_save(state);  // the child starts with its parent's FPU state and TLS
     app->state = state;
@@ -324,12 +349,12 @@ int64_t send_signal(int sig) {
 
 int64_t sys_kill(const uint64_t* args) {
     int64_t pid = static_cast<int64_t>(args[0]);
-    if (pid != main_tid && pid != 0 && pid != -1) return -e_srch;
+    if (pid != abi::current_pid() && pid != 0 && pid != -1) return -e_srch;
     return send_signal(static_cast<int>(args[1]));
 }
 int64_t sys_tkill(const uint64_t* args) { return send_signal(static_cast<int>(args[1])); }
 int64_t sys_tgkill(const uint64_t* args) {
-    if (static_cast<int64_t>(args[0]) != main_tid) return -e_srch;
+    if (static_cast<int64_t>(args[0]) != abi::current_pid()) return -e_srch;
     return send_signal(static_cast<int>(args[2]));
 }
 

@@ -156,4 +156,31 @@ TEST_F(FdTest, TableDestructorClosesEverything) {
     v->unref();
 }
 
+
+
+TEST_F(FdTest, CopyAndSwapForFork) {
+    ASSERT_EQ(write_file("/x", "data"), 0);
+    ASSERT_EQ(open_fd("/x", o_rdwr), 0);
+    ASSERT_EQ(table.dup2(0, 5), 5);
+    ASSERT_EQ(table.set_close_on_exec(5, true), 0);
+    OpenFile* file = table.get(0);
+    {
+        FdTable saved{16};
+        ASSERT_EQ(table.copy_to(saved), 0);
+        EXPECT_EQ(saved.get(0), file);
+        EXPECT_EQ(saved.get(5), file);
+        EXPECT_EQ(saved.close_on_exec(5), 1);
+        // The "child" closes and dups; then the parent's descriptors come back.
+        EXPECT_EQ(table.close(0), 0);
+        EXPECT_EQ(table.dup2(5, 7), 7);
+        table.swap(saved);
+        EXPECT_EQ(table.get(0), file);
+        EXPECT_EQ(table.get(7), nullptr);
+        EXPECT_EQ(saved.get(7), file);
+    }  // the child's table closes its descriptors; the file stays open for the parent
+    EXPECT_EQ(table.count(), 2);
+    char c;
+    EXPECT_EQ(table.get(0)->pread(&c, 1, 0), 1);
+}
+
 }  // namespace

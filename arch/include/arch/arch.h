@@ -91,7 +91,8 @@ void set_tls_register(uintptr_t value);
 // The kernel stack system calls of the thread about to run use (its slot's stack top).
 void set_syscall_stack(uintptr_t top);
 // Starts application code at `entry` with stack pointer `sp`, as Linux starts a process
-// (other registers zero); interrupts on.
+// (other registers zero); interrupts on. Also from a system call (execve): the thread's
+// exception stack is reset first.
 [[noreturn]] void enter_application(uintptr_t entry, uintptr_t sp);
 // The registers of an application thread at a system call (arch-defined layout), and the
 // way a clone() child resumes from a copy of its parent's with `result` (0) returned,
@@ -99,6 +100,10 @@ void set_syscall_stack(uintptr_t top);
 struct SyscallFrame;
 size_t syscall_frame_size();
 [[noreturn]] void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp);
+// Returns from the system call whose registers `frame` holds (a copy), with `result`: how a
+// forked parent resumes once its child is done. The calling thread's kernel and exception
+// stacks are reset (whatever ran on them is abandoned).
+[[noreturn]] void resume_syscall(const SyscallFrame* frame, uintptr_t kernel_stack_top, uint64_t result);
 
 // Spin-wait hint (pause / yield).
 void cpu_relax();

@@ -88,6 +88,11 @@ public:
     void close_all_on_exec();
     int count() const;  // open descriptors
     int limit() const { return limit_; }
+    // fork: `copy` (empty) gets every descriptor of this table, each a new reference to the
+    // same open file with the same close-on-exec flag. 0 or -ENOMEM (copy left partial).
+    int copy_to(FdTable& copy) const;
+    // Exchanges the descriptors of two tables (a parent's back after its child is done).
+    void swap(FdTable& other);
 
 private:
     struct Slot {

@@ -35,6 +35,13 @@ void files_shutdown();
 
 // The executable's path as /proc/self/exe reports it (copied; at most 4095 bytes).
 void set_executable_path(const char* path);
+// fork in one address space (fork.cc): files_fork keeps a copy of the parent's descriptors,
+// working directory and umask while its child runs (nullptr when out of memory);
+// files_restore puts them back and closes what the child still had open. files_exec
+// closes the close-on-exec descriptors (execve).
+void* files_fork();
+void files_restore(void* saved);
+void files_exec();
 
 // Reads the regular file `path` (absolute, or relative to the working directory) from the
 // VFS into a malloc'd buffer: 0 and *data / *size (free() it), or -errno (-EACCES for a

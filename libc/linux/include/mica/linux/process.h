@@ -15,6 +15,7 @@ struct AppThread {
     void* start;                // clone(): what the thread started from (freed at its exit)
     uint32_t* clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
     uint64_t robust_list;       // set_robust_list (recorded; futexes are not cleaned up)
+    uintptr_t exception_base;   // the thread's own exception stack top (aarch64 moves it in calls)
 };
 
 // Counts the first thread in (process.cc) and gives it the process id as its tid.
@@ -23,12 +24,28 @@ int register_main_thread(AppThread* app);
 // Loads `argv[0]` from the root filesystem and starts it on a new thread. On failure
 // writes a message naming the problem into `error` and returns a negative errno.
 int start_application(const char* const* argv, const char* const* envp, char* error, size_t error_size);
+// Loads `path` into a fresh address space (what was mapped before is gone once the file
+// is found to be a loadable executable) with argv/envp on a new stack: entry point and
+// stack pointer, or -errno and a message; `committed` says whether the old address space was
+// already gone when it failed.
+int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
+                 uintptr_t& stack_pointer, char* error, size_t error_size, bool& committed);
 
 // Exit statuses when the application cannot start, as a shell's: not found, cannot run.
 inline constexpr int exit_not_found = 127, exit_not_executable = 126;
 
-// Ends the application: prints nothing, powers off with `status` (0-255).
+// Ends the running process with `status` (0-255): a forked child's parent resumes (fork.cc),
+// the first process powers the machine off with it as the exit status.
 [[noreturn]] void exit_application(int status);
+// The same for a process killed by `signal`.
+[[noreturn]] void end_process_by_signal(int signal);
+// fork.cc: the running process's id, its parent's, and whether it is a forked child.
+int current_pid();
+int parent_pid();
+// Called by exit paths: returns only when the running process is the first one.
+void finish_forked_child(int wait_status);
+// Whether the application has a single thread (fork is only possible then).
+bool single_threaded();
 
 // A fatal signal in application code (a fault the VM cannot resolve, an undefined
 // instruction, abort()): reports it and ends the application with 128 + signal, as a

@@ -1,0 +1,230 @@
+// fork, vfork, execve and wait4 in one address space. A Linux shell runs most commands in a
+// forked child, so Mica emulates fork by running the child first, alone: at fork the
+// parent's memory (every area and populated page), descriptors and registers are set
+// aside; the child then runs on the same thread in the same addresses; when it exits (or is
+// killed) everything of the parent is put back and its fork returns the child's pid. A child
+// can fork again (the saved parents form a stack). The limits, documented in
+// docs/architecture.md: the parent does not run until its child ends (a pipeline's writer
+// runs to completion before its reader starts, so it must fit the pipe), a process with
+// more than one thread cannot fork, and a vfork child's writes to memory are undone.
+#include <arch/arch.h>
+#include <mica/console.h>
+#include <mica/linux/files.h>
+#include <mica/linux/process.h>
+#include <mica/linux/syscall.h>
+#include <mica/mm/vm.h>
+#include <mica/sched/sched.h>
+#include <mica/sched/spinlock.h>
+#include <stdlib.h>
+#include <string.h>
+
+using namespace mica;
+using abi::AppThread;
+
+namespace {
+constexpr int64_t e_child = 10, e_nomem = 12, e_fault = 14, e_inval = 22, e_nosys = 38, e_2big = 7;
+constexpr int first_pid = 1;
+
+// A parent waiting for its child.
+struct SuspendedParent {
+    int pid;
+    int child_pid;
+    mm::vm::Snapshot* memory;
+    void* files;
+    void* app_state;   // FPU/SIMD and TLS registers at the fork
+    void* frame;       // its registers at the fork system call
+    SuspendedParent* outer;
+};
+
+// An ended child nobody has waited for yet.
+struct Zombie {
+    int pid, parent;
+    int status;  // as wait4 reports it
+    Zombie* next;
+};
+
+// Owned here; only the one running process touches them, so no lock is needed beyond
+// process.cc's (there is a single application thread whenever a fork is in progress).
+SuspendedParent* parents = nullptr;
+Zombie* zombies = nullptr;
+int running_pid = first_pid;
+int next_pid = first_pid + 1;
+
+AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
+
+int64_t do_fork() {
+    sched::Thread* self = sched::current();
+    auto* parent = static_cast<SuspendedParent*>(calloc(1, sizeof(SuspendedParent)));
+    if (!parent) return -e_nomem;
+    parent->memory = mm::vm::take_snapshot();
+    parent->files = parent->memory ? abi::files_fork() : nullptr;
+    parent->app_state = aligned_alloc(16, arch::app_state_size());
+    parent->frame = malloc(arch::syscall_frame_size());
+    if (!parent->memory || !parent->files || !parent->app_state || !parent->frame) {
+        if (parent->memory) mm::vm::discard_snapshot(parent->memory);
+        if (parent->files) abi::files_restore(parent->files);
+        free(parent->app_state);
+        free(parent->frame);
+        free(parent);
+        return -e_nomem;
+    }
+    arch::app_state_save(parent->app_state);
+    memcpy(parent->frame, self->syscall_frame, arch::syscall_frame_size());
+    parent->pid = running_pid;
+    parent->child_pid = next_pid++;
+    parent->outer = parents;
+    parents = parent;
+    running_pid = parent->child_pid;
+    self_app()->tid = running_pid;
+    return 0;  // now the child
+}
+}  // namespace
+
+namespace mica::abi {
+
+int current_pid() { return running_pid; }
+int parent_pid() { return parents ? parents->pid : 0; }
+
+void finish_forked_child(int wait_status) {
+    SuspendedParent* parent = parents;
+    if (!parent) return;  // the first process: the caller stops the machine
+    auto* zombie = static_cast<Zombie*>(malloc(sizeof(Zombie)));
+    if (zombie) {
+        *zombie = Zombie{parent->child_pid, parent->pid, wait_status, zombies};
+        zombies = zombie;
+    }
+    parents = parent->outer;
+    running_pid = parent->pid;
+    sched::Thread* self = sched::current();
+    auto* app = static_cast<AppThread*>(self->app);
+    app->tid = parent->pid;
+    mm::vm::restore_snapshot(parent->memory);
+    files_restore(parent->files);
+    memcpy(app->state, parent->app_state, arch::app_state_size());
+    arch::app_state_load(app->state);
+    self->exception_top = app->exception_base;
+    // The parent's frame must outlive this function: copy it to the kernel stack's top.
+    alignas(16) uint8_t frame[512];
+    memcpy(frame, parent->frame, arch::syscall_frame_size());
+    free(parent->frame);
+    free(parent->app_state);
+    int child = parent->child_pid;
+    free(parent);
+    arch::resume_syscall(reinterpret_cast<const arch::SyscallFrame*>(frame), self->kernel_stack_top,
+                         static_cast<uint64_t>(child));
+}
+
+}  // namespace mica::abi
+
+// fork (x86_64) and vfork: a child that runs to its end before the parent goes on.
+int64_t sys_fork(const uint64_t*) { return do_fork(); }
+int64_t sys_vfork(const uint64_t*) { return do_fork(); }
+
+// clone without CLONE_VM is a fork (glibc's and musl's fork use it); process.cc sends those here.
+int64_t clone_process(uint64_t flags, uint32_t* child_tid) {
+    constexpr uint64_t clone_child_settid = 0x1000000;
+    int64_t r = do_fork();
+    if (r == 0 && (flags & clone_child_settid) && child_tid) {
+        uint32_t tid = static_cast<uint32_t>(running_pid);
+        mm::vm::copy_to_app(child_tid, &tid, sizeof tid);
+    }
+    return r;
+}
+
+int64_t sys_wait4(const uint64_t* args) {
+    constexpr int wnohang = 1;
+    int64_t pid = static_cast<int64_t>(static_cast<int32_t>(args[0]));
+    int options = static_cast<int>(args[2]);
+    Zombie** link = &zombies;
+    bool any_child = false;
+    for (Zombie* z = zombies; z; link = &z->next, z = z->next) {
+        if (z->parent != running_pid) continue;
+        any_child = true;
+        if (pid > 0 && z->pid != pid) continue;
+        if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &z->status, sizeof z->status)) {
+            return -e_fault;
+        }
+        if (args[3]) {
+            uint8_t usage[144] = {};  // struct rusage: all zero
+            if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), usage, sizeof usage)) return -e_fault;
+        }
+        int found = z->pid;
+        *link = z->next;
+        free(z);
+        return found;
+    }
+    // Children always end before their parent runs again: none left means none at all.
+    (void)any_child;
+    (void)options;
+    (void)wnohang;
+    return -e_child;
+}
+
+int64_t sys_execve(const uint64_t* args) {
+    // Everything comes into kernel memory first: the old image is about to go away.
+    constexpr size_t max_strings = 256 * 1024, max_pointers = 4096;
+    char path[4096];
+    int64_t len = mm::vm::copy_string_from_app(path, reinterpret_cast<const char*>(args[0]), sizeof path);
+    if (len < 0) return len;
+    char* strings = static_cast<char*>(malloc(max_strings));
+    auto** pointers = static_cast<const char**>(malloc(max_pointers * sizeof(char*)));
+    if (!strings || !pointers) {
+        free(strings);
+        free(pointers);
+        return -e_nomem;
+    }
+    size_t used = 0, count = 0;
+    const char** argv = pointers;
+    const char** envp = nullptr;
+    int64_t result = 0;
+    for (int list = 0; list < 2 && result == 0; ++list) {
+        auto* app_list = reinterpret_cast<const char* const*>(args[1 + list]);
+        if (list == 1) envp = pointers + count;
+        for (size_t i = 0; app_list; ++i) {
+            const char* item;
+            if (mm::vm::copy_from_app(&item, app_list + i, sizeof item)) {
+                result = -e_fault;
+                break;
+            }
+            if (!item) break;
+            if (count + 2 >= max_pointers) {
+                result = -e_2big;
+                break;
+            }
+            int64_t n = mm::vm::copy_string_from_app(strings + used, item, max_strings - used);
+            if (n < 0) {
+                result = n == -36 ? -e_2big : n;
+                break;
+            }
+            pointers[count++] = strings + used;
+            used += static_cast<size_t>(n) + 1;
+        }
+        pointers[count++] = nullptr;
+    }
+    if (result == 0 && !argv[0]) result = -e_inval;  // Linux allows it; libcs' start code does not
+    if (result != 0) {
+        free(strings);
+        free(pointers);
+        return result;
+    }
+    char error[256];
+    uintptr_t entry, sp;
+    bool committed;
+    int r = abi::load_program(path, argv, envp, entry, sp, error, sizeof error, committed);
+    free(strings);
+    free(pointers);
+    if (r != 0) {
+        // Before the point of no return the process is intact and sees the error (-ENOENT:
+        // a shell tries the next PATH entry); after it there is nothing to return to.
+        if (!committed) return r;
+        kprintf("mica: execve: %s\n", error);
+        abi::exit_application(127);
+    }
+    abi::files_exec();
+    sched::Thread* self = sched::current();
+    auto* app = static_cast<AppThread*>(self->app);
+    arch::app_state_init(app->state, 0);
+    arch::app_state_load(app->state);
+    self->exception_top = app->exception_base;
+    arch::enter_application(entry, sp);
+}
