@@ -68,9 +68,11 @@ function(mica_add_boot_tests prefix dir)
   if(CONFIG_DRIVER_ISA_DEBUG_EXIT OR CONFIG_DRIVER_SEMIHOSTING_EXIT)
     set(panic_status 70)
     set(usage_status 64)
+    set(not_found_status 127)
   else()
     set(panic_status 0)
     set(usage_status 0)
+    set(not_found_status 0)
   endif()
   set(banner "Mica [0-9.]+ \\(config ${CONFIG_BUILD_NAME}, drivers ${CONFIG_DRIVER_PROFILE_NAME}, ${CONFIG_ARCH}\\) on .*, [0-9]+ MiB RAM, booted in [0-9]+\\.[0-9]+ ms")
 
@@ -95,7 +97,7 @@ function(mica_add_boot_tests prefix dir)
   mica_add_boot_test(${prefix}verbose ${dir} ${m} 0 "--verbose"
     --expect "mica: ram 0x[0-9a-f]+-0x[0-9a-f]+" --expect "pages free of")
   # No initrd: the root filesystem is empty, so the application is not found (status 127).
-  mica_add_boot_test(${prefix}app.not-found ${dir} ${m} 127 "-- /hello arg"
+  mica_add_boot_test(${prefix}app.not-found ${dir} ${m} ${not_found_status} "-- /hello arg"
     --expect "mica: error: cannot read /hello: no such file")
 
   if(CONFIG_TEST_OPTIONS)
