@@ -3,6 +3,7 @@
 // with argv/envp/auxv, and a first thread that enters it. Static and static-PIE
 // executables; dynamically linked ones are refused with a message saying so.
 #include <arch/arch.h>
+#include <arch/traits.h>
 #include <mica/boot.h>
 #include <mica/format.h>
 #include <mica/linux/files.h>
@@ -162,7 +163,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     if (plan.position_independent) {
         // Anywhere: a free range found by placing a temporary area the program's size.
         size_t span = plan.highest_address - plan.lowest_address;
-        intptr_t at = mm::vm::map_anonymous(0, span, 0, false);
+        intptr_t at = mm::vm::map_anonymous(arch::traits::pie_base, span, 0, false);
         if (at < 0) {
             free(data);
             return fail(error, n, static_cast<int>(at), "no room for %s (%zu bytes)", path, span);

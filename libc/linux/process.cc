@@ -380,3 +380,23 @@ int64_t sys_getrlimit(const uint64_t* args) {  // x86_64 only
 }
 
 int64_t sys_rseq(const uint64_t*) { return -e_nosys; }  // glibc runs without it
+
+// prctl: thread names (kept per thread; reported back) and nothing else.
+int64_t sys_prctl(const uint64_t* args) {
+    constexpr int pr_set_name = 15, pr_get_name = 16;
+    AppThread* app = self_app();
+    switch (static_cast<int>(args[0])) {
+    case pr_set_name: {
+        char name[16] = {};
+        int64_t n = mm::vm::copy_string_from_app(name, reinterpret_cast<const char*>(args[1]), sizeof name);
+        if (n == -e_fault) return -e_fault;
+        memcpy(app->name, name, sizeof name);
+        app->name[15] = 0;
+        return 0;
+    }
+    case pr_get_name:
+        return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), app->name, sizeof app->name) ? -e_fault : 0;
+    default:
+        return -e_inval;
+    }
+}

@@ -73,6 +73,12 @@ int64_t sys_gettimeofday(const uint64_t* args) {
     return 0;
 }
 
+int64_t sys_time(const uint64_t* args) {  // x86_64 only
+    int64_t seconds = static_cast<int64_t>(clock::realtime_ns() / ns_per_s);
+    if (args[0] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &seconds, sizeof seconds)) return -e_fault;
+    return seconds;
+}
+
 int64_t sys_nanosleep(const uint64_t* args) {
     uint64_t ns;
     if (int r = read_timespec(args[0], ns)) return r;

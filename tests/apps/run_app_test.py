@@ -84,6 +84,14 @@ def reference(a):
             else:
                 shutil.copy(host, target)
         env = dict(e.split("=", 1) for e in a.env)
+        if a.applets:
+            # The multi-call binary under each applet's name, first in PATH: the same busybox
+            # runs every command on the host as on Mica.
+            bindir = os.path.join(scratch, "applets")
+            os.makedirs(bindir)
+            for name in a.applets.split(","):
+                os.symlink(os.path.abspath(a.binary), os.path.join(bindir, name))
+            env["PATH"] = bindir
         if a.tmpdir:
             env["TMPDIR"] = os.path.join(scratch, "tmp")
             os.makedirs(env["TMPDIR"])
@@ -139,8 +147,20 @@ def guest(a):
         cmd.append("--env=TMPDIR=/tmp")
     for item in a.add:
         cmd += ["--add", item]
+    manifest = None
+    if a.applets:
+        # /bin/<applet> -> the binary, as `busybox --install -s` would make them.
+        fd, manifest = tempfile.mkstemp(prefix="mica-applets-", suffix=".manifest")
+        with os.fdopen(fd, "w") as f:
+            for name in a.applets.split(","):
+                f.write(f"/bin/{name}: -> {os.path.basename(guest_path(a))}\n")
+        cmd += ["--manifest", manifest, "--env=PATH=/bin"]
     cmd += ["--"] + a.args
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    finally:
+        if manifest:
+            os.unlink(manifest)
     console = p.stdout.decode(errors="replace")
     output = application_output(console)
     problems = []
@@ -184,6 +204,8 @@ def main(argv):
     common.add_argument("--env", action="append", default=[], metavar="NAME=VALUE")
     common.add_argument("--add", action="append", default=[], metavar="HOST:GUEST")
     common.add_argument("--tmpdir", action="store_true", help="give the program a private TMPDIR")
+    common.add_argument("--applets", metavar="NAME,...",
+                        help="a multi-call binary (busybox): link it under these names in PATH")
     common.add_argument("args", nargs="*")
     r = sub.add_parser("reference", parents=[common])
     r.add_argument("--output", required=True)

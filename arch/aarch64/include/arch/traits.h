@@ -23,5 +23,7 @@ inline constexpr uintptr_t device_identity_start = uintptr_t{128} << 20;
 inline constexpr uintptr_t device_identity_end = uintptr_t{4} << 30;
 inline constexpr uintptr_t app_space_end = uintptr_t{512} << 30;
 inline constexpr uintptr_t mmap_base = uintptr_t{128} << 30;
+// Where a position-independent executable goes: below mmap_base, so its break can grow.
+inline constexpr uintptr_t pie_base = uintptr_t{16} << 30;
 using PageFormat = aarch64::PageFormat;
 }  // namespace mica::arch::traits

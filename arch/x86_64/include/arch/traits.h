@@ -23,5 +23,8 @@ inline constexpr uintptr_t device_identity_start = uintptr_t{1} << 30;
 inline constexpr uintptr_t device_identity_end = uintptr_t{4} << 30;
 inline constexpr uintptr_t app_space_end = uintptr_t{128} << 40;  // the lower canonical half
 inline constexpr uintptr_t mmap_base = uintptr_t{1} << 40;
+// Where a position-independent executable goes (Linux's choice without randomisation): far
+// from mmap_base, so its break can grow.
+inline constexpr uintptr_t pie_base = 0x555555554000;
 using PageFormat = x86::PageFormat;
 }  // namespace mica::arch::traits

@@ -16,6 +16,7 @@ struct AppThread {
     uint32_t* clear_child_tid;  // set_tid_address / CLONE_CHILD_CLEARTID: zeroed and woken at exit
     uint64_t robust_list;       // set_robust_list (recorded; futexes are not cleaned up)
     uintptr_t exception_base;   // the thread's own exception stack top (aarch64 moves it in calls)
+    char name[16];              // prctl(PR_SET_NAME)
 };
 
 // Counts the first thread in (process.cc) and gives it the process id as its tid.
