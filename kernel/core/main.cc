@@ -93,6 +93,8 @@ char cmdline_copy[BootInfo::max_cmdline];
         kprintf("mica: error: root filesystem: %s\n", error);
         power::shutdown(abi::exit_not_executable);
     }
+    // Unpacked into ramfs: the archive's memory is free for the application.
+    if (boot.initrd.size) mm::release_boot_memory(boot.initrd.base, boot.initrd.size);
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
     abi::set_trace(options.strace);

@@ -90,6 +90,14 @@ PageAllocator& pages() { return *page_allocator; }
 // caches in front of it.
 sched::Spinlock memory_lock;
 
+void release_boot_memory(uint64_t base, uint64_t size) {
+    uint64_t start = (base + page_size - 1) & ~uint64_t{page_size - 1}, end = (base + size) & ~uint64_t{page_size - 1};
+    if (start >= end) return;
+    sched::SpinGuard guard(memory_lock);
+    page_allocator->add_free_range(reinterpret_cast<uintptr_t>(phys_to_virt(start)),
+                                   reinterpret_cast<uintptr_t>(phys_to_virt(end)));
+}
+
 void* alloc_pages(unsigned order) {
     sched::SpinGuard guard(memory_lock);
     return page_allocator->alloc(order);

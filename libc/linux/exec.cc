@@ -194,13 +194,17 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     info.phnum = plan.phnum;
     info.entry = plan.entry + bias;
     info.hwcap = hwcap();
-    auto* buffer = static_cast<uint8_t*>(malloc(initial_stack_limit));
-    if (!buffer) return fail(error, n, -12, "no memory for the initial stack");
-    uintptr_t buffer_address = static_cast<uintptr_t>(stack) + stack_size - initial_stack_limit;
+    // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
-    int r = loader::build_initial_stack(buffer, initial_stack_limit, buffer_address, info, sp);
-    if (r == 0) r = mm::vm::copy_to_app(reinterpret_cast<void*>(buffer_address), buffer, initial_stack_limit);
-    free(buffer);
+    int r = -loader::errno_2big;
+    for (size_t size = 16 * 1024; r == -loader::errno_2big && size <= initial_stack_limit; size *= 4) {
+        auto* buffer = static_cast<uint8_t*>(malloc(size));
+        if (!buffer) return fail(error, n, -12, "no memory for the initial stack");
+        uintptr_t buffer_address = static_cast<uintptr_t>(stack) + stack_size - size;
+        r = loader::build_initial_stack(buffer, size, buffer_address, info, sp);
+        if (r == 0) r = mm::vm::copy_to_app(reinterpret_cast<void*>(buffer_address), buffer, size);
+        free(buffer);
+    }
     if (r) return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
 
     set_executable_path(path);

@@ -30,6 +30,10 @@ size_t live_allocations();
 void start_leak_check();
 size_t report_leaks();
 
+// Gives RAM the boot loader lent (the initrd, once unpacked) to the page allocator: the
+// whole pages inside the physical range [base, base + size).
+void release_boot_memory(uint64_t base, uint64_t size);
+
 // The page allocator for concurrent callers (it takes the allocator's lock).
 void* alloc_pages(unsigned order);
 void free_pages(void* block, unsigned order);
