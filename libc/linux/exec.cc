@@ -142,7 +142,12 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     void* data = nullptr;
     size_t size = 0;
     if (int r = files_read_whole(path, &data, &size)) {
-        return fail(error, n, r, "cannot read %s: %s", path, r == -2 ? "no such file" : "read error");
+        const char* why = r == -2    ? "no such file"
+                          : r == -12 ? "out of memory (the whole file is read into the kernel heap)"
+                          : r == -13 ? "not a regular file"
+                          : r == -20 ? "a path component is not a directory"
+                                     : "read error";
+        return fail(error, n, r, "cannot read %s: %s", path, why);
     }
     auto* file = static_cast<const uint8_t*>(data);
     loader::LoadPlan plan;
