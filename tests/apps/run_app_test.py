@@ -194,6 +194,31 @@ def same(a):
     return 0
 
 
+def refused(a):
+    """A file the kernel must refuse to run: the status and a message matching --expect."""
+    cmd = [sys.executable, a.run, "-O", a.build_dir, "--accel", "tcg", "--timeout", str(a.timeout),
+           "--app", a.binary]
+    if a.kernel:
+        cmd += ["--kernel", a.kernel]
+    for item in a.add:
+        cmd += ["--add", item]
+    cmd += ["-e", a.command]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    console = p.stdout.decode(errors="replace")
+    print("$ " + shlex.join(cmd))
+    print(console)
+    problems = []
+    if p.returncode != a.status:
+        problems.append(f"exit status {p.returncode}, expected {a.status}")
+    if not re.search(a.expect, console, re.M):
+        problems.append(f"no line matching {a.expect!r}")
+    if problems:
+        print("FAILED:\n  " + "\n  ".join(problems))
+        return 1
+    print("ok")
+    return 0
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -218,6 +243,16 @@ def main(argv):
     g.add_argument("--timeout", type=float, default=60)
     g.add_argument("--expected", required=True, help="reference JSON written by the reference mode")
     g.add_argument("--status", type=int, help="expected exit status (default: the reference's)")
+    x = sub.add_parser("refused")
+    x.add_argument("--binary", required=True, help="any runnable program (the archive carries it)")
+    x.add_argument("--add", action="append", default=[], metavar="HOST:GUEST")
+    x.add_argument("--run", required=True)
+    x.add_argument("--build-dir", required=True)
+    x.add_argument("--kernel")
+    x.add_argument("--timeout", type=float, default=60)
+    x.add_argument("--command", required=True, help="the kernel command line")
+    x.add_argument("--status", type=int, required=True)
+    x.add_argument("--expect", required=True, help="regular expression the console must match")
     s = sub.add_parser("same")
     s.add_argument("first")
     s.add_argument("second")
@@ -225,7 +260,7 @@ def main(argv):
     for e in getattr(a, "env", []):
         if "=" not in e:
             sys.exit(f"run_app_test: --env {e}: expected NAME=VALUE")
-    return {"reference": reference, "guest": guest, "same": same}[a.mode](a)
+    return {"reference": reference, "guest": guest, "same": same, "refused": refused}[a.mode](a)
 
 
 if __name__ == "__main__":
