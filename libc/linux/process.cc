@@ -381,6 +381,29 @@ int64_t sys_getrlimit(const uint64_t* args) {  // x86_64 only
 
 int64_t sys_rseq(const uint64_t*) { return -e_nosys; }  // glibc runs without it
 
+// reboot(2) as Linux checks it: the magic numbers, then power off, halt and restart all
+// stop the machine (restart cannot be told apart by the host: status 0 either way).
+int64_t sys_reboot(const uint64_t* args) {
+    constexpr uint32_t magic1 = 0xfee1dead, magic2[] = {672274793, 85072278, 369367448, 537993216};
+    constexpr uint32_t power_off = 0x4321fedc, halt = 0xcdef0123, restart = 0x01234567, cad_on = 0x89abcdef,
+                       cad_off = 0;
+    if (static_cast<uint32_t>(args[0]) != magic1) return -e_inval;
+    bool magic_ok = false;
+    for (uint32_t m : magic2) magic_ok |= static_cast<uint32_t>(args[1]) == m;
+    if (!magic_ok) return -e_inval;
+    switch (static_cast<uint32_t>(args[2])) {
+    case power_off:
+    case halt:
+    case restart:
+        power::shutdown(0);
+    case cad_on:
+    case cad_off:
+        return 0;
+    default:
+        return -e_inval;
+    }
+}
+
 // prctl: thread names (kept per thread; reported back) and nothing else.
 int64_t sys_prctl(const uint64_t* args) {
     constexpr int pr_set_name = 15, pr_get_name = 16;
