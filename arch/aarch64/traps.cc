@@ -114,6 +114,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         mica::panic_at(pc, fp, dump_registers, frame, "breakpoint (brk #%#lx) at pc %#lx", iss & 0xffff, pc);
     case ec_pc_alignment:
     case ec_sp_alignment:
+        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigbus, "misaligned pc or sp", 0, pc);
         mica::panic_at(pc, fp, dump_registers, frame, "%s alignment fault at pc %#lx",
                        ec == ec_pc_alignment ? "pc" : "sp", pc);
     default:

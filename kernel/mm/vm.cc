@@ -177,7 +177,9 @@ void init(const BootInfo& boot) {
     space = new (space_storage) AddressSpace(lowest_app_address, arch::traits::app_space_end, {node_alloc, node_free, nullptr});
     // The kernel's parts of the lower half: the identity-mapped image and low memory, the
     // device window, and the stack area.
-    auto image_end = page_round_up(reinterpret_cast<uintptr_t>(_kernel_end));
+    // The low identity map ends at the 2 MiB page holding the image's end (paging.cc).
+    constexpr uintptr_t large_page = uintptr_t{2} << 20;
+    uintptr_t image_end = (reinterpret_cast<uintptr_t>(_kernel_end) + large_page - 1) & ~(large_page - 1);
     uintptr_t identity_end = arch::traits::device_identity_end;
     for (size_t i = 0; i < boot.ram_count; ++i) {
         if (arch::traits::direct_map_base == 0 && boot.ram[i].end() > identity_end) identity_end = boot.ram[i].end();
