@@ -66,6 +66,21 @@ void paging_init(const BootInfo& boot) {
     aarch64::isb();
 }
 
+void clear_page(void* page) {
+    // DC ZVA zeroes one block of 4 << DCZID_EL0.BS bytes (64 on QEMU's CPUs); DZP set means
+    // it is not allowed.
+    uint64_t dczid = MICA_READ_SYSREG(dczid_el0);
+    if (dczid & (1 << 4)) {
+        auto* p = static_cast<uint64_t*>(page);
+        for (size_t i = 0; i < 4096 / 8; ++i) p[i] = 0;
+        return;
+    }
+    size_t block = size_t{4} << (dczid & 0xf);
+    for (auto p = reinterpret_cast<uintptr_t>(page); p < reinterpret_cast<uintptr_t>(page) + 4096; p += block) {
+        asm volatile("dc zva, %0" ::"r"(p) : "memory");
+    }
+}
+
 void* page_table_root() { return mm::phys_to_virt(MICA_READ_SYSREG(ttbr0_el1) & aarch64::PageFormat::address_bits); }
 
 // TLBI ...IS is broadcast to every CPU in the inner-shareable domain: no IPI needed.

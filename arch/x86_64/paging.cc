@@ -77,6 +77,12 @@ void paging_init(const BootInfo& boot) {
     x86::write_cr3(mm::virt_to_phys(table.root()));
 }
 
+void clear_page(void* page) {
+    void* dst = page;
+    uint64_t count = small_page / 8;
+    asm volatile("rep stosq" : "+D"(dst), "+c"(count) : "a"(uint64_t{0}) : "memory");
+}
+
 void* page_table_root() { return mm::phys_to_virt(x86::read_cr3() & x86::PageFormat::address_bits); }
 
 void tlb_invalidate_local(uintptr_t va, size_t length) {

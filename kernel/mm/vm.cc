@@ -33,7 +33,7 @@ constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_mi
 
 void* table_alloc(void*) {
     void* t = alloc_pages(0);
-    if (t) memset(t, 0, page_size);
+    if (t) arch::clear_page(t);
     return t;
 }
 void table_free(void* t, void*) { free_pages(t, 0); }
@@ -159,7 +159,7 @@ bool allows(int prot, Access access) {
 bool populate_page(uintptr_t address, int prot) {
     void* page = alloc_pages(0);
     if (!page) return false;
-    memset(page, 0, page_size);
+    arch::clear_page(page);
     int r = table->map_page_if_absent(address & ~(page_size - 1), virt_to_phys(page), {prot});
     if (r != 1) free_pages(page, 0);
     if (r == 1) {
@@ -233,7 +233,7 @@ bool map_kernel_page_from_fault(uintptr_t va) {
     void* page = pages().alloc(0);
     memory_lock.unlock();
     if (!page) return false;
-    memset(page, 0, page_size);
+    arch::clear_page(page);
     if (!try_lock_for_fault(vm_lock)) {
         free_pages(page, 0);
         return false;
