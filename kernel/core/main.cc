@@ -95,6 +95,7 @@ char cmdline_copy[BootInfo::max_cmdline];
     }
     // Unpacked into ramfs: the archive's memory is free for the application.
     if (boot.initrd.size) mm::release_boot_memory(boot.initrd.base, boot.initrd.size);
+    uint64_t unpacked = bootchart::ns_since_entry();
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
     abi::set_trace(options.strace);
@@ -102,6 +103,11 @@ char cmdline_copy[BootInfo::max_cmdline];
     if (r != 0) {
         kprintf("mica: error: %s\n", error);
         power::shutdown(r == -2 ? abi::exit_not_found : abi::exit_not_executable);
+    }
+    if (options.verbose) {
+        uint64_t loaded = bootchart::ns_since_entry();
+        kprintf("mica: root filesystem ready at %llu us, %s loaded at %llu us\n",
+                (unsigned long long)(unpacked / 1000), argv[0], (unsigned long long)(loaded / 1000));
     }
     sched::Semaphore never(0);
     for (;;) never.wait();
