@@ -3,6 +3,7 @@
 #include <arch/arch.h>
 #include <mica/clock.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <mica/version.h>
@@ -119,6 +120,28 @@ int64_t sys_getrandom(const uint64_t* args) {
         done += n;
     }
     return static_cast<int64_t>(done);
+}
+
+// sysinfo: uptime, memory from the page allocator, one process.
+int64_t sys_sysinfo(const uint64_t* args) {
+    struct {
+        int64_t uptime;
+        uint64_t loads[3];
+        uint64_t totalram, freeram, sharedram, bufferram, totalswap, freeswap;
+        uint16_t procs, pad;
+        uint32_t pad2;
+        uint64_t totalhigh, freehigh;
+        uint32_t mem_unit;
+        char reserved[4];
+    } info;
+    static_assert(sizeof(info) == 112);
+    memset(&info, 0, sizeof info);
+    info.uptime = static_cast<int64_t>(now_ns() / ns_per_s);
+    info.totalram = mm::pages().total_pages() * mm::page_size;
+    info.freeram = mm::pages().free_pages() * mm::page_size;
+    info.procs = 1;
+    info.mem_unit = 1;
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &info, sizeof info) ? -e_fault : 0;
 }
 
 int64_t sys_uname(const uint64_t* args) {

@@ -27,6 +27,8 @@ echo "-- pipeline on data/words.txt"
 grep -v '^#' data/words.txt | sort | uniq -c | sed -n '1,4p'
 echo "-- wc"
 wc -w < data/words.txt
+echo "-- a pipeline larger than a pipe (64 KiB)"
+seq 1 50000 | wc -lc
 
 echo "-- ls"
 touch "$dir/sub/file1" "$dir/sub/file2"
