@@ -117,9 +117,16 @@ void finish_switch() {
     Thread* prev = c.prev;
     c.prev = nullptr;
     bool reap = prev && prev->state == Thread::State::dead && prev->detached;
+    int migrate = prev ? prev->migrate_to : -1;
+    if (migrate >= 0) {
+        prev->migrate_to = -1;
+        prev->cpu = static_cast<unsigned>(migrate);
+    }
     if (prev) __atomic_store_n(&prev->on_cpu, false, __ATOMIC_RELEASE);
     c.lock.unlock();
     if (reap) free_thread(prev);
+    // A thread moving to another CPU (set_affinity) is queued there once it is off this one.
+    if (migrate >= 0) wake_thread(prev);
 }
 
 void schedule(Cpu& c) {
@@ -328,6 +335,21 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
 Thread* create(const char* name, void (*entry)(void*), void* arg, int priority, size_t stack_size) {
     if (priority <= priority_idle || priority >= priority_levels) return nullptr;
     return allocate(name, entry, arg, priority, stack_size);
+}
+
+bool set_affinity(unsigned cpu, bool only_there) {
+    if (cpu >= max_cpus || !__atomic_load_n(&cpus[cpu].online, __ATOMIC_ACQUIRE)) return false;
+    IrqGuard irqs;
+    Cpu& c = this_cpu();
+    Thread* self = c.current;
+    self->pinned_cpu = only_there ? static_cast<int>(cpu) : -1;
+    if (&c == &cpus[cpu]) return true;
+    c.lock.lock();
+    // Off this CPU as if blocked; finish_switch (on whatever runs next here) queues it there.
+    self->state = Thread::State::blocked;
+    self->migrate_to = static_cast<int>(cpu);
+    schedule(c);
+    return true;
 }
 
 bool pin(Thread* t, unsigned cpu) {

@@ -161,6 +161,26 @@ int64_t sys_sched_yield(const uint64_t*) {
     return 0;
 }
 
+// sched_setaffinity for the calling thread (or its tid): moves it to the first CPU of the
+// mask it is not already on, and pins it there when the mask names one CPU.
+int64_t sys_sched_setaffinity(const uint64_t* args) {
+    if (args[0] != 0 && static_cast<int64_t>(args[0]) != self_app()->tid) return -e_srch;
+    size_t size = args[1] < sizeof(uint64_t) ? args[1] : sizeof(uint64_t);
+    uint64_t mask = 0;
+    if (size == 0) return -e_inval;
+    if (mm::vm::copy_from_app(&mask, reinterpret_cast<void*>(args[2]), size)) return -e_fault;
+    uint64_t online = 0;
+    for (unsigned i = 0; i < 64; ++i) {
+        if (sched::cpu_online(i)) online |= uint64_t{1} << i;
+    }
+    mask &= online;
+    if (!mask) return -e_inval;
+    unsigned here = sched::current_cpu();
+    unsigned target = (mask >> here) & 1 ? here : static_cast<unsigned>(__builtin_ctzll(mask));
+    bool single = (mask & (mask - 1)) == 0;
+    return sched::set_affinity(target, single) ? 0 : -e_inval;
+}
+
 int64_t sys_sched_getaffinity(const uint64_t* args) {
     size_t size = args[1];
     if (size < sizeof(uint64_t) || (size & 7)) return -e_inval;

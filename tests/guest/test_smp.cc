@@ -94,3 +94,23 @@ KTEST(smp, mutex_contention_across_cpus) {
     for (unsigned i = 0; i < n; ++i) join(threads[i]);
     KEXPECT_EQ(counter, static_cast<long>(n) * iterations);
 }
+
+KTEST(smp, thread_moves_itself_between_cpus) {
+    if (mica::sched::online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
+    static volatile int wrong;
+    wrong = 0;
+    mica::sched::Thread* t = mica::sched::create("mover", [](void*) {
+        for (int round = 0; round < 20; ++round) {
+            unsigned target = round % mica::sched::online_cpus();
+            if (!mica::sched::set_affinity(target, true)) wrong = 1;
+            for (int i = 0; i < 3; ++i) {
+                if (mica::sched::current_cpu() != target) wrong = 1;
+                mica::sched::yield();  // pinned: stays there
+            }
+        }
+    }, nullptr);
+    KASSERT(t != nullptr);
+    mica::sched::start(t);
+    mica::sched::join(t);
+    KEXPECT_EQ(wrong, 0);
+}

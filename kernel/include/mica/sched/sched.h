@@ -45,6 +45,7 @@ struct Thread : Schedulable {
     bool on_cpu = false;           // its registers are still live on a CPU (mid-switch)
     const uint32_t* futex_address = nullptr;  // while waiting in futex_wait
     int pinned_cpu = -1;           // runs only there when >= 0 (never stolen)
+    int migrate_to = -1;           // set_affinity: the CPU it is moving to, while it moves
     // Application threads (arch.h "Application threads"): the FPU/TLS block switched with
     // the thread, the kernel stack its system calls run on, the registers of the system
     // call in progress, and the Linux layer's per-thread data. All null for kernel threads.
@@ -68,6 +69,9 @@ Thread* create(const char* name, void (*entry)(void*), void* arg, int priority =
 void start(Thread* t);
 // Restricts a thread that has not started yet to one CPU (false if that CPU is not online).
 bool pin(Thread* t, unsigned cpu);
+// Moves the calling thread to `cpu` now (returning there) and, when `only_there`, keeps it
+// there; false if that CPU is not online.
+bool set_affinity(unsigned cpu, bool only_there);
 // Waits for `t` to finish and frees it. Each thread is joined at most once (or detached).
 void join(Thread* t);
 // The thread frees itself when it finishes.
