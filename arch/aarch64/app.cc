@@ -37,6 +37,9 @@ void app_cpu_init() {
     aarch64::isb();
 }
 
+// FP and ASIMD, which every ARMv8-A CPU has; libcs then take their portable routines.
+uint64_t linux_hwcap() { return 0x3; }  // HWCAP_FP | HWCAP_ASIMD
+
 size_t app_state_size() { return sizeof(AppState); }
 
 void app_state_init(void* state, uintptr_t tls) {

@@ -47,6 +47,8 @@ void app_cpu_init() {
     x86::wrmsr(msr_sfmask, rflags_tf | rflags_if | rflags_df | rflags_ac);
 }
 
+uint64_t linux_hwcap() { return x86::cpuid(1).edx; }
+
 size_t app_state_size() { return sizeof(AppState); }
 
 void app_state_init(void* state, uintptr_t tls) {

@@ -22,28 +22,11 @@ namespace {
 constexpr size_t page = 4096;
 constexpr size_t stack_size = 8 << 20;        // Linux's default RLIMIT_STACK
 constexpr size_t initial_stack_limit = 256 * 1024;  // argv + envp + auxv, built in a kernel buffer
-#if defined(__x86_64__)
-constexpr uint16_t machine = loader::em_x86_64;
-constexpr const char* platform = "x86_64";
-#else
-constexpr uint16_t machine = loader::em_aarch64;
-constexpr const char* platform = "aarch64";
-#endif
+constexpr uint16_t machine = arch::traits::elf_machine;
+constexpr const char* platform = arch::traits::platform_name;
 
 uintptr_t round_down(uintptr_t v) { return v & ~(page - 1); }
 uintptr_t round_up(uintptr_t v) { return (v + page - 1) & ~(page - 1); }
-
-// AT_HWCAP as Linux reports it: x86_64 the CPUID leaf 1 EDX bits; aarch64 FP and ASIMD,
-// which every ARMv8-A CPU has (libcs then take their portable string routines).
-uint64_t hwcap() {
-#if defined(__x86_64__)
-    uint32_t a = 1, b, c = 0, d;
-    asm volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-    return d;
-#else
-    return 0x3;  // HWCAP_FP | HWCAP_ASIMD
-#endif
-}
 
 // Not cryptographic: the cycle counter stirred with splitmix64 (there is no entropy source
 // before a virtio-rng driver).
@@ -198,7 +181,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     info.phent = plan.phentsize;
     info.phnum = plan.phnum;
     info.entry = plan.entry + bias;
-    info.hwcap = hwcap();
+    info.hwcap = arch::linux_hwcap();
     // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
     int r = -loader::errno_2big;

@@ -2,6 +2,7 @@
 // (clone for threads only: there is one address space, so no fork), futexes and the
 // little of signals a single process needs.
 #include <arch/arch.h>
+#include <arch/traits.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
@@ -210,13 +211,8 @@ int64_t sys_clone(const uint64_t* args) {
     uint64_t flags = args[0];
     uintptr_t stack = args[1];
     auto* parent_tid = reinterpret_cast<uint32_t*>(args[2]);
-#if defined(__x86_64__)
-    auto* child_tid = reinterpret_cast<uint32_t*>(args[3]);
-    uintptr_t tls = args[4];
-#else
-    uintptr_t tls = args[3];
-    auto* child_tid = reinterpret_cast<uint32_t*>(args[4]);
-#endif
+    auto* child_tid = reinterpret_cast<uint32_t*>(args[arch::traits::clone_child_tid_arg]);
+    uintptr_t tls = args[arch::traits::clone_tls_arg];
     constexpr uint64_t thread_flags = clone_vm | clone_thread | clone_sighand;
     if ((flags & thread_flags) != thread_flags) {
         // A new process: fork emulation (fork.cc), for a process with one thread.

@@ -1,6 +1,7 @@
 // Time, randomness and system information (process.def). Clocks come from the CPU's cycle
 // counter; CLOCK_REALTIME adds the time of day an RTC driver read at boot (mica/clock.h).
 #include <arch/arch.h>
+#include <arch/traits.h>
 #include <mica/clock.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
@@ -153,11 +154,7 @@ int64_t sys_uname(const uint64_t* args) {
     strcpy(u.nodename, "mica");
     strcpy(u.release, "6.1.0-mica");  // a Linux release libcs accept
     strcpy(u.version, "#1 Mica " MICA_VERSION);
-#if defined(__x86_64__)
-    strcpy(u.machine, "x86_64");
-#else
-    strcpy(u.machine, "aarch64");
-#endif
+    strcpy(u.machine, arch::traits::platform_name);
     strcpy(u.domainname, "(none)");
     return mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &u, sizeof u) ? -e_fault : 0;
 }

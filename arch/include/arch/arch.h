@@ -88,6 +88,8 @@ void app_state_save(void* state);                 // this CPU's registers into `
 void app_state_load(const void* state);
 uintptr_t tls_register();
 void set_tls_register(uintptr_t value);
+// AT_HWCAP as Linux reports it (x86_64: CPUID leaf 1 EDX; aarch64: the HWCAP_* bits).
+uint64_t linux_hwcap();
 // The kernel stack system calls of the thread about to run use (its slot's stack top).
 void set_syscall_stack(uintptr_t top);
 // Starts application code at `entry` with stack pointer `sp`, as Linux starts a process

@@ -26,4 +26,9 @@ inline constexpr uintptr_t mmap_base = uintptr_t{128} << 30;
 // Where a position-independent executable goes: below mmap_base, so its break can grow.
 inline constexpr uintptr_t pie_base = uintptr_t{16} << 30;
 using PageFormat = aarch64::PageFormat;
+
+// The Linux ABI facts that differ by architecture (libc/linux).
+inline constexpr uint16_t elf_machine = 183;          // EM_AARCH64
+inline constexpr const char* platform_name = "aarch64";  // AT_PLATFORM, uname's machine
+inline constexpr int clone_child_tid_arg = 4, clone_tls_arg = 3;  // clone(flags, stack, ptid, tls, ctid)
 }  // namespace mica::arch::traits

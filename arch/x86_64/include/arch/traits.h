@@ -27,4 +27,9 @@ inline constexpr uintptr_t mmap_base = uintptr_t{1} << 40;
 // from mmap_base, so its break can grow.
 inline constexpr uintptr_t pie_base = 0x555555554000;
 using PageFormat = x86::PageFormat;
+
+// The Linux ABI facts that differ by architecture (libc/linux).
+inline constexpr uint16_t elf_machine = 62;         // EM_X86_64
+inline constexpr const char* platform_name = "x86_64";  // AT_PLATFORM, uname's machine
+inline constexpr int clone_child_tid_arg = 3, clone_tls_arg = 4;  // clone(flags, stack, ptid, ctid, tls)
 }  // namespace mica::arch::traits
