@@ -1,0 +1,668 @@
+// The file system calls (files.def) on the file state and helpers of files.cc
+// (files_impl.h): descriptors, transfers, paths and directories, pipes, poll, ioctl.
+#include <mica/clock.h>
+#include <mica/format.h>
+#include <mica/linux/files.h>
+#include <mica/linux/pipe_buffer.h>
+#include <mica/linux/syscall.h>
+#include <mica/mm/vm.h>
+#include <stdlib.h>
+#include <string.h>
+#include "files_impl.h"
+
+
+using namespace mica;
+using namespace mica::abi;
+using namespace mica::abi::files;
+using fs::OpenFile;
+using fs::Vnode;
+
+namespace {
+int fd_arg(uint64_t value) { return static_cast<int>(value); }
+Buffer app_buffer(uint64_t address) { return Buffer{reinterpret_cast<char*>(address), true}; }
+uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~file_mode_mask; }
+
+int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
+    constexpr int o_tmpfile = 020000000;
+    if (flags & o_tmpfile) return -errno_opnotsupp;
+    AppPath path(app_path);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    Vnode* at;
+    if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
+    OpenFile* file;
+    if (int r = the_vfs->open(at, path.get(), flags, masked_mode(mode), &file); r < 0) return r;
+    int fd = fd_table.install(file, (flags & fs::o_cloexec) != 0);
+    file->unref();
+    return fd;
+}
+
+int64_t do_stat(int dirfd, uint64_t app_path, uint64_t app_stat, int flags) {
+    if (flags & ~(fs::at_symlink_nofollow | fs::at_empty_path | 0x800 /* AT_NO_AUTOMOUNT */)) return -fs::errno_inval;
+    AppPath path(app_path);
+    if (path.error()) return path.error();
+    fs::LinuxStat st;
+    {
+        Guard guard(vfs_lock);
+        VnodeRef node;
+        int r = resolve(dirfd, path.get(), flags & fs::at_empty_path, !(flags & fs::at_symlink_nofollow), &node.node);
+        if (r < 0) return r;
+        fs::fill_stat(*node.node, &st);
+    }
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(app_stat), &st, sizeof(st));
+}
+
+int64_t do_mkdirat(int dirfd, uint64_t app_path, uint64_t mode) {
+    AppPath path(app_path);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    Vnode* at;
+    if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
+    return the_vfs->mkdir(at, path.get(), masked_mode(mode));
+}
+
+int64_t do_unlinkat(int dirfd, uint64_t app_path, int flags) {
+    if (flags & ~fs::at_removedir) return -fs::errno_inval;
+    AppPath path(app_path);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    Vnode* at;
+    if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
+    return (flags & fs::at_removedir) ? the_vfs->rmdir(at, path.get()) : the_vfs->unlink(at, path.get());
+}
+
+constexpr unsigned rename_noreplace = 1, rename_exchange = 2, rename_whiteout = 4;
+
+int64_t do_renameat(int old_dirfd, uint64_t app_old, int new_dirfd, uint64_t app_new, unsigned flags) {
+    if (flags & ~(rename_noreplace | rename_exchange | rename_whiteout)) return -fs::errno_inval;
+    if ((flags & rename_noreplace) && (flags & rename_exchange)) return -fs::errno_inval;
+    if (flags & (rename_exchange | rename_whiteout)) return -fs::errno_inval;  // not supported
+    AppPath old_path(app_old), new_path(app_new);
+    if (old_path.error()) return old_path.error();
+    if (new_path.error()) return new_path.error();
+    Guard guard(vfs_lock);
+    Vnode *old_at, *new_at;
+    if (int r = start_dir(old_dirfd, old_path.get(), &old_at); r < 0) return r;
+    if (int r = start_dir(new_dirfd, new_path.get(), &new_at); r < 0) return r;
+    if (flags & rename_noreplace) {
+        VnodeRef existing;
+        if (the_vfs->lookup(new_at, new_path.get(), false, &existing.node) == 0) return -fs::errno_exist;
+    }
+    return the_vfs->rename(old_at, old_path.get(), new_at, new_path.get());
+}
+
+int64_t do_symlinkat(uint64_t app_target, int dirfd, uint64_t app_path) {
+    AppPath target(app_target), path(app_path);
+    if (target.error()) return target.error();
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    Vnode* at;
+    if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
+    return the_vfs->symlink(target.get(), at, path.get());
+}
+
+int64_t do_readlinkat(int dirfd, uint64_t app_path, uint64_t app_buffer_address, int64_t size) {
+    if (size <= 0) return -fs::errno_inval;
+    AppPath path(app_path);
+    if (path.error()) return path.error();
+    size_t capacity = static_cast<size_t>(size) < fs::path_max ? static_cast<size_t>(size) : fs::path_max;
+    char* text = static_cast<char*>(malloc(capacity));
+    if (!text) return -fs::errno_nomem;
+    int64_t n;
+    {
+        Guard guard(vfs_lock);
+        Vnode* at;
+        n = start_dir(dirfd, path.get(), &at);
+        if (n == 0) n = the_vfs->readlink(at, path.get(), text, capacity);
+    }
+    if (n > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(app_buffer_address), text, static_cast<size_t>(n)) < 0) {
+        n = -errno_fault;
+    }
+    free(text);
+    return n;
+}
+
+int64_t do_linkat(int old_dirfd, uint64_t app_old, int new_dirfd, uint64_t app_new, int flags) {
+    if (flags & ~(fs::at_symlink_follow | fs::at_empty_path)) return -fs::errno_inval;
+    AppPath old_path(app_old, (flags & fs::at_empty_path) != 0), new_path(app_new);
+    if (old_path.error()) return old_path.error();
+    if (new_path.error()) return new_path.error();
+    Guard guard(vfs_lock);
+    Vnode *old_at = nullptr, *new_at;
+    if (!old_path.empty()) {
+        if (int r = start_dir(old_dirfd, old_path.get(), &old_at); r < 0) return r;
+    }
+    if (int r = start_dir(new_dirfd, new_path.get(), &new_at); r < 0) return r;
+    if (!(flags & (fs::at_symlink_follow | fs::at_empty_path))) {
+        return the_vfs->link(old_at, old_path.get(), new_at, new_path.get());
+    }
+    // Linking what a symlink points to, or an open file: resolve the node, then add the
+    // name in the new directory the way Vfs::link does.
+    VnodeRef node;
+    if (int r = resolve(old_dirfd, old_path.get(), (flags & fs::at_empty_path) != 0, true, &node.node); r < 0) return r;
+    if (node.node->is_directory()) return -fs::errno_perm;
+    char* dir_path = static_cast<char*>(malloc(fs::path_max));
+    if (!dir_path) return -fs::errno_nomem;
+    const char* last;
+    int64_t result;
+    if (!split_path(new_path.get(), dir_path, &last)) {
+        result = -fs::errno_noent;
+    } else {
+        VnodeRef dir, existing;
+        result = the_vfs->lookup(new_at, dir_path, true, &dir.node);
+        fs::Name name = fs::name_of(last);
+        if (result == 0 && !dir.node->is_directory()) result = -fs::errno_notdir;
+        if (result == 0 && (name.is_dot() || name.is_dotdot() || dir.node->lookup(name, &existing.node) == 0)) {
+            result = -fs::errno_exist;
+        }
+        if (result == 0 && name.length > fs::name_max) result = -fs::errno_nametoolong;
+        if (result == 0 && dir.node->fs != node.node->fs) result = -fs::errno_xdev;
+        if (result == 0) result = dir.node->link(name, node.node);
+    }
+    free(dir_path);
+    return result;
+}
+
+constexpr int f_ok = 0, x_ok = 1, w_ok = 2, r_ok = 4, at_eaccess = 0x200;
+
+int64_t do_faccessat(int dirfd, uint64_t app_path, uint64_t mode, int flags) {
+    if (mode & ~static_cast<uint64_t>(f_ok | x_ok | w_ok | r_ok)) return -fs::errno_inval;
+    if (flags & ~(at_eaccess | fs::at_symlink_nofollow | fs::at_empty_path)) return -fs::errno_inval;
+    AppPath path(app_path, (flags & fs::at_empty_path) != 0);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    VnodeRef node;
+    int r = resolve(dirfd, path.get(), flags & fs::at_empty_path, !(flags & fs::at_symlink_nofollow), &node.node);
+    if (r < 0) return r;
+    // The application runs as root: reading and writing are allowed; executing needs an
+    // execute bit on anything but a directory.
+    if ((mode & x_ok) && !node.node->is_directory() && !(node.node->mode & 0111)) return -fs::errno_acces;
+    return 0;
+}
+
+int64_t do_truncate_fd(int fd, int64_t length) {
+    FileRef file(fd);
+    if (!file) return -fs::errno_badf;
+    Guard guard(vfs_lock);
+    return file->truncate(length);
+}
+
+int64_t do_fcntl(int fd, int command, uint64_t arg) {
+    Guard guard(vfs_lock);
+    OpenFile* file = fd_table.get(fd);
+    if (!file) return -fs::errno_badf;
+    switch (command) {
+    case f_dupfd: return fd_table.dup_from(fd, static_cast<int>(arg), false);
+    case f_dupfd_cloexec: return fd_table.dup_from(fd, static_cast<int>(arg), true);
+    case f_getfd: return fd_table.close_on_exec(fd) == 1 ? fd_cloexec : 0;
+    case f_setfd: return fd_table.set_close_on_exec(fd, (arg & fd_cloexec) != 0);
+    case f_getfl: return file->flags();
+    case f_setfl:
+        file->set_status_flags(static_cast<int>(arg));
+        return 0;
+    case f_getlk:
+    case f_ofd_getlk: {
+        // No other process can hold a lock: report the range unlocked.
+        int16_t type = f_unlck;
+        return mm::vm::copy_to_app(reinterpret_cast<void*>(arg), &type, sizeof(type));
+    }
+    case f_setlk:
+    case f_setlkw:
+    case f_ofd_setlk:
+    case f_ofd_setlkw: {
+        // Locks only matter between processes; there is one. Check the argument is readable.
+        int16_t type;
+        return mm::vm::copy_from_app(&type, reinterpret_cast<const void*>(arg), sizeof(type));
+    }
+    case f_getpipe_sz: return is_pipe(file->vnode()) ? static_cast<int64_t>(pipe_capacity) : -fs::errno_badf;
+    case f_setpipe_sz: return is_pipe(file->vnode()) ? static_cast<int64_t>(pipe_capacity) : -fs::errno_badf;
+    default: return -fs::errno_inval;
+    }
+}
+
+int64_t do_dup3(int old_fd, int new_fd, int flags) {
+    Guard guard(vfs_lock);
+    return fd_table.dup3(old_fd, new_fd, flags);
+}
+
+int64_t do_pipe2(uint64_t app_fds, int flags) {
+    if (flags & ~(fs::o_cloexec | fs::o_nonblock | fs::o_direct)) return -fs::errno_inval;
+    int32_t fds[2];
+    {
+        Guard guard(vfs_lock);
+        OpenFile *reader, *writer;
+        if (int r = pipe_create(flags, &reader, &writer); r < 0) return r;
+        bool cloexec = (flags & fs::o_cloexec) != 0;
+        fds[0] = fd_table.install(reader, cloexec);
+        fds[1] = fds[0] < 0 ? -1 : fd_table.install(writer, cloexec);
+        reader->unref();
+        writer->unref();
+        if (fds[1] < 0) {
+            if (fds[0] >= 0) fd_table.close(fds[0]);
+            return fds[0] < 0 ? fds[0] : fds[1];
+        }
+    }
+    if (mm::vm::copy_to_app(reinterpret_cast<void*>(app_fds), fds, sizeof(fds)) < 0) {
+        Guard guard(vfs_lock);
+        fd_table.close(fds[0]);
+        fd_table.close(fds[1]);
+        return -errno_fault;
+    }
+    return 0;
+}
+
+struct LinuxTimespec {
+    int64_t sec;
+    int64_t nsec;
+};
+
+// struct statx (linux/stat.h), 256 bytes.
+struct StatxTimestamp {
+    int64_t sec;
+    uint32_t nsec;
+    int32_t reserved;
+};
+struct Statx {
+    uint32_t mask, blksize;
+    uint64_t attributes;
+    uint32_t nlink, uid, gid;
+    uint16_t mode, spare0;
+    uint64_t ino, size, blocks, attributes_mask;
+    StatxTimestamp atime, btime, ctime, mtime;
+    uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
+    uint64_t mnt_id;
+    uint32_t dio_mem_align, dio_offset_align;
+    uint64_t spare3[12];
+};
+static_assert(sizeof(Statx) == 256 && offsetof(Statx, atime) == 64 && offsetof(Statx, rdev_major) == 128);
+constexpr uint32_t statx_basic_stats = 0x7ff;
+constexpr int at_statx_sync_type = 0x6000;
+
+uint32_t dev_major(uint64_t dev) { return static_cast<uint32_t>((dev >> 8) & 0xfff); }
+uint32_t dev_minor(uint64_t dev) { return static_cast<uint32_t>((dev & 0xff) | ((dev >> 12) & 0xfff00)); }
+
+}  // namespace
+
+int64_t sys_read(const uint64_t* args) {
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    return file_read(file.get(), app_buffer(args[1]), args[2], -1, false);
+}
+
+int64_t sys_write(const uint64_t* args) {
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    return file_write(file.get(), app_buffer(args[1]), args[2], -1);
+}
+
+int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false); }
+int64_t sys_writev(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], true); }
+
+int64_t sys_pread64(const uint64_t* args) {
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    auto offset = static_cast<int64_t>(args[3]);
+    if (offset < 0) return is_pipe(file->vnode()) ? -fs::errno_spipe : -fs::errno_inval;
+    return file_read(file.get(), app_buffer(args[1]), args[2], offset, false);
+}
+
+int64_t sys_pwrite64(const uint64_t* args) {
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    auto offset = static_cast<int64_t>(args[3]);
+    if (offset < 0) return is_pipe(file->vnode()) ? -fs::errno_spipe : -fs::errno_inval;
+    return file_write(file.get(), app_buffer(args[1]), args[2], offset);
+}
+
+int64_t sys_open(const uint64_t* args) {
+    return do_openat(fs::at_fdcwd, args[0], static_cast<int>(args[1]), args[2]);
+}
+int64_t sys_openat(const uint64_t* args) {
+    return do_openat(fd_arg(args[0]), args[1], static_cast<int>(args[2]), args[3]);
+}
+
+int64_t sys_close(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    return fd_table.close(fd_arg(args[0]));
+}
+
+int64_t sys_lseek(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    OpenFile* file = fd_table.get(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    return file->seek(static_cast<int64_t>(args[1]), static_cast<int>(args[2]));
+}
+
+int64_t sys_fstat(const uint64_t* args) {
+    fs::LinuxStat st;
+    {
+        Guard guard(vfs_lock);
+        OpenFile* file = fd_table.get(fd_arg(args[0]));
+        if (!file) return -fs::errno_badf;
+        fs::fill_stat(*file->vnode(), &st);
+    }
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &st, sizeof(st));
+}
+
+int64_t sys_stat(const uint64_t* args) { return do_stat(fs::at_fdcwd, args[0], args[1], 0); }
+int64_t sys_lstat(const uint64_t* args) { return do_stat(fs::at_fdcwd, args[0], args[1], fs::at_symlink_nofollow); }
+int64_t sys_newfstatat(const uint64_t* args) {
+    return do_stat(fd_arg(args[0]), args[1], args[2], static_cast<int>(args[3]));
+}
+
+int64_t sys_statx(const uint64_t* args) {
+    int dirfd = fd_arg(args[0]);
+    int flags = static_cast<int>(args[2]);
+    if (flags & ~(fs::at_symlink_nofollow | fs::at_empty_path | 0x800 | at_statx_sync_type)) return -fs::errno_inval;
+    if ((flags & at_statx_sync_type) == at_statx_sync_type) return -fs::errno_inval;
+    AppPath path(args[1], (flags & fs::at_empty_path) != 0);
+    if (path.error()) return path.error();
+    fs::LinuxStat st;
+    {
+        Guard guard(vfs_lock);
+        VnodeRef node;
+        int r = resolve(dirfd, path.get(), flags & fs::at_empty_path, !(flags & fs::at_symlink_nofollow), &node.node);
+        if (r < 0) return r;
+        fs::fill_stat(*node.node, &st);
+    }
+    Statx sx{};
+    sx.mask = statx_basic_stats;
+    sx.blksize = static_cast<uint32_t>(st.st_blksize);
+    sx.nlink = static_cast<uint32_t>(st.st_nlink);
+    sx.uid = st.st_uid;
+    sx.gid = st.st_gid;
+    sx.mode = static_cast<uint16_t>(st.st_mode);
+    sx.ino = st.st_ino;
+    sx.size = static_cast<uint64_t>(st.st_size);
+    sx.blocks = static_cast<uint64_t>(st.st_blocks);
+    sx.atime = StatxTimestamp{static_cast<int64_t>(st.st_atime_sec), static_cast<uint32_t>(st.st_atime_nsec), 0};
+    sx.mtime = StatxTimestamp{static_cast<int64_t>(st.st_mtime_sec), static_cast<uint32_t>(st.st_mtime_nsec), 0};
+    sx.ctime = StatxTimestamp{static_cast<int64_t>(st.st_ctime_sec), static_cast<uint32_t>(st.st_ctime_nsec), 0};
+    sx.rdev_major = dev_major(st.st_rdev);
+    sx.rdev_minor = dev_minor(st.st_rdev);
+    sx.dev_major = dev_major(st.st_dev);
+    sx.dev_minor = dev_minor(st.st_dev);
+    return mm::vm::copy_to_app(reinterpret_cast<void*>(args[4]), &sx, sizeof(sx));
+}
+
+int64_t sys_getdents64(const uint64_t* args) {
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    size_t size = args[2] < getdents_max ? static_cast<size_t>(args[2]) : getdents_max;
+    char* records = static_cast<char*>(malloc(size ? size : 1));
+    if (!records) return -fs::errno_nomem;
+    int64_t n;
+    {
+        Guard guard(vfs_lock);
+        n = file->getdents64(records, size);
+    }
+    if (n > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), records, static_cast<size_t>(n)) < 0) {
+        n = -errno_fault;
+    }
+    free(records);
+    return n;
+}
+
+int64_t sys_mkdir(const uint64_t* args) { return do_mkdirat(fs::at_fdcwd, args[0], args[1]); }
+int64_t sys_mkdirat(const uint64_t* args) { return do_mkdirat(fd_arg(args[0]), args[1], args[2]); }
+int64_t sys_unlink(const uint64_t* args) { return do_unlinkat(fs::at_fdcwd, args[0], 0); }
+int64_t sys_rmdir(const uint64_t* args) { return do_unlinkat(fs::at_fdcwd, args[0], fs::at_removedir); }
+int64_t sys_unlinkat(const uint64_t* args) {
+    return do_unlinkat(fd_arg(args[0]), args[1], static_cast<int>(args[2]));
+}
+int64_t sys_rename(const uint64_t* args) { return do_renameat(fs::at_fdcwd, args[0], fs::at_fdcwd, args[1], 0); }
+int64_t sys_renameat(const uint64_t* args) {
+    return do_renameat(fd_arg(args[0]), args[1], fd_arg(args[2]), args[3], 0);
+}
+int64_t sys_renameat2(const uint64_t* args) {
+    return do_renameat(fd_arg(args[0]), args[1], fd_arg(args[2]), args[3], static_cast<unsigned>(args[4]));
+}
+int64_t sys_symlink(const uint64_t* args) { return do_symlinkat(args[0], fs::at_fdcwd, args[1]); }
+int64_t sys_symlinkat(const uint64_t* args) { return do_symlinkat(args[0], fd_arg(args[1]), args[2]); }
+int64_t sys_readlink(const uint64_t* args) {
+    return do_readlinkat(fs::at_fdcwd, args[0], args[1], static_cast<int32_t>(args[2]));
+}
+int64_t sys_readlinkat(const uint64_t* args) {
+    return do_readlinkat(fd_arg(args[0]), args[1], args[2], static_cast<int32_t>(args[3]));
+}
+int64_t sys_link(const uint64_t* args) { return do_linkat(fs::at_fdcwd, args[0], fs::at_fdcwd, args[1], 0); }
+int64_t sys_linkat(const uint64_t* args) {
+    return do_linkat(fd_arg(args[0]), args[1], fd_arg(args[2]), args[3], static_cast<int>(args[4]));
+}
+int64_t sys_access(const uint64_t* args) { return do_faccessat(fs::at_fdcwd, args[0], args[1], 0); }
+int64_t sys_faccessat(const uint64_t* args) { return do_faccessat(fd_arg(args[0]), args[1], args[2], 0); }
+int64_t sys_faccessat2(const uint64_t* args) {
+    return do_faccessat(fd_arg(args[0]), args[1], args[2], static_cast<int>(args[3]));
+}
+
+int64_t sys_getcwd(const uint64_t* args) {
+    size_t size = static_cast<size_t>(args[1]);
+    if (size == 0) return -fs::errno_range;
+    char* text = static_cast<char*>(malloc(fs::path_max));
+    if (!text) return -fs::errno_nomem;
+    int64_t n;
+    {
+        Guard guard(vfs_lock);
+        n = cwd ? path_of(cwd, text, fs::path_max) : -fs::errno_noent;
+    }
+    if (n > 0 && static_cast<size_t>(n) > size) n = -fs::errno_range;
+    if (n > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), text, static_cast<size_t>(n)) < 0) {
+        n = -errno_fault;
+    }
+    free(text);
+    return n;  // the length including the NUL, as the system call (not libc) returns it
+}
+
+namespace {
+int64_t change_directory(Vnode* node) {  // lock held; takes over the reference
+    if (!node->is_directory()) {
+        node->unref();
+        return -fs::errno_notdir;
+    }
+    if (cwd) cwd->unref();
+    cwd = node;
+    return 0;
+}
+}  // namespace
+
+int64_t sys_chdir(const uint64_t* args) {
+    AppPath path(args[0]);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    Vnode* node;
+    if (int r = resolve(fs::at_fdcwd, path.get(), false, true, &node); r < 0) return r;
+    return change_directory(node);
+}
+
+int64_t sys_fchdir(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    OpenFile* file = fd_table.get(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    file->vnode()->ref();
+    return change_directory(file->vnode());
+}
+
+int64_t sys_umask(const uint64_t* args) {
+    return __atomic_exchange_n(&file_mode_mask, static_cast<uint32_t>(args[0]) & 0777, __ATOMIC_RELAXED);
+}
+
+int64_t sys_ftruncate(const uint64_t* args) { return do_truncate_fd(fd_arg(args[0]), static_cast<int64_t>(args[1])); }
+
+int64_t sys_truncate(const uint64_t* args) {
+    auto length = static_cast<int64_t>(args[1]);
+    if (length < 0) return -fs::errno_inval;
+    AppPath path(args[0]);
+    if (path.error()) return path.error();
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    return the_vfs->truncate(path.get()[0] == '/' ? nullptr : cwd, path.get(), length);
+}
+
+// utimensat(dirfd, path, times[2], flags): times nullptr means now; UTIME_NOW and
+// UTIME_OMIT per entry; a null path means the descriptor itself (futimens).
+int64_t sys_utimensat(const uint64_t* args) {
+    constexpr int64_t utime_now = (1l << 30) - 1, utime_omit = (1l << 30) - 2;
+    fs::Timespec times[2];
+    if (args[2]) {
+        if (mm::vm::copy_from_app(times, reinterpret_cast<void*>(args[2]), sizeof times)) return -errno_fault;
+        for (const fs::Timespec& t : times) {
+            if (t.nsec != utime_now && t.nsec != utime_omit && (t.nsec < 0 || t.nsec >= 1000000000)) {
+                return -fs::errno_inval;
+            }
+        }
+    } else {
+        times[0].nsec = times[1].nsec = utime_now;
+    }
+    int flags = static_cast<int>(args[3]);
+    if (flags & ~fs::at_symlink_nofollow) return -fs::errno_inval;
+    Guard guard(vfs_lock);
+    Vnode* node = nullptr;
+    if (!args[1]) {
+        OpenFile* file = fd_table.get(fd_arg(args[0]));
+        if (!file) return -fs::errno_badf;
+        node = file->vnode();
+        node->ref();
+    } else {
+        AppPath path(args[1]);
+        if (path.error()) return path.error();
+        if (int r = resolve(fd_arg(args[0]), path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
+    }
+    VnodeRef held{node};
+    fs::Timespec now = file_clock();
+    if (times[0].nsec != utime_omit) node->atime = times[0].nsec == utime_now ? now : times[0];
+    if (times[1].nsec != utime_omit) node->mtime = times[1].nsec == utime_now ? now : times[1];
+    node->ctime = now;
+    return 0;
+}
+
+// Everything lives in memory: there is nothing to flush.
+int64_t sys_fsync(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    return fd_table.get(fd_arg(args[0])) ? 0 : -fs::errno_badf;
+}
+int64_t sys_fdatasync(const uint64_t* args) { return sys_fsync(args); }
+
+int64_t sys_ioctl(const uint64_t* args) {
+    int fd = fd_arg(args[0]);
+    unsigned long request = static_cast<unsigned long>(args[1]) & 0xffffffffu;
+    uint64_t arg = args[2];
+    FileRef file(fd);
+    if (!file) return -fs::errno_badf;
+    Vnode* node = file->vnode();
+    switch (request) {
+    case fionbio: {
+        int32_t on;
+        if (mm::vm::copy_from_app(&on, reinterpret_cast<const void*>(arg), sizeof(on)) < 0) return -errno_fault;
+        Guard guard(vfs_lock);
+        int flags = file->flags();
+        file->set_status_flags(on ? flags | fs::o_nonblock : flags & ~fs::o_nonblock);
+        return 0;
+    }
+    case fioclex:
+    case fionclex: {
+        Guard guard(vfs_lock);
+        return fd_table.set_close_on_exec(fd, request == fioclex);
+    }
+    case fionread: {
+        int32_t available;
+        if (is_pipe(node)) {
+            available = static_cast<int32_t>(pipe_available(node));
+        } else if (node->is_regular()) {
+            Guard guard(vfs_lock);
+            available = node->size > file->offset() ? static_cast<int32_t>(node->size - file->offset()) : 0;
+        } else if (is_device(node) && static_cast<Device*>(node)->is_terminal()) {
+            available = 0;  // no console input yet
+        } else {
+            return -errno_notty;
+        }
+        return mm::vm::copy_to_app(reinterpret_cast<void*>(arg), &available, sizeof(available));
+    }
+    default: break;
+    }
+    if (is_device(node) && static_cast<Device*>(node)->is_terminal()) return terminal_ioctl(request, arg);
+    return -errno_notty;
+}
+
+int64_t sys_pipe(const uint64_t* args) { return do_pipe2(args[0], 0); }
+int64_t sys_pipe2(const uint64_t* args) { return do_pipe2(args[0], static_cast<int>(args[1])); }
+
+int64_t sys_dup(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    return fd_table.dup(fd_arg(args[0]));
+}
+int64_t sys_dup2(const uint64_t* args) {
+    Guard guard(vfs_lock);
+    return fd_table.dup2(fd_arg(args[0]), fd_arg(args[1]));
+}
+int64_t sys_dup3(const uint64_t* args) {
+    return do_dup3(fd_arg(args[0]), fd_arg(args[1]), static_cast<int>(args[2]));
+}
+
+int64_t sys_fcntl(const uint64_t* args) {
+    return do_fcntl(fd_arg(args[0]), static_cast<int>(args[1]), args[2]);
+}
+
+int64_t sys_poll(const uint64_t* args) {
+    auto timeout_ms = static_cast<int32_t>(args[2]);
+    return do_poll(args[0], args[1], timeout_ms < 0 ? -1 : int64_t{timeout_ms} * 1000000);
+}
+
+int64_t sys_ppoll(const uint64_t* args) {
+    // The signal mask (args[3]) is ignored: signals are not delivered during the wait.
+    int64_t timeout_ns = -1;
+    if (args[2]) {
+        LinuxTimespec ts;
+        if (mm::vm::copy_from_app(&ts, reinterpret_cast<const void*>(args[2]), sizeof(ts)) < 0) return -errno_fault;
+        if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -fs::errno_inval;
+        timeout_ns = ts.sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts.sec * 1000000000 + ts.nsec;
+    }
+    return do_poll(args[0], args[1], timeout_ns);
+}
+
+int64_t sys_sendfile(const uint64_t* args) {
+    FileRef out(fd_arg(args[0])), in(fd_arg(args[1]));
+    if (!out || !in) return -fs::errno_badf;
+    if (read_denied(in.get()) || write_denied(out.get())) return -fs::errno_badf;
+    if (is_pipe(in->vnode())) return -fs::errno_inval;  // Linux wants an mmap-able input
+    int64_t offset = -1;
+    if (args[2]) {
+        if (mm::vm::copy_from_app(&offset, reinterpret_cast<const void*>(args[2]), sizeof(offset)) < 0) return -errno_fault;
+        if (offset < 0) return -fs::errno_inval;
+    }
+    size_t count = args[3] < max_rw_count ? static_cast<size_t>(args[3]) : max_rw_count;
+    constexpr size_t chunk = 16 * 1024;
+    char* bounce = static_cast<char*>(malloc(chunk));
+    if (!bounce) return -fs::errno_nomem;
+    size_t done = 0;
+    int64_t error = 0;
+    while (done < count) {
+        size_t want = count - done < chunk ? count - done : chunk;
+        Buffer kernel{bounce, false};
+        int64_t n = file_read(in.get(), kernel, want, offset < 0 ? -1 : offset + static_cast<int64_t>(done), false);
+        if (n <= 0) {
+            error = n;
+            break;
+        }
+        int64_t written = file_write(out.get(), kernel, static_cast<size_t>(n), -1);
+        if (written < 0) {
+            error = written;
+            break;
+        }
+        done += static_cast<size_t>(written);
+        if (written < n) {
+            // The output took less: give the rest back to a file-offset input.
+            if (offset < 0) {
+                Guard guard(vfs_lock);
+                in->seek(written - n, fs::seek_cur);
+            }
+            break;
+        }
+        if (static_cast<size_t>(n) < want) break;
+    }
+    free(bounce);
+    if (offset >= 0) {
+        int64_t next = offset + static_cast<int64_t>(done);
+        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &next, sizeof(next)) < 0) return -errno_fault;
+    }
+    return done > 0 ? static_cast<int64_t>(done) : error;
+}

@@ -1,0 +1,161 @@
+// Private to files.cc (state, paths, transfers, poll, terminals) and file_syscalls.cc (the
+// system calls built on them). The file state is guarded by vfs_lock (files.cc says how).
+#pragma once
+
+#include <mica/fs/abi.h>
+#include <mica/fs/file.h>
+#include <mica/fs/vfs.h>
+#include <mica/mm/vm.h>
+#include <mica/sched/sync.h>
+#include <stdlib.h>
+#include "files_internal.h"
+
+namespace mica::abi::files {
+
+using fs::OpenFile;
+using fs::Vnode;
+
+// ---- state (files.cc) ---------------------------------------------------------------------
+extern sched::Mutex vfs_lock;
+extern fs::Vfs* the_vfs;
+extern fs::FdTable fd_table;     // shared by every thread of the application
+extern Vnode* cwd;               // referenced; the root until chdir
+extern uint32_t file_mode_mask;  // umask
+extern bool ready;
+using Guard = sched::LockGuard<sched::Mutex>;
+
+// A reference to the open file behind a descriptor, taken and dropped under the lock.
+class FileRef {
+public:
+    explicit FileRef(int fd) {
+        Guard guard(vfs_lock);
+        file_ = fd_table.get(fd);
+        if (file_) file_->ref();
+    }
+    ~FileRef() {
+        if (!file_) return;
+        Guard guard(vfs_lock);
+        file_->unref();
+    }
+    FileRef(const FileRef&) = delete;
+    FileRef& operator=(const FileRef&) = delete;
+    OpenFile* get() const { return file_; }
+    OpenFile* operator->() const { return file_; }
+    explicit operator bool() const { return file_ != nullptr; }
+
+private:
+    OpenFile* file_;
+};
+
+// A path copied from the application into a heap buffer.
+class AppPath {
+public:
+    // `allow_null`: a null pointer is an empty path (statx with AT_EMPTY_PATH).
+    explicit AppPath(uint64_t address, bool allow_null = false) {
+        if (address == 0 && allow_null) {
+            text_ = static_cast<char*>(calloc(1, 1));
+            error_ = text_ ? 0 : -fs::errno_nomem;
+            return;
+        }
+        text_ = static_cast<char*>(malloc(fs::path_max));
+        if (!text_) {
+            error_ = -fs::errno_nomem;
+            return;
+        }
+        int64_t n = mm::vm::copy_string_from_app(text_, reinterpret_cast<const char*>(address), fs::path_max);
+        error_ = n < 0 ? static_cast<int>(n) : 0;
+    }
+    ~AppPath() { free(text_); }
+    AppPath(const AppPath&) = delete;
+    AppPath& operator=(const AppPath&) = delete;
+    int error() const { return error_; }
+    const char* get() const { return text_; }
+    bool empty() const { return text_[0] == '\0'; }
+
+private:
+    char* text_ = nullptr;
+    int error_ = 0;
+};
+
+// Owns one vnode reference.
+struct VnodeRef {
+    Vnode* node = nullptr;
+    ~VnodeRef() {
+        if (node) node->unref();
+    }
+};
+
+struct IoVec {
+    uint64_t base;
+    uint64_t length;
+};
+
+struct PollFd {
+    int32_t fd;
+    int16_t events;
+    int16_t revents;
+};
+
+// Linux's struct termios as the kernel passes it (asm-generic/termbits.h: NCCS 19; the same
+// on x86_64 and aarch64) and struct winsize.
+struct KernelTermios {
+    uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
+    uint8_t c_line;
+    uint8_t c_cc[19];
+};
+
+static_assert(sizeof(KernelTermios) == 36);
+
+struct WinSize {
+    uint16_t rows, cols, xpixel, ypixel;
+};
+
+inline constexpr size_t bounce_size = 64 * 1024;        // regular-file transfers per lock hold
+
+inline constexpr size_t max_rw_count = 0x7ffff000;      // Linux's MAX_RW_COUNT
+
+inline constexpr int uio_maxiov = 1024;                 // iovecs per readv/writev
+
+inline constexpr size_t getdents_max = 64 * 1024;       // kernel buffer for one getdents64
+
+inline constexpr unsigned long tcgets = 0x5401, tcsets = 0x5402, tcsetsw = 0x5403, tcsetsf = 0x5404,
+                        tiocgpgrp = 0x540f, tiocspgrp = 0x5410, tiocgwinsz = 0x5413,
+                        tiocswinsz = 0x5414, fionread = 0x541b, fionbio = 0x5421,
+                        fionclex = 0x5450, fioclex = 0x5451;
+
+inline constexpr uint16_t terminal_rows = 24, terminal_cols = 80;
+
+inline constexpr int f_dupfd = 0, f_getfd = 1, f_setfd = 2, f_getfl = 3, f_setfl = 4, f_getlk = 5,
+              f_setlk = 6, f_setlkw = 7, f_ofd_getlk = 36, f_ofd_setlk = 37, f_ofd_setlkw = 38,
+              f_dupfd_cloexec = 1030, f_getpipe_sz = 1032, f_setpipe_sz = 1031;
+
+inline constexpr int fd_cloexec = 1;
+
+inline constexpr int16_t f_unlck = 2;
+
+fs::Timespec file_clock();
+
+// ---- paths --------------------------------------------------------------------------------
+// The directory a *at() call starts from (borrowed; lock held).
+int start_dir(int dirfd, const char* path, Vnode** at);
+// The vnode an fd-or-path call names (referenced; lock held).
+int resolve(int dirfd, const char* path, bool empty_path_ok, bool follow, Vnode** out);
+// The path of a directory (getcwd): length with the NUL, or -errno. Lock held.
+int64_t path_of(Vnode* dir, char* buffer, size_t size);
+// Splits `path` into its directory (copied to `dir`) and last component.
+bool split_path(const char* path, char* dir, const char** last);
+
+// ---- transfers ----------------------------------------------------------------------------
+bool read_denied(const OpenFile* file);
+bool write_denied(const OpenFile* file);
+int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, bool nonblock);
+int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset);
+int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write);
+
+// ---- poll and terminals -------------------------------------------------------------------
+unsigned poll_mask(OpenFile* file);
+int64_t do_poll(uint64_t app_fds, uint64_t count, int64_t timeout_ns);
+KernelTermios default_termios();
+int64_t terminal_ioctl(unsigned long request, uint64_t arg);
+
+}  // namespace mica::abi::files
