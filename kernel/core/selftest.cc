@@ -66,7 +66,12 @@ bool timer_interrupt() {
     uint64_t hz = arch::cycles_per_second();
     uint64_t start = arch::cycles();
     arch::timer_arm(delay_ns);
-    while (!fired_at && (arch::cycles() - start) < give_up_ns / 1000 * hz / 1000000) arch::wait_for_interrupt();
+    // Poll with interrupts on rather than halt: if the interrupt never comes, a halted CPU
+    // would never look at the clock again, and the test must fail, not hang.
+    bool were_on = arch::interrupts_enabled();
+    arch::interrupts_enable();
+    while (!fired_at && (arch::cycles() - start) < give_up_ns / 1000 * hz / 1000000) arch::cpu_relax();
+    if (!were_on) arch::interrupts_disable();
     if (!fired_at) {
         kprintf("mica: timer interrupt test: no interrupt %u within 1 s (controller %s)\n", irq, controller->name);
         return false;
