@@ -361,13 +361,20 @@ int Vfs::open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** 
     return OpenFile::open(node.get(), flags, out);
 }
 
-int Vfs::mkdir(Vnode* at, const char* path, uint32_t mode) {
+// mkdir, symlink and link: the parent of a name that must not exist yet (-EEXIST if it
+// does, or if the last component is "." or "..").
+int Vfs::parent_of_new_entry(Vnode* at, const char* path, Parent* parent) {
     int links = 0;
-    Parent parent;
-    if (int result = walk_parent(at, path, &links, &parent); result < 0) return result;
-    if (parent.length == 0 || is_dot_or_dotdot(parent.last())) return -errno_exist;
+    if (int result = walk_parent(at, path, &links, parent); result < 0) return result;
+    if (parent->length == 0 || is_dot_or_dotdot(parent->last())) return -errno_exist;
     Held existing;
-    if (lookup_entry(parent.dir, parent.last(), existing.out()) == 0) return -errno_exist;
+    if (lookup_entry(parent->dir, parent->last(), existing.out()) == 0) return -errno_exist;
+    return 0;
+}
+
+int Vfs::mkdir(Vnode* at, const char* path, uint32_t mode) {
+    Parent parent;
+    if (int result = parent_of_new_entry(at, path, &parent); result < 0) return result;
     return parent.dir->mkdir(parent.last(), mode & permission_bits, nullptr);
 }
 
@@ -375,12 +382,8 @@ int Vfs::symlink(const char* target, Vnode* at, const char* path) {
     size_t target_length = strnlen(target, path_max);
     if (target_length == 0) return -errno_noent;
     if (target_length >= path_max) return -errno_nametoolong;
-    int links = 0;
     Parent parent;
-    if (int result = walk_parent(at, path, &links, &parent); result < 0) return result;
-    if (parent.length == 0 || is_dot_or_dotdot(parent.last())) return -errno_exist;
-    Held existing;
-    if (lookup_entry(parent.dir, parent.last(), existing.out()) == 0) return -errno_exist;
+    if (int result = parent_of_new_entry(at, path, &parent); result < 0) return result;
     if (parent.trailing_slash) return -errno_noent;  // "name/" would have to be a directory
     return parent.dir->symlink(parent.last(), target, target_length, nullptr);
 }
@@ -397,12 +400,8 @@ int Vfs::link(Vnode* old_at, const char* old_path, Vnode* new_at, const char* ne
     Held node;
     if (int result = lookup(old_at, old_path, false, node.out()); result < 0) return result;
     if (node->is_directory()) return -errno_perm;
-    int links = 0;
     Parent parent;
-    if (int result = walk_parent(new_at, new_path, &links, &parent); result < 0) return result;
-    if (parent.length == 0 || is_dot_or_dotdot(parent.last())) return -errno_exist;
-    Held existing;
-    if (lookup_entry(parent.dir, parent.last(), existing.out()) == 0) return -errno_exist;
+    if (int result = parent_of_new_entry(new_at, new_path, &parent); result < 0) return result;
     if (parent.trailing_slash) return -errno_noent;
     if (parent.dir->fs != node->fs) return -errno_xdev;
     return parent.dir->link(parent.last(), node.get());

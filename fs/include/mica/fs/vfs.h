@@ -87,6 +87,7 @@ private:
         }
     };
     int walk_parent(Vnode* at, const char* path, int* links, Parent* out);
+    int parent_of_new_entry(Vnode* at, const char* path, Parent* parent);
     int walk(Vnode* at, const char* path, bool follow, int* links, Vnode** out);
     // One step from directory `dir` to `name`, crossing mounts (referenced result).
     int step(Vnode* dir, Name name, Vnode** out);
