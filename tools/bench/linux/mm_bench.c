@@ -17,34 +17,14 @@
 #include <sys/reboot.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_init.h"
 
 enum { MALLOC_ROUNDS = 100000, FAULT_PAGES = 4096, MAP_ROUNDS = 2000, PAGE = 4096 };
-
-static void power_off(void)
-{
-	fflush(stdout);
-	reboot(RB_POWER_OFF);
-	_exit(1);
-}
 
 static void fail(const char *what)
 {
 	printf("mm_bench: %s failed\n", what);
 	power_off();
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
-static void report(const char *name, uint64_t total_ns, uint64_t ops)
-{
-	printf("bench: %s %llu ns\n", name, (unsigned long long)(total_ns / ops));
-	fflush(stdout);
 }
 
 static void *malloc_loop(void *arg)

@@ -17,19 +17,13 @@
 #include <sys/reboot.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_init.h"
 
 enum {
 	SWITCH_ROUNDS = 20000,		/* yields per thread */
 	PING_PONGS = SWITCH_ROUNDS / 4,	/* round trips = 2 hand-overs each */
 	CREATE_JOINS = 2000,
 };
-
-static void power_off(void)
-{
-	fflush(stdout);
-	reboot(RB_POWER_OFF);
-	_exit(1);	/* only if reboot() failed; init exiting panics (panic=-1) */
-}
 
 /* Any failure: say so and stop; tools/bench/sched then misses a line. */
 static void check(int err, const char *what)
@@ -38,20 +32,6 @@ static void check(int err, const char *what)
 		printf("sched_bench: %s failed: %s\n", what, strerror(err));
 		power_off();
 	}
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
-static void report(const char *name, uint64_t total_ns, uint64_t ops)
-{
-	printf("bench: %s %llu ns\n", name, (unsigned long long)(total_ns / ops));
-	fflush(stdout);
 }
 
 /* ------------------------------------------------ two pinned threads */
