@@ -23,6 +23,7 @@
 #include <mica/selftest.h>
 #include <mica/smp.h>
 #include <mica/version.h>
+#include <mica/virtio/mmio_spec.h>
 #include <string.h>
 
 namespace mica {
@@ -68,6 +69,17 @@ const cmdline::Option option_table[] = {
      }},
     {"strace", nullptr, "print every system call of the application with its result", nullptr,
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
+    // QEMU microvm (without ACPI) and Firecracker describe their virtio-mmio devices this way,
+    // appended after whatever command line they were given. Checked even without a
+    // virtio-mmio driver, so a malformed one is always reported.
+    {"virtio_mmio.device", "SIZE@ADDR:IRQ[:ID]", "a virtio-mmio device (QEMU microvm, Firecracker)", nullptr,
+     [](const char* v) -> const char* {
+         virtio::MmioDeviceSpec spec;
+         if (const char* problem = virtio::parse_mmio_device(v, spec)) return problem;
+         if (!virtio::add_cmdline_mmio_device(spec)) return "too many virtio-mmio devices (the limit is 32)";
+         return nullptr;
+     },
+     true},
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
