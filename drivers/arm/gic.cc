@@ -130,11 +130,40 @@ void v3_init_cpu() {
     asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
 }
 
+// Device lines are SPIs, named by their interrupt id (32 and up): trigger in GICD_ICFGR (two
+// bits per interrupt, the upper one set for edge), routed to the boot CPU (GICv2: its
+// target bit, set for every SPI at start; GICv3: GICD_IROUTER with its affinity). The GIC
+// has no active-low or falling-edge inputs.
+constexpr uintptr_t gicd_icfgr = 0xc00, gicd_irouter = 0x6000;
+constexpr uint32_t icfgr_edge = 2;
+constexpr int errno_inval = 22;
+unsigned spi_fixed_irq(unsigned line) { return line; }
+int spi_connect(unsigned line, irq::LineConfig config, unsigned id) {
+    if (line < first_spi || line >= lines || id != line || config.polarity != irq::Polarity::high) return -errno_inval;
+    write(distributor + gicd_icenabler + (line / 32) * 4, 1u << (line % 32));
+    uintptr_t icfgr = distributor + gicd_icfgr + (line / 16) * 4;
+    unsigned shift = (line % 16) * 2;
+    uint32_t v = read(icfgr) & ~(3u << shift);
+    if (config.trigger == irq::Trigger::edge) v |= icfgr_edge << shift;
+    write(icfgr, v);
+    write8(distributor + gicd_ipriorityr + line, default_priority);
+    if (version == 3) {
+        *reinterpret_cast<volatile uint64_t*>(distributor + gicd_irouter + 8 * line) = irq::cpu_hw_id(0);
+    }
+    return 0;
+}
+void spi_set_masked(unsigned line, bool masked) {
+    if (line < first_spi || line >= lines) return;
+    write(distributor + (masked ? gicd_icenabler : gicd_isenabler) + (line / 32) * 4, 1u << (line % 32));
+}
+const irq::LineController spi_lines{"gic spi", spi_fixed_irq, spi_connect, spi_set_masked};
+
 const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi, v2_init_cpu};
 const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi, v3_init_cpu};
 
 bool become_controller(const irq::Controller& controller) {
     irq::register_controller(controller);
+    irq::register_line_controller(spi_lines);
     irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);  // the boot CPU's affinity
     return true;
 }

@@ -14,7 +14,8 @@ inline constexpr unsigned long fdt_max_size = 2ul << 20;
 enum class Phase {
     console,   // before anything else prints
     platform,  // exit methods, clock calibration: before the command line is acted on
-    bus,       // device discovery, once memory is up
+    bus,       // buses and interrupt routing (PCI enumeration, I/O APIC), once memory is up
+    devices,   // device drivers (virtio), once the scheduler and every CPU run: probes may sleep
 };
 
 struct Driver {
