@@ -45,6 +45,11 @@ void distributor_init(uint32_t enable_bits) {
     lines = ((read(distributor + gicd_typer) & 0x1f) + 1) * 32;
     if (lines > irq::max_irqs) lines = irq::max_irqs;
     for (unsigned i = first_spi; i < lines; i += 32) write(distributor + gicd_icenabler + i / 8, ~0u);
+    // GICv3 signals only group 1 to the kernel (ICC_IGRPEN1): SPIs go there too.
+    constexpr uintptr_t gicd_igroupr = 0x080;
+    if (version == 3) {
+        for (unsigned i = first_spi; i < lines; i += 32) write(distributor + gicd_igroupr + i / 8, ~0u);
+    }
     for (unsigned i = first_spi; i < lines; ++i) {
         write8(distributor + gicd_ipriorityr + i, default_priority);
         if (version == 2) write8(distributor + gicd_itargetsr + i, 1);  // CPU 0

@@ -48,6 +48,64 @@ function(mica_add_guest_tests prefix dir machine)
   endforeach()
 endfunction()
 
+# virtio-rng read through each transport the configuration has, on each of its machines
+# (--test-rng reads 4 KiB through every entropy device and waits for its interrupt).
+function(mica_add_virtio_tests prefix dir machines)
+  set(ok "virtio-rng self-test: .*: ok")
+  foreach(machine ${machines})
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    set(transports)
+    if(machine MATCHES "^microvm")
+      if(CONFIG_DRIVER_VIRTIO_MMIO)
+        set(transports mmio)
+      endif()
+    else()
+      if(CONFIG_DRIVER_VIRTIO_PCI)
+        list(APPEND transports pci)
+      endif()
+      if(CONFIG_DRIVER_VIRTIO_MMIO AND machine MATCHES "^virt")
+        list(APPEND transports mmio)
+      endif()
+    endif()
+    foreach(t ${transports})
+      if(t STREQUAL "pci" AND CONFIG_ARCH_X86_64)
+        set(kind "msi-x, 2 vectors")  # x86: one vector for the queue, one for configuration changes
+      elseif(t STREQUAL "pci")
+        set(kind "intx line [0-9]+")  # aarch64 virt: no MSI controller driven yet
+      else()
+        set(kind "line [0-9]+ \\(edge\\)")
+      endif()
+      mica_add_boot_test(${prefix}virtio.rng-${t}.${name} ${dir} ${machine} 0 "--verbose --test-rng"
+        --run-arg --rng=${t} --expect "${ok}" --expect "interrupts \\(${kind}\\): ok"
+        --expect "generator seeded by a hardware source: yes" --reject "PANIC|FAILED")
+      if(NOT machine MATCHES "^microvm")  # --rng turns microvm's ACPI off: one CPU
+        mica_add_boot_test(${prefix}virtio.rng-${t}.${name}.smp2 ${dir} ${machine} 0 "--test-rng"
+          --run-arg --rng=${t} --smp 2 --expect "${ok}" --expect " x2," --reject "PANIC|FAILED")
+      endif()
+    endforeach()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND NOT machine MATCHES "^microvm")
+      # vectors=0: no MSI-X table, so INTx (x86: the firmware's interrupt line through the I/O APIC).
+      mica_add_boot_test(${prefix}virtio.rng-pci-intx.${name} ${dir} ${machine} 0 "--test-rng"
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,vectors=0
+        --expect "interrupts \\(intx line [0-9]+\\): ok" --reject "PANIC|FAILED")
+    endif()
+    if(CONFIG_DRIVER_VIRTIO_MMIO AND NOT machine MATCHES "^(pc|q35)")
+      # QEMU's default (legacy) virtio-mmio device is refused with the fix in the message.
+      mica_add_boot_test(${prefix}virtio.mmio-legacy-refused.${name} ${dir} ${machine} 1 "--test-rng"
+        --run-arg --rng=mmio --run-arg --qemu=-global --run-arg --qemu=virtio-mmio.force-legacy=true
+        --expect "legacy \\(version 1\\) entropy \\(rng\\) device. Mica drives version 2 \\(virtio 1.0\\) devices only: run QEMU with -global virtio-mmio.force-legacy=false"
+        --expect "virtio-rng self-test: no entropy device" --reject "PANIC")
+    endif()
+  endforeach()
+  if(CONFIG_DRIVER_VIRTIO_MMIO AND "microvm" IN_LIST machines)
+    # The words QEMU appends come after the application's arguments: the application still
+    # gets its own (here: not found, with its path intact).
+    mica_add_boot_test(${prefix}virtio.mmio-words-after-arguments ${dir} microvm ${not_found_status}
+      "-- /hello arg" --run-arg --rng=mmio
+      --expect "mica: error: cannot read /hello: no such file" --reject "PANIC")
+  endif()
+endfunction()
+
 function(mica_add_boot_tests prefix dir)
   if(CONFIG_ARCH_AARCH64)
     set(machines virt "virt,gic-version=3")
@@ -83,6 +141,16 @@ function(mica_add_boot_tests prefix dir)
     mica_add_boot_test(${prefix}boot.${name}.smp4 ${dir} ${machine} 0 "" --smp 4 --expect " x4, [0-9]+ MiB RAM"
       --reject "PANIC|did not come up|refused")
   endforeach()
+
+  # QEMU microvm and Firecracker append virtio_mmio.device= words: a malformed one is
+  # refused with a message naming it, on every configuration (the parser is always built).
+  mica_add_boot_test(${prefix}cmdline.virtio-mmio-malformed ${dir} ${m} ${usage_status}
+    "--verbose virtio_mmio.device=512@0xfeb00e00"
+    --expect "mica: error: 'virtio_mmio.device=512@0xfeb00e00' \\(added by the hypervisor\\): expected ':' and an interrupt number"
+    --reject "booted in")
+  if(CONFIG_DRIVER_VIRTIO_RNG AND CONFIG_TEST_OPTIONS)
+    mica_add_virtio_tests("${prefix}" ${dir} "${machines}")
+  endif()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"
     --expect "mica: error: unknown option '--bogus'. valid options: --help, --bootchart, --verbose"
