@@ -89,6 +89,14 @@ function(mica_add_virtio_tests prefix dir machines)
         --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,vectors=0
         --expect "interrupts \\(intx line [0-9]+\\): ok" --reject "PANIC|FAILED")
     endif()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND machine MATCHES "^virt")
+      # Slots 1 and 5 share an interrupt (virt's interrupt-map folds slot numbers modulo 4):
+      # both devices' handlers run for every interrupt of the line and each finds its own.
+      mica_add_boot_test(${prefix}virtio.rng-pci-shared-intx.${name} ${dir} ${machine} 0 "--test-rng"
+        --run-arg --rng=pci --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,addr=5
+        --expect "virtio-pci 00:01.0: .*\\(intx line 36\\): ok" --expect "virtio-pci 00:05.0: .*\\(intx line 36\\): ok"
+        --reject "PANIC|FAILED")
+    endif()
     if(CONFIG_DRIVER_VIRTIO_MMIO AND NOT machine MATCHES "^(pc|q35)")
       # QEMU's default (legacy) virtio-mmio device is refused with the fix in the message.
       mica_add_boot_test(${prefix}virtio.mmio-legacy-refused.${name} ${dir} ${machine} 1 "--test-rng"
