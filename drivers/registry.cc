@@ -60,7 +60,20 @@ const Driver* const table[] = {
 bool verbose_output = false;  // set once from --verbose
 fdt::Tree tree;               // the boot device tree, set once by set_device_tree()
 bool have_tree = false;
+uint64_t dsdt_physical = 0;  // set once by the arch boot code
+size_t dsdt_length = 0;
 }  // namespace
+
+void set_acpi_dsdt(uint64_t physical, size_t length) {
+    dsdt_physical = physical;
+    dsdt_length = length;
+}
+
+bool acpi_dsdt(uint64_t& physical, size_t& length) {
+    physical = dsdt_physical;
+    length = dsdt_length;
+    return dsdt_physical != 0;
+}
 
 void set_device_tree(const fdt::Tree& validated) {
     tree = validated;

@@ -82,6 +82,19 @@ void read_cpus_from_acpi(uint64_t rsdp_address, uint32_t boot_apic_id, BootInfo&
     const Rsdp* rsdp = rsdp_address ? valid_rsdp(rsdp_address) : nullptr;
     for (uintptr_t p = bios_area_start; !rsdp && p < bios_area_end; p += 16) rsdp = valid_rsdp(p);
     const SdtHeader* madt = rsdp ? find_table(rsdp, "APIC") : nullptr;
+    // The DSDT, for the devices only it describes (QEMU microvm's virtio-mmio transports).
+    if (const SdtHeader* fadt = rsdp ? find_table(rsdp, "FACP") : nullptr) {
+        constexpr size_t fadt_dsdt = 40, fadt_x_dsdt = 140;
+        uint32_t dsdt32 = 0;
+        uint64_t dsdt64 = 0;
+        memcpy(&dsdt32, reinterpret_cast<const uint8_t*>(fadt) + fadt_dsdt, 4);
+        if (fadt->length >= fadt_x_dsdt + 8) memcpy(&dsdt64, reinterpret_cast<const uint8_t*>(fadt) + fadt_x_dsdt, 8);
+        uint64_t address = dsdt64 ? dsdt64 : dsdt32;
+        if (const SdtHeader* dsdt = valid_table(address, "DSDT")) {
+            routing.dsdt_address = address;
+            routing.dsdt_length = dsdt->length;
+        }
+    }
     if (!madt) return;
     routing.from_madt = true;
     constexpr size_t madt_fixed = sizeof(SdtHeader) + 8;  // local APIC address, flags

@@ -6,11 +6,13 @@
 // interrupt status, Firecracker pulses it), acknowledged through InterruptACK before the
 // queues are looked at, so a buffer completed meanwhile raises a new edge.
 #include <arch/mmio.h>
+#include <mica/acpi/dsdt_devices.h>
 #include <mica/console.h>
 #include <mica/drivers/fdt.h>
 #include <mica/drivers/registry.h>
 #include <mica/format.h>
 #include <mica/irq.h>
+#include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
 #include <mica/pci/fdt_host.h>
 #include <mica/virtio/device.h>
@@ -29,7 +31,8 @@ constexpr uintptr_t reg_magic = 0x000, reg_version = 0x004, reg_device_id = 0x00
                     reg_config_generation = 0x0fc, reg_config = 0x100;
 constexpr uint32_t interrupt_used_buffer = 1, interrupt_config_change = 2;
 constexpr size_t min_window = 0x200;
-constexpr unsigned max_queues = 8;  // MMIO has no queue count register: probe up to this many
+constexpr unsigned max_queues = 8;
+constexpr const char* virtio_mmio_hid = "LNRO0005";  // ACPI's id for virtio-mmio (Linaro's)  // MMIO has no queue count register: probe up to this many
 constexpr int reset_polls = 1000000;
 constexpr int errno_inval = 22;
 
@@ -178,6 +181,21 @@ bool init() {
             any = true;
             probe(base, size, line, config, "device tree");
         }
+    }
+    // QEMU microvm with ACPI describes its transports only in the DSDT (and appends no words).
+    uint64_t dsdt;
+    size_t dsdt_length;
+    if (drivers::acpi_dsdt(dsdt, dsdt_length)) {
+        const char* problem = acpi::find_devices(static_cast<const uint8_t*>(mm::phys_to_virt(dsdt)), dsdt_length,
+                                                 virtio_mmio_hid, [](const acpi::FixedDevice& d, void* any) {
+            *static_cast<bool*>(any) = true;
+            if (!d.has_irq) {
+                kprintf("mica: virtio-mmio at %#llx (ACPI): no interrupt\n", (unsigned long long)d.base);
+                return;
+            }
+            probe(d.base, d.size, d.irq, d.config, "ACPI");
+        }, &any);
+        if (problem && drivers::verbose()) kprintf("mica: virtio-mmio: DSDT read up to %s\n", problem);
     }
     for (size_t i = 0; i < cmdline_mmio_device_count(); ++i) {
         const MmioDeviceSpec& s = cmdline_mmio_device(i);

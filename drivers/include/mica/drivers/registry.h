@@ -2,6 +2,9 @@
 // so a kernel contains and initialises exactly the drivers its profile selects.
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 namespace mica::fdt {
 class Tree;
 }
@@ -31,6 +34,10 @@ void init(Phase phase);
 // validated, so the blob is walked once per boot.
 void set_device_tree(const fdt::Tree& tree);
 const fdt::Tree* device_tree();
+// The ACPI DSDT (physical address and length, checksummed by the arch code), for drivers
+// whose devices only it describes; false when the platform has none.
+void set_acpi_dsdt(uint64_t physical, size_t length);
+bool acpi_dsdt(uint64_t& physical, size_t& length);
 void set_verbose(bool on);
 bool verbose();
 

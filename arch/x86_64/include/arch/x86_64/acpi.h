@@ -33,6 +33,8 @@ struct InterruptRouting {
     IsaOverride overrides[max_overrides] = {};
     size_t override_count = 0;
     bool from_madt = false;
+    uint64_t dsdt_address = 0;  // the DSDT (checksummed), physical; 0 without one
+    uint32_t dsdt_length = 0;
 };
 const InterruptRouting& interrupt_routing();
 
