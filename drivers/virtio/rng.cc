@@ -28,6 +28,7 @@ struct Rng {
     sched::Mutex requests;
     sched::Semaphore done{0};
     uint64_t bytes = 0, requests_made = 0;
+    bool stopped = false;  // the device failed: its queue is gone
 };
 // Owned here: the entropy devices probed (appended at boot, never removed).
 Rng* rngs[max_rng_devices];
@@ -56,9 +57,16 @@ int64_t request(Rng& r, size_t length, uint64_t timeout_ns) {
     }
     if (r.queue->broken()) {
         r.device->fail(r.queue->broken());
+        r.stopped = true;
         return -errno_io;
     }
-    if (!token) return -errno_timedout;  // the buffer stays with the device
+    if (!token) {
+        // The device still owns the buffer and may write it later: stop it (a reset takes
+        // the buffer back) rather than reuse the page under it.
+        r.device->fail("no answer from the entropy device");
+        r.stopped = true;
+        return -errno_timedout;
+    }
     if (written > length) written = static_cast<uint32_t>(length);
     r.bytes += written;
     return written;
@@ -66,6 +74,7 @@ int64_t request(Rng& r, size_t length, uint64_t timeout_ns) {
 
 int64_t read_into(Rng& r, void* buffer, size_t length, uint64_t timeout_ns) {
     sched::LockGuard guard(r.requests);
+    if (r.stopped) return -errno_io;
     size_t done = 0;
     while (done < length) {
         int64_t n = request(r, length - done, timeout_ns);
@@ -102,7 +111,7 @@ int probe(Device& device) {
     if (n != static_cast<int64_t>(sizeof seed)) {
         kprintf("mica: %s: no random bytes from the device (%s)\n", device.name(),
                 n == -errno_timedout ? "no answer within 1 s" : "error");
-        device.fail(nullptr);
+        if (!r->stopped) device.fail(nullptr);
         mm::free_pages(r->buffer, 0);
         delete r;
         return n < 0 ? static_cast<int>(n) : -errno_io;
