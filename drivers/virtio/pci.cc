@@ -219,7 +219,7 @@ int probe(pci::Device& d) {
     auto* transport = new PciTransport(d);
     if (!transport->locate()) {
         kprintf("mica: virtio-pci %s: legacy-only %s device (no virtio 1.0 capabilities): Mica drives virtio 1.0 "
-                "devices only (QEMU: disable-legacy=on or disable-modern=off)\n",
+                "devices only (QEMU: without disable-modern=on)\n",
                 d.name + 4, device_type_name(id));
         delete transport;
         return -errno_nodev;

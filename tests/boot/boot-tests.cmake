@@ -96,6 +96,13 @@ function(mica_add_virtio_tests prefix dir machines)
         --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,vectors=0
         --expect "interrupts \\(intx line [0-9]+\\): ok" --reject "PANIC|FAILED")
     endif()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND NOT machine MATCHES "^microvm")
+      # A legacy-only (virtio 0.9) device has no virtio 1.0 capabilities: refused, named.
+      mica_add_boot_test(${prefix}virtio.pci-legacy-refused.${name} ${dir} ${machine} 1 "--test-rng"
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,disable-modern=on
+        --expect "virtio-pci 00:0[0-9a-f].0: legacy-only entropy \\(rng\\) device \\(no virtio 1.0 capabilities\\)"
+        --expect "virtio-rng self-test: no entropy device" --reject "PANIC")
+    endif()
     if(CONFIG_DRIVER_VIRTIO_PCI AND machine MATCHES "^virt")
       # Slots 1 and 5 share an interrupt (virt's interrupt-map folds slot numbers modulo 4):
       # both devices' handlers run for every interrupt of the line and each finds its own.
