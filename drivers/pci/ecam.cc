@@ -58,7 +58,7 @@ bool init() {
         return false;
     }
     host = pci::Host{"ecam", read, write, route_intx, fdt_host.bus_first, fdt_host.bus_last, true, {}, 0};
-    for (size_t i = 0; i < fdt_host.window_count && host.window_count < 4; ++i) {
+    for (size_t i = 0; i < fdt_host.window_count && host.window_count < pci::Host::max_windows; ++i) {
         const pci::Window& w = fdt_host.windows[i];
         if (w.kind == pci::Window::Kind::io) continue;  // I/O BARs are not used
         host.windows[host.window_count++] = {w.cpu_address, w.pci_address, w.size,

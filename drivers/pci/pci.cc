@@ -49,7 +49,7 @@ const Driver* const drivers[] = {
 const Host* host = nullptr;
 Device* devices[max_devices];
 size_t count = 0;
-uint64_t next_address[sizeof(Host::windows) / sizeof(Host::Window)] = {};  // per window: bump allocator
+uint64_t next_address[Host::max_windows] = {};  // per window: bump allocator
 
 void scan_bus(uint8_t bus, int depth, int parent);
 
@@ -269,11 +269,9 @@ int Device::msix_set_entry(unsigned entry, const irq::MsiMessage& message, bool 
 
 void enumerate(const Host& h) {
     host = &h;
-    for (unsigned bus = h.bus_first; bus <= h.bus_last; ++bus) {
-        // The root bus always; other buses are reached through bridges, except where the
-        // host decodes several root buses (none of Mica's machines do).
-        if (bus == h.bus_first) scan_bus(static_cast<uint8_t>(bus), 0, -1);
-    }
+    // The root bus; the others are reached through bridges (hosts that decode several root
+    // buses, which none of Mica's machines have, would need each scanned).
+    scan_bus(h.bus_first, 0, -1);
 }
 
 size_t device_count() { return count; }

@@ -78,10 +78,11 @@ struct Host {
     uint8_t bus_first, bus_last;
     // Where no firmware assigned BARs (aarch64 -kernel boots), the windows to assign from.
     bool assign_bars;
+    static constexpr size_t max_windows = 4;
     struct Window {
         uint64_t cpu_address, pci_address, size;
         bool mem64, prefetchable;
-    } windows[4];
+    } windows[max_windows];
     size_t window_count;
 };
 
