@@ -186,6 +186,39 @@ bool init_v3(const fdt::Tree& tree, fdt::Node node) {
 
 
 
+// GICv2m (QEMU virt with GICv2): a frame that turns a device's write of an SPI number to
+// its doorbell into that SPI, edge-triggered: message interrupts for PCI MSI-X. The frame
+// says which SPIs it owns (MSI_TYPER); they become the dynamic numbers attach_msi hands out.
+constexpr uintptr_t v2m_typer = 0x008, v2m_setspi = 0x040;
+constexpr unsigned v2m_base_shift = 16, v2m_field_mask = 0x3ff;
+uintptr_t v2m_frame = 0;            // owned here, set once by init_v2m
+unsigned v2m_first = 0, v2m_count = 0;
+
+bool v2m_compose(unsigned id, irq::MsiMessage& message) {
+    if (id < v2m_first || id >= v2m_first + v2m_count || id >= lines) return false;
+    // Edge-triggered at the distributor, like every message interrupt.
+    uintptr_t icfgr = distributor + gicd_icfgr + (id / 16) * 4;
+    write(icfgr, read(icfgr) | (icfgr_edge << ((id % 16) * 2)));
+    message.address = v2m_frame + v2m_setspi;
+    message.data = id;
+    return true;
+}
+const irq::MsiController v2m{"gicv2m", v2m_compose};
+
+void init_v2m(const fdt::Tree& tree) {
+    fdt::Node frame = tree.find_compatible("arm,gic-v2m-frame");
+    uint64_t base, size;
+    if (!frame.valid || !tree.reg(frame, 0, base, size)) return;
+    uint32_t typer = read(base + v2m_typer);
+    unsigned first = (typer >> v2m_base_shift) & v2m_field_mask, count = typer & v2m_field_mask;
+    if (count == 0 || first < first_spi || first + count > lines) return;
+    v2m_frame = base;
+    v2m_first = first;
+    v2m_count = count;
+    irq::set_dynamic_range(first, first + count - 1);
+    irq::register_msi_controller(v2m);
+}
+
 bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     uint64_t d, c, size;
     if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, c, size)) return false;
@@ -194,7 +227,9 @@ bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     version = 2;
     distributor_init(gicd_ctlr_enable_grp0);
     v2_init_cpu();
-    return become_controller(gicv2);
+    become_controller(gicv2);
+    init_v2m(tree);
+    return true;
 }
 
 bool init() {
