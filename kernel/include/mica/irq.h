@@ -5,8 +5,8 @@
 // interrupts"): a driver attaches to a platform line (attach_line: an x86 GSI, routed by
 // the I/O APIC; an aarch64 GIC SPI by its interrupt id) with its trigger and polarity, or
 // asks for a message-signalled interrupt (attach_msi: the address/data pair to program
-// into the device's MSI or MSI-X table; x86 targets the local APIC, aarch64 has none yet,
-// so drivers fall back to a line). Lines may be shared: every handler attached to a line
+// into the device's MSI or MSI-X table; x86 targets the local APIC, aarch64 the GICv2m
+// frame where there is one; elsewhere -ENOTSUP, and drivers fall back to a line). Lines may be shared: every handler attached to a line
 // runs for each of its interrupts (level-triggered PCI INTx), so a handler must check its
 // device and return quickly when the interrupt was not for it. Handlers run with interrupts
 // off, on whichever CPU takes the interrupt; they must not block.
