@@ -39,12 +39,25 @@ char* next_word(char** cursor, bool& unterminated) {
 }
 
 void list_options(Result& r, size_t& used, const Option* options, size_t count) {
+    bool first = true;
     for (size_t i = 0; i < count && used < sizeof(r.error); ++i) {
-        int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", i ? ", " : "",
+        if (options[i].hypervisor_word) continue;
+        int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", first ? "" : ", ",
                               options[i].name, options[i].value_name ? "=" : "",
                               options[i].value_name ? options[i].value_name : "");
+        first = false;
         used += n > 0 ? static_cast<size_t>(n) : 0;
     }
+}
+
+// The hypervisor word `word` is an instance of (`name=...`), or nullptr.
+const Option* hypervisor_word(const char* word, const Option* options, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+        if (!options[i].hypervisor_word) continue;
+        size_t n = strlen(options[i].name);
+        if (strncmp(word, options[i].name, n) == 0 && word[n] == '=') return &options[i];
+    }
+    return nullptr;
 }
 
 }  // namespace
@@ -58,6 +71,14 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
         if (unterminated) {
             fmt::snprintf(r.error, sizeof(r.error), "unterminated quote in the command line");
             return;
+        }
+        if (const Option* h = hypervisor_word(word, options, option_count)) {
+            const char* value = word + strlen(h->name) + 1;
+            if (const char* problem = h->apply ? h->apply(value) : nullptr) {
+                fmt::snprintf(r.error, sizeof(r.error), "'%s' (added by the hypervisor): %s", word, problem);
+                return;
+            }
+            continue;
         }
         if (!options_done && strcmp(word, "--") == 0) {
             options_done = true;
@@ -78,7 +99,7 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
         if (value) *value++ = '\0';
         const Option* option = nullptr;
         for (size_t i = 0; i < option_count; ++i) {
-            if (strcmp(options[i].name, name) == 0) option = &options[i];
+            if (!options[i].hypervisor_word && strcmp(options[i].name, name) == 0) option = &options[i];
         }
         if (!option) {
             size_t used = static_cast<size_t>(
@@ -122,16 +143,26 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
 }
 
 void print_help(const Option* options, size_t count, int (*out)(const char* format, ...)) {
-    for (size_t i = 0; i < count; ++i) {
+    auto print = [&](const Option& o) {
         char left[64];
-        fmt::snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].value_name ? "=" : "",
-                      options[i].value_name ? options[i].value_name : "");
-        out("  %-24s %s\n", left, options[i].help);
-        if (options[i].choices) {
+        fmt::snprintf(left, sizeof(left), "%s%s%s%s", o.hypervisor_word ? "" : "--", o.name, o.value_name ? "=" : "",
+                      o.value_name ? o.value_name : "");
+        out("  %-24s %s\n", left, o.help);
+        if (o.choices) {
             out("  %-24s values:", "");
-            for (auto c = options[i].choices; *c; ++c) out(" %s", *c);
+            for (auto c = o.choices; *c; ++c) out(" %s", *c);
             out("\n");
         }
+    };
+    bool any_hypervisor_word = false;
+    for (size_t i = 0; i < count; ++i) {
+        if (options[i].hypervisor_word) any_hypervisor_word = true;
+        else print(options[i]);
+    }
+    if (!any_hypervisor_word) return;
+    out("Words hypervisors append (accepted anywhere, never passed to the application):\n");
+    for (size_t i = 0; i < count; ++i) {
+        if (options[i].hypervisor_word) print(options[i]);
     }
 }
 

@@ -23,6 +23,9 @@
 #include <mica/selftest.h>
 #include <mica/smp.h>
 #include <mica/version.h>
+#include <mica/virtio/mmio_spec.h>
+#include <mica/virtio/rng.h>
+#include <mica/driver-config.h>
 #include <string.h>
 
 namespace mica {
@@ -35,6 +38,7 @@ struct BootOptions {
     bool verbose = false;
     const char* test_fault = nullptr;
     bool test_timer_irq = false;
+    bool test_rng = false;
     const char* test_pattern = nullptr;
     bool strace = false;
     static constexpr size_t max_env = 64;
@@ -68,11 +72,26 @@ const cmdline::Option option_table[] = {
      }},
     {"strace", nullptr, "print every system call of the application with its result", nullptr,
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
+    // QEMU microvm (without ACPI) and Firecracker describe their virtio-mmio devices this way,
+    // appended after whatever command line they were given. Checked even without a
+    // virtio-mmio driver, so a malformed one is always reported.
+    {"virtio_mmio.device", "SIZE@ADDR:IRQ[:ID]", "a virtio-mmio device (QEMU microvm, Firecracker)", nullptr,
+     [](const char* v) -> const char* {
+         virtio::MmioDeviceSpec spec;
+         if (const char* problem = virtio::parse_mmio_device(v, spec)) return problem;
+         if (!virtio::add_cmdline_mmio_device(spec)) return "too many virtio-mmio devices (the limit is 32)";
+         return nullptr;
+     },
+     true},
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
     {"test-timer-irq", nullptr, "check that a 1 ms timer interrupt arrives, then stop", nullptr,
      [](const char*) -> const char* { options.test_timer_irq = true; return nullptr; }},
+#endif
+#if CONFIG_TEST_OPTIONS && CONF_drivers_virtio_rng
+    {"test-rng", nullptr, "read 4 KiB through every virtio-rng device and check the bytes, then stop", nullptr,
+     [](const char*) -> const char* { options.test_rng = true; return nullptr; }},
 #endif
 #if CONFIG_GUEST_TESTS
     {"test", "PATTERN", "run the in-guest tests matching PATTERN (suite.name, * wildcards), then stop",
@@ -183,6 +202,8 @@ void kernel_main(BootInfo& boot) {
         smp::start_secondaries(boot, sched::max_cpus);
         bootchart::mark("secondary CPUs");
     }
+    drivers::init(drivers::Phase::devices);
+    bootchart::mark("devices");
 
     print_banner(boot);
     mm::start_leak_check();
@@ -202,6 +223,11 @@ void kernel_main(BootInfo& boot) {
     if (options.test_timer_irq) {
         power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
     }
+#if CONF_drivers_virtio_rng
+    if (options.test_rng) {
+        power::shutdown(virtio::rng_self_test() ? power::exit_status::success : power::exit_status::tests_failed);
+    }
+#endif
     if (parsed.arg_count) run_application(boot, parsed);
     mm::report_leaks();
     power::shutdown(power::exit_status::success);

@@ -3,7 +3,7 @@
 // programs that check st_rdev see what they expect.
 #include <arch/arch.h>
 #include <mica/console.h>
-#include <mica/linux/random.h>
+#include <mica/random.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/spinlock.h>
@@ -63,22 +63,6 @@ public:
     int64_t transfer_write(Buffer, size_t length) override { return static_cast<int64_t>(length); }
 };
 
-// The generator behind random and urandom (the same, as on Linux since 5.6 once seeded).
-// Owned here, guarded by rng_lock; seeded on first use from cycle-counter jitter, which is
-// not cryptographically strong (random.h).
-ChaChaRng rng;
-sched::Spinlock rng_lock;
-
-void seed_from_cycles() {
-    uint64_t samples[32];
-    for (uint64_t& s : samples) {
-        uint64_t a = arch::cycles();
-        for (int spin = 0; spin < 16; ++spin) arch::cpu_relax();
-        s = a ^ (arch::cycles() << 17) ^ reinterpret_cast<uintptr_t>(&s);
-    }
-    rng.seed(samples, sizeof(samples));
-}
-
 class Random final : public Device {
 public:
     Random(fs::FileSystem* owner, uint32_t minor) : Device(owner, fs::s_ifchr | 0666, device_number(1, minor)) {}
@@ -87,11 +71,7 @@ public:
         size_t done = 0;
         while (done < length) {
             size_t n = length - done < chunk ? length - done : chunk;
-            {
-                sched::SpinGuard guard(rng_lock);
-                if (!rng.seeded()) seed_from_cycles();
-                rng.fill(bytes, n);
-            }
+            random::fill(bytes, n);
             if (buffer.put(done, bytes, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
             done += n;
         }
@@ -105,8 +85,7 @@ public:
         while (done < length) {
             size_t n = length - done < chunk ? length - done : chunk;
             if (buffer.get(done, bytes, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
-            sched::SpinGuard guard(rng_lock);
-            rng.seed(bytes, n);
+            random::add_entropy(bytes, n, false);
             done += n;
         }
         return static_cast<int64_t>(done);

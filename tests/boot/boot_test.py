@@ -20,11 +20,14 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--reject", action="append", default=[])
+    ap.add_argument("--run-arg", action="append", default=[],
+                    help="passed to tools/run as it is (e.g. --rng=pci, --qemu=-device)")
     a = ap.parse_args()
     cmd = [sys.executable, a.run, "-O", a.build_dir, "--machine", a.machine, "--accel", "tcg",
            "--timeout", str(a.timeout), "--smp", str(a.smp)]
     if a.cpu:
         cmd.append("--cpu=" + a.cpu)
+    cmd += a.run_arg
     if a.cmdline:
         cmd.append("--cmdline=" + a.cmdline)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

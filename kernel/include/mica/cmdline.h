@@ -3,6 +3,12 @@
 // the next character. Options come first; the first word that does not start with "--" (or
 // the word after a bare "--") starts the application's arguments. Host-testable: no globals,
 // no allocation (the text is split in place).
+//
+// Hypervisor words: QEMU microvm and Firecracker append words of their own to whatever
+// command line they were given (`virtio_mmio.device=512@0xfeb00e00:12`), so they land after
+// the application's arguments. Options marked `hypervisor_word` are written `name=value`
+// without dashes and are recognised wherever they appear, even after "--"; they are applied
+// like options and never reach the application.
 #pragma once
 
 #include <stddef.h>
@@ -16,6 +22,8 @@ struct Option {
     const char* const* choices;    // nullptr-terminated allowed values, or nullptr for any
     // Applies the option; returns nullptr, or a message saying what is wrong with `value`.
     const char* (*apply)(const char* value);
+    // A word a hypervisor appends (`name=value`, no dashes, anywhere on the line).
+    bool hypervisor_word = false;
 };
 
 struct Result {
