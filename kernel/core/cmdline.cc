@@ -38,18 +38,46 @@ char* next_word(char** cursor, bool& unterminated) {
     return word;
 }
 
-void list_options(Result& r, size_t& used, const Option* options, size_t count) {
-    for (size_t i = 0; i < count && used < sizeof(r.error); ++i) {
-        int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", i ? ", " : "",
-                              options[i].name, options[i].value_name ? "=" : "",
-                              options[i].value_name ? options[i].value_name : "");
-        used += n > 0 ? static_cast<size_t>(n) : 0;
+void list_options(Result& r, size_t& used, const OptionTable* tables, size_t table_count) {
+    bool first = true;
+    for (size_t t = 0; t < table_count; ++t) {
+        const Option* options = tables[t].options;
+        for (size_t i = 0; i < tables[t].count && used < sizeof(r.error); ++i) {
+            int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", first ? "" : ", ",
+                                  options[i].name, options[i].value_name ? "=" : "",
+                                  options[i].value_name ? options[i].value_name : "");
+            used += n > 0 ? static_cast<size_t>(n) : 0;
+            first = false;
+        }
+    }
+}
+
+const Option* find_option(const OptionTable* tables, size_t table_count, const char* name) {
+    for (size_t t = 0; t < table_count; ++t) {
+        for (size_t i = 0; i < tables[t].count; ++i) {
+            if (strcmp(tables[t].options[i].name, name) == 0) return &tables[t].options[i];
+        }
+    }
+    return nullptr;
+}
+
+void print_table(const Option* options, size_t count, int (*out)(const char* format, ...)) {
+    for (size_t i = 0; i < count; ++i) {
+        char left[64];
+        fmt::snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].value_name ? "=" : "",
+                      options[i].value_name ? options[i].value_name : "");
+        out("  %-24s %s\n", left, options[i].help);
+        if (options[i].choices) {
+            out("  %-24s values:", "");
+            for (auto c = options[i].choices; *c; ++c) out(" %s", *c);
+            out("\n");
+        }
     }
 }
 
 }  // namespace
 
-void parse(char* text, const Option* options, size_t option_count, Result& r) {
+void parse(char* text, const OptionTable* tables, size_t table_count, Result& r) {
     r = Result{};
     char* cursor = text;
     bool options_done = false;
@@ -76,14 +104,11 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
         char* name = word + 2;
         char* value = strchr(name, '=');
         if (value) *value++ = '\0';
-        const Option* option = nullptr;
-        for (size_t i = 0; i < option_count; ++i) {
-            if (strcmp(options[i].name, name) == 0) option = &options[i];
-        }
+        const Option* option = find_option(tables, table_count, name);
         if (!option) {
             size_t used = static_cast<size_t>(
                 fmt::snprintf(r.error, sizeof(r.error), "unknown option '--%s'; valid options: ", name));
-            list_options(r, used, options, option_count);
+            list_options(r, used, tables, table_count);
             return;
         }
         if (option->value_name && !value) {
@@ -121,17 +146,9 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
     r.ok = true;
 }
 
-void print_help(const Option* options, size_t count, int (*out)(const char* format, ...)) {
-    for (size_t i = 0; i < count; ++i) {
-        char left[64];
-        fmt::snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].value_name ? "=" : "",
-                      options[i].value_name ? options[i].value_name : "");
-        out("  %-24s %s\n", left, options[i].help);
-        if (options[i].choices) {
-            out("  %-24s values:", "");
-            for (auto c = options[i].choices; *c; ++c) out(" %s", *c);
-            out("\n");
-        }
+void print_help(const OptionTable* tables, size_t table_count, int (*out)(const char* format, ...)) {
+    for (size_t t = 0; t < table_count; ++t) {
+        print_table(tables[t].options, tables[t].count, out);
     }
 }
 

@@ -143,3 +143,13 @@ int devfs_create(fs::Clock clock, fs::FileSystem** out) {
 const fs::FileSystemType devfs_type{"devfs", devfs_create};
 
 }  // namespace mica::abi::files
+
+namespace mica::abi {
+
+void random_fill(void* buffer, size_t length) {
+    sched::SpinGuard guard(files::rng_lock);
+    if (!files::rng.seeded()) files::seed_from_cycles();
+    files::rng.fill(buffer, length);
+}
+
+}  // namespace mica::abi

@@ -31,4 +31,9 @@ private:
     bool seeded_ = false;
 };
 
+// The kernel's generator, the one behind /dev/random and /dev/urandom (devfs.cc), for
+// kernel code such as the network stack's sequence numbers and ports. Thread-safe; seeds
+// itself on first use like the devices.
+void random_fill(void* buffer, size_t length);
+
 }  // namespace mica::abi
