@@ -248,7 +248,10 @@ void unregister_device(EthernetDevice& device) {
         CoreLock lock;
         was_added = s->added;
         if (s->added) {
-            if (netif_dhcp_data(&s->netif)) dhcp_cleanup(&s->netif);
+            if (netif_dhcp_data(&s->netif)) {
+                dhcp_release_and_stop(&s->netif);
+                dhcp_cleanup(&s->netif);
+            }
             netif_remove(&s->netif);
             s->added = false;
         }

@@ -16,7 +16,6 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/stats.h"
 #include "lwip/tcpip.h"
-#include "lwip/timeouts.h"
 #include "stack_internal.h"
 
 namespace mica::net {
@@ -121,8 +120,8 @@ const char* init(bool verbose) {
     return nullptr;
 }
 
-void wait_for_addresses(bool verbose) {
-    if (!running) return;
+size_t wait_for_addresses(bool verbose) {
+    if (!running) return 0;
     uint64_t wait_ns = uint64_t{CONFIG_NET_DHCP_WAIT_MS} * ns_per_ms;
     uint64_t deadline = clock::monotonic_ns() + wait_ns;
     for (;;) {
@@ -138,18 +137,21 @@ void wait_for_addresses(bool verbose) {
         sched::sleep_ns(poll_interval_ns);
     }
     CoreLock lock;
+    size_t without = 0;
     for (size_t i = 0; i < max_devices; ++i) {
         DeviceState* s = registered_device(i);
         if (!s || !s->added || !netif_dhcp_data(&s->netif)) continue;
         if (dhcp_supplied_address(&s->netif)) {
             if (verbose) describe(s->device->name(), &s->netif, "DHCP");
         } else {
+            ++without;
             kprintf("mica: %s: no DHCP lease within %u ms%s; the application starts without an address on it "
                     "(DHCP goes on trying)\n",
                     s->device->name(), static_cast<unsigned>(CONFIG_NET_DHCP_WAIT_MS),
                     netif_is_link_up(&s->netif) ? "" : " (the link is down)");
         }
     }
+    return without;
 }
 
 size_t interfaces(InterfaceInfo* out, size_t max) {
@@ -211,9 +213,8 @@ bool wait_until_idle(uint64_t timeout_ns, char* why, size_t why_size) {
             while (tcp_tw_pcbs) tcp_abort(tcp_tw_pcbs);
             struct netif* n;
             if (tcp_active_pcbs) busy = "TCP connections are open";
-            else if (lwip_stats.memp[MEMP_SYS_TIMEOUT]->used > static_cast<mem_size_t>(lwip_num_cyclic_timers)) {
-                busy = "the TCP timer still runs";
-            } else if (lwip_stats.memp[MEMP_TCPIP_MSG_API]->used) {
+            else if (tcp_timer_running()) busy = "the TCP timer still runs";
+            else if (lwip_stats.memp[MEMP_TCPIP_MSG_API]->used) {
                 busy = "messages wait for tcpip_thread";
             } else if (lwip_stats.memp[MEMP_REASSDATA]->used) busy = "IP fragments wait for reassembly";
             NETIF_FOREACH(n) {

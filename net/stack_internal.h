@@ -43,6 +43,9 @@ struct ReceiveContext {
 };
 extern ReceiveContext receive_context;
 
+// Whether TCP's timer is scheduled (net/lwip/timeouts.cc): while any connection needs it.
+bool tcp_timer_running();
+
 // Calls flush() on every device that transmitted since its last flush (core lock held).
 void flush_transmits();
 // Waits until tcpip_thread has handled every message queued before the call (not with the

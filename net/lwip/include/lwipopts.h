@@ -45,6 +45,10 @@ void mica_lwip_mark_tcpip_thread(void);
 #define DEFAULT_TCP_RECVMBOX_SIZE 0
 #define DEFAULT_UDP_RECVMBOX_SIZE 0
 #define DEFAULT_ACCEPTMBOX_SIZE 0
+/* Mica's own timeout list (net/lwip/timeouts.cc): entries are recycled, not allocated anew
+ * every time a cyclic timer fires. */
+#define LWIP_TIMERS 1
+#define LWIP_TIMERS_CUSTOM 1
 
 /* Mica's socket layer uses the raw API: no netconn, no lwIP sockets. */
 #define LWIP_NETCONN 0

@@ -34,8 +34,8 @@ cmdline::OptionTable command_line_options();
 const char* init(bool verbose);
 bool initialized();
 // Before the application: waits (at most CONFIG_NET_DHCP_WAIT_MS) for DHCP leases and
-// reports interfaces that got none; the application starts either way.
-void wait_for_addresses(bool verbose);
+// reports interfaces that got none (the application starts either way); returns how many.
+size_t wait_for_addresses(bool verbose);
 // Creates /etc/resolv.conf (the nameservers) and /etc/hosts (localhost and the host name)
 // in the root filesystem unless the image has them. After files_init(); 0 or -errno.
 int write_resolver_files();
