@@ -6,6 +6,7 @@
 #include <mica/panic.h>
 #include <mica/sched/sync.h>
 
+#include "lwip/errno.h"
 #include "lwip/tcpip.h"
 #include "stack_internal.h"
 
@@ -35,7 +36,8 @@ bool CoreLock::wait(sched::CondVar& cv, uint64_t timeout_ns) {
 bool core_locked() { return lock_tcpip_core.object && core_mutex().held_by_current(); }
 
 int defer(void (*fn)(void*), void* arg) {
-    return tcpip_try_callback(fn, arg) == ERR_OK ? 0 : -12;  // ENOMEM: no message or a full mailbox
+    // -ENOMEM: no memory for the message, or tcpip_thread's mailbox is full.
+    return tcpip_try_callback(fn, arg) == ERR_OK ? 0 : -ENOMEM;
 }
 
 void tcpip_barrier() {

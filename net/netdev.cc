@@ -357,7 +357,10 @@ void EthernetDevice::set_link(bool up) {
 
 DeviceStats EthernetDevice::stats() const {
     const DeviceState* s = DeviceGlue::state(*this);
-    return s ? s->stats : DeviceStats{};
+    if (!s) return {};
+    if (!initialized() || core_locked()) return s->stats;
+    CoreLock lock;  // the counters change under it
+    return s->stats;
 }
 
 TxKeep keep(const TxFrame& frame) {

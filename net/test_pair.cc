@@ -26,6 +26,12 @@ constexpr uint8_t locally_administered = 0x02;  // first MAC byte: not a vendor'
 struct Slot {
     RxBuffer rx;
     Slot* next_free = nullptr;
+    // A frame carried by reference (PairOptions::zero_copy_transmit): the sender's segments,
+    // kept alive until the receive side copies them.
+    TxKeep kept = nullptr;
+    Segment segments[max_tx_segments];
+    size_t segment_count = 0;
+    TxOffload offload;
     alignas(16) uint8_t data[frame_capacity];
 };
 
@@ -91,6 +97,10 @@ public:
                 head_ = (head_ + 1) % slot_count_;
                 --queued_;
             }
+            if (s->kept) {
+                release_kept(s->kept);
+                s->kept = nullptr;
+            }
             release_slot(&s->rx);
         }
     }
@@ -111,7 +121,9 @@ public:
     size_t dropped() const { return __atomic_load_n(&dropped_, __ATOMIC_RELAXED); }
 
 private:
-    // The wire: `frame` from the peer into one of this device's receive buffers.
+    // The wire: `frame` from the peer into one of this device's receive buffers, copied now or
+    // (zero_copy_transmit) kept by reference and copied by the receive thread, as a device
+    // reading the sender's memory later would.
     int carry(const TxFrame& frame) {
         if (frame.length > frame_capacity) {
             __atomic_add_fetch(&dropped_, 1, __ATOMIC_RELAXED);
@@ -130,18 +142,42 @@ private:
             __atomic_add_fetch(&dropped_, 1, __ATOMIC_RELAXED);
             return -enobufs;
         }
+        s->offload = frame.offload;
+        s->segment_count = frame.segment_count;
+        for (size_t i = 0; i < frame.segment_count; ++i) s->segments[i] = frame.segments[i];
+        if (pair_->options.zero_copy_transmit) {
+            s->kept = keep(frame);
+        } else {
+            materialize(s);
+        }
+        {
+            sched::SpinGuard guard(lock_);
+            queue_[(head_ + queued_) % slot_count_] = s;
+            ++queued_;
+        }
+        __atomic_add_fetch(&carried_, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+
+    // Copies the frame's segments into the slot and does what the sender's NIC and the wire
+    // do: finish a partial checksum (or pass it on as verified), corrupt when asked.
+    void materialize(Slot* s) {
         size_t at = 0;
-        for (size_t i = 0; i < frame.segment_count; ++i) {
-            memcpy(s->data + at, frame.segments[i].data, frame.segments[i].length);
-            at += frame.segments[i].length;
+        for (size_t i = 0; i < s->segment_count; ++i) {
+            memcpy(s->data + at, s->segments[i].data, s->segments[i].length);
+            at += s->segments[i].length;
+        }
+        if (s->kept) {
+            release_kept(s->kept);
+            s->kept = nullptr;
         }
         s->rx.length = static_cast<uint16_t>(at);
         s->rx.checksum_verified = false;
-        if (frame.offload.checksum_partial) {
+        if (s->offload.checksum_partial) {
             if (features.rx_checksum) {
                 s->rx.checksum_verified = true;  // passed on unsummed, trusted
             } else {
-                complete_checksum(s->data, at, frame.offload);  // what the sender's NIC does
+                complete_checksum(s->data, at, s->offload);  // what the sender's NIC does
             }
         }
         size_t& corrupt = pair_->corrupt_remaining;
@@ -152,13 +188,6 @@ private:
                 break;
             }
         }
-        {
-            sched::SpinGuard guard(lock_);
-            queue_[(head_ + queued_) % slot_count_] = s;
-            ++queued_;
-        }
-        __atomic_add_fetch(&carried_, 1, __ATOMIC_RELAXED);
-        return 0;
     }
 
     static void release_slot(RxBuffer* buffer) {
@@ -185,6 +214,10 @@ private:
                     }
                 }
                 if (n == 0) break;
+                for (size_t i = 0; i < n; ++i) {
+                    auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<unsigned char*>(batch[i]) - offsetof(Slot, rx));
+                    if (slot->kept) materialize(slot);
+                }
                 if (pair_->options.zero_copy) {
                     receive(batch, n);
                 } else {

@@ -184,4 +184,5 @@ KTEST(net_config, core_lock_is_held_where_expected) {
                0);
     KEXPECT(call.done.wait(nettest::wait_timeout_ns));
     KEXPECT(call.locked);
+    KEXPECT_NET_IDLE();  // tcpip_thread frees the message after the call
 }

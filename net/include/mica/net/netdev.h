@@ -122,7 +122,7 @@ public:
     void receive_copy(const void* frame, size_t length, bool checksum_verified);
     // Carrier changes (virtio's VIRTIO_NET_S_LINK_UP). Driver thread context.
     void set_link(bool up);
-    // A snapshot of the counters.
+    // A snapshot of the counters (taken under the core lock).
     DeviceStats stats() const;
 
 private:

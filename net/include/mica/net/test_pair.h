@@ -19,6 +19,9 @@ struct PairOptions {
     bool rx_checksum = false;
     // Frames go up through receive() and lent buffers (zero copy), or receive_copy().
     bool zero_copy = true;
+    // Transmit keeps the frame (net::keep) and the receive thread copies it later, as a device
+    // reading the sender's memory would; otherwise transmit copies at once.
+    bool zero_copy_transmit = false;
     // Receive buffers per device; a frame arriving when all are lent out is dropped.
     size_t ring_size = 256;
 };
