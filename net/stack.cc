@@ -85,9 +85,9 @@ const char* init(bool verbose) {
     size_t count = registered_names(names, storage, max_devices);
     if (const char* problem = check_options(options, names, count)) return problem;
 
-    sched::Semaphore started(0);
-    tcpip_init([](void* arg) { static_cast<sched::Semaphore*>(arg)->post(); }, &started);
-    started.wait();
+    // lwip_init() runs here; the tcpip thread is created but not waited for (it takes the
+    // core lock when it first runs, and the configuration below holds it meanwhile).
+    tcpip_init(nullptr, nullptr);
 
     CoreLock lock;
     add_registered_devices(options);
