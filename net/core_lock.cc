@@ -36,6 +36,7 @@ bool CoreLock::wait(sched::CondVar& cv, uint64_t timeout_ns) {
 bool core_locked() { return lock_tcpip_core.object && core_mutex().held_by_current(); }
 
 int defer(void (*fn)(void*), void* arg) {
+    if (!initialized()) return -EAGAIN;
     // -ENOMEM: no memory for the message, or tcpip_thread's mailbox is full.
     return tcpip_try_callback(fn, arg) == ERR_OK ? 0 : -ENOMEM;
 }

@@ -28,7 +28,7 @@ constexpr uint64_t poll_interval_ns = 10 * ns_per_ms;
 
 // The boot options: written by the command-line parser (boot thread), read by init().
 Options options;
-// Set by init() once lwIP runs; never cleared.
+// Set by init() once lwIP runs; never cleared (read through initialized()).
 bool running = false;
 
 const cmdline::Option option_table[] = {
@@ -76,10 +76,10 @@ cmdline::OptionTable command_line_options() {
     return {option_table, sizeof(option_table) / sizeof(option_table[0])};
 }
 
-bool initialized() { return running; }
+bool initialized() { return __atomic_load_n(&running, __ATOMIC_ACQUIRE); }
 
 const char* init(bool verbose) {
-    if (running) return nullptr;
+    if (initialized()) return nullptr;
     const char* names[max_devices];
     char storage[max_devices][8];
     size_t count = registered_names(names, storage, max_devices);
@@ -116,12 +116,12 @@ const char* init(bool verbose) {
         ip_addr_set_ip4_u32_val(server, lwip_htonl(options.nameservers[i]));
         dns_setserver(static_cast<u8_t>(i), &server);
     }
-    running = true;
+    __atomic_store_n(&running, true, __ATOMIC_RELEASE);
     return nullptr;
 }
 
 size_t wait_for_addresses(bool verbose) {
-    if (!running) return 0;
+    if (!initialized()) return 0;
     uint64_t wait_ns = uint64_t{CONFIG_NET_DHCP_WAIT_MS} * ns_per_ms;
     uint64_t deadline = clock::monotonic_ns() + wait_ns;
     for (;;) {
@@ -155,7 +155,7 @@ size_t wait_for_addresses(bool verbose) {
 }
 
 size_t interfaces(InterfaceInfo* out, size_t max) {
-    if (!running) return 0;
+    if (!initialized()) return 0;
     CoreLock lock;
     size_t count = 0;
     // In index order: lo (index 1), then the Ethernet interfaces as they were added.
@@ -169,7 +169,7 @@ size_t interfaces(InterfaceInfo* out, size_t max) {
 }
 
 bool interface_by_name(const char* name, InterfaceInfo& out) {
-    if (!running) return false;
+    if (!initialized()) return false;
     CoreLock lock;
     struct netif* n = find_netif(name);
     if (!n) return false;
@@ -191,7 +191,7 @@ const char* interface_name(const struct netif* n) {
 }
 
 size_t nameservers(uint32_t* out, size_t max) {
-    if (!running) return 0;
+    if (!initialized()) return 0;
     CoreLock lock;
     size_t count = 0;
     for (u8_t i = 0; i < DNS_MAX_SERVERS; ++i) {
@@ -204,7 +204,7 @@ size_t nameservers(uint32_t* out, size_t max) {
 }
 
 bool wait_until_idle(uint64_t timeout_ns, char* why, size_t why_size) {
-    if (!running) return true;
+    if (!initialized()) return true;
     uint64_t deadline = clock::monotonic_ns() + timeout_ns;
     for (;;) {
         const char* busy = nullptr;

@@ -62,7 +62,8 @@ auto with_core_lock(F&& f) {
     return f();
 }
 // Queues fn(arg) to run under the core lock in the tcpip thread (for code that must not
-// wait for the lock); 0 or -ENOMEM.
+// wait for the lock); 0, -ENOMEM (no memory, or the thread's mailbox is full) or -EAGAIN
+// (before init()).
 int defer(void (*fn)(void*), void* arg);
 
 // --- Interfaces ------------------------------------------------------------------------------
