@@ -158,6 +158,16 @@ err_t TcpConnection::error() {
     return error_;
 }
 
+bool TcpConnection::set_keepalive(uint32_t idle_ms, uint32_t interval_ms, uint32_t probes) {
+    net::CoreLock lock;
+    if (!pcb_) return false;
+    ip_set_option(pcb_, SOF_KEEPALIVE);
+    pcb_->keep_idle = idle_ms;
+    pcb_->keep_intvl = interval_ms;
+    pcb_->keep_cnt = probes;
+    return true;
+}
+
 // Core lock held: forgets the pcb (with FIN when it can, else RST) and the queued data.
 void TcpConnection::detach_and_drop() {
     while (queued_) {
@@ -198,12 +208,14 @@ void TcpConnection::abort() {
 
 // --- TcpListener -------------------------------------------------------------------------------
 
-TcpListener* TcpListener::listen(const ip_addr_t& local, uint16_t port, u8_t backlog) {
+TcpListener* TcpListener::listen(const ip_addr_t& local, uint16_t port, u8_t backlog, bool reuse_address,
+                                 err_t* error) {
     net::CoreLock lock;
     struct tcp_pcb* pcb = tcp_new();
     if (!pcb) return nullptr;
-    ip_set_option(pcb, SOF_REUSEADDR);
-    if (tcp_bind(pcb, &local, port) != ERR_OK) {
+    if (reuse_address) ip_set_option(pcb, SOF_REUSEADDR);
+    if (err_t err = tcp_bind(pcb, &local, port); err != ERR_OK) {
+        if (error) *error = err;
         tcp_abort(pcb);
         return nullptr;
     }

@@ -41,6 +41,8 @@ public:
     bool shutdown_write();
     // The error lwIP reported (ERR_OK while none): ERR_RST for a reset by the peer.
     err_t error();
+    // SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT (milliseconds, probes).
+    bool set_keepalive(uint32_t idle_ms, uint32_t interval_ms, uint32_t probes);
     // Both end the connection and delete the object: close() with FIN, abort() with RST.
     void close();
     void abort();
@@ -64,7 +66,10 @@ private:
 
 class TcpListener {
 public:
-    static TcpListener* listen(const ip_addr_t& local, uint16_t port, u8_t backlog = 64);
+    // With `reuse_address` (SO_REUSEADDR), the port may be taken while connections that used
+    // it linger in TIME_WAIT. nullptr on failure, with lwIP's error in *error when given.
+    static TcpListener* listen(const ip_addr_t& local, uint16_t port, u8_t backlog = 64, bool reuse_address = true,
+                               err_t* error = nullptr);
     // The next connection; nullptr after a timeout.
     TcpConnection* accept();
     // Stops listening, aborts connections not accepted, deletes the object.

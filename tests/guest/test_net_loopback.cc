@@ -220,3 +220,29 @@ KTEST(net_loopback, udp_datagrams) {
     b->close();
     KEXPECT_NET_IDLE();
 }
+
+// SO_REUSEADDR: a server that closed first leaves its side of the connection in TIME_WAIT on
+// the port; binding the port again needs the option, as on Linux.
+KTEST(net_loopback, tcp_reuse_address) {
+    TcpListener* listener = TcpListener::listen(loopback(), 7005);
+    KASSERT(listener);
+    err_t err;
+    TcpConnection* client = TcpConnection::connect(loopback(), 7005, &err);
+    KASSERT(client);
+    TcpConnection* server = listener->accept();
+    KASSERT(server);
+    listener->close();
+    server->close();  // the active close: the server's end goes to TIME_WAIT
+    char byte;
+    KEXPECT_EQ(client->read(&byte, 1), 0);
+    client->close();
+    err = ERR_OK;
+    TcpListener* again = TcpListener::listen(loopback(), 7005, 1, false, &err);
+    KEXPECT(again == nullptr);
+    KEXPECT_EQ(err, ERR_USE);
+    if (again) again->close();
+    again = TcpListener::listen(loopback(), 7005, 1, true);
+    KEXPECT(again != nullptr);
+    if (again) again->close();
+    KEXPECT_NET_IDLE();
+}
