@@ -30,8 +30,10 @@ inline constexpr uint16_t rx_copybreak = 256;
 // A frame may carry a VLAN tag on top of the MTU and the Ethernet header (dropped by lwIP,
 // but not an error of the driver's).
 inline constexpr size_t vlan_tag_length = 4;
-// Bytes of a frame's head read to find the IPv4 and TCP headers for checksum offload.
-inline constexpr size_t offload_header_bytes = ethernet_header_length + 60 + 60;
+// Bytes of a frame's head read to find the IPv4 and TCP headers for checksum offload: both
+// headers at their largest (with options).
+inline constexpr size_t max_ipv4_header = 60, max_tcp_header = 60;
+inline constexpr size_t offload_header_bytes = ethernet_header_length + max_ipv4_header + max_tcp_header;
 
 struct DeviceGlue {
     static DeviceState* state(const EthernetDevice& d) { return static_cast<DeviceState*>(d.stack_); }
@@ -243,41 +245,48 @@ int register_device(EthernetDevice& device) {
 void unregister_device(EthernetDevice& device) {
     DeviceState* s = DeviceGlue::state(device);
     if (!s) return;
-    bool was_added = false;
-    if (initialized()) {
-        CoreLock lock;
-        was_added = s->added;
-        if (s->added) {
-            if (netif_dhcp_data(&s->netif)) {
-                dhcp_release_and_stop(&s->netif);
-                dhcp_cleanup(&s->netif);
-            }
-            netif_remove(&s->netif);
-            s->added = false;
-        }
-        for (DeviceState** link = &flush_list; *link; link = &(*link)->next_flush) {
-            if (*link == s) {
-                *link = s->next_flush;
-                break;
-            }
-        }
-    }
-    {
+    auto forget = [&] {
         sched::SpinGuard guard(registry_lock);
         devices[s->number] = nullptr;
         DeviceGlue::detach(device);
-    }
-    if (was_added) {
-        // A packet to the interface's own address may have scheduled a netif_poll in
-        // tcpip_thread's mailbox: let it run before the netif's memory goes.
-        tcpip_barrier();
-        CoreLock lock;
-        while (struct pbuf* p = s->netif.loop_first) {
-            struct pbuf* end = p;
-            while (end->len != end->tot_len) end = end->next;
-            s->netif.loop_first = end->next;
-            end->next = nullptr;
-            pbuf_free(p);
+    };
+    if (!initialized()) {
+        forget();
+    } else {
+        bool was_added;
+        {
+            // Out of the registry under the core lock too: readers holding it never see a
+            // device that is going away.
+            CoreLock lock;
+            was_added = s->added;
+            if (s->added) {
+                if (netif_dhcp_data(&s->netif)) {
+                    dhcp_release_and_stop(&s->netif);
+                    dhcp_cleanup(&s->netif);
+                }
+                netif_remove(&s->netif);
+                s->added = false;
+            }
+            for (DeviceState** link = &flush_list; *link; link = &(*link)->next_flush) {
+                if (*link == s) {
+                    *link = s->next_flush;
+                    break;
+                }
+            }
+            forget();
+        }
+        if (was_added) {
+            // A packet to the interface's own address may have scheduled a netif_poll in
+            // tcpip_thread's mailbox: let it run before the netif's memory goes.
+            tcpip_barrier();
+            CoreLock lock;
+            while (struct pbuf* p = s->netif.loop_first) {
+                struct pbuf* end = p;
+                while (end->len != end->tot_len) end = end->next;
+                s->netif.loop_first = end->next;
+                end->next = nullptr;
+                pbuf_free(p);
+            }
         }
     }
     s->~DeviceState();
