@@ -47,6 +47,7 @@ struct DeviceGlue {
     }
 };
 
+// The frame being received; written and read only with the core lock held.
 ReceiveContext receive_context;
 
 namespace {

@@ -68,6 +68,7 @@ void fill_info(const struct netif* n, InterfaceInfo& info) {
 
 }  // namespace
 
+// Written by the DHCP hook, read for the resolver files; both with the core lock held.
 DhcpNameservers dhcp_nameservers;
 
 Options& boot_options() { return options; }
