@@ -27,6 +27,9 @@
 #include <mica/virtio/rng.h>
 #include <mica/driver-config.h>
 #include <string.h>
+#if CONFIG_NET
+#include <mica/net/net.h>
+#endif
 
 namespace mica {
 namespace {
@@ -100,6 +103,15 @@ const cmdline::Option option_table[] = {
 };
 constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
 
+// The kernel's own options, then those the subsystems contribute.
+const cmdline::OptionTable option_tables[] = {
+    {option_table, option_count},
+#if CONFIG_NET
+    net::command_line_options(),
+#endif
+};
+constexpr size_t option_table_count = sizeof(option_tables) / sizeof(option_tables[0]);
+
 char cmdline_copy[BootInfo::max_cmdline];
 
 // The application named on the command line: its files from the initrd, then its first
@@ -114,6 +126,12 @@ char cmdline_copy[BootInfo::max_cmdline];
     }
     // Unpacked into ramfs: the archive's memory is free for the application.
     if (boot.initrd.size) mm::release_boot_memory(boot.initrd.base, boot.initrd.size);
+#if CONFIG_NET
+    net::wait_for_addresses(options.verbose);
+    if (int r = net::write_resolver_files(); r < 0) {
+        kprintf("mica: warning: cannot create /etc/resolv.conf or /etc/hosts (error %d)\n", -r);
+    }
+#endif
     uint64_t unpacked = bootchart::ns_since_entry();
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
@@ -164,7 +182,7 @@ void kernel_main(BootInfo& boot) {
     }
     memcpy(cmdline_copy, boot.cmdline, len + 1);
     static cmdline::Result parsed;  // large; keep it off the boot stack
-    cmdline::parse(cmdline_copy, option_table, option_count, parsed);
+    cmdline::parse(cmdline_copy, option_tables, option_table_count, parsed);
     if (!parsed.ok) {
         kprintf("mica: error: %s\nmica: run with --help for the list of options\n", parsed.error);
         power::shutdown(power::exit_status::usage);
@@ -205,12 +223,22 @@ void kernel_main(BootInfo& boot) {
     drivers::init(drivers::Phase::devices);
     bootchart::mark("devices");
 
+#if CONFIG_NET
+    // After the scheduler (lwIP's tcpip thread), before the leak check's mark: the stack's
+    // lasting allocations are not leaks.
+    if (const char* problem = net::init(options.verbose)) {
+        kprintf("mica: error: %s\n", problem);
+        power::shutdown(power::exit_status::usage);
+    }
+    bootchart::mark("network");
+#endif
+
     print_banner(boot);
     mm::start_leak_check();
     if (options.bootchart) bootchart::print();
     if (options.help) {
         kprintf("Kernel options (before the application's arguments):\n");
-        cmdline::print_help(option_table, option_count, kprintf);
+        cmdline::print_help(option_tables, option_table_count, kprintf);
         power::shutdown(power::exit_status::success);
     }
     if (options.test_fault) selftest::fault(options.test_fault);

@@ -28,6 +28,9 @@ function(mica_add_guest_tests prefix dir machine)
   file(GLOB sources ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../guest/*.cc)
   set(suites)
   foreach(source ${sources})
+    if(source MATCHES "/test_net[^/]*\\.cc$" AND NOT CONFIG_NET)
+      continue()  # compiled only with CONFIG_NET (tests/guest/CMakeLists.txt)
+    endif()
     file(STRINGS ${source} lines REGEX "^KTEST\\([a-z_0-9]+,")
     foreach(line ${lines})
       string(REGEX REPLACE "^KTEST\\(([a-z_0-9]+),.*" "\\1" suite "${line}")
@@ -193,6 +196,24 @@ function(mica_add_boot_tests prefix dir)
   # No initrd: the root filesystem is empty, so the application is not found (status 127).
   mica_add_boot_test(${prefix}app.not-found ${dir} ${m} ${not_found_status} "-- /hello arg"
     --expect "mica: error: cannot read /hello: no such file")
+
+  if(CONFIG_NET)
+    # Malformed network options stop the boot before the banner, naming the option.
+    mica_add_boot_test(${prefix}net.bad-address ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.256,255.255.255.0"
+      --expect "mica: error: option '--ip': address '192.0.2.256' is not an IPv4 address: each number must be 0-255"
+      --reject "booted in")
+    mica_add_boot_test(${prefix}net.bad-netmask ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.15,255.0.255.0"
+      --expect "mica: error: option '--ip': netmask 255.0.255.0 is not contiguous" --reject "booted in")
+    mica_add_boot_test(${prefix}net.too-many-nameservers ${dir} ${m} ${usage_status}
+      "--nameserver=192.0.2.1 --nameserver=192.0.2.2 --nameserver=192.0.2.3 --nameserver=192.0.2.4"
+      --expect "mica: error: option '--nameserver': at most 3 nameservers" --reject "booted in")
+    # Well-formed, but the machine has no such interface: found once the devices are known.
+    mica_add_boot_test(${prefix}net.no-ethernet ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.15,255.255.255.0"
+      --expect "mica: error: option '--ip': no interface eth0: this machine has no Ethernet interface"
+      --reject "booted in|PANIC")
+    mica_add_boot_test(${prefix}net.help ${dir} ${m} 0 "--help"
+      --expect "--ip=IFACE,ADDR,NETMASK +static IPv4 address" --expect "--nameserver=ADDR")
+  endif()
 
   if(CONFIG_TEST_OPTIONS)
     if(CONFIG_ARCH_X86_64)

@@ -240,4 +240,47 @@ TEST(Cmdline, HelpListsEveryOption) {
     EXPECT_EQ(out.find("--virtio_mmio"), std::string::npos);
 }
 
+// Subsystems contribute their own tables; the parser searches them all, in order.
+const mica::cmdline::Option net_options[] = {
+    {"nameserver", "ADDR", "a DNS server", nullptr, [](const char* v) -> const char* {
+         applied.push_back(std::string("nameserver=") + v);
+         return std::string(v) == "bad" ? "not an address" : nullptr;
+     }},
+};
+const mica::cmdline::OptionTable tables[] = {{options, std::size(options)}, {net_options, std::size(net_options)}};
+
+Parsed parse_tables(std::string text) {
+    applied.clear();
+    static std::string storage;
+    storage = std::move(text);
+    Parsed p;
+    mica::cmdline::parse(storage.data(), tables, std::size(tables), p.result);
+    return p;
+}
+
+TEST(Cmdline, SeveralTables) {
+    auto p = parse_tables("--nameserver=192.0.2.53 --help --nameserver=192.0.2.54 app");
+    ASSERT_TRUE(p.result.ok) << p.result.error;
+    EXPECT_EQ(applied, (std::vector<std::string>{"nameserver=192.0.2.53", "help", "nameserver=192.0.2.54"}));
+    EXPECT_EQ(p.args(), (std::vector<std::string>{"app"}));
+}
+
+TEST(Cmdline, SeveralTablesErrorsNameTheOption) {
+    auto p = parse_tables("--nameserver=bad");
+    EXPECT_FALSE(p.result.ok);
+    EXPECT_STREQ(p.result.error, "option '--nameserver': not an address");
+    p = parse_tables("--bogus");
+    EXPECT_FALSE(p.result.ok);
+    EXPECT_STREQ(p.result.error,
+                 "unknown option '--bogus'; valid options: --help, --ip=ADDR, --colour=NAME, --level=N, --nameserver=ADDR");
+}
+
+TEST(Cmdline, HelpListsEveryTable) {
+    help_out.clear();
+    mica::cmdline::print_help(tables, std::size(tables), collect);
+    EXPECT_NE(help_out.find("--colour=NAME"), std::string::npos);
+    EXPECT_NE(help_out.find("--nameserver=ADDR"), std::string::npos);
+    EXPECT_LT(help_out.find("--colour=NAME"), help_out.find("--nameserver=ADDR"));
+}
+
 }  // namespace

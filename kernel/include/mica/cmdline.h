@@ -26,6 +26,12 @@ struct Option {
     bool hypervisor_word = false;
 };
 
+// Several subsystems contribute options: the parser takes a list of tables, searched in order.
+struct OptionTable {
+    const Option* options;
+    size_t count;
+};
+
 struct Result {
     static constexpr size_t max_args = 64;
     static constexpr size_t max_error = 512;
@@ -36,10 +42,17 @@ struct Result {
 };
 
 // Splits `text` in place and applies every option in order, stopping at the first problem.
-void parse(char* text, const Option* options, size_t option_count, Result& result);
+void parse(char* text, const OptionTable* tables, size_t table_count, Result& result);
+inline void parse(char* text, const Option* options, size_t option_count, Result& result) {
+    const OptionTable table{options, option_count};
+    parse(text, &table, 1, result);
+}
 
 // Writes the option list, one per line, through `out` (a printf-like function).
-void print_help(const Option* options, size_t option_count,
-                int (*out)(const char* format, ...));
+void print_help(const OptionTable* tables, size_t table_count, int (*out)(const char* format, ...));
+inline void print_help(const Option* options, size_t option_count, int (*out)(const char* format, ...)) {
+    const OptionTable table{options, option_count};
+    print_help(&table, 1, out);
+}
 
 }  // namespace mica::cmdline
