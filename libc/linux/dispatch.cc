@@ -8,6 +8,7 @@
 #include "process.def"
 #include "files.def"
 #include "events.def"
+#include "sockets.def"
 #undef SYSCALL
 
 namespace mica::abi {
@@ -21,6 +22,7 @@ struct Table {
 #include "process.def"
 #include "files.def"
 #include "events.def"
+#include "sockets.def"
 #undef SYSCALL
     }
 };

@@ -6,6 +6,7 @@
 #include <mica/linux/pipe_buffer.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
+#include <mica/net/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include "files_impl.h"
@@ -548,6 +549,9 @@ int64_t sys_ioctl(const uint64_t* args) {
     FileRef file(fd);
     if (!file) return -fs::errno_badf;
     Vnode* node = file->vnode();
+    if (request != fionbio && request != fioclex && request != fionclex && net::Socket::is_socket(node)) {
+        return static_cast<net::Socket*>(node)->ioctl(request, arg);  // SIOCINQ (FIONREAD), SIOCOUTQ...
+    }
     switch (request) {
     case fionbio: {
         int32_t on;

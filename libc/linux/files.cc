@@ -473,6 +473,36 @@ void files_shutdown() {
     __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
 }
 
+int files_lookup(const char* path, fs::Vnode** out) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    return the_vfs->lookup(at, path, true, out);
+}
+
+int files_mknod(const char* path, uint32_t mode, fs::Vnode** out) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    uint32_t masked = (mode & fs::s_ifmt) | (mode & 07777 & ~file_mode_mask);
+    return the_vfs->mknod(at, path, masked, 0, out);
+}
+
+int files_unlink(const char* path) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    return the_vfs->unlink(at, path);
+}
+
+void files_release(fs::OpenFile** files, int count) {
+    Guard guard(vfs_lock);
+    for (int i = 0; i < count; ++i) files[i]->unref();
+}
+
 int files_read_whole(const char* path, void** data, size_t* size) {
     Guard guard(vfs_lock);
     if (!the_vfs) return -fs::errno_noent;

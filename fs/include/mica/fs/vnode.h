@@ -145,7 +145,8 @@ public:
     virtual Vnode* root() = 0;
 
     Timespec now() const { return clock_ ? clock_() : Timespec{}; }
-    uint64_t allocate_ino() { return next_ino_++; }
+    // Atomic: filesystems outside the VFS lock (pipes, sockets) allocate from any thread.
+    uint64_t allocate_ino() { return __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED); }
     uint64_t dev = 0;  // st_dev, assigned by the VFS at mount
 
 private:
