@@ -132,6 +132,7 @@ int Socket::shutdown(int how) {
 
 int64_t Socket::transfer(Message& message, bool nonblock, bool sending) {
     nonblock = nonblock || (message.flags & msg_dontwait);
+    message.nonblock = nonblock;
     uint64_t until = deadline(sending, nonblock);
     bool stream = type_ == sock_stream;
     // A stream send goes on until everything is sent; a stream receive with MSG_WAITALL

@@ -82,7 +82,8 @@ public:
     ~Instance() override;  // drops every watch (runs under the VFS lock)
 
     bool is_stream() const override { return true; }  // read and write: -EINVAL
-    bool seekable() const override { return false; }
+    // lseek succeeds and changes nothing that matters (Linux's noop_llseek).
+    bool seekable() const override { return true; }
     fs::PollHead* poll_head() override { return &head; }
     // Readable when some item really is ready (Linux's deep check for nested epoll).
     uint32_t poll_events() override {

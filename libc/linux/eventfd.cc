@@ -24,7 +24,8 @@ class EventFd final : public fs::Vnode {
 public:
     EventFd(uint64_t initial, bool semaphore) : Vnode(&eventfd_fs, anon_mode), count_(initial), semaphore_(semaphore) {}
     bool is_stream() const override { return true; }
-    bool seekable() const override { return false; }
+    // lseek succeeds and changes nothing that matters (Linux's noop_llseek).
+    bool seekable() const override { return true; }
     fs::PollHead* poll_head() override { return &head_; }
 
     uint32_t poll_events() override {
@@ -56,7 +57,8 @@ public:
     }
 
     int64_t write_stream(fs::IoVector& data, bool nonblock) override {
-        if (data.remaining() < sizeof(uint64_t)) return -fs::errno_inval;
+        // Exactly 8 bytes (Linux 6.x; reads may be longer).
+        if (data.remaining() != sizeof(uint64_t)) return -fs::errno_inval;
         uint64_t value;
         if (data.get(&value, sizeof(value)) != sizeof(value)) return -errno_fault;
         if (value == ~uint64_t{0}) return -fs::errno_inval;

@@ -59,7 +59,8 @@ public:
     explicit TimerFd(bool realtime) : Vnode(&timerfd_fs, anon_mode), realtime_(realtime), timer_(expired, this) {}
     ~TimerFd() override { timer_.cancel(); }
     bool is_stream() const override { return true; }
-    bool seekable() const override { return false; }
+    // lseek succeeds and changes nothing that matters (Linux's noop_llseek).
+    bool seekable() const override { return true; }
     fs::PollHead* poll_head() override { return &head_; }
 
     uint32_t poll_events() override {

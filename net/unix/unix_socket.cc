@@ -448,7 +448,8 @@ int64_t UnixSocket::try_receive(Message& message) {
         }
         if (queue_.empty()) {
             if (int error = take_error()) return -error;
-            if (shut_read_) return 0;
+            // Linux: a datagram socket that shut reading still says EAGAIN when not waiting.
+            if (shut_read_ && (connection_oriented() || !message.nonblock)) return 0;
             return -errno_again;
         }
         if (message.address) {

@@ -84,6 +84,8 @@ struct Message {
     Ancillary* ancillary = nullptr;
     int flags = 0;      // MSG_* from the caller
     int out_flags = 0;  // receive: MSG_TRUNC, MSG_EOR... for msghdr.msg_flags
+    bool nonblock = false;  // set by the base: the call will not wait (for families whose
+                            // answer differs, like Linux's datagram receive after SHUT_RD)
 };
 
 class Socket : public fs::Vnode {
