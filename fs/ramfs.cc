@@ -110,6 +110,7 @@ private:
 class RamSpecial final : public Vnode {
 public:
     RamSpecial(FileSystem* fs, uint32_t mode, uint64_t device) : Vnode(fs, mode) { rdev = device; }
+    bool openable() const override { return false; }
 };
 
 class RamFs final : public FileSystem {

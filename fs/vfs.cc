@@ -354,11 +354,7 @@ int Vfs::open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** 
         if (node->is_symlink() && !(flags & o_path)) return -errno_loop;
     }
     if ((flags & o_directory) && !node->is_directory()) return -errno_notdir;
-    uint32_t type = node->mode & s_ifmt;
-    if ((type == s_ifsock || type == s_ififo || type == s_ifblk || (type == s_ifchr && !node->is_stream())) &&
-        !(flags & o_path)) {
-        return -errno_nxio;
-    }
+    if (!node->openable() && !(flags & o_path)) return -errno_nxio;
     if (node->is_directory() && (writable || (flags & o_creat))) return -errno_isdir;
     if ((flags & o_trunc) && writable && node->is_regular() && !created && node->size != 0) {
         if (int result = node->truncate(0); result < 0) return result;

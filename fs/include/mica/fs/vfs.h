@@ -57,9 +57,9 @@ public:
     // The vnode `path` names (referenced) in *out; the last symlink followed if `follow`.
     int lookup(Vnode* at, const char* path, bool follow, Vnode** out);
     // open(2) without the descriptor: O_CREAT (with `mode`), O_EXCL, O_TRUNC, O_DIRECTORY,
-    // O_NOFOLLOW, access mode checks (-EISDIR for writing a directory). Special files
-    // (sockets, FIFOs and devices made by mknod) cannot be opened: -ENXIO (Linux's answer
-    // for a socket; named FIFOs and device nodes outside devfs are not supported).
+    // O_NOFOLLOW, access mode checks (-EISDIR for writing a directory). Special files made
+    // by mknod (Vnode::openable) cannot be opened: -ENXIO (Linux's answer for a socket;
+    // named FIFOs and device nodes outside devfs are not supported), except with O_PATH.
     int open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** out);
     int mkdir(Vnode* at, const char* path, uint32_t mode);
     int symlink(const char* target, Vnode* at, const char* path);

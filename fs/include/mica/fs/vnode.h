@@ -109,6 +109,9 @@ public:
     virtual int truncate(uint64_t length);
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
+    // False for a name that stands for something living elsewhere (a socket node; FIFOs and
+    // device nodes made by mknod, which Mica connects to nothing): open fails with -ENXIO.
+    virtual bool openable() const { return true; }
 
     // Readiness (poll.h): the events ready now, and the head waiters register on to hear of
     // changes. nullptr means the readiness never changes (regular files, directories and
