@@ -140,7 +140,7 @@ int64_t Socket::transfer(Message& message, bool nonblock, bool sending) {
     bool keep_going = stream && (sending || ((message.flags & msg_waitall) && !(message.flags & msg_peek)));
     uint32_t events = sending ? fs::poll_out | fs::poll_wrnorm : fs::poll_in | fs::poll_rdnorm | fs::poll_rdhup;
     fs::PollSleeper sleeper;
-    fs::SleeperWaiter waiter(&sleeper, events | fs::poll_always);
+    fs::SleeperWaiter waiter(&sleeper, events | fs::poll_always), elsewhere(&sleeper, fs::poll_out);
     int64_t done = 0;
     for (;;) {
         int64_t n = sending ? try_send(message) : try_receive(message);
@@ -154,6 +154,7 @@ int64_t Socket::transfer(Message& message, bool nonblock, bool sending) {
         if (until == 0) return done > 0 ? done : n;
         if (!waiter.head()) {
             head_.add(&waiter);
+            if (fs::PollHead* other = sending ? send_retry_head() : nullptr) other->add(&elsewhere);
             continue;  // try again now that no notification can be missed
         }
         if (!sleeper.sleep_until(until)) {

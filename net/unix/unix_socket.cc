@@ -25,8 +25,10 @@ constexpr uint32_t overflow_id = 65534;      // uid/gid reported when there is n
 sched::Mutex unix_lock;
 sched::List<UnixSocket, &UnixSocket::all_link> all_sockets;
 uint32_t next_autobind = 0;
-// connect() waiting for room in some listener's backlog (notified by accept and release).
+// connect() waiting for room in some listener's backlog (notified by accept and release),
+// and datagram senders waiting for room in some receiver's queue (notified by its reads).
 fs::PollHead backlog_room;
+fs::PollHead datagram_room;
 
 using Guard = sched::LockGuard<sched::Mutex>;
 
@@ -258,6 +260,7 @@ int UnixSocket::start_listening(int backlog) {
 }
 
 fs::PollHead* UnixSocket::connect_retry_head() { return &backlog_room; }
+fs::PollHead* UnixSocket::send_retry_head() { return connection_oriented() ? nullptr : &datagram_room; }
 
 int UnixSocket::start_connect(const SocketAddress& address) {
     if (!connection_oriented()) {
@@ -472,14 +475,16 @@ int64_t UnixSocket::try_receive(Message& message) {
         }
         if (!pass_credentials()) ancillary->has_credentials = false;
         if (!peek && n >= 0) {
-            if (connection_oriented()) writer = peer_;
-            else dgram_room = was_full && queue_.count() <= max_dgram_queue;
+            writer = peer_;  // the connected writer, or a datagram socket's own destination
+            dgram_room = !connection_oriented() && was_full && queue_.count() <= max_dgram_queue;
         }
         if (writer) writer->notify(fs::poll_out | fs::poll_wrnorm);
         if (dgram_room) {
-            // Senders waiting for room here are not known by name: tell every socket.
+            // Sockets connected here without being this one's peer poll writable again: they
+            // are not known by name, so every socket hears it.
             all_sockets.for_each([](UnixSocket& s) { s.notify(fs::poll_out | fs::poll_wrnorm); });
         }
+        if (!peek && n >= 0 && !connection_oriented()) datagram_room.notify(fs::poll_out);
     }
     if (local.file_count > 0) {
         // Descriptors nobody asked for are closed, as Linux closes them.

@@ -45,6 +45,7 @@ protected:
     int try_accept(Socket** out, SocketAddress* peer) override;
     int start_connect(const SocketAddress& address) override;
     fs::PollHead* connect_retry_head() override;
+    fs::PollHead* send_retry_head() override;
     int shutdown_socket(int how) override;
     int64_t try_send(Message& message) override;
     int64_t try_receive(Message& message) override;

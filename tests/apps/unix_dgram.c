@@ -154,6 +154,37 @@ static void named(void) {
     unlink("stream.sock");
 }
 
+static void many_messages(void) {
+    printf("-- sendmmsg and recvmmsg\n");
+    int sv[2];
+    APP_REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+    struct mmsghdr out[3];
+    struct iovec io[3] = {{"one", 3}, {"two!", 4}, {"three", 5}};
+    memset(out, 0, sizeof out);
+    for (int i = 0; i < 3; ++i) {
+        out[i].msg_hdr.msg_iov = &io[i];
+        out[i].msg_hdr.msg_iovlen = 1;
+    }
+    long r = sendmmsg(sv[0], out, 3, 0);
+    printf("sendmmsg: %s, lengths %u %u %u\n", err(r), out[0].msg_len, out[1].msg_len, out[2].msg_len);
+    char bufs[4][8];
+    struct iovec in_io[4];
+    struct mmsghdr in[4];
+    memset(in, 0, sizeof in);
+    memset(bufs, 0, sizeof bufs);
+    for (int i = 0; i < 4; ++i) {
+        in_io[i].iov_base = bufs[i];
+        in_io[i].iov_len = sizeof bufs[i] - 1;
+        in[i].msg_hdr.msg_iov = &in_io[i];
+        in[i].msg_hdr.msg_iovlen = 1;
+    }
+    r = recvmmsg(sv[1], in, 4, MSG_WAITFORONE, NULL);
+    printf("recvmmsg (MSG_WAITFORONE): %s: '%s' '%s' '%s'\n", err(r), bufs[0], bufs[1], bufs[2]);
+    SHOW("recvmmsg with nothing, MSG_DONTWAIT", recvmmsg(sv[1], in, 4, MSG_DONTWAIT, NULL));
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void full(void) {
     printf("-- a full receiver\n");
     int server = bound("full.sock");
@@ -178,29 +209,36 @@ static void full(void) {
 
 #define MESSAGES 2000
 
+struct sender {
+    int fd;
+    const struct sockaddr* to;  /* NULL: the connected peer */
+    socklen_t to_length;
+    size_t size;                /* bytes per datagram: the text, then zeros */
+};
+
 static void* send_many(void* arg) {
-    int s = *(int*)arg;
+    struct sender* s = arg;
+    static char text[4096];
     for (int i = 0; i < MESSAGES; ++i) {
-        char text[32];
+        memset(text, 0, sizeof text);
         int n = snprintf(text, sizeof text, "message %d", i);
-        if (send(s, text, (size_t)n, 0) != n) return (void*)1;  /* blocks while the receiver is full */
+        size_t length = s->size > (size_t)n ? s->size : (size_t)n;
+        /* Blocks while the receiver is full. */
+        if (sendto(s->fd, text, length, 0, s->to, s->to_length) != (long)length) return (void*)1;
     }
-    send(s, "", 0, 0);
+    sendto(s->fd, "", 0, 0, s->to, s->to_length);
     return NULL;
 }
 
-static void threads(void) {
-    printf("-- a sender thread\n");
-    int sv[2];
-    APP_REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
-    int one = 4096;
-    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &one, sizeof one);  /* a small buffer: the sender blocks */
+/* The receiver starts late, so the sender fills the queue and blocks until reads make room. */
+static void receive_many(int fd, struct sender* s, const char* what) {
     pthread_t t;
-    APP_REQUIRE(pthread_create(&t, NULL, send_many, &sv[0]) == 0);
+    APP_REQUIRE(pthread_create(&t, NULL, send_many, s) == 0);
+    usleep(50000);
     int in_order = 0, wrong = 0;
     for (;;) {
-        char buf[32] = {0}, expected[32];
-        long n = recv(sv[1], buf, sizeof buf, 0);
+        char buf[4096] = {0}, expected[32];
+        long n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         snprintf(expected, sizeof expected, "message %d", in_order);
         if (strcmp(buf, expected) != 0) ++wrong;
@@ -208,9 +246,33 @@ static void threads(void) {
     }
     void* status;
     pthread_join(t, &status);
-    printf("received %d datagrams in order, %d wrong, sender status %ld\n", in_order, wrong, (long)status);
+    printf("%s: received %d datagrams in order, %d wrong, sender status %ld\n", what, in_order, wrong, (long)status);
+}
+
+static void threads(void) {
+    printf("-- sender threads\n");
+    int sv[2];
+    APP_REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+    int small = 4096;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);  /* the sender blocks on bytes */
+    struct sender pair = {sv[0], NULL, 0, 0};
+    receive_many(sv[1], &pair, "a pair with a small send buffer");
     close(sv[0]);
     close(sv[1]);
+    /* Unconnected senders to a named receiver: one blocks on the receiver's queue length,
+     * one with large datagrams and a small send buffer on bytes. */
+    int server = bound("many.sock");
+    struct sockaddr_un to;
+    socklen_t tolen = path_address(&to, "many.sock");
+    struct sender named = {socket(AF_UNIX, SOCK_DGRAM, 0), (struct sockaddr*)&to, tolen, 0};
+    receive_many(server, &named, "an unconnected sender");
+    close(named.fd);
+    struct sender large = {socket(AF_UNIX, SOCK_DGRAM, 0), (struct sockaddr*)&to, tolen, 3000};
+    setsockopt(large.fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    receive_many(server, &large, "an unconnected sender of 3000-byte datagrams");
+    close(large.fd);
+    close(server);
+    unlink("many.sock");
 }
 
 int main(void) {
@@ -220,6 +282,7 @@ int main(void) {
     APP_REQUIRE(tmp && chdir(tmp) == 0);
     pair();
     named();
+    many_messages();
     full();
     threads();
     return 0;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -142,6 +143,31 @@ static void socketpair_basics(void) {
     close(sv[1]);
 }
 
+static void sendfile_to_a_socket(void) {
+    printf("-- sendfile to a socket\n");
+    int f = open("sendfile.txt", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    static char text[100000];
+    for (size_t i = 0; i < sizeof text; ++i) text[i] = (char)('a' + i % 26);
+    write(f, text, sizeof text);
+    int sv[2];
+    APP_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    off_t offset = 10;
+    long n = sendfile(sv[0], f, &offset, 50000);
+    printf("sendfile: %s, offset now %ld\n", err(n), (long)offset);
+    static char got[60000];
+    size_t total = 0;
+    while (total < 50000) {
+        long r = read(sv[1], got + total, sizeof got - total);
+        if (r <= 0) break;
+        total += (size_t)r;
+    }
+    printf("received %zu bytes, same as the file: %s\n", total, yes_no(total == 50000 && memcmp(got, text + 10, 50000) == 0));
+    close(sv[0]);
+    close(sv[1]);
+    close(f);
+    unlink("sendfile.txt");
+}
+
 static void options(void) {
     printf("-- options\n");
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -228,6 +254,7 @@ static void options(void) {
 struct server {
     int listener;
     int accepted;
+    socklen_t peer_length;
     char received[64];
 };
 
@@ -238,6 +265,7 @@ static void* serve_one(void* arg) {
     int c = accept(s->listener, (struct sockaddr*)&peer, &len);
     if (c < 0) return (void*)1;
     s->accepted = 1;
+    s->peer_length = len;
     ssize_t n = read(c, s->received, sizeof s->received - 1);
     if (n > 0) write(c, s->received, (size_t)n);  /* echo */
     close(c);
@@ -269,7 +297,7 @@ static void named_server(void) {
     socklen_t len = sizeof v;
     getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &len);
     printf("SO_ACCEPTCONN: %d\n", v);
-    struct server srv = {l, 0, {0}};
+    struct server srv = {l, 0, 0, {0}};
     pthread_t t;
     APP_REQUIRE(pthread_create(&t, NULL, serve_one, &srv) == 0);
     SHOW("connect", connect(other, (struct sockaddr*)&a, alen));
@@ -292,7 +320,7 @@ static void named_server(void) {
     printf("echo: %s '%s'\n", err(r), buf);
     SHOW("then EOF", read(other, buf, sizeof buf));
     pthread_join(t, NULL);
-    printf("server got '%s'\n", srv.received);
+    printf("server got '%s', the client's address length %u\n", srv.received, (unsigned)srv.peer_length);
     close(other);
     SHOW("unlink", unlink(path));
     other = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -547,5 +575,6 @@ int main(void) {
     rights();
     seqpacket();
     timeouts();
+    sendfile_to_a_socket();
     return 0;
 }

@@ -158,6 +158,9 @@ protected:
     virtual int start_connect(const SocketAddress& address);          // -EOPNOTSUPP
     virtual int connect_result();                                     // 0
     virtual fs::PollHead* connect_retry_head() { return &head_; }
+    // Where else a blocked send hears that it may go on (besides this socket's own head):
+    // AF_UNIX datagram senders wait for room in a receiver that does not know them.
+    virtual fs::PollHead* send_retry_head() { return nullptr; }
     virtual int shutdown_socket(int how);                             // -EOPNOTSUPP
     virtual int64_t try_send(Message& message) = 0;
     virtual int64_t try_receive(Message& message) = 0;
