@@ -185,6 +185,35 @@ static void many_messages(void) {
     close(sv[1]);
 }
 
+static void credentials(void) {
+    printf("-- SO_PASSCRED\n");
+    int sv[2];
+    APP_REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0);
+    int on = 1;
+    SHOW("SO_PASSCRED", setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof on));
+    send(sv[0], "who", 3, 0);
+    char data[8] = {0};
+    char control[CMSG_SPACE(sizeof(struct ucred))];
+    struct iovec io = {data, sizeof data};
+    struct msghdr m = {0};
+    m.msg_iov = &io;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    long r = recvmsg(sv[1], &m, 0);
+    struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+        struct ucred u;
+        memcpy(&u, CMSG_DATA(c), sizeof u);
+        printf("recvmsg: %s, credentials: pid ours %s, uid ours %s, gid ours %s\n", err(r), yes_no(u.pid == getpid()),
+               yes_no(u.uid == getuid()), yes_no(u.gid == getgid()));
+    } else {
+        printf("recvmsg: %s, no credentials\n", err(r));
+    }
+    close(sv[0]);
+    close(sv[1]);
+}
+
 static void full(void) {
     printf("-- a full receiver\n");
     int server = bound("full.sock");
@@ -283,6 +312,7 @@ int main(void) {
     pair();
     named();
     many_messages();
+    credentials();
     full();
     threads();
     return 0;
