@@ -171,14 +171,7 @@ void WatchWaiter::changed(fs::PollWaiter* waiter, uint32_t events) {
 Instance::~Instance() {
     sched::LockGuard<sched::Mutex> guard(epoll_lock);
     sched::LockGuard<sched::Mutex> instance_guard(mutex);
-    for (;;) {
-        EpollItem* any = nullptr;
-        set.for_each([&](EpollItem& item) {
-            if (!any) any = &item;
-        });
-        if (!any) break;
-        drop(static_cast<Watch*>(any));
-    }
+    while (EpollItem* item = set.any()) drop(static_cast<Watch*>(item));
 }
 
 // Would watching `target` from `instance` make a cycle or nest too deep? epoll_lock held.

@@ -322,7 +322,8 @@ int UnixSocket::try_accept(Socket** out, SocketAddress* peer) {
         Guard guard(unix_lock);
         if (state_ != State::listening) return -errno_inval;
         embryo = backlog_.pop_front();
-        if (!embryo) return -errno_again;
+        // Linux: a listener that shut reading has nothing more to accept.
+        if (!embryo) return shut_read_ ? -errno_inval : -errno_again;
         --backlog_count_;
         embryo->in_backlog_ = false;
         if (peer) *peer = embryo->peer_address_;

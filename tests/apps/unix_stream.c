@@ -426,6 +426,30 @@ static void backlog(void) {
     close(s);
 }
 
+static void* blocked_accept(void* arg) {
+    int* fd = arg;
+    long r = accept(*fd, NULL, NULL);
+    *fd = r < 0 ? -errno : (int)r;
+    return NULL;
+}
+
+static void accept_and_shutdown(void) {
+    printf("-- shutdown wakes a blocked accept\n");
+    int l = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un a;
+    socklen_t alen = abstract_address(&a, "mica-shutdown");
+    bind(l, (struct sockaddr*)&a, alen);
+    listen(l, 1);
+    int arg = l;
+    pthread_t t;
+    APP_REQUIRE(pthread_create(&t, NULL, blocked_accept, &arg) == 0);
+    usleep(20000);
+    SHOW("shutdown(SHUT_RD) of the listener", shutdown(l, SHUT_RD));
+    pthread_join(t, NULL);
+    printf("the blocked accept returned %s\n", arg < 0 ? errno_name(-arg) : "a connection");
+    close(l);
+}
+
 static void rights(void) {
     printf("-- SCM_RIGHTS\n");
     int sv[2];
@@ -572,6 +596,7 @@ int main(void) {
     options();
     named_server();
     backlog();
+    accept_and_shutdown();
     rights();
     seqpacket();
     timeouts();

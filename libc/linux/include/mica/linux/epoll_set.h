@@ -100,6 +100,8 @@ public:
     // Removes every item from the set and returns the first (then the next) for disposal;
     // nullptr when empty. Queue state is reset. Mutex and spinlock held.
     EpollItem* take_any();
+    // Some item of the set (mutex held), nullptr when empty.
+    EpollItem* any() { return items_.empty() ? nullptr : &*items_.begin(); }
 
     // ---- notification (spinlock held) ----
     // The item's object reported a change of `events` (0: unspecified). True when the item
