@@ -61,6 +61,36 @@ static int wait_and_show(const char* label, int ep, int max, int timeout) {
     return n;
 }
 
+/* The legacy calls x86_64 has (aarch64 only has epoll_create1 and epoll_pwait): the same
+ * results either way. */
+static void legacy(void) {
+    printf("-- epoll_create and epoll_wait\n");
+#ifdef SYS_epoll_create
+    int ep = (int)syscall(SYS_epoll_create, 1);
+    long bad = syscall(SYS_epoll_create, 0);
+    int bad_errno = errno;
+#else
+    int ep = epoll_create1(0);
+    long bad = -1;
+    int bad_errno = EINVAL;
+#endif
+    printf("epoll_create(1) works: %s, epoll_create(0): %ld %s\n", yes_no(ep >= 0), bad, errno_name(bad_errno));
+    int p[2];
+    pipe(p);
+    add(ep, p[0], EPOLLIN, 3);
+    write(p[1], "x", 1);
+    struct epoll_event e;
+#ifdef SYS_epoll_wait
+    long n = syscall(SYS_epoll_wait, ep, &e, 1, 0);
+#else
+    long n = epoll_pwait(ep, &e, 1, 0, NULL);
+#endif
+    printf("epoll_wait: %ld, data %llu\n", n, (unsigned long long)e.data.u64);
+    close(p[0]);
+    close(p[1]);
+    close(ep);
+}
+
 static void errors(void) {
     printf("-- errors\n");
     SHOW("epoll_create1(1)", epoll_create1(1));
@@ -314,6 +344,7 @@ static void threads(void) {
 int main(void) {
     app_test_init();
     signal(SIGPIPE, SIG_IGN);
+    legacy();
     errors();
     triggers();
     rotation();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char* err(long r) {
@@ -95,6 +96,15 @@ int main(void) {
     show_read("read", fd);
     show_read("read", fd);
     SHOW("eventfd with bad flags", eventfd(0, 0x80));
+    close(fd);
+
+    /* x86_64 also has the original eventfd(initval) call; aarch64 only eventfd2. */
+#ifdef SYS_eventfd
+    fd = (int)syscall(SYS_eventfd, 2);
+#else
+    fd = eventfd(2, 0);
+#endif
+    show_read("eventfd without flags", fd);
     close(fd);
 
     printf("-- a blocking read woken by a thread\n");
