@@ -72,7 +72,7 @@ int Socket::shutdown_socket(int) { return -errno_opnotsupp; }
 int Socket::name(SocketAddress*, bool) { return -errno_opnotsupp; }
 int Socket::get_family_option(int, int, void*, uint32_t*) { return -errno_noprotoopt; }
 int Socket::set_family_option(int, int, const void*, uint32_t) { return -errno_noprotoopt; }
-int64_t Socket::ioctl(unsigned long, uint64_t) { return -25; /* ENOTTY */ }
+int64_t Socket::ioctl(unsigned long, uint64_t) { return -errno_notty; }
 
 // ---- state ---------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ namespace {
 constexpr uint32_t default_buffer = 212992;  // net.core.wmem_default and rmem_default
 constexpr size_t max_dgram_queue = 10;       // net.unix.max_dgram_qlen
 constexpr uint32_t message_overhead = 32;    // a datagram may be SO_SNDBUF - 32 bytes (Linux)
+constexpr size_t max_stream_record = 64 * 1024;  // a stream send is queued in pieces of this
 constexpr size_t sockaddr_un_size = sockaddr_family_size + unix_path_max;  // 110
 constexpr unsigned long siocinq = 0x541b, siocoutq = 0x5411;  // FIONREAD, TIOCOUTQ
 constexpr int autobind_digits = 5;           // "\0" and five hex digits, as Linux names them
@@ -381,6 +382,7 @@ int64_t UnixSocket::send_stream(Message& message) {
             if (length == 0) return 0;
             if (queued >= limit) return -errno_again;
             if (length > limit - queued) length = limit - queued;
+            if (length > max_stream_record) length = max_stream_record;
         } else {
             if (length > limit - message_overhead) return -errno_msgsize;
             if (queued > 0 && queued + length > limit) return -errno_again;

@@ -9,7 +9,7 @@
 namespace mica::net {
 
 // errno values of the socket calls (asm-generic/errno.h), returned negated.
-inline constexpr int errno_again = 11, errno_fault = 14, errno_inval = 22, errno_pipe = 32,
+inline constexpr int errno_again = 11, errno_fault = 14, errno_inval = 22, errno_notty = 25, errno_pipe = 32,
                      errno_dom = 33, errno_notsock = 88, errno_destaddrreq = 89, errno_msgsize = 90,
                      errno_prototype = 91, errno_noprotoopt = 92, errno_protonosupport = 93,
                      errno_socktnosupport = 94, errno_opnotsupp = 95, errno_afnosupport = 97,
