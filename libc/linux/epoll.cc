@@ -93,6 +93,7 @@ public:
 
     // ScanHooks: the spinlock, and a watched object's events (its own locks; may sleep).
     void lock() override {
+        sched::SpinGuard::prefault_stack();  // as SpinGuard does (CONFIG_LAZY_STACK)
         irqs_were_on_ = arch::interrupts_enabled();
         arch::interrupts_disable();
         spin.lock();
