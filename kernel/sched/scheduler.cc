@@ -49,8 +49,11 @@ Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
 
 uint64_t ns_to_cycles(uint64_t ns) {
-    uint64_t hz = arch::cycles_per_second();
-    return hz / 1000000000 * ns + hz % 1000000000 * ns / 1000000000;
+    // In 128 bits: `hz % 1e9 * ns` overflowed 64 bits for waits of tens of seconds.
+    // Saturating at half the range, so adding it to the cycle counter cannot wrap.
+    constexpr uint64_t far_away = ~uint64_t{0} >> 1;
+    unsigned __int128 c = static_cast<unsigned __int128>(ns) * arch::cycles_per_second() / 1000000000;
+    return c >= far_away ? far_away : static_cast<uint64_t>(c);
 }
 uint64_t cycles_to_ns(uint64_t c) {
     uint64_t hz = arch::cycles_per_second();
