@@ -10,6 +10,7 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
+#include <mica/mm/app_ranges.h>
 #include <mica/irq.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/page_table.h>
@@ -48,6 +49,9 @@ sched::Mutex op_lock;
 sched::Spinlock vm_lock;
 Stats counters = {};
 uintptr_t break_start = 0, break_end = 0;
+// What system calls may touch on the application's behalf: the same bounds as `space`, minus
+// the kernel's ranges (added by reserve_kernel_range only; read without a lock).
+AppRanges app_ranges(lowest_app_address, arch::traits::app_space_end);
 
 Vma* node_alloc(void*) { return static_cast<Vma*>(allocate(sizeof(Vma), alignof(Vma), 0)); }
 void node_free(Vma* v, void*) { release(v); }
@@ -185,11 +189,24 @@ void init(const BootInfo& boot) {
         if (arch::traits::direct_map_base == 0 && boot.ram[i].end() > identity_end) identity_end = boot.ram[i].end();
     }
     if (reinterpret_cast<uintptr_t>(_kernel_start) < arch::traits::device_identity_start) {
-        space->reserve(lowest_app_address, image_end - lowest_app_address);
+        reserve_kernel_range(lowest_app_address, image_end - lowest_app_address);
     }
-    space->reserve(arch::traits::device_identity_start,
-                   page_round_up(identity_end) - arch::traits::device_identity_start);
-    space->reserve(arch::traits::stack_area_base, arch::traits::stack_area_size);
+    reserve_kernel_range(arch::traits::device_identity_start,
+                         page_round_up(identity_end) - arch::traits::device_identity_start);
+    reserve_kernel_range(arch::traits::stack_area_base, arch::traits::stack_area_size);
+}
+
+void reserve_kernel_range(uintptr_t start, size_t length) {
+    {
+        sched::SpinGuard guard(vm_lock);
+        if (space->reserve(start, length) != 0) {
+            panic("kernel range %#lx+%#zx overlaps an application area or leaves the address space", start, length);
+        }
+    }
+    // Published before the kernel puts anything there (the caller maps it after this).
+    if (!app_ranges.add_kernel_range(start, start + page_round_up(length))) {
+        panic("too many kernel ranges in the application's address space (%zu)", AppRanges::max_kernel_ranges);
+    }
 }
 
 void enable_shootdowns() {
@@ -305,7 +322,19 @@ int discard(uintptr_t start, size_t length) {
     return 0;
 }
 
+int area_protection(uintptr_t start, size_t length, int* prot) {
+    if (length == 0 || start + length < start) return -errno_fault;
+    sched::SpinGuard guard(vm_lock);
+    const Vma* v = space->find(start);
+    if (!v || v->kind == VmaKind::reserved || length > v->end - start) return -errno_fault;
+    *prot = v->prot;
+    return 0;
+}
+
 int populate(uintptr_t start, size_t length) {
+    // More pages than are free cannot succeed; trying would take every free page (the
+    // kernel's heap included) before failing.
+    if (length / page_size > pages().free_pages()) return -errno_nomem;
     uintptr_t end = start + page_round_up(length);
     for (uintptr_t a = start & ~(page_size - 1); a < end; a += page_size) {
         sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
@@ -328,7 +357,9 @@ uintptr_t set_break(uintptr_t requested) {
     uintptr_t old_top, new_top;
     {
         sched::SpinGuard guard(vm_lock);
-        if (break_start == 0 || requested < break_start) return break_end;
+        // Beyond the application's range (where rounding up could also wrap to 0 and read
+        // as a shrink to nothing): refused, as any break that cannot be honoured.
+        if (break_start == 0 || requested < break_start || requested > space->highest()) return break_end;
         old_top = page_round_up(break_end);
         new_top = page_round_up(requested);
         if (new_top > old_top) {
@@ -387,15 +418,34 @@ uintptr_t fixup_for(uintptr_t pc) {
     return pc >= insn && pc < fixup ? fixup : 0;
 }
 
+namespace {
+// A system call made by an application thread acts on the application's behalf: its
+// pointers must lie in the application's memory. Kernel threads calling the system-call
+// handlers directly (the linux_files guest tests) pass kernel buffers; for them only the
+// fault fix-up applies.
+bool for_application() {
+    sched::Thread* self = sched::current();
+    return self && self->app;
+}
+}  // namespace
+
+bool access_ok(uintptr_t address, size_t length) { return !for_application() || app_ranges.in_bounds(address, length); }
+
+bool is_app_memory(uintptr_t address, size_t length) {
+    return !for_application() || app_ranges.contains(address, length);
+}
+
 int copy_from_app(void* dst, const void* app_src, size_t length) {
     auto src = reinterpret_cast<uintptr_t>(app_src);
-    if (src + length < src || (length && src < page_size)) return -errno_fault;
+    if (length == 0) return 0;
+    if (src + length < src || src < page_size || !is_app_memory(src, length)) return -errno_fault;
     return static_cast<int>(mica_copy_checked(dst, app_src, length));
 }
 
 int copy_to_app(void* app_dst, const void* src, size_t length) {
     auto dst = reinterpret_cast<uintptr_t>(app_dst);
-    if (dst + length < dst || (length && dst < page_size)) return -errno_fault;
+    if (length == 0) return 0;
+    if (dst + length < dst || dst < page_size || !is_app_memory(dst, length)) return -errno_fault;
     return static_cast<int>(mica_copy_checked(app_dst, src, length));
 }
 
