@@ -47,13 +47,30 @@ bool ready = false;
 Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
 
+// Saturating: an application's timeout of centuries must sleep for ever, not wrap around to
+// a deadline in the past.
 uint64_t ns_to_cycles(uint64_t ns) {
-    uint64_t hz = arch::cycles_per_second();
-    return hz / 1000000000 * ns + hz % 1000000000 * ns / 1000000000;
+    constexpr uint64_t ns_per_s = 1000000000;
+    uint64_t hz = arch::cycles_per_second(), whole, part, sum;
+    // hz = q * 10^9 + r: ns * hz / 10^9 = q * ns + (ns / 10^9) * r + (ns % 10^9) * r / 10^9
+    uint64_t q = hz / ns_per_s, r = hz % ns_per_s;
+    if (__builtin_mul_overflow(q, ns, &whole) || __builtin_mul_overflow(ns / ns_per_s, r, &part) ||
+        __builtin_add_overflow(whole, part, &sum) || __builtin_add_overflow(sum, ns % ns_per_s * r / ns_per_s, &sum)) {
+        return UINT64_MAX;
+    }
+    return sum;
+}
+uint64_t deadline_after(uint64_t ns) {
+    uint64_t at;
+    return __builtin_add_overflow(arch::cycles(), ns_to_cycles(ns), &at) ? UINT64_MAX : at;
 }
 uint64_t cycles_to_ns(uint64_t c) {
-    uint64_t hz = arch::cycles_per_second();
-    return c / hz * 1000000000 + c % hz * 1000000000 / hz;
+    uint64_t hz = arch::cycles_per_second(), ns;
+    if (__builtin_mul_overflow(c / hz, uint64_t{1000000000}, &ns) ||
+        __builtin_add_overflow(ns, c % hz * 1000000000 / hz, &ns)) {
+        return UINT64_MAX;
+    }
+    return ns;
 }
 
 bool by_wake_time(const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; }
@@ -439,7 +456,7 @@ void sleep_ns(uint64_t ns) {
     Cpu& c = this_cpu();
     c.lock.lock();
     Thread* self = c.current;
-    self->wake_at = arch::cycles() + ns_to_cycles(ns);
+    self->wake_at = deadline_after(ns);
     self->state = Thread::State::sleeping;
     c.sleepers.insert_sorted(*self, by_wake_time);
     schedule(c);
@@ -469,7 +486,7 @@ bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
     waiters_.push_back(*self);
     c.lock.lock();
     if (timeout_ns) {
-        self->wake_at = arch::cycles() + ns_to_cycles(timeout_ns);
+        self->wake_at = deadline_after(timeout_ns);
         c.sleepers.insert_sorted(*self, by_wake_time);
     }
     lock_.unlock();

@@ -388,7 +388,9 @@ int64_t sys_statx(const uint64_t* args) {
 int64_t sys_getdents64(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    size_t size = args[2] < getdents_max ? static_cast<size_t>(args[2]) : getdents_max;
+    uint32_t count = static_cast<uint32_t>(args[2]);  // unsigned int in Linux
+    if (!mm::vm::access_ok(args[1], count)) return -errno_fault;
+    size_t size = count < getdents_max ? count : getdents_max;
     char* records = static_cast<char*>(malloc(size ? size : 1));
     if (!records) return -fs::errno_nomem;
     int64_t n;

@@ -90,10 +90,12 @@ bool write_denied(const OpenFile* file) { return !file->writable() || (file->fla
 
 // Reads into `buffer` at the file offset (offset < 0) or at `offset`.
 int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, bool nonblock) {
+    // Linux's order: a descriptor not open for reading, then the whole buffer's bounds.
+    if (read_denied(file)) return -fs::errno_badf;
+    if (!buffer.in_bounds(length)) return -errno_fault;
     if (length > max_rw_count) length = max_rw_count;
     Vnode* node = file->vnode();
     if (is_pipe(node) || is_device(node)) {
-        if (read_denied(file)) return -fs::errno_badf;
         if (is_pipe(node)) {
             if (offset >= 0) return -fs::errno_spipe;
             return pipe_read(node, buffer, length, nonblock || (file->flags() & fs::o_nonblock));
@@ -128,10 +130,11 @@ int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, 
 }
 
 int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset) {
+    if (write_denied(file)) return -fs::errno_badf;
+    if (!buffer.in_bounds(length)) return -errno_fault;
     if (length > max_rw_count) length = max_rw_count;
     Vnode* node = file->vnode();
     if (is_pipe(node) || is_device(node)) {
-        if (write_denied(file)) return -fs::errno_badf;
         if (is_pipe(node)) {
             if (offset >= 0) return -fs::errno_spipe;
             return pipe_write(node, buffer, length, file->flags() & fs::o_nonblock);
@@ -186,6 +189,10 @@ int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write) {
                 result = -fs::errno_inval;
                 break;
             }
+        }
+        // Every element's bounds up front, as Linux does when it imports the vector.
+        for (uint64_t i = 0; result == 0 && i < count; ++i) {
+            if (!mm::vm::access_ok(iov[i].base, iov[i].length)) result = -errno_fault;
         }
         size_t done = 0;
         for (uint64_t i = 0; result == 0 && i < count && done < max_rw_count; ++i) {
@@ -404,6 +411,10 @@ bool split_path(const char* path, char* dir, const char** last) {
 
 
 // ---- shared helpers -----------------------------------------------------------------------
+
+bool Buffer::in_bounds(size_t length) const {
+    return !app || mm::vm::access_ok(reinterpret_cast<uintptr_t>(data), length);
+}
 
 int Buffer::put(size_t at, const void* source, size_t length) const {
     if (!app) {

@@ -24,6 +24,8 @@ struct Buffer {
     bool app;
     // 0 or -EFAULT.
     int put(size_t at, const void* source, size_t length) const;
+    // Linux's access_ok for application buffers (mm::vm::access_ok); always for kernel ones.
+    bool in_bounds(size_t length) const;
     int get(size_t at, void* target, size_t length) const;
 };
 

@@ -38,6 +38,23 @@ KernelSigaction actions[signal_count + 1];
 constexpr uint64_t sig_dfl = 0, sig_ign = 1;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
+
+// futex_wait's read of the futex word: the application may unmap it at any moment.
+int load_futex_word(const uint32_t* address, uint32_t* value) {
+    return mm::vm::copy_from_app(value, address, sizeof *value) ? -e_fault : 0;
+}
+
+// seconds and nanoseconds (validated) as nanoseconds, saturating: a timeout too far away to
+// count is for ever.
+uint64_t saturating_ns(int64_t sec, int64_t nsec) {
+    constexpr uint64_t ns_per_s = 1000000000;
+    uint64_t ns;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(sec), ns_per_s, &ns) ||
+        __builtin_add_overflow(ns, static_cast<uint64_t>(nsec), &ns)) {
+        return UINT64_MAX;
+    }
+    return ns;
+}
 }  // namespace
 
 int64_t clone_process(uint64_t flags, uint32_t* child_tid);  // fork.cc
@@ -283,7 +300,7 @@ int64_t sys_futex(const uint64_t* args) {
             } ts;
             if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(args[3]), sizeof ts)) return -e_fault;
             if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -e_inval;
-            uint64_t t = static_cast<uint64_t>(ts.sec) * 1000000000 + static_cast<uint64_t>(ts.nsec);
+            uint64_t t = saturating_ns(ts.sec, ts.nsec);
             if (op == op_wait_bitset) {  // absolute, on the clock the flag names; both tick alike here
                 uint64_t now = arch::cycles() / arch::cycles_per_second() * 1000000000 +
                                arch::cycles() % arch::cycles_per_second() * 1000000000 / arch::cycles_per_second();
@@ -292,7 +309,7 @@ int64_t sys_futex(const uint64_t* args) {
             }
             timeout_ns = t ? t : 1;
         }
-        return sched::futex_wait(address, value, timeout_ns);
+        return sched::futex_wait(address, value, timeout_ns, load_futex_word);
     }
     case op_wake:
     case op_wake_bitset:
