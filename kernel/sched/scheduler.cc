@@ -193,6 +193,21 @@ void reschedule_cpu(Cpu& target) {
     }
 }
 
+// After `t` was queued on `c` (c's lock held): `c` must notice. Idle, or running a thread
+// of lower priority, it reschedules at once. Running one of the same priority, it arms the
+// end of that one's slice: tickless, with nothing else to run it had none, and a thread no
+// idle CPU can steal (a pinned one) would wait until the running one blocks, which a long
+// system call may not do for seconds (the syscall fuzzer found a sched_setaffinity waiting
+// out a 2 GiB sendfile).
+void notice_queued(Cpu& c, const Thread& t) {
+    if (c.current == c.idle || (CONFIG_PREEMPT && t.priority > c.current->priority)) {
+        reschedule_cpu(c);
+    } else if (CONFIG_PREEMPT && t.priority == c.current->priority) {
+        if (&c == &this_cpu()) program_timer(c);
+        else irq::send_ipi(index_of(c), arch::reschedule_irq());
+    }
+}
+
 // Interrupt exit: switch if the timer handler or a wake-up asked for it.
 void interrupt_exit() {
     if (!ready) return;
@@ -383,9 +398,7 @@ void start(Thread* t) {
         target.lock.lock();
         t->state = Thread::State::ready;
         target.run_queue.enqueue(*t);
-        if (target.current == target.idle || (CONFIG_PREEMPT && t->priority > target.current->priority)) {
-            reschedule_cpu(target);
-        }
+        notice_queued(target, *t);
         target.lock.unlock();
         return;
     }
@@ -395,7 +408,7 @@ void start(Thread* t) {
         t->cpu = index_of(c);
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
-        if (CONFIG_PREEMPT && t->priority > c.current->priority) reschedule_cpu(c);
+        notice_queued(c, *t);
         c.lock.unlock();
     }
     if (c.current != c.idle) kick_idle_cpu(c);  // another CPU may take it at once
@@ -507,8 +520,8 @@ void wake_thread(Thread* t) {
     if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
-        if (c.current == c.idle || (CONFIG_PREEMPT && t->priority > c.current->priority)) reschedule_cpu(c);
-        else kick_idle_cpu(c);
+        notice_queued(c, *t);
+        if (c.current != c.idle) kick_idle_cpu(c);
     }
     c.lock.unlock();
 }
