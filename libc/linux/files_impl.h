@@ -150,7 +150,7 @@ bool read_denied(const OpenFile* file);
 bool write_denied(const OpenFile* file);
 int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, bool nonblock);
 int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset);
-int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write);
+int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write, int64_t offset);
 
 // ---- poll and terminals -------------------------------------------------------------------
 unsigned poll_mask(OpenFile* file);

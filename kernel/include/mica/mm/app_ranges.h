@@ -29,10 +29,11 @@ public:
         return true;
     }
 
-    // Linux's access_ok: the range does not wrap and ends at or below `highest`. A cheap
+    // Linux's access_ok: the range does not wrap and ends at or below `highest`; an empty
+    // range too must start there (Linux refuses a kernel address even for 0 bytes). A cheap
     // up-front check for calls that would otherwise do work before their first copy.
     bool in_bounds(uintptr_t address, size_t length) const {
-        return length == 0 || (address <= highest_ && length <= highest_ - address);
+        return address <= highest_ && length <= highest_ - address;
     }
 
     // The whole range belongs to the application: in bounds, at or above `lowest`, and clear
