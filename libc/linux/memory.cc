@@ -80,6 +80,9 @@ int64_t sys_madvise(const uint64_t* args) {
     if (args[0] & (page - 1)) return -e_inval;
     if (args[1] == 0) return 0;
     int advice = static_cast<int>(args[2]);
+    // Linux's advice values (0-25, MADV_HWPOISON 100, MADV_SOFT_OFFLINE 101); others are EINVAL.
+    constexpr int last_advice = 25, madv_hwpoison = 100, madv_soft_offline = 101;
+    if ((advice < 0 || advice > last_advice) && advice != madv_hwpoison && advice != madv_soft_offline) return -e_inval;
     if (advice == madv_dontneed || advice == madv_free) return mm::vm::discard(args[0], args[1]);
     return 0;  // the other hints change nothing here
 }

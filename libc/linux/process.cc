@@ -162,6 +162,8 @@ int64_t sys_set_tid_address(const uint64_t* args) {
 }
 
 int64_t sys_set_robust_list(const uint64_t* args) {
+    constexpr uint64_t robust_list_head_size = 24;  // struct robust_list_head
+    if (args[1] != robust_list_head_size) return -e_inval;
     self_app()->robust_list = args[0];
     return 0;
 }
@@ -346,7 +348,9 @@ int64_t sys_rt_sigaction(const uint64_t* args) {
 }
 
 int64_t sys_rt_sigprocmask(const uint64_t* args) {
+    constexpr uint64_t sig_setmask = 2;  // SIG_BLOCK 0, SIG_UNBLOCK 1, SIG_SETMASK 2
     if (args[3] != 8) return -e_inval;
+    if (args[1] && args[0] > sig_setmask) return -e_inval;
     uint64_t none = 0;  // no signal is ever pending, so the mask changes nothing
     if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &none, sizeof none)) return -e_fault;
     return 0;

@@ -337,6 +337,11 @@ int main(void) {
     say_result("faccessat2 with mode 8", syscall(SYS_faccessat2, AT_FDCWD, "file", 8, 0));
     say_result("mprotect with PROT 0x100", syscall(SYS_mprotect, valid, page, 0x100));
     say_result("clock_gettime of clock 12", syscall(SYS_clock_gettime, 12, valid));
+    say_result("wait4 with option 0x100", syscall(SYS_wait4, -1, 0, 0x100, 0));
+    say_result("madvise with advice 999", syscall(SYS_madvise, valid, page, 999));
+    memset(valid, 0, 8);
+    say_result("rt_sigprocmask with how 99", syscall(SYS_rt_sigprocmask, 99, valid, 0, 8));
+    say_result("set_robust_list with length 7", syscall(SYS_set_robust_list, valid, 7));
 
     unlink("file");
     APP_REQUIRE(chdir("..") == 0 && rmdir("bad_pointers") == 0);
