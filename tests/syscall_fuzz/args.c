@@ -319,7 +319,12 @@ uint64_t arg_of_kind(Thread* t, enum Kind kind) {
     }
 }
 
-void reshape_range(Thread* t, uint64_t* address, uint64_t* length) {
+/* Linux does not check a range before changing it: mprotect and madvise change every area
+   up to the first hole, munmap and MAP_FIXED take whatever lies in range. So a range that
+   starts where the fuzzer's own memory could follow (the playground, an edge) is either
+   short, or so long that it wraps around (refused everywhere); `beyond` allows lengths past
+   every address space that do not wrap, for the calls that check them first (munmap, mmap). */
+void reshape_range(Thread* t, uint64_t* address, uint64_t* length, int beyond) {
     Rng* r = &t->rng;
     uint64_t k = rng_below(r, 20);
     if (k < 9) {  /* inside the playground, pages or odd bytes */
@@ -328,23 +333,23 @@ void reshape_range(Thread* t, uint64_t* address, uint64_t* length) {
         *length = count * page_size;
         if (rng_percent(r, 15)) *address += 1 + rng_below(r, page_size - 1);
         else if (rng_percent(r, 15) && *length) *length -= 1 + rng_below(r, page_size - 1);
-    } else if (k < 12) {  /* across an edge of the kernel's ranges */
+    } else if (k < 12) {  /* across an edge of the kernel's ranges, to the edge range's end */
         Range e = world.edges[rng_below(r, world.edge_count)];
         *address = e.start + (rng_below(r, e.length) & ~(uint64_t)(page_size - 1));
-        *length = rng_percent(r, 70) ? e.start + e.length - *address : PICK(r, lengths);
+        *length = e.start + e.length - *address;
     } else if (k < 15) {
         /* A bad address (never the read-only page or a guard: they must stay). Any length
-           from beyond every space; from below, at most 64 KiB: Linux would unmap what
-           follows (the fuzzer's image), which only tests Mica where it refuses. */
+           from beyond every space (2^48); from below, at most 64 KiB. */
         *address = unreadable_pointer(t) & (rng_percent(r, 80) ? ~(uint64_t)(page_size - 1) : ~0ull);
         *length = *address >= 1ull << 48 ? PICK(r, lengths) : rng_below(r, 65537);
     } else if (k < 18) {
-        /* From the playground, longer than any address space (2^48 and up): must be refused,
-           never taken as "to the end". */
-        static const uint64_t huge[] = {1ull << 48, 1ull << 56, 0x7fffffffffffffff, 0x8000000000000000,
-                                        0xfffffffffffff000, 0xffffffffffffffff};
+        /* From the playground, lengths that wrap around the end of the address space (or,
+           where allowed, reach past every space): must be refused, never read as "to the
+           end" or "from the start". */
+        static const uint64_t past[] = {1ull << 48, 1ull << 56, 0x7fffffffffffffff};
         *address = (uint64_t)world.playground + rng_below(r, playground_pages) * page_size;
-        *length = rng_percent(r, 20) ? 0 - *address : PICK(r, huge);  /* wraps to exactly 0 */
+        uint64_t wrap[] = {0 - *address, 0 - *address + page_size, 0xfffffffffffff000, 0xffffffffffffffff};
+        *length = beyond && rng_percent(r, 40) ? PICK(r, past) : PICK(r, wrap);
     } else {  /* random high addresses (never in the fuzzer's own memory), any length */
         *address = (rng_next(r) | (1ull << 63)) & ~(uint64_t)(page_size - 1);
         *length = PICK(r, lengths);

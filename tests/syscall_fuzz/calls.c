@@ -30,6 +30,7 @@ typedef struct {
 } Call;
 
 /* ---- shaping rules -------------------------------------------------------------------- */
+static int nonblock_0(Thread* t, uint64_t a[6]) { (void)t; a[0] |= O_NONBLOCK; return 1; }
 static int nonblock_1(Thread* t, uint64_t a[6]) { (void)t; a[1] |= O_NONBLOCK; return 1; }
 static int nonblock_2(Thread* t, uint64_t a[6]) { (void)t; a[2] |= O_NONBLOCK; return 1; }
 static int nonblock_3(Thread* t, uint64_t a[6]) { (void)t; a[3] |= O_NONBLOCK; return 1; }
@@ -66,20 +67,42 @@ static int mknod_mode(Thread* t, uint64_t a[6]) { return no_fifo(t, a, 1); }
 #endif
 static int mknodat_mode(Thread* t, uint64_t a[6]) { return no_fifo(t, a, 2); }
 
+/* Sleeps on a clock that runs: never a CPU-time clock, which may not advance while the
+   sleeper waits (the other threads may be done). */
+static int clock_nanosleep_shape(Thread* t, uint64_t a[6]) {
+    static const uint64_t clocks[] = {0, 1, 4, 5, 6, 7, 8, 9, 11, 12, 0x7fffffff};
+    a[0] = PICK(&t->rng, clocks);
+    return 1;
+}
+
+/* Under --host only: Linux fills memory it is asked to fill (MAP_POPULATE, fallocate of a
+   memfd) until its OOM killer ends the fuzzer, where Mica must refuse up front. */
+static uint64_t host_cap(Thread* t, uint64_t length) {
+    enum { host_max = 16 << 20 };
+    return world.mica || length <= host_max ? length : rng_below(&t->rng, host_max);
+}
+
 static int mmap_shape(Thread* t, uint64_t a[6]) {
+    enum { map_populate = 0x8000 };
     if (rng_percent(&t->rng, 30)) {  /* MAP_FIXED only where the fuzz may reshape memory */
-        reshape_range(t, &a[0], &a[1]);
+        reshape_range(t, &a[0], &a[1], 1);
         a[3] |= map_fixed;
     } else {
         a[3] &= ~(uint64_t)map_fixed;
     }
+    if (a[3] & map_populate) a[1] = host_cap(t, a[1]);
+    return 1;
+}
+
+static int fallocate_shape(Thread* t, uint64_t a[6]) {
+    a[3] = host_cap(t, a[3]);
     return 1;
 }
 
 static int mremap_shape(Thread* t, uint64_t a[6]) {
-    uint64_t ignored;
     a[3] = rng_percent(&t->rng, 90) ? rng_below(&t->rng, 8) : a[3];  /* MAYMOVE, FIXED, DONTUNMAP */
-    if (a[3] & 2) reshape_range(t, &a[4], &ignored);  /* MREMAP_FIXED's target, too */
+    /* MREMAP_FIXED replaces what is at [new address, + new size): both a reshape range. */
+    if (a[3] & 2) reshape_range(t, &a[4], &a[2], 0);
     return 1;
 }
 
@@ -222,7 +245,7 @@ static const Call calls[] = {
     C(umask, 1, 0, A_MODE),
     C(truncate, 2, 0, A_PATH, A_OFFSET),
     C(ftruncate, 2, 0, A_FD, A_OFFSET),
-    C(fallocate, 1, 0, A_FD, A_FLAGS, A_OFFSET, A_OFFSET),
+    C(fallocate, 1, fallocate_shape, A_FD, A_FLAGS, A_OFFSET, A_OFFSET),
     C(fsync, 1, 0, A_FD),
     C(fdatasync, 1, 0, A_FD),
     C(sync_file_range, 1, 0, A_FD, A_OFFSET, A_OFFSET, A_FLAGS),
@@ -245,7 +268,7 @@ static const Call calls[] = {
     C(getxattr, 1, 0, A_PATH, A_PATH, A_PTR, A_LEN),
     C(listxattr, 1, 0, A_PATH, A_PTR, A_LEN),
     C(fgetxattr, 1, 0, A_FD, A_PATH, A_PTR, A_LEN),
-    C(inotify_init1, 1, 0, A_FLAGS),
+    C(inotify_init1, 1, nonblock_0, A_FLAGS),
     C(inotify_add_watch, 1, 0, A_FD, A_PATH, A_FLAGS),
     C(eventfd2, 1, nonblock_1, A_ANY, A_FLAGS),
     C(timerfd_create, 1, nonblock_1, A_CLOCK, A_FLAGS),
@@ -290,7 +313,7 @@ static const Call calls[] = {
     /* processes, threads, time */
     C(futex, 3, futex_shape, A_PTR, A_ANY, A_ANY, A_ANY, A_PTR, A_ANY),
     C(nanosleep, 1, 0, A_TIMESPEC, A_PTR),
-    C(clock_nanosleep, 1, 0, A_CLOCK, A_FLAGS, A_TIMESPEC, A_PTR),
+    C(clock_nanosleep, 1, clock_nanosleep_shape, A_CLOCK, A_FLAGS, A_TIMESPEC, A_PTR),
     C(clock_gettime, 2, 0, A_CLOCK, A_PTR),
     C(clock_getres, 2, 0, A_CLOCK, A_PTR),
     C(gettimeofday, 2, 0, A_PTR, A_PTR),
@@ -450,7 +473,7 @@ void choose_call(Thread* t, long* nr, const char** name, uint64_t a[6]) {
         for (int i = 0; i < 6; ++i) {
             enum Kind kind = (enum Kind)c->kinds[i];
             if (kind == A_RANGE) {
-                reshape_range(t, &a[i], &a[i + 1]);
+                reshape_range(t, &a[i], &a[i + 1], c->nr == SYS_munmap);
                 ++i;
                 continue;
             }

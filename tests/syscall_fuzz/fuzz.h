@@ -89,8 +89,9 @@ typedef struct {
 
 uint64_t arg_of_kind(Thread* t, enum Kind kind);
 /* An address and a length for munmap/mprotect/madvise/mremap/MAP_FIXED: inside the
-   playground, across the edges of the kernel's ranges, bad, or too long for any space. */
-void reshape_range(Thread* t, uint64_t* address, uint64_t* length);
+   playground, across the edges of the kernel's ranges, bad, or too long for any space
+   (`beyond`: also lengths past every space that do not wrap; see args.c). */
+void reshape_range(Thread* t, uint64_t* address, uint64_t* length, int beyond);
 int in_playground(uintptr_t address, size_t length);
 void world_add_bad_addresses(void);
 

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,10 @@ int main(int argc, char** argv) {
     }
     report_fd = fcntl(1, F_DUPFD, report_fd_at);
     if (report_fd < 0) die("F_DUPFD");
+    /* Writing to a pipe or socket nobody reads, or past a file size limit, must be an error
+       (EPIPE, EFBIG), not the end of the fuzzer. The fuzz never changes dispositions. */
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);
 
     Rng setup = {seed * 0x9e3779b97f4a7c15ull + 1};
     world.scratch = reserve_between_guards(scratch_size);
