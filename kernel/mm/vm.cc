@@ -1,5 +1,6 @@
 // Virtual memory (vm.h): the kernel page table, the application's areas, demand paging and
-// cross-CPU TLB invalidation.
+// cross-CPU TLB invalidation. The checked copies to and from the application are in
+// app_copy.cc.
 //
 // Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers the application's
 // areas and the page table; the page-fault handler takes only it, so faults never sleep
@@ -10,13 +11,13 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
-#include <mica/mm/app_ranges.h>
 #include <mica/irq.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/page_table.h>
 #include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
 #include "memory_internal.h"
+#include "vm_internal.h"
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
@@ -24,13 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern "C" long mica_copy_checked(void* dst, const void* src, size_t n);
-extern "C" char mica_copy_checked_insn[], mica_copy_checked_fixup[];
-
 namespace mica::mm::vm {
 namespace {
 using Table = PageTable<arch::traits::PageFormat>;
-constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_min_addr
 
 void* table_alloc(void*) {
     void* t = alloc_pages(0);
@@ -49,9 +46,6 @@ sched::Mutex op_lock;
 sched::Spinlock vm_lock;
 Stats counters = {};
 uintptr_t break_start = 0, break_end = 0;
-// What system calls may touch on the application's behalf: the same bounds as `space`, minus
-// the kernel's ranges (added by reserve_kernel_range only; read without a lock).
-AppRanges app_ranges(lowest_app_address, arch::traits::app_space_end);
 
 Vma* node_alloc(void*) { return static_cast<Vma*>(allocate(sizeof(Vma), alignof(Vma), 0)); }
 void node_free(Vma* v, void*) { release(v); }
@@ -204,9 +198,7 @@ void reserve_kernel_range(uintptr_t start, size_t length) {
         }
     }
     // Published before the kernel puts anything there (the caller maps it after this).
-    if (!app_ranges.add_kernel_range(start, start + page_round_up(length))) {
-        panic("too many kernel ranges in the application's address space (%zu)", AppRanges::max_kernel_ranges);
-    }
+    publish_kernel_range(start, start + page_round_up(length));
 }
 
 void enable_shootdowns() {
@@ -410,58 +402,6 @@ const char* describe_fault(uintptr_t address, Access access) {
                                                                              : "out of memory";
     vm_lock.unlock();
     return what;
-}
-
-uintptr_t fixup_for(uintptr_t pc) {
-    auto insn = reinterpret_cast<uintptr_t>(mica_copy_checked_insn);
-    auto fixup = reinterpret_cast<uintptr_t>(mica_copy_checked_fixup);
-    return pc >= insn && pc < fixup ? fixup : 0;
-}
-
-namespace {
-// A system call made by an application thread acts on the application's behalf: its
-// pointers must lie in the application's memory. Kernel threads calling the system-call
-// handlers directly (the linux_files guest tests) pass kernel buffers; for them only the
-// fault fix-up applies.
-bool for_application() {
-    sched::Thread* self = sched::current();
-    return self && self->app;
-}
-}  // namespace
-
-bool access_ok(uintptr_t address, size_t length) { return !for_application() || app_ranges.in_bounds(address, length); }
-
-bool is_app_memory(uintptr_t address, size_t length) {
-    return !for_application() || app_ranges.contains(address, length);
-}
-
-int copy_from_app(void* dst, const void* app_src, size_t length) {
-    auto src = reinterpret_cast<uintptr_t>(app_src);
-    if (length == 0) return 0;
-    if (src + length < src || src < page_size || !is_app_memory(src, length)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(dst, app_src, length));
-}
-
-int copy_to_app(void* app_dst, const void* src, size_t length) {
-    auto dst = reinterpret_cast<uintptr_t>(app_dst);
-    if (length == 0) return 0;
-    if (dst + length < dst || dst < page_size || !is_app_memory(dst, length)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(app_dst, src, length));
-}
-
-int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity) {
-    constexpr int64_t errno_nametoolong = 36;
-    auto src = reinterpret_cast<uintptr_t>(app_src);
-    size_t done = 0;
-    while (done < capacity) {
-        // Up to the end of the source page: the next page may not exist past the NUL.
-        size_t chunk = page_size - ((src + done) & (page_size - 1));
-        if (chunk > capacity - done) chunk = capacity - done;
-        if (int r = copy_from_app(dst + done, reinterpret_cast<const void*>(src + done), chunk)) return r;
-        if (auto* nul = static_cast<char*>(memchr(dst + done, 0, chunk))) return nul - dst;
-        done += chunk;
-    }
-    return -errno_nametoolong;
 }
 
 struct Snapshot {

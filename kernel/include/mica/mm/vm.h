@@ -17,6 +17,7 @@ struct BootInfo;
 namespace mica::mm::vm {
 
 inline constexpr int errno_fault = 14;
+inline constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_min_addr
 
 // After mm::init (kernel stacks need the page table); enable_shootdowns once interrupts
 // can be attached (after sched::init), before other CPUs start.
