@@ -317,9 +317,16 @@ int discard(uintptr_t start, size_t length) {
 int area_protection(uintptr_t start, size_t length, int* prot) {
     if (length == 0 || start + length < start) return -errno_fault;
     sched::SpinGuard guard(vm_lock);
-    const Vma* v = space->find(start);
-    if (!v || v->kind == VmaKind::reserved || length > v->end - start) return -errno_fault;
-    *prot = v->prot;
+    // Areas are not merged, so Linux's one mapping may be several adjacent areas here: all
+    // of them the application's, without a hole, with one protection.
+    const Vma* first = space->find(start);
+    if (!first || first->kind == VmaKind::reserved) return -errno_fault;
+    for (uintptr_t covered = first->end; covered < start + length;) {
+        const Vma* v = space->find(covered);
+        if (!v || v->kind == VmaKind::reserved || v->prot != first->prot) return -errno_fault;
+        covered = v->end;
+    }
+    *prot = first->prot;
     return 0;
 }
 

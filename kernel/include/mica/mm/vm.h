@@ -44,8 +44,9 @@ int protect(uintptr_t start, size_t length, int prot);
 // madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
 // the range is not mapped.
 int discard(uintptr_t start, size_t length);
-// The protection of the one application area holding all of [start, start + length)
-// (mremap's old range), or -EFAULT when no single area does.
+// The protection of [start, start + length) when it lies in what Linux would call one
+// mapping (mremap's old range): application areas without a hole and with one protection
+// (areas are not merged here); -EFAULT otherwise.
 int area_protection(uintptr_t start, size_t length, int* prot);
 // Touches every page of the range now (MAP_POPULATE). -ENOMEM up front when the range has
 // more pages than are free, or when memory runs out part way.
