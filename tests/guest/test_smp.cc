@@ -125,7 +125,8 @@ KTEST(smp, thread_woken_on_a_busy_cpu_gets_a_slice) {
     if (online_cpus() < 2 || !CONFIG_PREEMPT) return ktest_context.skip("needs 2 CPUs and CONFIG_PREEMPT");
     static volatile int arrived, busy_started;
     static volatile uint64_t waited_us;
-    arrived = busy_started = 0;
+    arrived = 0;
+    busy_started = 0;
     waited_us = 0;
     unsigned target = current_cpu() == 0 ? 1 : 0;
     Thread* busy = create("busy", [](void*) {
