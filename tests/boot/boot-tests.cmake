@@ -3,6 +3,13 @@
 # and, for every defconfig, from the `make check` project in tests/.
 #   mica_add_boot_tests(<name prefix> <build dir>)
 set(MICA_BOOT_TEST ${CMAKE_CURRENT_LIST_DIR}/boot_test.py)
+# Time budgets, in seconds, for every test that boots a guest (boot and apps tests). A boot
+# takes well under a second alone; under TCG on a loaded 2-core machine with 4 vCPUs per
+# guest a suite has taken 15 s (vCPUs spinning on a lock whose holder the host descheduled).
+# The budgets only catch hangs: the guest's (tools/run --timeout) ends a hung guest and
+# keeps its console output; ctest's TIMEOUT is a backstop above it for a hung tools/run.
+set(MICA_GUEST_TIMEOUT 120)
+set(MICA_GUEST_TEST_TIMEOUT 180)
 set(MICA_TOOLS_RUN ${CMAKE_CURRENT_LIST_DIR}/../../tools/run)
 
 function(mica_add_boot_test name dir machine status cmdline)
@@ -19,8 +26,9 @@ function(mica_add_boot_test name dir machine status cmdline)
   endforeach()
   add_test(NAME ${name}
            COMMAND ${MICA_PYTHON} ${MICA_BOOT_TEST} --run ${MICA_TOOLS_RUN} --build-dir ${dir}
-                   --machine ${machine} --status ${status} "--cmdline=${cmdline}" ${checks})
-  set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT 60)
+                   --machine ${machine} --status ${status} "--cmdline=${cmdline}" --timeout ${MICA_GUEST_TIMEOUT}
+                   ${checks})
+  set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT ${MICA_GUEST_TEST_TIMEOUT})
 endfunction()
 
 # In-guest test suites: one ctest entry per KTEST suite found in tests/guest.

@@ -7,15 +7,12 @@
 using namespace mica;
 using namespace mica::sched;
 
-namespace {
-uint64_t now_us() { return arch::cycles() * 1000000 / arch::cycles_per_second(); }
-}  // namespace
-
 KTEST(smp, all_cpus_run_threads) {
     if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
     // Busy threads, four per CPU: with stealing, every CPU must end up running some. They
-    // spin until every CPU has been seen (or 2 s pass: a loaded host can starve a vCPU for a
-    // while, and the test is about balancing, not latency).
+    // spin until every CPU has been seen, however long that takes: a loaded host can starve
+    // a vCPU for any time, and the test is about balancing, not latency. A CPU that never
+    // takes one hangs the test (the boot test's timeout names it).
     static uint64_t cpus_seen, all_cpus;
     cpus_seen = 0;
     all_cpus = online_cpus() >= 64 ? ~uint64_t{0} : (uint64_t{1} << online_cpus()) - 1;
@@ -23,8 +20,7 @@ KTEST(smp, all_cpus_run_threads) {
     Thread* threads[4 * max_cpus];
     for (unsigned i = 0; i < n; ++i) {
         threads[i] = create("busy", [](void*) {
-            uint64_t start = now_us();
-            while (now_us() - start < 2000000 && __atomic_load_n(&cpus_seen, __ATOMIC_RELAXED) != all_cpus) {
+            while (__atomic_load_n(&cpus_seen, __ATOMIC_RELAXED) != all_cpus) {
                 __atomic_fetch_or(&cpus_seen, uint64_t{1} << current_cpu(), __ATOMIC_RELAXED);
             }
         }, nullptr);
