@@ -202,6 +202,7 @@ void timer_handler(unsigned, void*) {
     Cpu& c = this_cpu();
     SpinGuard guard(c.lock);
     uint64_t now = arch::cycles();
+    bool waiting = false;  // woke a thread that cannot run here at once
     while (Thread* t = c.sleepers.front()) {
         if (t->wake_at > now) break;
         c.sleepers.remove(*t);
@@ -211,8 +212,12 @@ void timer_handler(unsigned, void*) {
             t->state = Thread::State::ready;
             c.run_queue.enqueue(*t);
             if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
+            else if (c.current != c.idle) waiting = true;
         }
     }
+    // As wake_thread does: an idle CPU may take it rather than let it wait for this CPU's
+    // thread (for ever, in a cooperative kernel, while that thread computes).
+    if (waiting) kick_idle_cpu(c);
 }
 
 bool has_work(Cpu& c) {
