@@ -2,7 +2,9 @@
 //
 // Exit statuses (docs/architecture.md "Exit status"): 0 success, 1 in-guest tests failed,
 // 64 bad command line (EX_USAGE), 70 kernel panic (EX_SOFTWARE). With QEMU's isa-debug-exit the host sees
-// (status << 1) | 1; tools/run turns that back into `status`.
+// (status << 1) | 1; tools/run turns that back into `status`, and accepts it only when the
+// console carried the same status in the announcement below (QEMU's own failure status 1
+// reads as the guest's 0 otherwise).
 #pragma once
 
 namespace mica::power {
@@ -13,6 +15,9 @@ inline constexpr int tests_failed = 1;
 inline constexpr int usage = 64;
 inline constexpr int panic = 70;
 }  // namespace exit_status
+
+// Printed as "mica: exit status N" on a line of its own before the machine stops.
+inline constexpr const char* exit_announcement = "mica: exit status ";
 
 struct ExitMethod {
     const char* name;
