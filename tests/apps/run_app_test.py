@@ -29,6 +29,7 @@ the application's output; the exit status must still match (139 for SIGSEGV, 134
 SIGABRT).
 """
 import argparse
+import ctypes
 import difflib
 import json
 import os
@@ -42,6 +43,15 @@ import tempfile
 
 BANNER = re.compile(r"^Mica [0-9][0-9.]* \(config ")
 KERNEL_PREFIX = "mica:"
+
+
+def die_with_parent():
+    """preexec_fn for tools/run: SIGTERM when this driver dies (ctest's timeout kills it),
+    which makes tools/run stop QEMU."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def kernel_line(line):
@@ -157,7 +167,8 @@ def guest(a):
         cmd += ["--manifest", manifest, "--env=PATH=/bin"]
     cmd += ["--"] + a.args
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           preexec_fn=die_with_parent)
     finally:
         if manifest:
             os.unlink(manifest)
@@ -203,7 +214,8 @@ def refused(a):
     for item in a.add:
         cmd += ["--add", item]
     cmd += ["-e", a.command]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       preexec_fn=die_with_parent)
     console = p.stdout.decode(errors="replace")
     print("$ " + shlex.join(cmd))
     print(console)

@@ -3,9 +3,20 @@
 and that the console output matches every --expect regex and no --reject regex.
 On failure prints what was expected and the whole console output."""
 import argparse
+import ctypes
 import re
+import signal
 import subprocess
 import sys
+
+
+def die_with_parent():
+    """preexec_fn for tools/run: SIGTERM when this driver dies (ctest's timeout kills it),
+    which makes tools/run stop QEMU."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def main():
@@ -27,7 +38,8 @@ def main():
         cmd.append("--cpu=" + a.cpu)
     if a.cmdline:
         cmd.append("--cmdline=" + a.cmdline)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       preexec_fn=die_with_parent)
     out = p.stdout.decode(errors="replace").replace("\r\n", "\n")
     problems = []
     if p.returncode != a.status:
