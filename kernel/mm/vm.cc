@@ -154,9 +154,13 @@ bool allows(int prot, Access access) {
     return false;
 }
 
+constexpr size_t min_reserve_pages = 128;  // 512 KiB
+constexpr size_t reserve_fraction = 64;    // of all RAM
+
 // Maps a zeroed page at the page holding `address`; vm_lock held. True if mapped (or
-// another CPU mapped it meanwhile).
+// another CPU mapped it meanwhile). Never takes the kernel's reserve.
 bool populate_page(uintptr_t address, int prot) {
+    if (pages().free_pages() <= kernel_reserve_pages()) return false;  // (unlocked read: a heuristic)
     void* page = alloc_pages(0);
     if (!page) return false;
     arch::clear_page(page);
@@ -353,6 +357,26 @@ uintptr_t set_break(uintptr_t requested) {
     }
     if (new_top < old_top) finish(new_top, old_top - new_top, freed);
     return requested;
+}
+
+size_t kernel_reserve_pages() {
+    size_t fraction = pages().total_pages() / reserve_fraction;
+    return fraction > min_reserve_pages ? fraction : min_reserve_pages;
+}
+
+bool can_commit(size_t wanted) {
+    size_t free = pages().free_pages(), reserve = kernel_reserve_pages();
+    return free > reserve && wanted <= free - reserve;
+}
+
+bool fault_for_lack_of_memory(uintptr_t address, Access access) {
+    if (!space || address < space->lowest() || address >= space->highest()) return false;
+    if (!vm_lock.try_lock()) return false;
+    const Vma* v = space->find(address);
+    bool allowed = v && v->kind != VmaKind::reserved && allows(v->prot, access);
+    bool unmapped = allowed && !table->translate(address).mapped;
+    vm_lock.unlock();
+    return unmapped;
 }
 
 bool handle_fault(uintptr_t address, Access access) {

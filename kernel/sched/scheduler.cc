@@ -6,6 +6,7 @@
 #include <mica/config.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/mm/exhaustion.h>
 #include <mica/mm/vm.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
@@ -315,7 +316,7 @@ void init() {
     boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;
     Thread* idle = allocate("idle", idle_entry, nullptr, priority_idle, idle_stack_size);
-    if (!idle) panic("sched: no memory for the idle thread");
+    if (!idle) mm::kernel_out_of_memory("the boot CPU's idle thread", idle_stack_size);
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
     irq::set_exit_hook(interrupt_exit);
     cpu_online(cpus[arch::cpu_index()], &boot_thread, idle);

@@ -6,6 +6,7 @@
 #include <mica/console.h>
 #include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
@@ -130,6 +131,16 @@ void kill_application(int signal, const char* what, uintptr_t address, uintptr_t
         kprintf("mica: application killed by %s: %s\n", name, what);
     }
     end_process_by_signal(signal);
+}
+
+void kill_application_out_of_memory(uintptr_t address, uintptr_t pc) {
+    constexpr uint64_t page_kib = 4;
+    uint64_t resident = mm::vm::stats().resident_pages * page_kib, reserve = mm::vm::kernel_reserve_pages() * page_kib,
+             total = mm::pages().total_pages() * page_kib;
+    kprintf("mica: application killed by SIGKILL: out of memory: no free page for address %#lx at pc %#lx; it holds "
+            "%llu KiB of the machine's %llu KiB (the kernel keeps %llu KiB): give the machine more memory (QEMU -m)\n",
+            address, pc, (unsigned long long)resident, (unsigned long long)total, (unsigned long long)reserve);
+    end_process_by_signal(sigkill);
 }
 
 }  // namespace mica::abi

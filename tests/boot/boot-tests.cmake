@@ -102,6 +102,56 @@ function(mica_add_boot_tests prefix dir)
   mica_add_boot_test(${prefix}app.not-found ${dir} ${m} ${not_found_status} "-- /hello arg"
     --expect "mica: error: cannot read /hello: no such file")
 
+  # The machine lacks what the kernel needs: each ends with a message saying what would do
+  # and status 71, never a hang (kernel/mm/exhaustion.h, tools/run's memory check). (A ";"
+  # would split a CMake list: the patterns match it with ".")
+  set(resources_status 71)
+  set(too_many "the machine has 65 CPUs. this kernel supports at most 64 \\(sched::max_cpus\\): give it at most 64")
+  set(short "mica: error: not enough memory: ")
+  set(suggest "give the machine at least [0-9]+ MiB \\(QEMU -m [0-9]+M\\)")
+  if(CONFIG_ARCH_X86_64)
+    mica_add_boot_test(${prefix}resources.cpus ${dir} ${m} ${resources_status} "" --smp 65 --expect "${too_many}"
+      --reject "booted in")
+    # Too little RAM: tools/run refuses what QEMU would load past the end of RAM (the kernel
+    # never runs); the kernel's first instructions catch an image that runs off the end of
+    # RAM; past those, the kernel sees how much is free after its tables.
+    mica_add_boot_test(${prefix}resources.ram.image-outside-ram ${dir} ${m} ${resources_status} "" --memory 1M
+      --expect "tools/run: not enough memory: -m 1M cannot hold the kernel: its image ends at .*give the machine at least [0-9]+ MiB")
+    mica_add_boot_test(${prefix}resources.ram.image-past-end ${dir} ${m} ${resources_status} "" --memory 1400K
+      --skip-memory-check 1 --expect "${short}the kernel image does not fit in RAM. give the machine more memory")
+    mica_add_boot_test(${prefix}resources.ram.boot ${dir} ${m} ${resources_status} "" --memory 1800K
+      --expect "${short}free memory to start the kernel on 1 CPU: [0-9]+ KiB needed, [0-9]+ KiB available. ${suggest}"
+      --reject "booted in")
+    # A boot archive larger than the memory: tools/run refuses it (QEMU would load it over the
+    # kernel); without that check QEMU itself refuses it, with its message.
+    mica_add_boot_test(${prefix}resources.archive.larger-than-ram ${dir} ${m} ${resources_status} "-- /data/0"
+      --memory 16M --archive-files 6 --archive-file-bytes 3145728
+      --expect "tools/run: not enough memory: -m 16M cannot hold the [0-9.]+ MiB boot archive beside the kernel")
+    mica_add_boot_test(${prefix}resources.archive.larger-than-ram.qemu ${dir} ${m} 125 "-- /data/0"
+      --memory 16M --archive-files 6 --archive-file-bytes 3145728 --skip-memory-check 1
+      --expect "tools/run: QEMU failed \\(exit status 1\\) before the guest announced its exit status: .*initrd is too large")
+    set(unpack_memory 40M)
+    set(unpack_files 8)
+  else()
+    mica_add_boot_test(${prefix}resources.cpus ${dir} virt,gic-version=3 ${resources_status} "" --smp 65
+      --expect "${too_many}" --reject "booted in")
+    # QEMU refuses a machine too small for the kernel and its device tree; eight CPUs need
+    # more than 3 MiB leaves.
+    mica_add_boot_test(${prefix}resources.ram.boot ${dir} ${m} ${resources_status} "" --memory 3M --smp 8
+      --expect "${short}free memory to start the kernel on 8 CPUs: [0-9]+ KiB needed, [0-9]+ KiB available. ${suggest}"
+      --reject "booted in")
+    mica_add_boot_test(${prefix}resources.archive.larger-than-ram ${dir} ${m} 125 "-- /data/0"
+      --memory 16M --archive-files 6 --archive-file-bytes 3145728
+      --expect "tools/run: QEMU failed \\(exit status 1\\) before the guest announced its exit status: .*could not load initrd")
+    # QEMU virt loads the archive at half the memory: it must fit in the upper half.
+    set(unpack_memory 48M)
+    set(unpack_files 7)
+  endif()
+  # An archive that fits in memory but not twice: unpacking it into ramfs runs out.
+  mica_add_boot_test(${prefix}resources.archive.unpack ${dir} ${m} ${resources_status} "-- /data/0"
+    --memory ${unpack_memory} --archive-files ${unpack_files} --archive-file-bytes 3145728
+    --expect "${short}free memory to unpack the boot archive into the root filesystem \\(up to twice its size\\): [0-9]+ MiB needed, [0-9]+ MiB available. ${suggest}")
+
   if(CONFIG_TEST_OPTIONS)
     if(CONFIG_ARCH_X86_64)
       set(ud_message "PANIC: invalid opcode \\(vector 6")

@@ -4,10 +4,12 @@ and that the console output matches every --expect regex and no --reject regex.
 On failure prints what was expected and the whole console output."""
 import argparse
 import ctypes
+import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 
 
 def die_with_parent():
@@ -17,6 +19,19 @@ def die_with_parent():
         ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def make_archive(scratch, files, size, run):
+    """A boot archive (tools/mkramfs) of `files` files of `size` zero bytes, /data/N."""
+    data = os.path.join(scratch, "data")
+    os.makedirs(data)
+    for i in range(files):
+        with open(os.path.join(data, str(i)), "wb") as f:
+            f.truncate(size)
+    archive = os.path.join(scratch, "archive.cpio")
+    mkramfs = os.path.join(os.path.dirname(os.path.abspath(run)), "mkramfs")
+    subprocess.run([sys.executable, mkramfs, "-o", archive, "--add", f"{data}:/data"], check=True)
+    return archive
 
 
 def main():
@@ -29,6 +44,12 @@ def main():
     ap.add_argument("--smp", type=int, default=1)
     ap.add_argument("--cpu")
     ap.add_argument("--timeout", type=float, default=30)
+    ap.add_argument("--memory", help="the machine's memory (tools/run -m)")
+    ap.add_argument("--archive-files", type=int, default=0,
+                    help="boot with an archive of this many files of --archive-file-bytes zeros")
+    ap.add_argument("--archive-file-bytes", type=int, default=0)
+    ap.add_argument("--skip-memory-check", type=int, default=0,
+                    help="1: pass tools/run's --skip-memory-check (tests of the kernel's own checks)")
     ap.add_argument("--expect", action="append", default=[])
     ap.add_argument("--reject", action="append", default=[])
     a = ap.parse_args()
@@ -38,8 +59,15 @@ def main():
         cmd.append("--cpu=" + a.cpu)
     if a.cmdline:
         cmd.append("--cmdline=" + a.cmdline)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                       preexec_fn=die_with_parent)
+    if a.memory:
+        cmd += ["-m", a.memory]
+    if a.skip_memory_check:
+        cmd.append("--skip-memory-check")
+    with tempfile.TemporaryDirectory(prefix="mica-boot-test-") as scratch:
+        if a.archive_files:
+            cmd += ["--initrd", make_archive(scratch, a.archive_files, a.archive_file_bytes, a.run)]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           preexec_fn=die_with_parent)
     out = p.stdout.decode(errors="replace").replace("\r\n", "\n")
     problems = []
     if p.returncode != a.status:

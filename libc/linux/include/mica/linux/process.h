@@ -54,6 +54,9 @@ bool single_threaded();
 [[noreturn]] void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc);
 inline constexpr int sigill = 4, sigtrap = 5, sigabrt = 6, sigbus = 7, sigfpe = 8, sigkill = 9,
                      sigsegv = 11;
+// A page fault in application code that found no free page (mm::vm::fault_for_lack_of_memory):
+// SIGKILL, as Linux's out-of-memory killer sends, with how much memory the application holds.
+[[noreturn]] void kill_application_out_of_memory(uintptr_t address, uintptr_t pc);
 
 // True when `pc` is in application code (not the kernel image): faults there are the
 // application's.
