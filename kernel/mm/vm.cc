@@ -134,8 +134,10 @@ void take_pages(uintptr_t start, size_t length, FreedPages& freed) {
     // Application pages are 4 KiB, so no large leaf needs splitting (which could fail).
     // Emptied tables stay: the next mapping nearby (first fit reuses addresses) needs them,
     // and they are bounded by the largest application mapping there ever was.
+    // `freed` may already hold pages of earlier calls (clear_application_space): count ours.
+    size_t before = freed.count;
     table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); }, false);
-    counters.resident_pages -= freed.count;
+    counters.resident_pages -= freed.count - before;
 }
 void finish(uintptr_t start, size_t length, FreedPages& freed) {
     invalidate(start, length);
