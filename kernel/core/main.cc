@@ -38,6 +38,7 @@ struct BootOptions {
     bool test_timer_irq = false;
     const char* test_pattern = nullptr;
     bool strace = false;
+    bool memstats = false;
     static constexpr size_t max_env = 64;
     const char* env[max_env + 1] = {};
     size_t env_count = 0;
@@ -69,6 +70,8 @@ const cmdline::Option option_table[] = {
      }},
     {"strace", nullptr, "print every system call of the application with its result", nullptr,
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
+    {"memstats", nullptr, "print the kernel's memory accounting at the start and end of every process", nullptr,
+     [](const char*) -> const char* { options.memstats = true; return nullptr; }},
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
@@ -107,6 +110,8 @@ char cmdline_copy[BootInfo::max_cmdline];
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
     abi::set_trace(options.strace);
+    abi::set_memory_report(options.memstats);
+    abi::report_memory("start", 1);
     int r = abi::start_application(argv, options.env, error, sizeof error);
     if (r != 0) {
         kprintf("mica: error: %s\n", error);

@@ -105,13 +105,32 @@ int register_main_thread(AppThread* app) {
     return app->tid;
 }
 
+namespace {
+bool memory_report = false;  // set once at boot (--memstats)
+}
+
+void set_memory_report(bool on) { memory_report = on; }
+
+void report_memory(const char* event, int pid) {
+    if (!memory_report) return;
+    constexpr size_t page_kib = 4;
+    mm::Usage u = mm::usage();
+    size_t app = mm::vm::stats().resident_pages, used = u.total_pages - u.free_pages;
+    size_t kernel = used > app ? used - app : 0;
+    kprintf("mica: memstats: %s pid %d: heap %zu allocations %zu bytes %zu pages, kernel %zu KiB, application %zu KiB, "
+            "free %zu KiB\n", event, pid, u.live_allocations, u.live_bytes, u.heap_pages, kernel * page_kib,
+            app * page_kib, u.free_pages * page_kib);
+}
+
 void exit_application(int status) {
     finish_forked_child((status & 0xff) << 8);  // returns only in the first process
+    report_memory("exit", current_pid());
     power::shutdown(status & 0xff);
 }
 
 void end_process_by_signal(int signal) {
     finish_forked_child(signal & 0x7f);
+    report_memory("exit", current_pid());
     power::shutdown(128 + signal);
 }
 

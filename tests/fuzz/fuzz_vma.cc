@@ -76,7 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             int prot = static_cast<int>(in.below(8));
             bool fits = start + length <= highest;
             uint64_t op = in.below(6);
-            if (getenv("FUZZ_TRACE")) fprintf(stderr, "op %lu start %#lx length %#zx prot %d heap %#lx\n", (unsigned long)op, start, length, prot, heap);
             switch (op) {
             case 0: {  // fixed
                 intptr_t r = as.map(start, length, prot, true);

@@ -48,6 +48,13 @@ void finish_forked_child(int wait_status);
 // Whether the application has a single thread (fork is only possible then).
 bool single_threaded();
 
+// --memstats (tools/soak): the kernel's memory accounting is printed when the application
+// starts and whenever a process ends, one line each:
+//   mica: memstats: <event>: heap N allocations B bytes P pages, kernel K KiB, application A KiB, free F KiB
+// "kernel" is every page in use that is not an application page (heap, page tables, stacks).
+void set_memory_report(bool on);
+void report_memory(const char* event, int pid);
+
 // A fatal signal in application code (a fault the VM cannot resolve, an undefined
 // instruction, abort()): reports it and ends the application with 128 + signal, as a
 // shell reports a process killed by it.
