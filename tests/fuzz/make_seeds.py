@@ -111,7 +111,7 @@ def main():
         for name, data in files.items():
             with open(os.path.join(directory, "seed-" + name), "wb") as f:
                 f.write(data)
-        if not files:
+        if not os.listdir(directory):
             open(os.path.join(directory, ".keep"), "w").close()
 
 
