@@ -7,7 +7,8 @@ namespace mica::drivers {
 
 // Each driver defines one Driver object; only enabled drivers are compiled and linked.
 extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver, isa_debug_exit_driver,
-    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver, cmos_rtc_driver, pl031_driver;
+    i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver, cmos_rtc_driver, pl031_driver,
+    ioapic_driver, virtio_mmio_driver, pci_drivers_driver;
 
 namespace {
 const Driver* const table[] = {
@@ -38,8 +39,15 @@ const Driver* const table[] = {
 #if CONF_drivers_pit
     &pit_driver,
 #endif
+#if CONF_drivers_ioapic
+    &ioapic_driver,  // before PCI: INTx lines go through it
+#endif
 #if CONF_drivers_pci
     &pci_driver,
+    &pci_drivers_driver,
+#endif
+#if CONF_drivers_virtio_mmio
+    &virtio_mmio_driver,
 #endif
 #if CONF_drivers_cmos_rtc
     &cmos_rtc_driver,
@@ -52,7 +60,20 @@ const Driver* const table[] = {
 bool verbose_output = false;  // set once from --verbose
 fdt::Tree tree;               // the boot device tree, set once by set_device_tree()
 bool have_tree = false;
+uint64_t dsdt_physical = 0;  // set once by the arch boot code
+size_t dsdt_length = 0;
 }  // namespace
+
+void set_acpi_dsdt(uint64_t physical, size_t length) {
+    dsdt_physical = physical;
+    dsdt_length = length;
+}
+
+bool acpi_dsdt(uint64_t& physical, size_t& length) {
+    physical = dsdt_physical;
+    length = dsdt_length;
+    return dsdt_physical != 0;
+}
 
 void set_device_tree(const fdt::Tree& validated) {
     tree = validated;

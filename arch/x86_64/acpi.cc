@@ -11,7 +11,11 @@ namespace {
 
 constexpr uintptr_t bios_area_start = 0xe0000, bios_area_end = 0x100000;
 constexpr uint32_t max_table_length = 1 << 20;
-constexpr uint8_t madt_local_apic = 0, madt_local_x2apic = 9;
+constexpr uint8_t madt_local_apic = 0, madt_io_apic = 1, madt_interrupt_override = 2, madt_local_x2apic = 9;
+constexpr uint8_t madt_io_apic_length = 12, madt_interrupt_override_length = 10;
+
+// Owned here: written once by read_cpus_from_acpi on the boot CPU, read-only afterwards.
+InterruptRouting routing;
 constexpr uint32_t lapic_enabled = 1, lapic_online_capable = 2;
 
 struct [[gnu::packed]] Rsdp {
@@ -78,7 +82,21 @@ void read_cpus_from_acpi(uint64_t rsdp_address, uint32_t boot_apic_id, BootInfo&
     const Rsdp* rsdp = rsdp_address ? valid_rsdp(rsdp_address) : nullptr;
     for (uintptr_t p = bios_area_start; !rsdp && p < bios_area_end; p += 16) rsdp = valid_rsdp(p);
     const SdtHeader* madt = rsdp ? find_table(rsdp, "APIC") : nullptr;
+    // The DSDT, for the devices only it describes (QEMU microvm's virtio-mmio transports).
+    if (const SdtHeader* fadt = rsdp ? find_table(rsdp, "FACP") : nullptr) {
+        constexpr size_t fadt_dsdt = 40, fadt_x_dsdt = 140;
+        uint32_t dsdt32 = 0;
+        uint64_t dsdt64 = 0;
+        memcpy(&dsdt32, reinterpret_cast<const uint8_t*>(fadt) + fadt_dsdt, 4);
+        if (fadt->length >= fadt_x_dsdt + 8) memcpy(&dsdt64, reinterpret_cast<const uint8_t*>(fadt) + fadt_x_dsdt, 8);
+        uint64_t address = dsdt64 ? dsdt64 : dsdt32;
+        if (const SdtHeader* dsdt = valid_table(address, "DSDT")) {
+            routing.dsdt_address = address;
+            routing.dsdt_length = dsdt->length;
+        }
+    }
     if (!madt) return;
+    routing.from_madt = true;
     constexpr size_t madt_fixed = sizeof(SdtHeader) + 8;  // local APIC address, flags
     auto* p = reinterpret_cast<const uint8_t*>(madt) + madt_fixed;
     auto* end = reinterpret_cast<const uint8_t*>(madt) + madt->length;
@@ -94,9 +112,24 @@ void read_cpus_from_acpi(uint64_t rsdp_address, uint32_t boot_apic_id, BootInfo&
             memcpy(&flags, p + 8, 4);
             cpu = true;
         }
+        if (p[0] == madt_io_apic && p[1] >= madt_io_apic_length && routing.ioapic_count < InterruptRouting::max_ioapics) {
+            uint32_t address, gsi_base;
+            memcpy(&address, p + 4, 4);
+            memcpy(&gsi_base, p + 8, 4);
+            routing.ioapics[routing.ioapic_count++] = IoApicEntry{address, gsi_base, p[2]};
+        } else if (p[0] == madt_interrupt_override && p[1] >= madt_interrupt_override_length &&
+                   routing.override_count < InterruptRouting::max_overrides) {
+            uint32_t gsi;
+            uint16_t inti;
+            memcpy(&gsi, p + 4, 4);
+            memcpy(&inti, p + 8, 2);
+            routing.overrides[routing.override_count++] = IsaOverride{p[3], gsi, inti};
+        }
         if (cpu && (flags & (lapic_enabled | lapic_online_capable)) && apic_id != boot_apic_id) boot.add_cpu(apic_id);
         p += p[1];
     }
 }
+
+const InterruptRouting& interrupt_routing() { return routing; }
 
 }  // namespace mica::x86

@@ -1,8 +1,9 @@
 // Local APIC (xAPIC, memory-mapped): the interrupt controller for this CPU's interrupts and
 // its one-shot timer: TSC-deadline mode where the CPU has it (no calibration), otherwise the
 // count-down timer, whose frequency is measured against the (already calibrated) TSC over
-// at least 100 us. The legacy 8259 PICs are masked for good. I/O APIC routing of device
-// interrupts comes with the first device that needs one.
+// at least 100 us. The legacy 8259 PICs are masked for good. Device interrupts arrive as vectors
+// from the dynamic range: through the I/O APIC (drivers/x86/ioapic.cc) or as MSI/MSI-X
+// messages this file composes (fixed delivery to the boot CPU, edge).
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/io.h>
@@ -20,6 +21,11 @@ constexpr unsigned timer_vector = 32;
 constexpr unsigned reschedule_vector = 33;
 constexpr unsigned stop_vector = 34;
 constexpr unsigned tlb_shootdown_vector = 35;
+// Vectors for device interrupts (36-47 stay free for fixed uses; 240-255 are above the
+// priority classes devices should use, and 255 is the spurious vector).
+constexpr unsigned first_device_vector = 48, last_device_vector = 239;
+constexpr uint64_t msi_address_base = 0xfee00000;
+constexpr unsigned msi_destination_shift = 12;
 constexpr uintptr_t reg_id = 0x20, reg_icr_low = 0x300, reg_icr_high = 0x310;
 constexpr uint32_t icr_pending = 1 << 12;
 constexpr unsigned spurious_vector = 0xff;
@@ -60,6 +66,23 @@ void send_ipi(uint64_t apic_id, unsigned vector) {
 
 // Secondary CPUs set up their APIC in clock_init_cpu (it is also their timer).
 const irq::Controller lapic{"lapic", acknowledge, end, enable, send_ipi, nullptr};
+
+// An MSI message: the address selects the destination APIC (physical mode), the data the
+// vector (fixed delivery, edge).
+bool compose_msi(unsigned vector, irq::MsiMessage& message) {
+    if (vector < first_device_vector || vector > last_device_vector) return false;
+    message.address = msi_address_base | (irq::cpu_hw_id(0) << msi_destination_shift);
+    message.data = vector;
+    return true;
+}
+const irq::MsiController msi{"lapic msi", compose_msi};
+
+void become_controller() {
+    irq::register_controller(lapic);
+    irq::set_cpu_hw_id(cpu_index(), lapic_id());
+    irq::set_dynamic_range(first_device_vector, last_device_vector);
+    irq::register_msi_controller(msi);
+}
 }  // namespace
 
 void lapic_init() {
@@ -74,8 +97,7 @@ void lapic_init() {
         tsc_deadline = true;
         timer_hz = cycles_per_second();
         write(reg_lvt_timer, lvt_tsc_deadline | timer_vector);
-        irq::register_controller(lapic);
-        irq::set_cpu_hw_id(cpu_index(), lapic_id());
+        become_controller();
         return;
     }
     write(reg_timer_divide, divide_by_1);
@@ -87,8 +109,7 @@ void lapic_init() {
     timer_hz = clock::measure_slow_hz(cycles, counted, timer_mask, hz, hz / (1000000000 / calibration_ns));
     write(reg_timer_initial, 0);
     write(reg_lvt_timer, timer_vector);  // one-shot, unmasked
-    irq::register_controller(lapic);
-    irq::set_cpu_hw_id(cpu_index(), lapic_id());
+    become_controller();
 }
 
 void lapic_init_cpu() {

@@ -1,6 +1,7 @@
 // First C++ code on x86_64: turn the PVH start info into a BootInfo and enter the kernel.
 #include <arch/arch.h>
 #include <arch/x86_64/acpi.h>
+#include <mica/drivers/registry.h>
 #include <arch/x86_64/cpu.h>
 #include <mica/boot.h>
 #include <mica/cxx_runtime.h>
@@ -84,6 +85,8 @@ void read_start_info(const HvmStartInfo* info) {
     }
     uint32_t boot_apic_id = mica::x86::cpuid(1).ebx >> 24;
     mica::x86::read_cpus_from_acpi(info->rsdp_paddr, boot_apic_id, boot_info);
+    const auto& routing = mica::x86::interrupt_routing();
+    if (routing.dsdt_address) mica::drivers::set_acpi_dsdt(routing.dsdt_address, routing.dsdt_length);
 }
 
 }  // namespace

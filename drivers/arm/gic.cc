@@ -45,6 +45,11 @@ void distributor_init(uint32_t enable_bits) {
     lines = ((read(distributor + gicd_typer) & 0x1f) + 1) * 32;
     if (lines > irq::max_irqs) lines = irq::max_irqs;
     for (unsigned i = first_spi; i < lines; i += 32) write(distributor + gicd_icenabler + i / 8, ~0u);
+    // GICv3 signals only group 1 to the kernel (ICC_IGRPEN1): SPIs go there too.
+    constexpr uintptr_t gicd_igroupr = 0x080;
+    if (version == 3) {
+        for (unsigned i = first_spi; i < lines; i += 32) write(distributor + gicd_igroupr + i / 8, ~0u);
+    }
     for (unsigned i = first_spi; i < lines; ++i) {
         write8(distributor + gicd_ipriorityr + i, default_priority);
         if (version == 2) write8(distributor + gicd_itargetsr + i, 1);  // CPU 0
@@ -130,11 +135,40 @@ void v3_init_cpu() {
     asm volatile("msr icc_igrpen1_el1, %0; isb" ::"r"(uint64_t{1}));
 }
 
+// Device lines are SPIs, named by their interrupt id (32 and up): trigger in GICD_ICFGR (two
+// bits per interrupt, the upper one set for edge), routed to the boot CPU (GICv2: its
+// target bit, set for every SPI at start; GICv3: GICD_IROUTER with its affinity). The GIC
+// has no active-low or falling-edge inputs.
+constexpr uintptr_t gicd_icfgr = 0xc00, gicd_irouter = 0x6000;
+constexpr uint32_t icfgr_edge = 2;
+constexpr int errno_inval = 22;
+unsigned spi_fixed_irq(unsigned line) { return line; }
+int spi_connect(unsigned line, irq::LineConfig config, unsigned id) {
+    if (line < first_spi || line >= lines || id != line || config.polarity != irq::Polarity::high) return -errno_inval;
+    write(distributor + gicd_icenabler + (line / 32) * 4, 1u << (line % 32));
+    uintptr_t icfgr = distributor + gicd_icfgr + (line / 16) * 4;
+    unsigned shift = (line % 16) * 2;
+    uint32_t v = read(icfgr) & ~(3u << shift);
+    if (config.trigger == irq::Trigger::edge) v |= icfgr_edge << shift;
+    write(icfgr, v);
+    write8(distributor + gicd_ipriorityr + line, default_priority);
+    if (version == 3) {
+        *reinterpret_cast<volatile uint64_t*>(distributor + gicd_irouter + 8 * line) = irq::cpu_hw_id(0);
+    }
+    return 0;
+}
+void spi_set_masked(unsigned line, bool masked) {
+    if (line < first_spi || line >= lines) return;
+    write(distributor + (masked ? gicd_icenabler : gicd_isenabler) + (line / 32) * 4, 1u << (line % 32));
+}
+const irq::LineController spi_lines{"gic spi", spi_fixed_irq, spi_connect, spi_set_masked};
+
 const irq::Controller gicv2{"gicv2", v2_acknowledge, v2_end, v2_enable, v2_send_ipi, v2_init_cpu};
 const irq::Controller gicv3{"gicv3", v3_acknowledge, v3_end, v3_enable, v3_send_ipi, v3_init_cpu};
 
 bool become_controller(const irq::Controller& controller) {
     irq::register_controller(controller);
+    irq::register_line_controller(spi_lines);
     irq::set_cpu_hw_id(0, MICA_READ_SYSREG(mpidr_el1) & 0xff00ffffffull);  // the boot CPU's affinity
     return true;
 }
@@ -152,6 +186,39 @@ bool init_v3(const fdt::Tree& tree, fdt::Node node) {
 
 
 
+// GICv2m (QEMU virt with GICv2): a frame that turns a device's write of an SPI number to
+// its doorbell into that SPI, edge-triggered: message interrupts for PCI MSI-X. The frame
+// says which SPIs it owns (MSI_TYPER); they become the dynamic numbers attach_msi hands out.
+constexpr uintptr_t v2m_typer = 0x008, v2m_setspi = 0x040;
+constexpr unsigned v2m_base_shift = 16, v2m_field_mask = 0x3ff;
+uintptr_t v2m_frame = 0;            // owned here, set once by init_v2m
+unsigned v2m_first = 0, v2m_count = 0;
+
+bool v2m_compose(unsigned id, irq::MsiMessage& message) {
+    if (id < v2m_first || id >= v2m_first + v2m_count || id >= lines) return false;
+    // Edge-triggered at the distributor, like every message interrupt.
+    uintptr_t icfgr = distributor + gicd_icfgr + (id / 16) * 4;
+    write(icfgr, read(icfgr) | (icfgr_edge << ((id % 16) * 2)));
+    message.address = v2m_frame + v2m_setspi;
+    message.data = id;
+    return true;
+}
+const irq::MsiController v2m{"gicv2m", v2m_compose};
+
+void init_v2m(const fdt::Tree& tree) {
+    fdt::Node frame = tree.find_compatible("arm,gic-v2m-frame");
+    uint64_t base, size;
+    if (!frame.valid || !tree.reg(frame, 0, base, size)) return;
+    uint32_t typer = read(base + v2m_typer);
+    unsigned first = (typer >> v2m_base_shift) & v2m_field_mask, count = typer & v2m_field_mask;
+    if (count == 0 || first < first_spi || first + count > lines) return;
+    v2m_frame = base;
+    v2m_first = first;
+    v2m_count = count;
+    irq::set_dynamic_range(first, first + count - 1);
+    irq::register_msi_controller(v2m);
+}
+
 bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     uint64_t d, c, size;
     if (!tree.reg(node, 0, d, size) || !tree.reg(node, 1, c, size)) return false;
@@ -160,7 +227,9 @@ bool init_v2(const fdt::Tree& tree, fdt::Node node) {
     version = 2;
     distributor_init(gicd_ctlr_enable_grp0);
     v2_init_cpu();
-    return become_controller(gicv2);
+    become_controller(gicv2);
+    init_v2m(tree);
+    return true;
 }
 
 bool init() {

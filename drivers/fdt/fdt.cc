@@ -212,6 +212,14 @@ Node Tree::find_compatible(const char* compatible, Node after) const {
     return walk([&](const Node& n) { return is_compatible(n, compatible); }, after.valid ? after.offset : 0);
 }
 
+Node Tree::find_phandle(uint32_t phandle) const {
+    return walk([&](const Node& n) {
+        Property p = property(n, "phandle");
+        if (!p.found()) p = property(n, "linux,phandle");
+        return p.length == 4 && p.u32() == phandle;
+    }, 0);
+}
+
 Node Tree::find_device_type(const char* type, Node after) const {
     return walk([&](const Node& n) { return strcmp(property(n, "device_type").string(), type) == 0; },
                 after.valid ? after.offset : 0);

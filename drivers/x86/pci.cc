@@ -1,61 +1,75 @@
-// PCI bus enumeration through the legacy configuration mechanism (ports 0xcf8/0xcfc).
-// Today it finds and lists devices (--verbose); device drivers will attach here.
+// The x86 PCI host: configuration space through the legacy mechanism (ports 0xcf8/0xcfc,
+// QEMU pc and q35), BARs as the firmware assigned them, and INTx through the interrupt line
+// register the firmware programmed: an ISA IRQ number, mapped to a GSI and trigger through
+// the ACPI MADT's interrupt source overrides. PCI interrupts are level-triggered; QEMU's
+// chipsets present them active-high at the I/O APIC (its PIIX/ICH router inverts PCI's
+// active-low), so that is the default where no override says otherwise.
+#include <arch/x86_64/acpi.h>
 #include <arch/x86_64/io.h>
-#include <mica/console.h>
 #include <mica/drivers/registry.h>
+#include <mica/pci/pci.h>
+#include <mica/sched/spinlock.h>
 
 namespace mica::drivers {
 namespace {
 constexpr uint16_t config_address = 0xcf8, config_data = 0xcfc;
 constexpr uint32_t enable_bit = 0x80000000u;
-constexpr uint16_t no_device = 0xffff;
-constexpr uint8_t header_multifunction = 0x80;
+constexpr uint8_t reg_interrupt_line = 0x3c;
+constexpr uint8_t no_line = 0xff, isa_irqs = 16;
+constexpr uint16_t inti_polarity_mask = 3, inti_active_low = 3, inti_trigger_shift = 2, inti_trigger_mask = 3,
+                   inti_edge = 1;
+constexpr int errno_nodev = 19;
 
-uint32_t read32(uint8_t bus, uint8_t device, uint8_t function, uint8_t offset) {
-    x86::outl(config_address, enable_bit | (uint32_t{bus} << 16) | (uint32_t{device} << 11) |
-                                  (uint32_t{function} << 8) | (offset & 0xfc));
-    return x86::inl(config_data);
+// Owned here: serialises address/data pairs between CPUs.
+sched::Spinlock config_lock;
+
+uint32_t address_of(pci::Address a, uint16_t offset) {
+    return enable_bit | (uint32_t{a.bus} << 16) | (uint32_t{a.device} << 11) | (uint32_t{a.function} << 8) |
+           (offset & 0xfc);
 }
 
-// Owned here: number of functions found, for the boot log.
-unsigned functions_found = 0;
-constexpr uint8_t class_bridge = 0x06, subclass_pci_bridge = 0x04;
-constexpr int max_bridge_depth = 8;
-
-void scan_bus(uint8_t bus, int depth);
-
-void probe(uint8_t bus, uint8_t device, uint8_t function, int depth) {
-    uint32_t id = read32(bus, device, function, 0);
-    if ((id & 0xffff) == no_device) return;
-    uint32_t class_reg = read32(bus, device, function, 8);
-    ++functions_found;
-    if (verbose()) {
-        kprintf("mica: pci %02x:%02x.%x vendor %04x device %04x class %02x.%02x\n", bus, device, function,
-                id & 0xffff, id >> 16, class_reg >> 24, (class_reg >> 16) & 0xff);
-    }
-    // Follow PCI-to-PCI bridges to the buses behind them (a depth limit guards against a
-    // misprogrammed bridge that points back up the tree).
-    if ((class_reg >> 24) == class_bridge && ((class_reg >> 16) & 0xff) == subclass_pci_bridge &&
-        depth < max_bridge_depth) {
-        uint8_t secondary = (read32(bus, device, function, 0x18) >> 8) & 0xff;
-        if (secondary > bus) scan_bus(secondary, depth + 1);
-    }
+uint32_t read(pci::Address a, uint16_t offset, unsigned size) {
+    sched::SpinGuard guard(config_lock);
+    x86::outl(config_address, address_of(a, offset));
+    uint32_t v = x86::inl(config_data);
+    v >>= (offset & 3) * 8;
+    return size == 4 ? v : v & ((1u << (size * 8)) - 1);
 }
 
-void scan_bus(uint8_t bus, int depth) {
-    for (uint8_t device = 0; device < 32; ++device) {
-        if ((read32(bus, device, 0, 0) & 0xffff) == no_device) continue;
-        bool multi = (read32(bus, device, 0, 0x0c) >> 16) & header_multifunction;
-        for (uint8_t f = 0; f < (multi ? 8 : 1); ++f) probe(bus, device, f, depth);
-    }
+void write(pci::Address a, uint16_t offset, unsigned size, uint32_t value) {
+    sched::SpinGuard guard(config_lock);
+    x86::outl(config_address, address_of(a, offset));
+    uint16_t port = static_cast<uint16_t>(config_data + (offset & 3));
+    if (size == 1) x86::outb(port, static_cast<uint8_t>(value));
+    else if (size == 2) x86::outw(port, static_cast<uint16_t>(value));
+    else x86::outl(config_data, value);
 }
+
+int route_intx(const pci::Device& d, uint8_t, uint8_t, uint8_t, unsigned& line, irq::LineConfig& config) {
+    uint8_t isa = d.read8(reg_interrupt_line);
+    if (isa == no_line || isa == 0) return -errno_nodev;  // the firmware routed nothing
+    line = isa;
+    config = {irq::Trigger::level, irq::Polarity::high};
+    if (isa >= isa_irqs) return 0;
+    const x86::InterruptRouting& routing = x86::interrupt_routing();
+    for (size_t i = 0; i < routing.override_count; ++i) {
+        const x86::IsaOverride& o = routing.overrides[i];
+        if (o.source != isa) continue;
+        line = o.gsi;
+        if ((o.flags & inti_polarity_mask) == inti_active_low) config.polarity = irq::Polarity::low;
+        if (((o.flags >> inti_trigger_shift) & inti_trigger_mask) == inti_edge) config.trigger = irq::Trigger::edge;
+    }
+    return 0;
+}
+
+const pci::Host legacy_host{"legacy", read, write, route_intx, 0, 255, false, {}, 0};
 
 bool init() {
     // Probe for the mechanism: the address register must read back what was written.
     x86::outl(config_address, enable_bit);
     if (x86::inl(config_address) != enable_bit) return false;
-    scan_bus(0, 0);
-    return functions_found > 0;
+    pci::enumerate(legacy_host);
+    return pci::device_count() > 0;
 }
 }  // namespace
 

@@ -38,18 +38,60 @@ char* next_word(char** cursor, bool& unterminated) {
     return word;
 }
 
-void list_options(Result& r, size_t& used, const Option* options, size_t count) {
-    for (size_t i = 0; i < count && used < sizeof(r.error); ++i) {
-        int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", i ? ", " : "",
-                              options[i].name, options[i].value_name ? "=" : "",
-                              options[i].value_name ? options[i].value_name : "");
-        used += n > 0 ? static_cast<size_t>(n) : 0;
+void list_options(Result& r, size_t& used, const OptionTable* tables, size_t table_count) {
+    bool first = true;
+    for (size_t t = 0; t < table_count; ++t) {
+        const Option* options = tables[t].options;
+        for (size_t i = 0; i < tables[t].count && used < sizeof(r.error); ++i) {
+            if (options[i].hypervisor_word) continue;
+            int n = fmt::snprintf(r.error + used, sizeof(r.error) - used, "%s--%s%s%s", first ? "" : ", ",
+                                  options[i].name, options[i].value_name ? "=" : "",
+                                  options[i].value_name ? options[i].value_name : "");
+            used += n > 0 ? static_cast<size_t>(n) : 0;
+            first = false;
+        }
     }
+}
+
+// The `--name` option (hypervisor words are not options), or nullptr.
+const Option* find_option(const OptionTable* tables, size_t table_count, const char* name) {
+    for (size_t t = 0; t < table_count; ++t) {
+        for (size_t i = 0; i < tables[t].count; ++i) {
+            const Option& o = tables[t].options[i];
+            if (!o.hypervisor_word && strcmp(o.name, name) == 0) return &o;
+        }
+    }
+    return nullptr;
+}
+
+void print_option(const Option& o, int (*out)(const char* format, ...)) {
+    char left[64];
+    fmt::snprintf(left, sizeof(left), "%s%s%s%s", o.hypervisor_word ? "" : "--", o.name, o.value_name ? "=" : "",
+                  o.value_name ? o.value_name : "");
+    out("  %-24s %s\n", left, o.help);
+    if (o.choices) {
+        out("  %-24s values:", "");
+        for (auto c = o.choices; *c; ++c) out(" %s", *c);
+        out("\n");
+    }
+}
+
+// The hypervisor word `word` is an instance of (`name=...`), or nullptr.
+const Option* hypervisor_word(const char* word, const OptionTable* tables, size_t table_count) {
+    for (size_t t = 0; t < table_count; ++t) {
+        for (size_t i = 0; i < tables[t].count; ++i) {
+            const Option& o = tables[t].options[i];
+            if (!o.hypervisor_word) continue;
+            size_t n = strlen(o.name);
+            if (strncmp(word, o.name, n) == 0 && word[n] == '=') return &o;
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace
 
-void parse(char* text, const Option* options, size_t option_count, Result& r) {
+void parse(char* text, const OptionTable* tables, size_t table_count, Result& r) {
     r = Result{};
     char* cursor = text;
     bool options_done = false;
@@ -58,6 +100,14 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
         if (unterminated) {
             fmt::snprintf(r.error, sizeof(r.error), "unterminated quote in the command line");
             return;
+        }
+        if (const Option* h = hypervisor_word(word, tables, table_count)) {
+            const char* value = word + strlen(h->name) + 1;
+            if (const char* problem = h->apply ? h->apply(value) : nullptr) {
+                fmt::snprintf(r.error, sizeof(r.error), "'%s' (added by the hypervisor): %s", word, problem);
+                return;
+            }
+            continue;
         }
         if (!options_done && strcmp(word, "--") == 0) {
             options_done = true;
@@ -76,14 +126,11 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
         char* name = word + 2;
         char* value = strchr(name, '=');
         if (value) *value++ = '\0';
-        const Option* option = nullptr;
-        for (size_t i = 0; i < option_count; ++i) {
-            if (strcmp(options[i].name, name) == 0) option = &options[i];
-        }
+        const Option* option = find_option(tables, table_count, name);
         if (!option) {
             size_t used = static_cast<size_t>(
                 fmt::snprintf(r.error, sizeof(r.error), "unknown option '--%s'; valid options: ", name));
-            list_options(r, used, options, option_count);
+            list_options(r, used, tables, table_count);
             return;
         }
         if (option->value_name && !value) {
@@ -121,16 +168,19 @@ void parse(char* text, const Option* options, size_t option_count, Result& r) {
     r.ok = true;
 }
 
-void print_help(const Option* options, size_t count, int (*out)(const char* format, ...)) {
-    for (size_t i = 0; i < count; ++i) {
-        char left[64];
-        fmt::snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].value_name ? "=" : "",
-                      options[i].value_name ? options[i].value_name : "");
-        out("  %-24s %s\n", left, options[i].help);
-        if (options[i].choices) {
-            out("  %-24s values:", "");
-            for (auto c = options[i].choices; *c; ++c) out(" %s", *c);
-            out("\n");
+void print_help(const OptionTable* tables, size_t table_count, int (*out)(const char* format, ...)) {
+    bool any_hypervisor_word = false;
+    for (size_t t = 0; t < table_count; ++t) {
+        for (size_t i = 0; i < tables[t].count; ++i) {
+            if (tables[t].options[i].hypervisor_word) any_hypervisor_word = true;
+            else print_option(tables[t].options[i], out);
+        }
+    }
+    if (!any_hypervisor_word) return;
+    out("Words hypervisors append (accepted anywhere, never passed to the application):\n");
+    for (size_t t = 0; t < table_count; ++t) {
+        for (size_t i = 0; i < tables[t].count; ++i) {
+            if (tables[t].options[i].hypervisor_word) print_option(tables[t].options[i], out);
         }
     }
 }

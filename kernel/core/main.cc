@@ -24,7 +24,13 @@
 #include <mica/selftest.h>
 #include <mica/smp.h>
 #include <mica/version.h>
+#include <mica/virtio/mmio_spec.h>
+#include <mica/virtio/rng.h>
+#include <mica/driver-config.h>
 #include <string.h>
+#if CONFIG_NET
+#include <mica/net/net.h>
+#endif
 
 namespace mica {
 namespace {
@@ -36,6 +42,7 @@ struct BootOptions {
     bool verbose = false;
     const char* test_fault = nullptr;
     bool test_timer_irq = false;
+    bool test_rng = false;
     const char* test_pattern = nullptr;
     bool strace = false;
     bool memstats = false;
@@ -72,11 +79,26 @@ const cmdline::Option option_table[] = {
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
     {"memstats", nullptr, "print the kernel's memory accounting at the start and end of every process", nullptr,
      [](const char*) -> const char* { options.memstats = true; return nullptr; }},
+    // QEMU microvm (without ACPI) and Firecracker describe their virtio-mmio devices this way,
+    // appended after whatever command line they were given. Checked even without a
+    // virtio-mmio driver, so a malformed one is always reported.
+    {"virtio_mmio.device", "SIZE@ADDR:IRQ[:ID]", "a virtio-mmio device (QEMU microvm, Firecracker)", nullptr,
+     [](const char* v) -> const char* {
+         virtio::MmioDeviceSpec spec;
+         if (const char* problem = virtio::parse_mmio_device(v, spec)) return problem;
+         if (!virtio::add_cmdline_mmio_device(spec)) return "too many virtio-mmio devices (the limit is 32)";
+         return nullptr;
+     },
+     true},
 #if CONFIG_TEST_OPTIONS
     {"test-fault", "KIND", "deliberately crash after boot (tests of the panic path)", fault_kinds,
      [](const char* v) -> const char* { options.test_fault = v; return nullptr; }},
     {"test-timer-irq", nullptr, "check that a 1 ms timer interrupt arrives, then stop", nullptr,
      [](const char*) -> const char* { options.test_timer_irq = true; return nullptr; }},
+#endif
+#if CONFIG_TEST_OPTIONS && CONF_drivers_virtio_rng
+    {"test-rng", nullptr, "read 4 KiB through every virtio-rng device and check the bytes, then stop", nullptr,
+     [](const char*) -> const char* { options.test_rng = true; return nullptr; }},
 #endif
 #if CONFIG_GUEST_TESTS
     {"test", "PATTERN", "run the in-guest tests matching PATTERN (suite.name, * wildcards), then stop",
@@ -84,6 +106,15 @@ const cmdline::Option option_table[] = {
 #endif
 };
 constexpr size_t option_count = sizeof(option_table) / sizeof(option_table[0]);
+
+// The kernel's own options, then those the subsystems contribute.
+const cmdline::OptionTable option_tables[] = {
+    {option_table, option_count},
+#if CONFIG_NET
+    net::command_line_options(),
+#endif
+};
+constexpr size_t option_table_count = sizeof(option_tables) / sizeof(option_tables[0]);
 
 char cmdline_copy[BootInfo::max_cmdline];
 
@@ -106,6 +137,12 @@ char cmdline_copy[BootInfo::max_cmdline];
     }
     // Unpacked into ramfs: the archive's memory is free for the application.
     if (boot.initrd.size) mm::release_boot_memory(boot.initrd.base, boot.initrd.size);
+#if CONFIG_NET
+    net::wait_for_addresses(options.verbose);
+    if (int r = net::write_resolver_files(); r < 0) {
+        kprintf("mica: warning: cannot create /etc/resolv.conf or /etc/hosts (error %d)\n", -r);
+    }
+#endif
     uint64_t unpacked = bootchart::ns_since_entry();
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
@@ -187,7 +224,7 @@ void kernel_main(BootInfo& boot) {
     }
     memcpy(cmdline_copy, boot.cmdline, len + 1);
     static cmdline::Result parsed;  // large; keep it off the boot stack
-    cmdline::parse(cmdline_copy, option_table, option_count, parsed);
+    cmdline::parse(cmdline_copy, option_tables, option_table_count, parsed);
     if (!parsed.ok) {
         kprintf("mica: error: %s\nmica: run with --help for the list of options\n", parsed.error);
         power::shutdown(power::exit_status::usage);
@@ -226,13 +263,25 @@ void kernel_main(BootInfo& boot) {
         smp::start_secondaries(boot, sched::max_cpus);
         bootchart::mark("secondary CPUs");
     }
+    drivers::init(drivers::Phase::devices);
+    bootchart::mark("devices");
+
+#if CONFIG_NET
+    // After the scheduler (lwIP's tcpip thread), before the leak check's mark: the stack's
+    // lasting allocations are not leaks.
+    if (const char* problem = net::init(options.verbose)) {
+        kprintf("mica: error: %s\n", problem);
+        power::shutdown(power::exit_status::usage);
+    }
+    bootchart::mark("network");
+#endif
 
     print_banner(boot);
     mm::start_leak_check();
     if (options.bootchart) bootchart::print();
     if (options.help) {
         kprintf("Kernel options (before the application's arguments):\n");
-        cmdline::print_help(option_table, option_count, kprintf);
+        cmdline::print_help(option_tables, option_table_count, kprintf);
         power::shutdown(power::exit_status::success);
     }
     if (options.test_fault) selftest::fault(options.test_fault);
@@ -245,6 +294,11 @@ void kernel_main(BootInfo& boot) {
     if (options.test_timer_irq) {
         power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
     }
+#if CONF_drivers_virtio_rng
+    if (options.test_rng) {
+        power::shutdown(virtio::rng_self_test() ? power::exit_status::success : power::exit_status::tests_failed);
+    }
+#endif
     if (parsed.arg_count) run_application(boot, parsed);
     mm::report_leaks();
     power::shutdown(power::exit_status::success);

@@ -48,6 +48,7 @@ sched::Mutex op_lock;
 sched::Spinlock vm_lock;
 Stats counters = {};
 uintptr_t break_start = 0, break_end = 0;
+uintptr_t device_map_next = arch::traits::device_map_base;  // bump pointer, under vm_lock
 
 Vma* node_alloc(void*) { return static_cast<Vma*>(allocate(sizeof(Vma), alignof(Vma), 0)); }
 void node_free(Vma* v, void*) { release(v); }
@@ -196,6 +197,7 @@ void init(const BootInfo& boot) {
     space->reserve(arch::traits::device_identity_start,
                    page_round_up(identity_end) - arch::traits::device_identity_start);
     space->reserve(arch::traits::stack_area_base, arch::traits::stack_area_size);
+    space->reserve(arch::traits::device_map_base, arch::traits::device_map_size);
 }
 
 void enable_shootdowns() {
@@ -219,6 +221,27 @@ bool map_kernel_page(uintptr_t va, void* page) {
     // A stack slot's pages are mapped once and never unmapped, so no CPU can hold a stale
     // translation of them: no invalidation needed.
     return table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+}
+
+void* map_device(uint64_t phys, size_t size, bool identity_ok) {
+    constexpr uint64_t large_page = uint64_t{2} << 20;
+    if (size == 0 || phys + size < phys) return nullptr;
+    if (identity_ok && phys >= arch::traits::device_identity_start && phys + size <= arch::traits::device_identity_end) {
+        return reinterpret_cast<void*>(phys);
+    }
+    uint64_t first = phys & ~(page_size - 1), last = (phys + size + page_size - 1) & ~(page_size - 1);
+    size_t length = last - first;
+    // Large ranges (an ECAM) start on a 2 MiB boundary with the same offset as their
+    // physical address, so the page table can use 2 MiB leaves.
+    uint64_t alignment = length >= large_page ? large_page : page_size;
+    sched::SpinGuard guard(vm_lock);
+    uintptr_t va = (device_map_next + (alignment - 1)) & ~(alignment - 1);
+    if (alignment == large_page) va += first & (large_page - 1);
+    if (va + length > arch::traits::device_map_base + arch::traits::device_map_size || va + length < va) return nullptr;
+    // A fresh range nothing was ever mapped at: no stale translations, nothing to invalidate.
+    if (!table->map(va, first, length, {prot_read | prot_write, MemoryType::device})) return nullptr;
+    device_map_next = va + length;
+    return reinterpret_cast<void*>(va + (phys - first));
 }
 
 namespace {

@@ -1,4 +1,5 @@
-// The kernel's <stdlib.h>: the heap (kernel/mm/heap.cc) behind the C allocation functions.
+// The kernel's <stdlib.h>: the heap (kernel/mm/heap.cc) behind the C allocation functions,
+// and atoi (libc/src/stdlib.cc).
 #pragma once
 
 #include <stddef.h>
@@ -12,6 +13,7 @@ void* calloc(size_t count, size_t size);
 void* realloc(void* ptr, size_t size);
 void* aligned_alloc(size_t alignment, size_t size);
 void free(void* ptr);
+int atoi(const char* s);
 
 #ifdef __cplusplus
 }

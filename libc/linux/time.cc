@@ -6,6 +6,7 @@
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
+#include <mica/random.h>
 #include <mica/sched/sched.h>
 #include <mica/version.h>
 #include <string.h>
@@ -103,23 +104,18 @@ int64_t sys_clock_nanosleep(const uint64_t* args) {
 }
 
 int64_t sys_getrandom(const uint64_t* args) {
-    // Not cryptographic (no entropy source yet): the cycle counter through splitmix64.
+    // The kernel's generator (mica/random.h), as /dev/urandom; GRND_RANDOM and GRND_NONBLOCK
+    // change nothing (it never blocks).
     constexpr size_t chunk = 256;
     uint8_t buffer[chunk];
     size_t length = args[1], done = 0;
-    static uint64_t state = 0x853c49e6748fea9bull;
     while (done < length) {
         size_t n = length - done < chunk ? length - done : chunk;
-        for (size_t i = 0; i < n; i += 8) {
-            uint64_t z = __atomic_add_fetch(&state, 0x9e3779b97f4a7c15ull ^ arch::cycles(), __ATOMIC_RELAXED);
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-            z ^= z >> 31;
-            memcpy(buffer + i, &z, n - i < 8 ? n - i : 8);
-        }
+        random::fill(buffer, n);
         if (mm::vm::copy_to_app(reinterpret_cast<uint8_t*>(args[0]) + done, buffer, n)) return done ? done : -e_fault;
         done += n;
     }
+    memset(buffer, 0, sizeof buffer);
     return static_cast<int64_t>(done);
 }
 

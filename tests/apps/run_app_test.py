@@ -14,13 +14,14 @@
       Boots BIN on the kernel in DIR through `tools/run --app` and compares the application's
       output and exit status with REF.json.
 
-  run_app_test.py refused --run tools/run --build-dir DIR --binary BIN --command CMDLINE
-                  --status N --expect REGEX... [--add HOST:GUEST] [--memory SIZE]
-      Boots CMDLINE with BIN in the archive and checks the status and the console: files the
-      kernel must refuse, and programs checked on Mica only (running out of memory).
-
   run_app_test.py same A.json B.json
       The two references agree (the program is deterministic across C libraries).
+
+  run_app_test.py refused|console --run tools/run --build-dir DIR --binary BIN --command CMDLINE
+                  --status N --expect REGEX... [--add HOST:GUEST] [--memory SIZE]
+      One boot of the command line CMDLINE (BIN in the archive): the exit status and a console
+      matching every REGEX (multi-line mode). Files the kernel must refuse, programs checked on
+      Mica only (running out of memory), what the kernel sets up before the application.
 
 Common options: --guest-path P (default /bin/<name>), --env NAME=VALUE, --add HOST:GUEST,
 --tmpdir.
@@ -211,8 +212,9 @@ def same(a):
 
 
 def refused(a):
-    """A file the kernel must refuse to run, or a program whose run on Mica is checked on its
-    own (no host reference): the status, and a line matching each --expect."""
+    """One boot with the command line --command: the status and a line matching each --expect.
+    For files the kernel must refuse to run ("refused"), programs checked on Mica only (running
+    out of memory), and what the kernel sets up before the application ("console")."""
     cmd = [sys.executable, a.run, "-O", a.build_dir, "--accel", "tcg", "--timeout", str(a.timeout),
            "--app", a.binary]
     if a.memory:
@@ -264,18 +266,19 @@ def main(argv):
     g.add_argument("--timeout", type=float, default=60)
     g.add_argument("--expected", required=True, help="reference JSON written by the reference mode")
     g.add_argument("--status", type=int, help="expected exit status (default: the reference's)")
-    x = sub.add_parser("refused")
-    x.add_argument("--binary", required=True, help="any runnable program (the archive carries it)")
-    x.add_argument("--add", action="append", default=[], metavar="HOST:GUEST")
-    x.add_argument("--run", required=True)
-    x.add_argument("--build-dir", required=True)
-    x.add_argument("--kernel")
-    x.add_argument("--timeout", type=float, default=60)
-    x.add_argument("--command", required=True, help="the kernel command line")
-    x.add_argument("--status", type=int, required=True)
-    x.add_argument("--expect", action="append", required=True,
-                   help="regular expression the console must match (repeatable)")
-    x.add_argument("--memory", help="the machine's memory (tools/run -m)")
+    for mode in ("refused", "console"):
+        x = sub.add_parser(mode)
+        x.add_argument("--binary", required=True, help="any runnable program (the archive carries it)")
+        x.add_argument("--add", action="append", default=[], metavar="HOST:GUEST")
+        x.add_argument("--run", required=True)
+        x.add_argument("--build-dir", required=True)
+        x.add_argument("--kernel")
+        x.add_argument("--timeout", type=float, default=60)
+        x.add_argument("--command", required=True, help="the kernel command line")
+        x.add_argument("--status", type=int, required=True)
+        x.add_argument("--expect", action="append", required=True,
+                       help="regular expression the console must match (repeatable)")
+        x.add_argument("--memory", help="the machine's memory (tools/run -m)")
     s = sub.add_parser("same")
     s.add_argument("first")
     s.add_argument("second")
@@ -283,7 +286,7 @@ def main(argv):
     for e in getattr(a, "env", []):
         if "=" not in e:
             sys.exit(f"run_app_test: --env {e}: expected NAME=VALUE")
-    return {"reference": reference, "guest": guest, "same": same, "refused": refused}[a.mode](a)
+    return {"reference": reference, "guest": guest, "same": same, "refused": refused, "console": refused}[a.mode](a)
 
 
 if __name__ == "__main__":

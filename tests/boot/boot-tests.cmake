@@ -36,6 +36,9 @@ function(mica_add_guest_tests prefix dir machine)
   file(GLOB sources ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../guest/*.cc)
   set(suites)
   foreach(source ${sources})
+    if(source MATCHES "/test_net[^/]*\\.cc$" AND NOT CONFIG_NET)
+      continue()  # compiled only with CONFIG_NET (tests/guest/CMakeLists.txt)
+    endif()
     file(STRINGS ${source} lines REGEX "^KTEST\\([a-z_0-9]+,")
     foreach(line ${lines})
       string(REGEX REPLACE "^KTEST\\(([a-z_0-9]+),.*" "\\1" suite "${line}")
@@ -54,6 +57,90 @@ function(mica_add_guest_tests prefix dir machine)
       endforeach()
     endif()
   endforeach()
+endfunction()
+
+# virtio-rng read through each transport the configuration has, on each of its machines
+# (--test-rng reads 4 KiB through every entropy device and waits for its interrupt).
+function(mica_add_virtio_tests prefix dir machines)
+  set(ok "virtio-rng self-test: .*: ok")
+  # microvm describes virtio-mmio in its DSDT with ACPI (the default) and with
+  # virtio_mmio.device= words without it: both ways.
+  if("microvm" IN_LIST machines)
+    list(APPEND machines "microvm,acpi=off")
+  endif()
+  foreach(machine ${machines})
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    set(transports)
+    if(machine MATCHES "^microvm")
+      if(CONFIG_DRIVER_VIRTIO_MMIO)
+        set(transports mmio)
+      endif()
+    else()
+      if(CONFIG_DRIVER_VIRTIO_PCI)
+        list(APPEND transports pci)
+      endif()
+      if(CONFIG_DRIVER_VIRTIO_MMIO AND machine MATCHES "^virt")
+        list(APPEND transports mmio)
+      endif()
+    endif()
+    foreach(t ${transports})
+      if(t STREQUAL "pci" AND (CONFIG_ARCH_X86_64 OR machine STREQUAL "virt"))
+        # x86's local APIC or virt's GICv2m: one vector for the queue, one for configuration changes.
+        set(kind "msi-x, 2 vectors")
+      elseif(t STREQUAL "pci")
+        set(kind "intx line [0-9]+")  # virt with GICv3: its ITS is not driven, so INTx
+      elseif(machine STREQUAL "microvm")
+        set(kind "line (2[4-9]|3[0-9]|4[0-7]) \\(level\\)")  # the DSDT's: the second I/O APIC
+      else()
+        set(kind "line [0-9]+ \\(edge\\)")
+      endif()
+      mica_add_boot_test(${prefix}virtio.rng-${t}.${name} ${dir} ${machine} 0 "--verbose --test-rng"
+        --run-arg --rng=${t} --expect "${ok}" --expect "interrupts \\(${kind}\\): ok"
+        --expect "generator seeded by a hardware source: yes" --reject "PANIC|FAILED")
+      if(NOT machine MATCHES "acpi=off")  # without ACPI, no MADT: one CPU
+        mica_add_boot_test(${prefix}virtio.rng-${t}.${name}.smp2 ${dir} ${machine} 0 "--test-rng"
+          --run-arg --rng=${t} --smp 2 --expect "${ok}" --expect " x2," --reject "PANIC|FAILED")
+      endif()
+    endforeach()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND NOT machine MATCHES "^microvm")
+      # vectors=0: no MSI-X table, so INTx (x86: the firmware's interrupt line through the I/O APIC).
+      mica_add_boot_test(${prefix}virtio.rng-pci-intx.${name} ${dir} ${machine} 0 "--test-rng"
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,vectors=0
+        --expect "interrupts \\(intx line [0-9]+\\): ok" --reject "PANIC|FAILED")
+    endif()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND NOT machine MATCHES "^microvm")
+      # A legacy-only (virtio 0.9) device has no virtio 1.0 capabilities: refused, named.
+      mica_add_boot_test(${prefix}virtio.pci-legacy-refused.${name} ${dir} ${machine} 1 "--test-rng"
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,disable-modern=on
+        --expect "virtio-pci 00:0[0-9a-f].0: legacy-only entropy \\(rng\\) device \\(no virtio 1.0 capabilities\\)"
+        --expect "virtio-rng self-test: no entropy device" --reject "PANIC")
+    endif()
+    if(CONFIG_DRIVER_VIRTIO_PCI AND machine MATCHES "^virt")
+      # Slots 1 and 5 share an interrupt (virt's interrupt-map folds slot numbers modulo 4):
+      # both devices' handlers run for every interrupt of the line and each finds its own.
+      mica_add_boot_test(${prefix}virtio.rng-pci-shared-intx.${name} ${dir} ${machine} 0 "--test-rng"
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,addr=1,vectors=0
+        --run-arg --qemu=-device --run-arg --qemu=virtio-rng-pci,addr=5,vectors=0
+        --expect "virtio-pci 00:01.0: .*\\(intx line 36\\): ok" --expect "virtio-pci 00:05.0: .*\\(intx line 36\\): ok"
+        --reject "PANIC|FAILED")
+    endif()
+    if(CONFIG_DRIVER_VIRTIO_MMIO AND NOT machine MATCHES "^(pc|q35)")
+      # QEMU's default (legacy) virtio-mmio device is refused with the fix in the message.
+      mica_add_boot_test(${prefix}virtio.mmio-legacy-refused.${name} ${dir} ${machine} 1 "--test-rng"
+        --run-arg --rng=mmio --run-arg --qemu=-global --run-arg --qemu=virtio-mmio.force-legacy=true
+        --expect "legacy \\(version 1\\) entropy \\(rng\\) device. Mica drives version 2 \\(virtio 1.0\\) devices only: run QEMU with -global virtio-mmio.force-legacy=false"
+        --expect "virtio-rng self-test: no entropy device" --reject "PANIC")
+    endif()
+  endforeach()
+  if(CONFIG_DRIVER_VIRTIO_MMIO AND "microvm" IN_LIST machines)
+    # Without ACPI, the words QEMU appends come after the application's arguments (here after
+    # "--"): the device they name is found, and the application keeps its own arguments
+    # (here: not found, with its path intact).
+    mica_add_boot_test(${prefix}virtio.mmio-words-after-arguments ${dir} microvm,acpi=off ${not_found_status}
+      "--verbose -- /hello arg" --run-arg --rng=mmio
+      --expect "virtio-mmio@0xfeb00e00: virtio-rng, 1 queue" --expect "mica: error: cannot read /hello: no such file"
+      --reject "PANIC")
+  endif()
 endfunction()
 
 function(mica_add_boot_tests prefix dir)
@@ -85,6 +172,16 @@ function(mica_add_boot_tests prefix dir)
     mica_add_boot_test(${prefix}boot.${name}.smp4 ${dir} ${machine} 0 "" --smp 4 --expect " x4, [0-9]+ MiB RAM"
       --reject "PANIC|did not come up|refused")
   endforeach()
+
+  # QEMU microvm and Firecracker append virtio_mmio.device= words: a malformed one is
+  # refused with a message naming it, on every configuration (the parser is always built).
+  mica_add_boot_test(${prefix}cmdline.virtio-mmio-malformed ${dir} ${m} ${usage_status}
+    "--verbose virtio_mmio.device=512@0xfeb00e00"
+    --expect "mica: error: 'virtio_mmio.device=512@0xfeb00e00' \\(added by the hypervisor\\): expected ':' and an interrupt number"
+    --reject "booted in")
+  if(CONFIG_DRIVER_VIRTIO_RNG AND CONFIG_TEST_OPTIONS)
+    mica_add_virtio_tests("${prefix}" ${dir} "${machines}")
+  endif()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"
     --expect "mica: error: unknown option '--bogus'. valid options: --help, --bootchart, --verbose"
@@ -119,7 +216,7 @@ function(mica_add_boot_tests prefix dir)
       --expect "tools/run: not enough memory: -m 1M cannot hold the kernel: its image ends at .*give the machine at least [0-9]+ MiB")
     mica_add_boot_test(${prefix}resources.ram.image-past-end ${dir} ${m} ${resources_status} "" --memory 1400K
       --skip-memory-check 1 --expect "${short}the kernel image does not fit in RAM. give the machine more memory")
-    mica_add_boot_test(${prefix}resources.ram.boot ${dir} ${m} ${resources_status} "" --memory 1800K
+    mica_add_boot_test(${prefix}resources.ram.boot ${dir} ${m} ${resources_status} "" --memory-above-image 200
       --expect "${short}free memory to start the kernel on 1 CPU: [0-9]+ KiB needed, [0-9]+ KiB available. ${suggest}"
       --reject "booted in")
     # A boot archive larger than the memory: tools/run refuses it (QEMU would load it over the
@@ -151,6 +248,24 @@ function(mica_add_boot_tests prefix dir)
   mica_add_boot_test(${prefix}resources.archive.unpack ${dir} ${m} ${resources_status} "-- /data/0"
     --memory ${unpack_memory} --archive-files ${unpack_files} --archive-file-bytes 3145728
     --expect "${short}free memory to unpack the boot archive into the root filesystem \\(up to twice its size\\): [0-9]+ MiB needed, [0-9]+ MiB available. ${suggest}")
+
+  if(CONFIG_NET)
+    # Malformed network options stop the boot before the banner, naming the option.
+    mica_add_boot_test(${prefix}net.bad-address ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.256,255.255.255.0"
+      --expect "mica: error: option '--ip': address '192.0.2.256' is not an IPv4 address: each number must be 0-255"
+      --reject "booted in")
+    mica_add_boot_test(${prefix}net.bad-netmask ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.15,255.0.255.0"
+      --expect "mica: error: option '--ip': netmask 255.0.255.0 is not contiguous" --reject "booted in")
+    mica_add_boot_test(${prefix}net.too-many-nameservers ${dir} ${m} ${usage_status}
+      "--nameserver=192.0.2.1 --nameserver=192.0.2.2 --nameserver=192.0.2.3 --nameserver=192.0.2.4"
+      --expect "mica: error: option '--nameserver': at most 3 nameservers" --reject "booted in")
+    # Well-formed, but the machine has no such interface: found once the devices are known.
+    mica_add_boot_test(${prefix}net.no-ethernet ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.15,255.255.255.0"
+      --expect "mica: error: option '--ip': no interface eth0: this machine has no Ethernet interface"
+      --reject "booted in|PANIC")
+    mica_add_boot_test(${prefix}net.help ${dir} ${m} 0 "--help"
+      --expect "--ip=IFACE,ADDR,NETMASK +static IPv4 address" --expect "--nameserver=ADDR")
+  endif()
 
   if(CONFIG_TEST_OPTIONS)
     if(CONFIG_ARCH_X86_64)

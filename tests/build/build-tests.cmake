@@ -15,9 +15,20 @@ endforeach()
 if("x86_64" IN_LIST MICA_CHECK_CONFIGS AND "microvm" IN_LIST MICA_CHECK_CONFIGS)
   mica_build_test(driver-profile.x86_64 ${MICA_CHECK_DIR}/microvm ${MICA_CHECK_DIR}/x86_64 pci)
 endif()
+if("x86_64" IN_LIST MICA_CHECK_CONFIGS AND "microvm" IN_LIST MICA_CHECK_CONFIGS)
+  # virtio-mmio only where the profile has it (microvm), the I/O APIC not in minimal.
+  mica_build_test(driver-profile.x86_64-virtio-mmio ${MICA_CHECK_DIR}/x86_64 ${MICA_CHECK_DIR}/microvm virtio_mmio)
+endif()
+if("x86_64" IN_LIST MICA_CHECK_CONFIGS AND "x86_64_minimal" IN_LIST MICA_CHECK_CONFIGS)
+  mica_build_test(driver-profile.x86_64-ioapic ${MICA_CHECK_DIR}/x86_64_minimal ${MICA_CHECK_DIR}/x86_64 ioapic)
+endif()
 if("aarch64" IN_LIST MICA_CHECK_CONFIGS AND "aarch64_minimal" IN_LIST MICA_CHECK_CONFIGS)
   mica_build_test(driver-profile.aarch64 ${MICA_CHECK_DIR}/aarch64_minimal ${MICA_CHECK_DIR}/aarch64
                   semihosting_exit)
+  # PCI (ECAM) and virtio-mmio are in the qemu-virt profile, not in minimal.
+  mica_build_test(driver-profile.aarch64-pci ${MICA_CHECK_DIR}/aarch64_minimal ${MICA_CHECK_DIR}/aarch64 pci)
+  mica_build_test(driver-profile.aarch64-virtio-mmio ${MICA_CHECK_DIR}/aarch64_minimal ${MICA_CHECK_DIR}/aarch64
+                  virtio_mmio)
 endif()
 foreach(cfg ${MICA_CHECK_CONFIGS})
   mica_build_test(size-report.${cfg} ${MICA_CHECK_DIR}/${cfg})

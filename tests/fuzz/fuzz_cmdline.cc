@@ -36,6 +36,8 @@ const Option options[] = {
     {"env", "NAME=VALUE", "any value", nullptr, check_value},
     {"test-fault", "KIND", "a choice", kinds, check_value},
     {"picky", "V", "a value the option refuses", nullptr, picky},
+    // A word hypervisors append (no dashes, anywhere on the line, never an argument).
+    {"virtio_mmio.device", "SIZE@ADDR:IRQ", "a hypervisor word", nullptr, check_value, true},
 };
 
 }  // namespace

@@ -86,6 +86,7 @@ def cmdline_seeds():
         "options-and-args": b"--verbose --env=HOME=/ --env='A=b c' /bin/prog 'one two' \"three\" four\\ five",
         "double-dash": b"--test-fault=panic -- --not-an-option x",
         "errors": b"--bogus --env --test-fault=nope 'unterminated",
+        "hypervisor-words": b"--verbose /bin/prog arg virtio_mmio.device=512@0xfeb00e00:12 last",
     }
 
 

@@ -56,6 +56,8 @@ public:
     Node find_compatible(const char* compatible, Node after = {}) const;
     // Next node whose "device_type" property equals `type` (e.g. "memory").
     Node find_device_type(const char* type, Node after = {}) const;
+    // The node whose "phandle" property is `phandle` (interrupt-parent, interrupt-map).
+    Node find_phandle(uint32_t phandle) const;
     const char* name(Node node) const;
     Property property(Node node, const char* name) const;
     bool is_compatible(Node node, const char* compatible) const;

@@ -2,6 +2,9 @@
 // so a kernel contains and initialises exactly the drivers its profile selects.
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 namespace mica::fdt {
 class Tree;
 }
@@ -14,7 +17,8 @@ inline constexpr unsigned long fdt_max_size = 2ul << 20;
 enum class Phase {
     console,   // before anything else prints
     platform,  // exit methods, clock calibration: before the command line is acted on
-    bus,       // device discovery, once memory is up
+    bus,       // buses and interrupt routing (PCI enumeration, I/O APIC), once memory is up
+    devices,   // device drivers (virtio), once the scheduler and every CPU run: probes may sleep
 };
 
 struct Driver {
@@ -30,6 +34,10 @@ void init(Phase phase);
 // validated, so the blob is walked once per boot.
 void set_device_tree(const fdt::Tree& tree);
 const fdt::Tree* device_tree();
+// The ACPI DSDT (physical address and length, checksummed by the arch code), for drivers
+// whose devices only it describes; false when the platform has none.
+void set_acpi_dsdt(uint64_t physical, size_t length);
+bool acpi_dsdt(uint64_t& physical, size_t& length);
 void set_verbose(bool on);
 bool verbose();
 

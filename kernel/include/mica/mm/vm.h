@@ -36,6 +36,14 @@ bool map_kernel_page(uintptr_t va, void* page);
 // indefinitely; false when it could not (or memory ran out).
 bool map_kernel_page_from_fault(uintptr_t va);
 
+// Device memory (MMIO registers, PCI BARs, ECAM) at physical `phys`: a kernel address for
+// it, uncached (x86) / Device-nGnRE (aarch64). Inside the identity-mapped device window
+// (traits.h) that is the identity address, unless `identity_ok` is false (tests); anything
+// else gets a fresh range of the device-mapping area. Mappings are permanent (devices are
+// never unplugged). nullptr for size 0, a range that wraps, or when the area or page-table
+// memory is exhausted.
+void* map_device(uint64_t phys, size_t size, bool identity_ok = true);
+
 // Application memory with Linux semantics; results are addresses or -errno.
 intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);
 int unmap(uintptr_t start, size_t length);

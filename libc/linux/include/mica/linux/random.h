@@ -2,9 +2,10 @@
 // counter mode with fast key erasure (after every request the next 32 output bytes become the
 // key, so earlier output cannot be recomputed from a later state).
 //
-// Not cryptographically strong yet: the kernel seeds it from the cycle counter's jitter
-// (devfs.cc), which an observer can partly predict. A virtio-rng driver should feed it
-// properly. Host-tested; not thread-safe (devfs.cc holds a spinlock around it).
+// The kernel's one instance is in kernel/core/random.cc (mica/random.h): seeded from the
+// cycle counter's jitter, which an observer can partly predict, until an entropy device
+// (virtio-rng) mixes in real random bytes. Host-tested; not thread-safe (the instance is
+// used under a spinlock).
 #pragma once
 
 #include <stddef.h>
