@@ -2,6 +2,7 @@
 # CMake/Ninja inside the build directory O= (default: build). Examples:
 #   make run                      build the default configuration and boot modules/hello in QEMU
 #   make check                    build every configs/*_defconfig and run all tests
+#   make fuzz                     build the fuzz targets and run each FUZZ_SECONDS (60)
 #   make microvm_defconfig        configure build/ from configs/microvm_defconfig
 #   make O=build/dbg menuconfig   edit build/dbg/.config in a terminal menu
 O ?= build
@@ -12,7 +13,7 @@ CHECK_DIR ?= build/check
 space := $(subst ,, )
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure run check menuconfig defconfig olddefconfig alldefconfig \
+.PHONY: all deps configure run check fuzz menuconfig defconfig olddefconfig alldefconfig \
         savedefconfig listnewconfig clean distclean help
 
 all: configure
@@ -56,9 +57,23 @@ savedefconfig: deps
 run: all
 	$(PYTHON) tools/run -O $(O) $(if $(wildcard $(O)/modules/hello/hello),--app $(O)/modules/hello/hello)
 
-# The whole suite: every defconfig is built in $(CHECK_DIR)/<name>, then one ctest run covers
-# the host unit tests and every configuration's boot tests.
+# libFuzzer targets (tests/fuzz): built with clang in $(FUZZ_DIR), each run for FUZZ_SECONDS
+# after replaying its corpus; prints executions and findings per target (inputs that crash
+# go to $(FUZZ_DIR)/work/findings). The corpus grows in $(FUZZ_DIR)/work/corpus across runs.
+FUZZ_DIR ?= build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CMAKE = cmake -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -S tests/fuzz
+fuzz: deps
+	@test -f $(FUZZ_DIR)/build.ninja || $(FUZZ_CMAKE) -B $(FUZZ_DIR) >/dev/null
+	ninja -C $(FUZZ_DIR)
+	$(PYTHON) tests/fuzz/run_fuzzers.py --build-dir $(FUZZ_DIR) --seconds $(FUZZ_SECONDS)
+
+# The whole suite: every defconfig is built in $(CHECK_DIR)/<name> and the fuzz targets in
+# $(CHECK_DIR)/fuzz, then one ctest run covers the host unit tests (also under ASan+UBSan),
+# every configuration's boot tests, the apps and tools tests, and a short run of each fuzzer.
 check: deps
+	@test -f $(CHECK_DIR)/fuzz/build.ninja || $(FUZZ_CMAKE) -B $(CHECK_DIR)/fuzz >/dev/null
+	ninja -C $(CHECK_DIR)/fuzz
 	@set -e; for c in $(CONFIGS); do \
 	  mkdir -p $(CHECK_DIR)/$$c; \
 	  $(PYTHON) tools/kconfig.py --config $(CHECK_DIR)/$$c/.config defconfig configs/$${c}_defconfig; \
@@ -66,6 +81,7 @@ check: deps
 	  echo "== building $$c"; ninja -C $(CHECK_DIR)/$$c; \
 	done
 	cmake -S tests -B $(CHECK_DIR)/tests -G Ninja -DMICA_CHECK_DIR=$(abspath $(CHECK_DIR)) \
+	  -DMICA_FUZZ_DIR=$(abspath $(CHECK_DIR)/fuzz) \
 	  "-DMICA_CHECK_CONFIGS=$(subst $(space),;,$(strip $(CONFIGS)))" >/dev/null
 	ninja -C $(CHECK_DIR)/tests
 	cd $(CHECK_DIR)/tests && ctest --output-on-failure -j$(JOBS) --timeout 120
@@ -77,5 +93,5 @@ distclean:
 	rm -rf build
 
 help:
-	@sed -n '1,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,9p' Makefile | sed 's/^# \{0,1\}//'
 	@echo "Configurations: $(CONFIGS)"

@@ -1,4 +1,5 @@
 #include <mica/fs/cpio.h>
+#include <mica/fs/ramfs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,6 +193,10 @@ int Unpacker::write_content(const uint8_t* content, size_t length, bool truncate
     if (result < 0) return fail(result, "cannot open \"%s\" (error %d)", path_, -result);
     int64_t written = length ? file->write(content, length) : 0;
     file->unref();
+    if (written == -errno_fbig) {
+        return fail(static_cast<int>(written), "\"%s\" is larger than a ramfs file can be (%llu bytes)", path_,
+                    static_cast<unsigned long long>(ramfs_max_file_bytes));
+    }
     if (written < 0) return fail(static_cast<int>(written), "cannot write \"%s\" (error %d)", path_, static_cast<int>(-written));
     report_->bytes += length;
     return 0;

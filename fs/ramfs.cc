@@ -306,9 +306,11 @@ int RamDir::readdir(uint64_t cookie, DirEntry* out) {
 
 int RamFile::reserve(uint64_t bytes) {
     if (bytes <= capacity_) return 0;
+    if (bytes > ramfs_max_file_bytes) return -errno_fbig;
     // Doubling keeps appends amortised O(1); the first allocation is exact (archive files).
     uint64_t want = capacity_ ? capacity_ * 2 : bytes;
     if (want < bytes) want = bytes;
+    if (want > ramfs_max_file_bytes) want = ramfs_max_file_bytes;
     if (want != static_cast<size_t>(want)) return -errno_fbig;
     auto* grown = static_cast<char*>(realloc(data_, want));
     if (!grown && want > bytes) {

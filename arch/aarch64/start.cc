@@ -42,12 +42,9 @@ void read_device_tree(const void* blob) {
 
     // CPUs: /cpus/cpu@N nodes, whose reg is the MPIDR affinity; the boot CPU goes first.
     uint64_t self = MICA_READ_SYSREG(mpidr_el1) & mpidr_affinity;
-    boot_info.cpu_hw_ids[boot_info.cpu_count++] = self;
+    boot_info.add_cpu(self);
     for (auto cpu = tree.find_device_type("cpu"); cpu.valid; cpu = tree.find_device_type("cpu", cpu)) {
-        if (tree.reg(cpu, 0, addr, size) && (addr & mpidr_affinity) != self &&
-            boot_info.cpu_count < mica::BootInfo::max_cpus) {
-            boot_info.cpu_hw_ids[boot_info.cpu_count++] = addr & mpidr_affinity;
-        }
+        if (tree.reg(cpu, 0, addr, size) && (addr & mpidr_affinity) != self) boot_info.add_cpu(addr & mpidr_affinity);
     }
 
     // QEMU's -initrd: /chosen linux,initrd-start and -end, each one or two cells.

@@ -94,6 +94,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
             return;
         }
         if (in_application(pc)) {
+            if (vm::fault_for_lack_of_memory(frame->far, access)) mica::abi::kill_application_out_of_memory(frame->far, pc);
             mica::abi::kill_application(mica::abi::sigsegv, (iss & iss_wnr) ? "write to" : "read from", frame->far, pc);
         }
         mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s, %s) at pc %#lx",

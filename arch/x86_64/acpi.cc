@@ -77,8 +77,8 @@ const SdtHeader* find_table(const Rsdp* rsdp, const char* signature) {
 }  // namespace
 
 void read_cpus_from_acpi(uint64_t rsdp_address, uint32_t boot_apic_id, BootInfo& boot) {
-    boot.cpu_count = 0;
-    boot.cpu_hw_ids[boot.cpu_count++] = boot_apic_id;
+    boot.cpu_count = boot.cpus_described = 0;
+    boot.add_cpu(boot_apic_id);
     const Rsdp* rsdp = rsdp_address ? valid_rsdp(rsdp_address) : nullptr;
     for (uintptr_t p = bios_area_start; !rsdp && p < bios_area_end; p += 16) rsdp = valid_rsdp(p);
     const SdtHeader* madt = rsdp ? find_table(rsdp, "APIC") : nullptr;
@@ -125,10 +125,7 @@ void read_cpus_from_acpi(uint64_t rsdp_address, uint32_t boot_apic_id, BootInfo&
             memcpy(&inti, p + 8, 2);
             routing.overrides[routing.override_count++] = IsaOverride{p[3], gsi, inti};
         }
-        if (cpu && (flags & (lapic_enabled | lapic_online_capable)) && apic_id != boot_apic_id &&
-            boot.cpu_count < BootInfo::max_cpus) {
-            boot.cpu_hw_ids[boot.cpu_count++] = apic_id;
-        }
+        if (cpu && (flags & (lapic_enabled | lapic_online_capable)) && apic_id != boot_apic_id) boot.add_cpu(apic_id);
         p += p[1];
     }
 }

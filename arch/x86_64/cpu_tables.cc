@@ -48,7 +48,8 @@ struct [[gnu::packed]] DescriptorPointer {
 // is per CPU) and TSS (its own IST stacks). The boot CPU's IST stacks are static; secondary
 // CPUs bring theirs (cpu_init_secondary).
 constexpr unsigned max_cpus = 64;
-alignas(16) uint8_t ist_stacks[ist_count][ist_stack_size];
+// Not zeroed at boot (boot.S): a stack is never read before it is written.
+[[gnu::section(".noinit.stacks")]] alignas(16) uint8_t ist_stacks[ist_count][ist_stack_size];
 struct CpuTables {
     Tss tss;
     uint64_t gdt[5];

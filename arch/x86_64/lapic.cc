@@ -1,12 +1,13 @@
 // Local APIC (xAPIC, memory-mapped): the interrupt controller for this CPU's interrupts and
 // its one-shot timer: TSC-deadline mode where the CPU has it (no calibration), otherwise the
 // count-down timer, whose frequency is measured against the (already calibrated) TSC over
-// 100 us. The legacy 8259 PICs are masked for good. Device interrupts arrive as vectors
+// at least 100 us. The legacy 8259 PICs are masked for good. Device interrupts arrive as vectors
 // from the dynamic range: through the I/O APIC (drivers/x86/ioapic.cc) or as MSI/MSI-X
 // messages this file composes (fixed delivery to the boot CPU, edge).
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/io.h>
+#include <mica/clock_calibration.h>
 #include <mica/irq.h>
 
 namespace mica::arch {
@@ -29,6 +30,7 @@ constexpr uintptr_t reg_id = 0x20, reg_icr_low = 0x300, reg_icr_high = 0x310;
 constexpr uint32_t icr_pending = 1 << 12;
 constexpr unsigned spurious_vector = 0xff;
 constexpr uint64_t calibration_ns = 100000;
+constexpr uint64_t timer_mask = 0xffffffff;  // a 32-bit count-down register
 constexpr uint16_t pic1_data = 0x21, pic2_data = 0xa1;
 
 // Owned here; set once by lapic_init on the boot CPU.
@@ -101,13 +103,11 @@ void lapic_init() {
     write(reg_timer_divide, divide_by_1);
     write(reg_lvt_timer, lvt_masked | timer_vector);
     write(reg_timer_initial, 0xffffffff);
+    // Measured, never assumed, durations: see clock_calibration.h.
     uint64_t hz = cycles_per_second();
-    uint64_t start = cycles(), wait = hz / (1000000000 / calibration_ns);
-    while (cycles() - start < wait) {
-    }
-    uint32_t counted = 0xffffffff - read(reg_timer_current);
+    auto counted = [] { return uint64_t{~read(reg_timer_current)}; };  // counts down from ~0
+    timer_hz = clock::measure_slow_hz(cycles, counted, timer_mask, hz, hz / (1000000000 / calibration_ns));
     write(reg_timer_initial, 0);
-    timer_hz = uint64_t{counted} * (1000000000 / calibration_ns);
     write(reg_lvt_timer, timer_vector);  // one-shot, unmasked
     become_controller();
 }

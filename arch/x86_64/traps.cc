@@ -72,6 +72,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
             return;
         }
         if (in_application(frame->rip)) {
+            if (vm::fault_for_lack_of_memory(address, access)) mica::abi::kill_application_out_of_memory(address, frame->rip);
             mica::abi::kill_application(mica::abi::sigsegv,
                                         (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
                                         address, frame->rip);

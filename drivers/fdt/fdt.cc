@@ -32,6 +32,7 @@ const char* error_string(Error e) {
     case Error::bad_string_offset: return "property name offset outside the strings block";
     case Error::bad_nesting: return "unbalanced or too deeply nested nodes";
     case Error::missing_end: return "structure block has no end token";
+    case Error::property_after_node: return "a property follows a subnode (properties must come first)";
     }
     return "unknown error";
 }
@@ -72,6 +73,10 @@ Error Tree::open(const void* blob, size_t max_size) {
     const uint8_t* s = b + off_struct;
     uint32_t pos = 0;
     int depth = 0;
+    // Per depth: whether the node open there has had a subnode. The lookups walk a node's
+    // properties and then its subnodes, so a property after a subnode would be read as a
+    // node (found by fuzzing: find_path then read past the blob).
+    bool had_subnode[max_depth + 1] = {};
     bool ended = false;
     while (!ended) {
         if (pos + 4 > size_struct) return Error::missing_end;
@@ -82,7 +87,9 @@ Error Tree::open(const void* blob, size_t max_size) {
             const void* nul = memchr(s + pos, '\0', size_struct - pos);
             if (!nul) return Error::unterminated_name;
             pos = align4(static_cast<uint32_t>(static_cast<const uint8_t*>(nul) - s) + 1);
+            had_subnode[depth] = true;
             if (++depth > max_depth) return Error::bad_nesting;
+            had_subnode[depth] = false;
             break;
         }
         case token_end_node:
@@ -97,6 +104,7 @@ Error Tree::open(const void* blob, size_t max_size) {
                 return Error::bad_string_offset;
             }
             if (depth == 0) return Error::bad_nesting;  // properties belong to nodes
+            if (had_subnode[depth]) return Error::property_after_node;
             pos = align4(pos + len);
             break;
         }

@@ -1,11 +1,9 @@
 // QEMU isa-debug-exit at port 0xf4: writing v makes QEMU exit with (v << 1) | 1. Without
 // the device the write is ignored and the next exit method runs. A process exit status has
-// 8 bits, so only statuses up to 127 survive that encoding; a larger one (an application
-// killed by a signal: 128 + signal) is also printed as "mica: exit status N", which
-// tools/run reads back.
+// 8 bits, so only statuses up to 127 survive that encoding; the whole status is in the
+// "mica: exit status N" line power::shutdown prints first, which tools/run reads back.
 #include <arch/x86_64/io.h>
 #include <mica/drivers/registry.h>
-#include <mica/console.h>
 #include <mica/power.h>
 
 namespace mica::drivers {
@@ -15,10 +13,7 @@ constexpr uint16_t port = 0xf4;
 constexpr int largest_encodable = 127;
 
 power::ExitMethod method{"isa-debug-exit",
-                         [](int status) {
-                             if (status > largest_encodable) kprintf("mica: exit status %d\n", status);
-                             x86::outl(port, static_cast<uint32_t>(status & largest_encodable));
-                         },
+                         [](int status) { x86::outl(port, static_cast<uint32_t>(status & largest_encodable)); },
                          true};
 
 bool init() {

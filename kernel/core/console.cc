@@ -9,6 +9,7 @@ namespace {
 Driver* drivers = nullptr;
 char early_buffer[2048];
 size_t early_used = 0;
+char last_written = '\n';  // under output_lock
 }  // namespace
 
 void register_driver(Driver& driver) {
@@ -49,6 +50,7 @@ void write(const char* text, size_t length) {
 
 namespace {
 void write_unlocked(const char* text, size_t length) {
+    if (length) last_written = text[length - 1];
     if (!drivers) {
         for (size_t i = 0; i < length && early_used < sizeof(early_buffer); ++i) {
             early_buffer[early_used++] = text[i];
@@ -58,6 +60,8 @@ void write_unlocked(const char* text, size_t length) {
     for (Driver* d = drivers; d; d = d->next) d->write(text, length);
 }
 }  // namespace
+
+bool at_line_start() { return __atomic_load_n(&last_written, __ATOMIC_RELAXED) == '\n'; }
 
 void write_crlf(const char* text, size_t length, void (*put)(char)) {
     for (size_t i = 0; i < length; ++i) {

@@ -1,6 +1,7 @@
 // The few C++ runtime pieces a freestanding kernel needs: global constructors, operator
 // new/delete on the kernel heap, and the hooks GCC emits calls to.
 #include <mica/cxx_runtime.h>
+#include <mica/mm/exhaustion.h>
 #include <mica/panic.h>
 #include <mica/mm/memory.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ namespace {
     void* p = mica::mm::allocate(size, mica::mm::Heap::min_alignment,
                                  reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
     // No exceptions in the kernel: running out of memory in `new` is fatal.
-    if (!p) mica::panic("out of memory allocating %zu bytes with operator new", size);
+    if (!p) mica::mm::kernel_out_of_memory("operator new", size);
     return p;
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include <mica/drivers/registry.h>
 #include <mica/format.h>
 #include <mica/mm/early.h>
+#include <mica/mm/exhaustion.h>
 #include <mica/mm/memory.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
@@ -44,6 +45,7 @@ struct BootOptions {
     bool test_rng = false;
     const char* test_pattern = nullptr;
     bool strace = false;
+    bool memstats = false;
     static constexpr size_t max_env = 64;
     const char* env[max_env + 1] = {};
     size_t env_count = 0;
@@ -75,6 +77,8 @@ const cmdline::Option option_table[] = {
      }},
     {"strace", nullptr, "print every system call of the application with its result", nullptr,
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
+    {"memstats", nullptr, "print the kernel's memory accounting at the start and end of every process", nullptr,
+     [](const char*) -> const char* { options.memstats = true; return nullptr; }},
     // QEMU microvm (without ACPI) and Firecracker describe their virtio-mmio devices this way,
     // appended after whatever command line they were given. Checked even without a
     // virtio-mmio driver, so a malformed one is always reported.
@@ -120,7 +124,14 @@ char cmdline_copy[BootInfo::max_cmdline];
 [[noreturn]] void run_application(const BootInfo& boot, const cmdline::Result& parsed) {
     char error[256];
     const void* archive = boot.initrd.size ? mm::phys_to_virt(boot.initrd.base) : nullptr;
-    if (abi::files_init(archive, boot.initrd.size, error, sizeof error) != 0) {
+    uint64_t free_before = uint64_t{mm::pages().free_pages()} * mm::page_size;
+    if (int r = abi::files_init(archive, boot.initrd.size, error, sizeof error); r != 0) {
+        if (r == -mm::errno_nomem) {
+            // ramfs holds a copy of every file while the archive is still in memory, each in
+            // a power-of-two block: up to twice the archive.
+            mm::boot_memory_short("free memory to unpack the boot archive into the root filesystem (up to twice "
+                                  "its size)", 2 * boot.initrd.size + mm::boot_reserve_bytes(1), free_before);
+        }
         kprintf("mica: error: root filesystem: %s\n", error);
         power::shutdown(abi::exit_not_executable);
     }
@@ -136,6 +147,8 @@ char cmdline_copy[BootInfo::max_cmdline];
     static const char* argv[cmdline::Result::max_args + 1];
     for (size_t i = 0; i < parsed.arg_count; ++i) argv[i] = parsed.args[i];
     abi::set_trace(options.strace);
+    abi::set_memory_report(options.memstats);
+    abi::report_memory("start", 1);
     int r = abi::start_application(argv, options.env, error, sizeof error);
     if (r != 0) {
         kprintf("mica: error: %s\n", error);
@@ -148,6 +161,34 @@ char cmdline_copy[BootInfo::max_cmdline];
     }
     sched::Semaphore never(0);
     for (;;) never.wait();
+}
+
+// What the machine must provide before the kernel touches memory beyond its image: no more
+// CPUs than it supports, its image inside RAM and the boot archive beside it (a loader
+// given too little memory puts the archive over the image, or the image past the end of
+// RAM: QEMU's x86 PVH loader checks neither). Each failure stops with a message saying what
+// would do and exit_status::resources.
+void check_machine(const BootInfo& boot) {
+    if (boot.cpus_described > sched::max_cpus) {
+        kprintf("mica: error: the machine has %zu CPUs; this kernel supports at most %u (sched::max_cpus): "
+                "give it at most %u (QEMU -smp %u)\n", boot.cpus_described, sched::max_cpus, sched::max_cpus,
+                sched::max_cpus);
+        power::shutdown(power::exit_status::resources);
+    }
+    uint64_t image_start = mm::virt_to_phys(_kernel_start), image_end = mm::virt_to_phys(_kernel_end);
+    const MemoryRange* home = nullptr;
+    for (size_t i = 0; i < boot.ram_count; ++i) {
+        if (boot.ram[i].base <= image_start && image_end <= boot.ram[i].end()) home = &boot.ram[i];
+    }
+    if (!home) {
+        mm::boot_memory_short("RAM to hold the kernel image", image_end - image_start + mm::boot_reserve_bytes(1), 0);
+    }
+    const MemoryRange& archive = boot.initrd;
+    if (archive.size && archive.base < image_end && image_start < archive.end()) {
+        mm::boot_memory_short("RAM to hold the boot archive beside the kernel image (the loader put it over the image)",
+                              image_end - home->base + archive.size + mm::boot_reserve_bytes(1),
+                              home->size);
+    }
 }
 
 void print_banner(const BootInfo& boot) {
@@ -168,7 +209,8 @@ void kernel_main(BootInfo& boot) {
     drivers::init(drivers::Phase::console);
     bootchart::mark("console");
     if (boot.error) panic("boot protocol (%s): %s", boot.protocol, boot.error);
-    drivers::init(drivers::Phase::platform);
+    drivers::init(drivers::Phase::platform);  // the exit methods: check_machine may stop
+    check_machine(boot);
     arch::clock_init();
     bootchart::mark("clock");
 
@@ -192,6 +234,7 @@ void kernel_main(BootInfo& boot) {
     arch::paging_init(boot);
     bootchart::mark("paging");
     mm::init(boot);
+    mm::check_boot_memory(static_cast<unsigned>(boot.cpu_count));
     mm::vm::init(boot);
     bootchart::mark("memory");
     if (options.verbose) {

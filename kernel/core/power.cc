@@ -15,15 +15,11 @@ void register_exit_method(ExitMethod& method) {
 }
 
 void shutdown(int status) {
-    bool reported = false;
-    for (ExitMethod* m = methods; m; m = m->next) {
-        if (!m->reports_status && status != exit_status::success && !reported) {
-            // The host will see a clean stop; say so on the console at least.
-            kprintf("mica: exit status %d cannot be reported through %s\n", status, m->name);
-            reported = true;
-        }
-        m->exit(status);
-    }
+    // The announcement tools/run cross-checks with QEMU's own exit status, so that no failure
+    // of QEMU reads as the guest's success (and the status survives methods that cannot
+    // carry it: a reset or PSCI power-off reaches the host as 0). Always on a line of its own.
+    kprintf("%s%s%d\n", console::at_line_start() ? "" : "\n", exit_announcement, status);
+    for (ExitMethod* m = methods; m; m = m->next) m->exit(status);
     kprintf("mica: no way to stop the machine; halting (exit status %d)\n", status);
     arch::halt();
 }

@@ -9,7 +9,10 @@
 namespace mica::smp {
 namespace {
 constexpr size_t stack_size = 16 * 1024;
-constexpr uint64_t arrival_timeout_ns = 1000000000;
+// How long a started CPU may take to say it is online before it is given up on. Hardware
+// and KVM take microseconds; under TCG on a loaded host a vCPU thread may wait seconds for
+// a host core (one second was not enough in CI). Linux waits 10 s too.
+constexpr uint64_t arrival_timeout_ns = 10000000000;
 }  // namespace
 
 unsigned start_secondaries(const BootInfo& boot, unsigned limit) {
@@ -29,7 +32,7 @@ unsigned start_secondaries(const BootInfo& boot, unsigned limit) {
             continue;
         }
         uint64_t start = arch::cycles(), hz = arch::cycles_per_second();
-        while (sched::online_cpus() == before && (arch::cycles() - start) < hz / (1000000000 / arrival_timeout_ns)) {
+        while (sched::online_cpus() == before && (arch::cycles() - start) < arrival_timeout_ns / 1000000 * hz / 1000) {
             arch::cpu_relax();
         }
         if (sched::online_cpus() == before) {

@@ -1,8 +1,8 @@
 #include <mica/boot.h>
 #include <mica/mm/early.h>
+#include <mica/mm/exhaustion.h>
 #include <mica/mm/page_allocator.h>
 #include <mica/mm/phys.h>
-#include <mica/panic.h>
 #include <string.h>
 
 namespace mica::mm {
@@ -24,14 +24,17 @@ void early_init(const BootInfo& boot, uint64_t accessible_limit) {
     }
     if (end > accessible_limit) end = accessible_limit;
     next = (image_end + page_size - 1) & ~(page_size - 1);
-    limit = end;
+    limit = end > next ? end : next;  // nothing after the image when it is not in RAM
+    note_ram_bytes(boot.ram_bytes());
 }
 
 void* early_alloc(size_t bytes, bool zero) {
     bytes = (bytes + page_size - 1) & ~(page_size - 1);
     if (next + bytes > limit || next + bytes < next) {
-        panic("early boot memory exhausted: %zu bytes wanted, %zu left", bytes,
-              static_cast<size_t>(limit > next ? limit - next : 0));
+        // The page map and the kernel's page tables come first, right after the image:
+        // anything the rest of boot needs must fit after them too.
+        boot_memory_short("RAM after the kernel image for its page tables and page map",
+                          (next - virt_to_phys(_kernel_end)) + bytes + boot_reserve_bytes(1), limit - next);
     }
     void* p = phys_to_virt(next);
     next += bytes;

@@ -7,6 +7,7 @@ namespace mica::mm {
 
 const char* allocator_name() { return "locked heap"; }
 size_t cached_objects() { return 0; }
+size_t cached_bytes() { return 0; }
 
 void* allocate(size_t size, size_t alignment, uintptr_t site) {
     sched::SpinGuard guard(memory_lock);

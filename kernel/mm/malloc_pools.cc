@@ -70,6 +70,14 @@ size_t cached_objects() {
     return n;
 }
 
+size_t cached_bytes() {
+    size_t n = 0;
+    for (ObjectCache* c : caches) {
+        if (c) n += c->cached_bytes();
+    }
+    return n;
+}
+
 void* allocate(size_t size, size_t alignment, uintptr_t site) {
     if (debug_heap) {
         sched::SpinGuard guard(memory_lock);

@@ -115,6 +115,14 @@ size_t live_allocations() {
     return kernel_heap->stats().allocations - cached;
 }
 
+Usage usage() {
+    size_t cached = cached_objects(), cached_size = cached_bytes();
+    sched::SpinGuard guard(memory_lock);
+    const Heap::Stats& h = kernel_heap->stats();
+    return {h.allocations - cached, h.bytes_in_use - cached_size, h.slab_pages + h.large_pages,
+            page_allocator->free_pages(), page_allocator->total_pages()};
+}
+
 void start_leak_check() {
     if (debug_heap) leak_mark = debug_heap->sequence();
 }

@@ -33,4 +33,10 @@ size_t ObjectCache::cached_objects() const {
     return n;
 }
 
+size_t ObjectCache::cached_bytes() const {
+    size_t n = 0;
+    for (unsigned c = 0; c < Heap::class_count; ++c) n += magazines_[c].count * Heap::class_sizes[c];
+    return n;
+}
+
 }  // namespace mica::mm

@@ -133,8 +133,10 @@ void take_pages(uintptr_t start, size_t length, FreedPages& freed) {
     // Application pages are 4 KiB, so no large leaf needs splitting (which could fail).
     // Emptied tables stay: the next mapping nearby (first fit reuses addresses) needs them,
     // and they are bounded by the largest application mapping there ever was.
+    // `freed` may already hold pages of earlier calls (clear_application_space): count ours.
+    size_t before = freed.count;
     table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); }, false);
-    counters.resident_pages -= freed.count;
+    counters.resident_pages -= freed.count - before;
 }
 void finish(uintptr_t start, size_t length, FreedPages& freed) {
     invalidate(start, length);
@@ -153,9 +155,13 @@ bool allows(int prot, Access access) {
     return false;
 }
 
+constexpr size_t min_reserve_pages = 128;  // 512 KiB
+constexpr size_t reserve_fraction = 64;    // of all RAM
+
 // Maps a zeroed page at the page holding `address`; vm_lock held. True if mapped (or
-// another CPU mapped it meanwhile).
+// another CPU mapped it meanwhile). Never takes the kernel's reserve.
 bool populate_page(uintptr_t address, int prot) {
+    if (pages().free_pages() <= kernel_reserve_pages()) return false;  // (unlocked read: a heuristic)
     void* page = alloc_pages(0);
     if (!page) return false;
     arch::clear_page(page);
@@ -406,6 +412,26 @@ uintptr_t set_break(uintptr_t requested) {
     }
     if (new_top < old_top) finish(new_top, old_top - new_top, freed);
     return requested;
+}
+
+size_t kernel_reserve_pages() {
+    size_t fraction = pages().total_pages() / reserve_fraction;
+    return fraction > min_reserve_pages ? fraction : min_reserve_pages;
+}
+
+bool can_commit(size_t wanted) {
+    size_t free = pages().free_pages(), reserve = kernel_reserve_pages();
+    return free > reserve && wanted <= free - reserve;
+}
+
+bool fault_for_lack_of_memory(uintptr_t address, Access access) {
+    if (!space || address < space->lowest() || address >= space->highest()) return false;
+    if (!vm_lock.try_lock()) return false;
+    const Vma* v = space->find(address);
+    bool allowed = v && v->kind != VmaKind::reserved && allows(v->prot, access);
+    bool unmapped = allowed && !table->translate(address).mapped;
+    vm_lock.unlock();
+    return unmapped;
 }
 
 bool handle_fault(uintptr_t address, Access access) {

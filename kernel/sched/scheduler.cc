@@ -6,6 +6,7 @@
 #include <mica/config.h>
 #include <mica/console.h>
 #include <mica/irq.h>
+#include <mica/mm/exhaustion.h>
 #include <mica/mm/vm.h>
 #include <mica/mm/memory.h>
 #include <mica/panic.h>
@@ -244,6 +245,7 @@ void timer_handler(unsigned, void*) {
     {
         SpinGuard guard(c.lock);
         uint64_t now = arch::cycles();
+        bool waiting = false;  // woke a thread that cannot run here at once
         while (Thread* t = c.sleepers.front()) {
             if (t->wake_at > now) break;
             c.sleepers.remove(*t);
@@ -253,8 +255,12 @@ void timer_handler(unsigned, void*) {
                 t->state = Thread::State::ready;
                 c.run_queue.enqueue(*t);
                 if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
+                else if (c.current != c.idle) waiting = true;
             }
         }
+        // As wake_thread does: an idle CPU may take it rather than let it wait for this
+        // CPU's thread (for ever, in a cooperative kernel, while that thread computes).
+        if (waiting) kick_idle_cpu(c);
     }
     // Expired kernel timers, one at a time with the CPU's lock released around each
     // callback (it may wake threads or re-arm itself, both of which take it). The exit hook
@@ -368,7 +374,7 @@ void init() {
     boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;
     Thread* idle = allocate("idle", idle_entry, nullptr, priority_idle, idle_stack_size);
-    if (!idle) panic("sched: no memory for the idle thread");
+    if (!idle) mm::kernel_out_of_memory("the boot CPU's idle thread", idle_stack_size);
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
     irq::set_exit_hook(interrupt_exit);
     cpu_online(cpus[arch::cpu_index()], &boot_thread, idle);

@@ -110,6 +110,7 @@ void finish_forked_child(int wait_status) {
     free(parent->app_state);
     int child = parent->child_pid;
     free(parent);
+    report_memory("end", child);  // everything of the child is gone: compare across rounds
     arch::resume_syscall(reinterpret_cast<const arch::SyscallFrame*>(frame), self->kernel_stack_top,
                          static_cast<uint64_t>(child));
 }

@@ -13,7 +13,8 @@ int64_t sys_pread64(const uint64_t* args);  // files.cc
 namespace {
 constexpr int64_t e_badf = 9, e_nomem = 12, e_fault = 14, e_inval = 22, e_nodev = 19;
 constexpr uint64_t map_shared = 0x01, map_private = 0x02, map_shared_validate = 0x03, map_fixed = 0x10,
-                   map_anonymous = 0x20, map_populate = 0x8000, map_fixed_noreplace = 0x100000;
+                   map_anonymous = 0x20, map_noreserve = 0x4000, map_populate = 0x8000,
+                   map_fixed_noreplace = 0x100000;
 constexpr uint64_t page = 4096;
 // No mapping can be larger than the application's part of the address space (this bound
 // also keeps rounding up to pages from wrapping).
@@ -21,7 +22,16 @@ constexpr uint64_t max_length = arch::traits::app_space_end;
 constexpr int known_prot = mm::prot_read | mm::prot_write | mm::prot_exec;
 }  // namespace
 
-int64_t sys_brk(const uint64_t* args) { return static_cast<int64_t>(mm::vm::set_break(args[0])); }
+namespace {
+size_t pages_in(uint64_t bytes) { return static_cast<size_t>((bytes + page - 1) / page); }
+}  // namespace
+
+int64_t sys_brk(const uint64_t* args) {
+    // Growing asks for memory: refused (the break stays) when it cannot be had (vm.h).
+    uintptr_t current = mm::vm::set_break(0);
+    if (args[0] > current && !mm::vm::can_commit(pages_in(args[0] - current))) return static_cast<int64_t>(current);
+    return static_cast<int64_t>(mm::vm::set_break(args[0]));
+}
 
 int64_t sys_mmap(const uint64_t* args) {
     uintptr_t addr = args[0];
@@ -40,6 +50,10 @@ int64_t sys_mmap(const uint64_t* args) {
     if ((fixed || no_replace) && (addr & (page - 1))) return -e_inval;
     bool anonymous = flags & map_anonymous;
     if (!anonymous && fd < 0) return -e_badf;
+    // Writable memory is accounted (vm.h: can_commit), unless the caller waives it, as
+    // Linux's MAP_NORESERVE does; a file mapping is a copy, so it always takes memory.
+    bool accounted = (prot & mm::prot_write) || !anonymous;
+    if (accounted && !(flags & map_noreserve) && !mm::vm::can_commit(pages_in(length))) return -e_nomem;
     // A file mapping starts writable so the file's bytes can be copied in.
     int initial = anonymous ? prot : prot | mm::prot_write;
     intptr_t at = mm::vm::map_anonymous(addr, length, initial, fixed);
@@ -105,6 +119,7 @@ int64_t sys_mremap(const uint64_t* args) {
         return static_cast<int64_t>(old_addr);
     }
     if (!(flags & mremap_maymove)) return -e_nomem;  // growing in place is not supported
+    if (!mm::vm::can_commit(pages_in(new_size))) return -e_nomem;
     intptr_t fresh = mm::vm::map_anonymous(0, new_size, mm::prot_read | mm::prot_write, false);
     if (fresh < 0) return fresh;
     // Copy through the kernel; unpopulated source pages read as zeros (they fault in). A

@@ -6,6 +6,7 @@
 #include <mica/console.h>
 #include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
@@ -121,13 +122,32 @@ int register_main_thread(AppThread* app) {
     return app->tid;
 }
 
+namespace {
+bool memory_report = false;  // set once at boot (--memstats)
+}
+
+void set_memory_report(bool on) { memory_report = on; }
+
+void report_memory(const char* event, int pid) {
+    if (!memory_report) return;
+    constexpr size_t page_kib = 4;
+    mm::Usage u = mm::usage();
+    size_t app = mm::vm::stats().resident_pages, used = u.total_pages - u.free_pages;
+    size_t kernel = used > app ? used - app : 0;
+    kprintf("mica: memstats: %s pid %d: heap %zu allocations %zu bytes %zu pages, kernel %zu KiB, application %zu KiB, "
+            "free %zu KiB\n", event, pid, u.live_allocations, u.live_bytes, u.heap_pages, kernel * page_kib,
+            app * page_kib, u.free_pages * page_kib);
+}
+
 void exit_application(int status) {
     finish_forked_child((status & 0xff) << 8);  // returns only in the first process
+    report_memory("exit", current_pid());
     power::shutdown(status & 0xff);
 }
 
 void end_process_by_signal(int signal) {
     finish_forked_child(signal & 0x7f);
+    report_memory("exit", current_pid());
     power::shutdown(128 + signal);
 }
 
@@ -147,6 +167,16 @@ void kill_application(int signal, const char* what, uintptr_t address, uintptr_t
         kprintf("mica: application killed by %s: %s\n", name, what);
     }
     end_process_by_signal(signal);
+}
+
+void kill_application_out_of_memory(uintptr_t address, uintptr_t pc) {
+    constexpr uint64_t page_kib = 4;
+    uint64_t resident = mm::vm::stats().resident_pages * page_kib, reserve = mm::vm::kernel_reserve_pages() * page_kib,
+             total = mm::pages().total_pages() * page_kib;
+    kprintf("mica: application killed by SIGKILL: out of memory: no free page for address %#lx at pc %#lx; it holds "
+            "%llu KiB of the machine's %llu KiB (the kernel keeps %llu KiB): give the machine more memory (QEMU -m)\n",
+            address, pc, (unsigned long long)resident, (unsigned long long)total, (unsigned long long)reserve);
+    end_process_by_signal(sigkill);
 }
 
 }  // namespace mica::abi

@@ -18,9 +18,10 @@
       The two references agree (the program is deterministic across C libraries).
 
   run_app_test.py refused|console --run tools/run --build-dir DIR --binary BIN --command CMDLINE
-                  --status N --expect REGEX [--add HOST:GUEST]
+                  --status N --expect REGEX... [--add HOST:GUEST] [--memory SIZE]
       One boot of the command line CMDLINE (BIN in the archive): the exit status and a console
-      matching REGEX (multi-line mode).
+      matching every REGEX (multi-line mode). Files the kernel must refuse, programs checked on
+      Mica only (running out of memory), what the kernel sets up before the application.
 
 Common options: --guest-path P (default /bin/<name>), --env NAME=VALUE, --add HOST:GUEST,
 --tmpdir.
@@ -34,6 +35,7 @@ the application's output; the exit status must still match (139 for SIGSEGV, 134
 SIGABRT).
 """
 import argparse
+import ctypes
 import difflib
 import json
 import os
@@ -47,6 +49,15 @@ import tempfile
 
 BANNER = re.compile(r"^Mica [0-9][0-9.]* \(config ")
 KERNEL_PREFIX = "mica:"
+
+
+def die_with_parent():
+    """preexec_fn for tools/run: SIGTERM when this driver dies (ctest's timeout kills it),
+    which makes tools/run stop QEMU."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def kernel_line(line):
@@ -162,7 +173,8 @@ def guest(a):
         cmd += ["--manifest", manifest, "--env=PATH=/bin"]
     cmd += ["--"] + a.args
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           preexec_fn=die_with_parent)
     finally:
         if manifest:
             os.unlink(manifest)
@@ -200,25 +212,29 @@ def same(a):
 
 
 def refused(a):
-    """One boot with the command line --command: the status and a console matching --expect. For
-    files the kernel must refuse to run ("refused"), and for what the kernel sets up before the
-    application ("console")."""
+    """One boot with the command line --command: the status and a line matching each --expect.
+    For files the kernel must refuse to run ("refused"), programs checked on Mica only (running
+    out of memory), and what the kernel sets up before the application ("console")."""
     cmd = [sys.executable, a.run, "-O", a.build_dir, "--accel", "tcg", "--timeout", str(a.timeout),
            "--app", a.binary]
+    if a.memory:
+        cmd += ["-m", a.memory]
     if a.kernel:
         cmd += ["--kernel", a.kernel]
     for item in a.add:
         cmd += ["--add", item]
     cmd += ["-e", a.command]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       preexec_fn=die_with_parent)
     console = p.stdout.decode(errors="replace")
     print("$ " + shlex.join(cmd))
     print(console)
     problems = []
     if p.returncode != a.status:
         problems.append(f"exit status {p.returncode}, expected {a.status}")
-    if not re.search(a.expect, console, re.M):
-        problems.append(f"no line matching {a.expect!r}")
+    for rx in a.expect:
+        if not re.search(rx, console, re.M):
+            problems.append(f"no line matching {rx!r}")
     if problems:
         print("FAILED:\n  " + "\n  ".join(problems))
         return 1
@@ -260,7 +276,9 @@ def main(argv):
         x.add_argument("--timeout", type=float, default=60)
         x.add_argument("--command", required=True, help="the kernel command line")
         x.add_argument("--status", type=int, required=True)
-        x.add_argument("--expect", required=True, help="regular expression the console must match")
+        x.add_argument("--expect", action="append", required=True,
+                       help="regular expression the console must match (repeatable)")
+        x.add_argument("--memory", help="the machine's memory (tools/run -m)")
     s = sub.add_parser("same")
     s.add_argument("first")
     s.add_argument("second")

@@ -25,8 +25,8 @@ int main(void) {
     int slept = nanosleep(&ten_ms, NULL) == 0;
     clock_gettime(CLOCK_MONOTONIC, &b);
     printf("nanosleep(10 ms) returned 0: %s\n", yes_no(slept));
+    /* Only a lower bound: how late a sleep ends depends on how loaded the host is. */
     printf("at least 10 ms elapsed: %s\n", yes_no(ns(&b) - ns(&a) >= 10000000LL));
-    printf("less than 5 s elapsed: %s\n", yes_no(ns(&b) - ns(&a) < 5000000000LL));
 
     struct timespec twenty_ms = {0, 20 * 1000 * 1000};
     int r = clock_nanosleep(CLOCK_MONOTONIC, 0, &twenty_ms, NULL);
@@ -34,15 +34,21 @@ int main(void) {
     printf("clock_nanosleep(20 ms) returned 0: %s\n", yes_no(r == 0));
     printf("at least 20 ms more elapsed: %s\n", yes_no(ns(&c) - ns(&b) >= 20000000LL));
 
-    struct timeval tv;
-    ok = gettimeofday(&tv, NULL) == 0;
+    /* The wall clocks agree: each reading lies between the readings of another clock taken
+       just before and just after it (no tolerance that a stalled CPU could exceed). */
+    struct timeval tv, tv_after;
+    struct timespec rt_after;
     clock_gettime(CLOCK_REALTIME, &rt);
+    ok = gettimeofday(&tv, NULL) == 0;
+    clock_gettime(CLOCK_REALTIME, &rt_after);
     printf("gettimeofday works: %s\n", yes_no(ok));
     printf("tv_usec in range: %s\n", yes_no(tv.tv_usec >= 0 && tv.tv_usec < 1000000));
     printf("wall clock after 2020-01-01: %s\n", yes_no(tv.tv_sec > 1577836800L));
-    long long diff = ns(&rt) - (tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL);
-    printf("gettimeofday agrees with CLOCK_REALTIME: %s\n", yes_no(diff > -1000000000LL && diff < 1000000000LL));
+    long long tv_ns = tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+    printf("gettimeofday agrees with CLOCK_REALTIME: %s\n",
+           yes_no(ns(&rt) / 1000 * 1000 <= tv_ns && tv_ns <= ns(&rt_after)));
     time_t now = time(NULL);
-    printf("time() agrees with gettimeofday: %s\n", yes_no(now - tv.tv_sec >= 0 && now - tv.tv_sec <= 2));
+    ok = gettimeofday(&tv_after, NULL) == 0;
+    printf("time() agrees with gettimeofday: %s\n", yes_no(ok && tv.tv_sec <= now && now <= tv_after.tv_sec));
     return 0;
 }

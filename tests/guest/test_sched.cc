@@ -49,10 +49,13 @@ KTEST(sched, detached_threads_free_themselves) {
         detach(t);
         start(t);
     }
-    for (int i = 0; i < 20; ++i) KEXPECT(finished.wait(1000000000));
+    // No time limit on either wait (a loaded host may hold a vCPU back for any time); a
+    // thread that never runs or is never freed hangs the test, and the boot test's timeout
+    // reports it with this test's name as the last line.
+    for (int i = 0; i < 20; ++i) finished.wait();
     // A detached thread is freed by the next thread its CPU runs, which may be a moment
     // later on another CPU.
-    for (int i = 0; i < 100 && live_threads() != before; ++i) sleep_ns(1000000);
+    while (live_threads() != before) sleep_ns(1000000);
     KEXPECT_EQ(live_threads(), before);
 }
 
@@ -119,27 +122,25 @@ KTEST(sched, sleep_accuracy) {
         uint64_t start = now_us();
         sleep_ns(ms * 1000000);
         uint64_t slept = now_us() - start;
+        // Never early. How late is the host's business (TCG on a loaded machine can hold a
+        // vCPU back for any time), so there is no upper bound here: a sleep that never ends
+        // hangs the test and the boot test's timeout catches it. Calibration errors that
+        // made timers fire late are tested on the host (test_clock_calibration.cc).
         KEXPECT(slept >= ms * 1000);
-        // Generous: TCG on a loaded 2-core host (4 vCPUs of two guests share 2 cores). The point
-        // is that it wakes, and not early.
-        KEXPECT(slept < ms * 1000 + 200000);
     }
 }
 
 KTEST(sched, preemption_of_a_busy_loop) {
     if (!CONFIG_PREEMPT) return ktest_context.skip("cooperative kernel (CONFIG_PREEMPT=n)");
-    // `spinner` never yields; `setter` can only run if the timer preempts the spinner.
+    // `spinner` never yields; `setter` can only run if the timer preempts the spinner (or,
+    // with more CPUs, on another CPU). The spinner has no time limit: a loaded host may
+    // hold back the vCPU or QEMU's timer for any time, so "not preempted within N s" would
+    // fail without a bug. Without preemption it spins for ever and the boot test's timeout
+    // fails the suite, with this test's name as the last line.
     static volatile bool flag;
-    static volatile bool gave_up;
     flag = false;
-    gave_up = false;
     Thread* spinner = create("spinner", [](void*) {
-        uint64_t start = now_us();
         while (!flag) {
-            if (now_us() - start > 2000000) {
-                gave_up = true;
-                return;
-            }
         }
     }, nullptr);
     Thread* setter = create("setter", [](void*) { flag = true; }, nullptr);
@@ -149,7 +150,6 @@ KTEST(sched, preemption_of_a_busy_loop) {
     join(spinner);
     join(setter);
     KEXPECT(flag);
-    KEXPECT(!gave_up);
 }
 
 KTEST(sched, cooperative_threads_are_not_preempted) {

@@ -7,15 +7,12 @@
 using namespace mica;
 using namespace mica::sched;
 
-namespace {
-uint64_t now_us() { return arch::cycles() * 1000000 / arch::cycles_per_second(); }
-}  // namespace
-
 KTEST(smp, all_cpus_run_threads) {
     if (online_cpus() < 2) return ktest_context.skip("needs more than one CPU");
     // Busy threads, four per CPU: with stealing, every CPU must end up running some. They
-    // spin until every CPU has been seen (or 2 s pass: a loaded host can starve a vCPU for a
-    // while, and the test is about balancing, not latency).
+    // spin until every CPU has been seen, however long that takes: a loaded host can starve
+    // a vCPU for any time, and the test is about balancing, not latency. A CPU that never
+    // takes one hangs the test (the boot test's timeout names it).
     static uint64_t cpus_seen, all_cpus;
     cpus_seen = 0;
     all_cpus = online_cpus() >= 64 ? ~uint64_t{0} : (uint64_t{1} << online_cpus()) - 1;
@@ -23,8 +20,7 @@ KTEST(smp, all_cpus_run_threads) {
     Thread* threads[4 * max_cpus];
     for (unsigned i = 0; i < n; ++i) {
         threads[i] = create("busy", [](void*) {
-            uint64_t start = now_us();
-            while (now_us() - start < 2000000 && __atomic_load_n(&cpus_seen, __ATOMIC_RELAXED) != all_cpus) {
+            while (__atomic_load_n(&cpus_seen, __ATOMIC_RELAXED) != all_cpus) {
                 __atomic_fetch_or(&cpus_seen, uint64_t{1} << current_cpu(), __ATOMIC_RELAXED);
             }
         }, nullptr);
@@ -120,21 +116,17 @@ KTEST(smp, thread_woken_on_a_busy_cpu_gets_a_slice) {
     // a time slice or so, not when the busy one ends: the busy CPU, which had nothing else
     // to run and so no end of slice armed (tickless), must arm one when the thread arrives.
     // (The syscall fuzzer found a sched_setaffinity waiting out a 2 GiB sendfile.) The busy
-    // thread spins until the other has run, or for 30 s at most, which only a starved
-    // thread reaches.
+    // thread spins until the other has run: without the fix it never does, and the guest's
+    // time budget (tools/run --timeout) fails the suite. No time is asserted.
     if (online_cpus() < 2 || !CONFIG_PREEMPT) return ktest_context.skip("needs 2 CPUs and CONFIG_PREEMPT");
     static volatile int arrived, busy_started;
-    static volatile uint64_t waited_us;
     arrived = 0;
     busy_started = 0;
-    waited_us = 0;
     unsigned target = current_cpu() == 0 ? 1 : 0;
     Thread* busy = create("busy", [](void*) {
         busy_started = 1;
-        uint64_t start = now_us();
-        while (!arrived && now_us() - start < 30000000) {
+        while (!arrived) {
         }
-        waited_us = now_us() - start;
     }, nullptr);
     KASSERT(busy != nullptr);
     KASSERT(pin(busy, target));
@@ -146,5 +138,5 @@ KTEST(smp, thread_woken_on_a_busy_cpu_gets_a_slice) {
     start(late);
     join(late);
     join(busy);
-    KEXPECT(waited_us < 30000000);
+    KEXPECT_EQ(arrived, 1);
 }

@@ -146,6 +146,52 @@ TEST(Fdt, RejectsDamagedBlobs) {
     EXPECT_FALSE(t.find_compatible("arm,pl011").valid);
 }
 
+// A blob made here: the root with property "x" (4 bytes) and subnode "a", in the order given.
+std::vector<uint8_t> root_with_property_and_node(bool property_first) {
+    auto token = [](std::vector<uint8_t>& s, uint32_t v) {
+        s.resize(s.size() + 4);
+        put_be32(s, s.size() - 4, v);
+    };
+    std::vector<uint8_t> structure;
+    token(structure, 1);  // BEGIN_NODE ""
+    token(structure, 0);
+    auto property = [&] {
+        token(structure, 3);  // PROP, 4 bytes, name offset 0 ("x")
+        token(structure, 4);
+        token(structure, 0);
+        token(structure, 42);
+    };
+    if (property_first) property();
+    token(structure, 1);  // BEGIN_NODE "a"
+    token(structure, 'a' << 24);
+    token(structure, 2);  // END_NODE
+    if (!property_first) property();
+    token(structure, 2);
+    token(structure, 9);  // END
+    const uint32_t header = 40, rsvmap = 40, off_struct = rsvmap + 16;
+    const uint32_t off_strings = off_struct + static_cast<uint32_t>(structure.size()), strings = 2;
+    std::vector<uint8_t> b(off_strings + strings);
+    const uint32_t fields[] = {0xd00dfeed, off_strings + strings, off_struct, off_strings, rsvmap, 17, 16, 0,
+                               strings, static_cast<uint32_t>(structure.size())};
+    for (size_t i = 0; i < header / 4; ++i) put_be32(b, i * 4, fields[i]);
+    std::copy(structure.begin(), structure.end(), b.begin() + off_struct);
+    b[off_strings] = 'x';
+    return b;
+}
+
+// Found by tests/fuzz (fdt): a property after a subnode passed open(), and find_path, which
+// reads a node's properties and then its subnodes, took it for a node and read past the blob.
+TEST(Fdt, PropertiesMustComeBeforeSubnodes) {
+    Tree t;
+    auto good = root_with_property_and_node(true);
+    ASSERT_EQ(t.open(good.data(), good.size()), Error::none);
+    EXPECT_TRUE(t.find_path("/a").valid);
+    EXPECT_EQ(t.property(t.root(), "x").u32(), 42u);
+    auto bad = root_with_property_and_node(false);
+    EXPECT_EQ(t.open(bad.data(), bad.size()), Error::property_after_node);
+    EXPECT_FALSE(t.find_path("/a").valid);
+}
+
 TEST(Fdt, RandomCorruptionNeverCrashes) {
     auto good = load("qemu-virt-gicv2.dtb");
     uint32_t seed = 7;

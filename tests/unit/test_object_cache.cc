@@ -50,6 +50,22 @@ TEST(ObjectCache, HeapClassesForCaches) {
     h.heap.free(large);
 }
 
+// The accounting tools/soak reads (--memstats): live bytes are the heap's bytes minus what
+// the caches hold, which cached_bytes() counts by size class.
+TEST(ObjectCache, CachedBytesFollowTheClasses) {
+    CountingHeap h;
+    ObjectCache cache;
+    void* a = cache.alloc(2, h.source);  // one refill of `batch` objects of class 2
+    void* b = cache.alloc(5, h.source);
+    EXPECT_EQ(cache.cached_bytes(), (ObjectCache::batch - 1) * (Heap::class_sizes[2] + Heap::class_sizes[5]));
+    EXPECT_EQ(h.heap.stats().bytes_in_use - cache.cached_bytes(), Heap::class_sizes[2] + Heap::class_sizes[5]);
+    cache.free(a, 2, h.source);
+    cache.free(b, 5, h.source);
+    EXPECT_EQ(h.heap.stats().bytes_in_use - cache.cached_bytes(), 0u);
+    cache.drain_all(h.source);
+    EXPECT_EQ(cache.cached_bytes(), 0u);
+}
+
 TEST(ObjectCache, RefillsAndFlushesInBatches) {
     CountingHeap h;
     ObjectCache cache;

@@ -11,6 +11,20 @@ using namespace fs_test;
 
 namespace {
 
+// A file is one kernel heap allocation: past the heap's largest it is EFBIG, not ENOMEM
+// (which sent users looking for memory the machine had: a 20 MB file in the boot archive
+// failed to unpack with 512 MiB free).
+TEST_F(VfsTest, FilesStopAtTheLargestAllocationWithEfbig) {
+    OpenFile* f;
+    ASSERT_EQ(vfs.open(nullptr, "/big", o_rdwr | o_creat, 0644, &f), 0);
+    EXPECT_EQ(f->pwrite("x", 1, ramfs_max_file_bytes - 1), 1);
+    EXPECT_EQ(f->vnode()->size, ramfs_max_file_bytes);
+    EXPECT_EQ(f->pwrite("yz", 2, ramfs_max_file_bytes - 1), -errno_fbig);
+    EXPECT_EQ(f->truncate(ramfs_max_file_bytes + 1), -errno_fbig);
+    EXPECT_EQ(f->vnode()->size, ramfs_max_file_bytes);
+    f->unref();
+}
+
 TEST_F(VfsTest, FileDataGrowsAndHolesReadAsZeros) {
     OpenFile* f;
     ASSERT_EQ(vfs.open(nullptr, "/f", o_rdwr | o_creat, 0644, &f), 0);

@@ -26,9 +26,12 @@ struct BootInfo {
     size_t reserved_count = 0;
     const void* device_tree = nullptr;  // flattened device tree, where the platform has one
     // CPUs the firmware describes, boot CPU first: hardware ids (APIC id, MPIDR affinity).
+    // `cpus_described` counts them all, also those beyond the table (the kernel refuses to
+    // boot on more CPUs than it supports rather than leave some unused without a word).
     static constexpr size_t max_cpus = 64;
     uint64_t cpu_hw_ids[max_cpus] = {};
     size_t cpu_count = 0;
+    size_t cpus_described = 0;
     const char* cmdline = "";      // copied into kernel memory by the arch code
     // The initial RAM disk the boot loader placed (QEMU -initrd): physical range, also in
     // `reserved`; size 0 when there is none.
@@ -38,6 +41,10 @@ struct BootInfo {
     // Set by the arch code when the boot protocol data is unusable; kernel_main reports it
     // once a console exists.
     const char* error = nullptr;
+    void add_cpu(uint64_t hw_id) {
+        if (cpu_count < max_cpus) cpu_hw_ids[cpu_count++] = hw_id;
+        ++cpus_described;
+    }
     bool add_reserved(uint64_t base, uint64_t size) {
         if (reserved_count == max_reserved) return false;
         reserved[reserved_count++] = {base, size};

@@ -15,6 +15,9 @@ struct Driver {
 // kept in a small buffer and replayed on registration, so early messages are not lost.
 void register_driver(Driver& driver);
 void write(const char* text, size_t length);
+// Whether the last character written ended a line (or nothing was written yet): a message
+// that must start a line of its own (the exit status) adds a line break when not.
+bool at_line_start();
 // For serial drivers: sends `text` through `put`, turning "\n" into "\r\n" for terminals.
 void write_crlf(const char* text, size_t length, void (*put)(char));
 

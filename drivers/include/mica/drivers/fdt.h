@@ -22,6 +22,7 @@ enum class Error {
     bad_string_offset,
     bad_nesting,
     missing_end,
+    property_after_node,  // a node's property after one of its subnodes (DTSpec: properties first)
 };
 const char* error_string(Error e);
 

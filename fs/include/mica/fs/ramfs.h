@@ -4,8 +4,14 @@
 #pragma once
 
 #include <mica/fs/vnode.h>
+#include <mica/mm/heap.h>
 
 namespace mica::fs {
+
+// A file's data is one heap allocation, so a file cannot grow past the kernel heap's largest
+// (4 MiB less a header): writes beyond it fail with EFBIG, which says so, rather than
+// ENOMEM, which would send the user looking for memory the machine has.
+inline constexpr uint64_t ramfs_max_file_bytes = mm::Heap::max_allocation;
 
 // Registered under "ramfs".
 extern const FileSystemType ramfs_type;

@@ -17,7 +17,7 @@ namespace mica::mm {
 // or at `accessible_limit` (what the boot page tables reach), whichever comes first.
 void early_init(const BootInfo& boot, uint64_t accessible_limit);
 // Page-aligned and zeroed (unless `zero` is false: large tables whose users initialise
-// what they read); panics when the early region is exhausted.
+// what they read); stops the machine with "not enough memory" when the region is exhausted.
 void* early_alloc(size_t bytes, bool zero = true);
 uintptr_t early_end();
 

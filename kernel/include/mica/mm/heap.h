@@ -18,6 +18,8 @@ public:
 
     static constexpr size_t min_alignment = 16;
     static constexpr size_t header_bytes = 64;  // keeps objects 64-byte aligned at most
+    // The largest allocation: one buddy block of the largest order, less its header.
+    static constexpr size_t max_allocation = (page_size << (max_order - 1)) - header_bytes;
     static constexpr size_t class_sizes[] = {16,  32,  48,  64,   96,   128,  192,
                                              256, 384, 512, 768, 1024, 1536, 2048};
     static constexpr unsigned class_count = sizeof(class_sizes) / sizeof(class_sizes[0]);

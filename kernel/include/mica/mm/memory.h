@@ -23,8 +23,18 @@ void* reallocate(void* pointer, size_t size, uintptr_t site);
 // per-CPU caches hold (counted as allocated in heap().stats()).
 const char* allocator_name();
 size_t cached_objects();
+size_t cached_bytes();
 // Allocations the kernel holds: the heap's count minus the free objects in caches.
 size_t live_allocations();
+// One consistent reading of the memory accounting (tools/soak compares them over time).
+struct Usage {
+    size_t live_allocations;  // as live_allocations()
+    size_t live_bytes;        // their bytes (size classes, large blocks' usable size)
+    size_t heap_pages;        // pages the heap holds (slabs and large blocks)
+    size_t free_pages;
+    size_t total_pages;
+};
+Usage usage();
 // CONFIG_DEBUG_MEMORY: allocations made after start_leak_check() and still live at
 // report_leaks() are printed with their allocation sites; returns how many.
 void start_leak_check();

@@ -31,6 +31,7 @@ public:
     // Gives every cached object back (a CPU going away, a low-memory path, the tests).
     void drain_all(const Source& source);
     size_t cached_objects() const;
+    size_t cached_bytes() const;  // their size classes' bytes
 
 private:
     struct Magazine {

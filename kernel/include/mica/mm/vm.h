@@ -66,10 +66,22 @@ int populate(uintptr_t start, size_t length);
 void set_break_area(uintptr_t start);
 uintptr_t set_break(uintptr_t requested);
 
+// Memory for applications, and what happens when it runs out (Linux's heuristic
+// overcommit, as it was before 2.6): a request for writable private memory (mmap, brk,
+// mremap growing) fails with ENOMEM when it is larger than the free memory left after the
+// kernel's reserve; memory is still only taken when touched. The reserve (1/64 of RAM, at
+// least 512 KiB) is never given to application page faults, so a program that fills memory
+// is stopped (killed, with a message) while the kernel still has room to report it.
+size_t kernel_reserve_pages();
+bool can_commit(size_t pages);
+
 enum class Access : uint8_t { read, write, execute };
 // Page-fault entry from the architecture's trap handler (interrupts off; never sleeps).
 // True when the fault was demand paging and the access can be retried.
 bool handle_fault(uintptr_t address, Access access);
+// Whether a fault that handle_fault could not resolve was an allowed access that found no
+// free page (the application has used up memory), rather than a bad access.
+bool fault_for_lack_of_memory(uintptr_t address, Access access);
 // Describes why `address` faulted for the report ("no mapping", "area is read-only", ...).
 const char* describe_fault(uintptr_t address, Access access);
 // Where a fault at `pc` resumes instead of being fatal (the copy routines below), or 0:

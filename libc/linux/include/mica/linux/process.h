@@ -48,12 +48,22 @@ void finish_forked_child(int wait_status);
 // Whether the application has a single thread (fork is only possible then).
 bool single_threaded();
 
+// --memstats (tools/soak): the kernel's memory accounting is printed when the application
+// starts and whenever a process ends, one line each:
+//   mica: memstats: <event>: heap N allocations B bytes P pages, kernel K KiB, application A KiB, free F KiB
+// "kernel" is every page in use that is not an application page (heap, page tables, stacks).
+void set_memory_report(bool on);
+void report_memory(const char* event, int pid);
+
 // A fatal signal in application code (a fault the VM cannot resolve, an undefined
 // instruction, abort()): reports it and ends the application with 128 + signal, as a
 // shell reports a process killed by it.
 [[noreturn]] void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc);
 inline constexpr int sigill = 4, sigtrap = 5, sigabrt = 6, sigbus = 7, sigfpe = 8, sigkill = 9,
                      sigsegv = 11;
+// A page fault in application code that found no free page (mm::vm::fault_for_lack_of_memory):
+// SIGKILL, as Linux's out-of-memory killer sends, with how much memory the application holds.
+[[noreturn]] void kill_application_out_of_memory(uintptr_t address, uintptr_t pc);
 
 // True when `pc` is in application code (not the kernel image): faults there are the
 // application's.
