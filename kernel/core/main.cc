@@ -256,6 +256,11 @@ void kernel_main(BootInfo& boot) {
         kprintf("mica: wall clock from %s: %llu s since the epoch\n", clock::wall_clock_source(),
                 (unsigned long long)s);
     }
+    // Before the scheduler: from then on it owns the one-shot timer and reprograms it for its
+    // own events after any interrupt, which would make the test's interrupt come early.
+    if (options.test_timer_irq) {
+        power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
+    }
     sched::init();
     mm::vm::enable_shootdowns();
     bootchart::mark("scheduler");
@@ -290,9 +295,6 @@ void kernel_main(BootInfo& boot) {
         mm::report_leaks();
         power::shutdown(failed == 0 ? power::exit_status::success
                                     : failed < 0 ? power::exit_status::usage : power::exit_status::tests_failed);
-    }
-    if (options.test_timer_irq) {
-        power::shutdown(selftest::timer_interrupt() ? power::exit_status::success : power::exit_status::panic);
     }
 #if CONF_drivers_virtio_rng
     if (options.test_rng) {

@@ -20,7 +20,14 @@ using fs::Vnode;
 
 namespace {
 int fd_arg(uint64_t value) { return static_cast<int>(value); }
-size_t clamp_count(uint64_t count) { return count < max_rw_count ? static_cast<size_t>(count) : max_rw_count; }
+// read/write/pread/pwrite: Linux checks the descriptor's mode, then the whole application
+// buffer (access_ok), and only then clamps the count to MAX_RW_COUNT. The count to transfer,
+// or -errno.
+int64_t buffer_count(OpenFile* file, bool write, uint64_t buffer, uint64_t count) {
+    if (write ? write_denied(file) : read_denied(file)) return -fs::errno_badf;
+    if (!mm::vm::access_ok(buffer, count)) return -errno_fault;
+    return static_cast<int64_t>(count < max_rw_count ? count : max_rw_count);
+}
 uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~file_mode_mask; }
 
 int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
@@ -282,14 +289,18 @@ uint32_t dev_minor(uint64_t dev) { return static_cast<uint32_t>((dev & 0xff) | (
 int64_t sys_read(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    int64_t count = buffer_count(file.get(), false, args[1], args[2]);
+    if (count < 0) return count;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
     return file_read(file.get(), data, -1, false);
 }
 
 int64_t sys_write(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    int64_t count = buffer_count(file.get(), true, args[1], args[2]);
+    if (count < 0) return count;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
     return file_write(file.get(), data, -1, false);
 }
 
@@ -314,7 +325,9 @@ int64_t sys_pread64(const uint64_t* args) {
     if (!file) return -fs::errno_badf;
     auto offset = static_cast<int64_t>(args[3]);
     if (offset < 0) return file->vnode()->seekable() ? -fs::errno_inval : -fs::errno_spipe;
-    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    int64_t count = buffer_count(file.get(), false, args[1], args[2]);
+    if (count < 0) return count;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
     return file_read(file.get(), data, offset, false);
 }
 
@@ -323,7 +336,9 @@ int64_t sys_pwrite64(const uint64_t* args) {
     if (!file) return -fs::errno_badf;
     auto offset = static_cast<int64_t>(args[3]);
     if (offset < 0) return file->vnode()->seekable() ? -fs::errno_inval : -fs::errno_spipe;
-    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    int64_t count = buffer_count(file.get(), true, args[1], args[2]);
+    if (count < 0) return count;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
     return file_write(file.get(), data, offset, false);
 }
 
