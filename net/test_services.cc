@@ -17,6 +17,7 @@
 #include "lwip/prot/ip4.h"
 #include "lwip/raw.h"
 #include "lwip/tcp.h"
+#include "lwip/udp.h"
 
 namespace mica::net {
 namespace {
@@ -210,7 +211,7 @@ struct EchoService {
     sched::CondVar cv;
     bool stop = false;
     uint64_t accepted = 0, completed = 0, reset = 0, aborted = 0, refused = 0;
-    uint64_t received = 0, echoed = 0;
+    uint64_t received = 0, echoed = 0, datagrams = 0;
     size_t open = 0;
     char summary[summary_size];
 } echo;  // the boot thread's while the service runs; changed under the core lock
@@ -318,15 +319,23 @@ err_t echo_accepted(void*, struct tcp_pcb* pcb, err_t err) {
     return ERR_OK;
 }
 
+// UDP echo on the same port: each datagram goes back as it came (the received pbuf itself,
+// so a driver's zero-copy transmit sends from its own receive buffers).
+void datagram_received(void*, struct udp_pcb* pcb, struct pbuf* p, const ip_addr_t* from, u16_t port) {
+    if (udp_sendto(pcb, p, from, port) == ERR_OK) ++echo.datagrams;
+    pbuf_free(p);
+}
+
 // The control port: the summary, then the kernel stops.
 err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
     if (err != ERR_OK || !pcb) return ERR_VAL;
     fmt::snprintf(echo.summary, sizeof echo.summary,
                   "echo: %llu connections, %llu closed, %llu reset by the peer, %llu aborted, %llu refused, "
-                  "%llu bytes received, %llu echoed\n",
+                  "%llu bytes received, %llu echoed, %llu datagrams echoed\n",
                   (unsigned long long)echo.accepted, (unsigned long long)echo.completed,
                   (unsigned long long)echo.reset, (unsigned long long)echo.aborted, (unsigned long long)echo.refused,
-                  (unsigned long long)echo.received, (unsigned long long)echo.echoed);
+                  (unsigned long long)echo.received, (unsigned long long)echo.echoed,
+                  (unsigned long long)echo.datagrams);
     tcp_write(pcb, echo.summary, static_cast<u16_t>(strlen(echo.summary)), TCP_WRITE_FLAG_COPY);
     if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
     echo.stop = true;
@@ -356,15 +365,24 @@ int run_echo() {
     CoreLock lock;
     struct tcp_pcb* service = listen_on(test.port, echo_accepted);
     struct tcp_pcb* stopper = service ? listen_on(control, control_accepted) : nullptr;
-    if (!service || !stopper) {
+    struct udp_pcb* datagrams = udp_new();
+    if (datagrams && udp_bind(datagrams, IP_ADDR_ANY, test.port) != ERR_OK) {
+        udp_remove(datagrams);
+        datagrams = nullptr;
+    }
+    if (!service || !stopper || !datagrams) {
         kprintf("mica: test-net-echo: cannot listen on ports %u and %u\n", test.port, control);
         if (service) tcp_close(service);
+        if (stopper) tcp_close(stopper);
+        if (datagrams) udp_remove(datagrams);
         return 1;
     }
-    kprintf("mica: test-net-echo: serving TCP echo on port %u (control port %u)\n", test.port, control);
+    udp_recv(datagrams, datagram_received, nullptr);
+    kprintf("mica: test-net-echo: serving TCP and UDP echo on port %u (control port %u)\n", test.port, control);
     while (!echo.stop) lock.wait(echo.cv);
     tcp_close(service);
     tcp_close(stopper);
+    udp_remove(datagrams);
     kprintf("mica: test-net-echo: %s", echo.summary);
     // Connections still open are the host's business; report them, but a clean run has none
     // that failed on this side.

@@ -29,7 +29,8 @@ struct NetStats {
     uint64_t rx_dropped;             // malformed (short, long, bad header)
     uint64_t rx_copied_frames;       // copied because too many buffers were lent to the stack
     uint64_t tx_frames, tx_zero_copy, tx_copied, tx_bounced, tx_checksum_offload;
-    uint64_t tx_ring_full;           // frames refused (-ENOBUFS) because the ring was full
+    uint64_t tx_backlogged;          // frames that waited for room in the ring
+    uint64_t tx_dropped;             // frames refused (-ENOBUFS): the ring and the backlog were full
     uint64_t tx_kicks;               // flush() calls that published frames
     uint64_t link_changes;
 };

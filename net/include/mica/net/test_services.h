@@ -3,7 +3,8 @@
 // layer exists, and what the network measurements time (tools/bench/net-echo).
 //
 //   --test-ping=ADDR        ICMP echo requests to ADDR: several sizes, one fragmented both ways
-//   --test-net-echo=PORT    TCP echo on PORT for any number of connections at once; a
+//   --test-net-echo=PORT    TCP echo on PORT for any number of connections at once, and UDP
+//                           echo on the same port; a
 //                           connection to PORT+1 (the control port) receives a one-line
 //                           summary and stops the kernel
 //   --test-net-connect=ADDR:PORT,BYTES
