@@ -326,7 +326,32 @@ void datagram_received(void*, struct udp_pcb* pcb, struct pbuf* p, const ip_addr
     pbuf_free(p);
 }
 
-// The control port: the summary, then the kernel stops.
+// The control port: the summary, then, once the host has read it and closed its end, the
+// kernel stops (stopping at once could lose the summary on its way out of the machine).
+void control_done() {
+    echo.stop = true;
+    echo.cv.broadcast();
+}
+
+err_t control_received(void*, struct tcp_pcb* pcb, struct pbuf* p, err_t) {
+    if (p) {
+        tcp_recved(pcb, p->tot_len);
+        pbuf_free(p);
+        return ERR_OK;
+    }
+    tcp_recv(pcb, nullptr);
+    tcp_err(pcb, nullptr);
+    if (tcp_close(pcb) != ERR_OK) {
+        tcp_abort(pcb);
+        control_done();
+        return ERR_ABRT;
+    }
+    control_done();
+    return ERR_OK;
+}
+
+void control_error(void*, err_t) { control_done(); }
+
 err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
     if (err != ERR_OK || !pcb) return ERR_VAL;
     fmt::snprintf(echo.summary, sizeof echo.summary,
@@ -336,10 +361,10 @@ err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
                   (unsigned long long)echo.reset, (unsigned long long)echo.aborted, (unsigned long long)echo.refused,
                   (unsigned long long)echo.received, (unsigned long long)echo.echoed,
                   (unsigned long long)echo.datagrams);
+    tcp_recv(pcb, control_received);
+    tcp_err(pcb, control_error);
     tcp_write(pcb, echo.summary, static_cast<u16_t>(strlen(echo.summary)), TCP_WRITE_FLAG_COPY);
-    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
-    echo.stop = true;
-    echo.cv.broadcast();
+    tcp_output(pcb);
     return ERR_OK;
 }
 

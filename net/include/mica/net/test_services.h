@@ -4,9 +4,9 @@
 //
 //   --test-ping=ADDR        ICMP echo requests to ADDR: several sizes, one fragmented both ways
 //   --test-net-echo=PORT    TCP echo on PORT for any number of connections at once, and UDP
-//                           echo on the same port; a
-//                           connection to PORT+1 (the control port) receives a one-line
-//                           summary and stops the kernel
+//                           echo on the same port; a connection to PORT+1 (the control
+//                           port) receives a one-line summary, and when the host closes it
+//                           the kernel stops
 //   --test-net-connect=ADDR:PORT,BYTES
 //                           connects to ADDR:PORT (an echo server), sends BYTES bytes of a
 //                           pattern and checks that the same bytes come back
