@@ -131,7 +131,6 @@ int VirtioNet::probe() {
     }
     device_.ready();
     refill();  // the first buffers, and the first notification (after DRIVER_OK, as required)
-    sched::detach(thread_);
     sched::start(thread_);
     if (drivers::verbose()) {
         char address[18];
@@ -190,17 +189,19 @@ void VirtioNet::stop(const char* why) {
     set_link(false);
 }
 
+// The receive thread. It ends only when remove() asks; a stopped device leaves it asleep.
 void VirtioNet::run() {
     for (;;) {
         // Idle with transmit buffers out: wake up later to reclaim them (no interrupt needed).
         wake_.wait(tx_pending() ? tx_reclaim_delay_ns : 0);
+        if (__atomic_load_n(&stopping_, __ATOMIC_ACQUIRE)) return;
         if (const char* why = __atomic_exchange_n(&failure_, nullptr, __ATOMIC_ACQ_REL)) stop(why);
-        if (state_ != State::running) return;
+        if (state_ != State::running) continue;
         if (__atomic_exchange_n(&config_changed_, false, __ATOMIC_ACQ_REL)) update_link();
         for (;;) {
             size_t n = poll_rx();
             reclaim_tx();
-            if (state_ != State::running) return;
+            if (state_ != State::running || __atomic_load_n(&stopping_, __ATOMIC_ACQUIRE)) break;
             if (n == rx_budget) {
                 // Busy: keep interrupts off, let others run, poll again.
                 __atomic_add_fetch(&rx_yields_, 1, __ATOMIC_RELAXED);
@@ -217,6 +218,40 @@ void VirtioNet::run() {
             if (idle) break;
         }
     }
+}
+
+bool VirtioNet::remove() {
+    __atomic_store_n(&stopping_, true, __ATOMIC_RELEASE);
+    wake_.post();
+    sched::join(thread_);  // no receive() from here on
+    thread_ = nullptr;
+    net::unregister_device(*this);  // no transmit() or flush() either; connections through it reset
+    {
+        sched::SpinGuard rx(rx_lock_);
+        sched::SpinGuard tx(tx_lock_);
+        if (state_ == State::running) state_ = State::failed;
+    }
+    if (device_.queue_count()) device_.fail(nullptr);  // reset: the device lets go of every buffer
+    release_all_tx();
+    {
+        sched::SpinGuard guard(rx_lock_);
+        recycle(assembler_.take_partial());
+        posted_ = 0;
+    }
+    // The stack lets go of what it holds as the connections through the device end.
+    uint64_t waited = 0;
+    while (__atomic_load_n(&lent_, __ATOMIC_ACQUIRE) && waited < release_wait_ns) {
+        sched::sleep_ns(release_poll_ns);
+        waited += release_poll_ns;
+    }
+    if (__atomic_load_n(&lent_, __ATOMIC_ACQUIRE)) {
+        kprintf("mica: %s: %zu receive buffers still held by the network stack; their memory stays\n",
+                device_.name(), lent_);
+        return false;
+    }
+    free_rx();
+    free_tx();
+    return true;
 }
 
 NetStats VirtioNet::snapshot() {
@@ -267,7 +302,7 @@ NetStats VirtioNet::snapshot() {
 namespace {
 using namespace net_internal;
 
-// Owned here: the devices probed (appended in the devices phase, never removed).
+// Owned here: the devices probed (appended in the devices phase; net_detach removes them).
 VirtioNet* devices[net::max_devices];
 size_t device_total = 0;
 
@@ -289,6 +324,26 @@ int probe(Device& device) {
 }  // namespace
 
 extern const Driver net_driver{"virtio-net", device_net, probe};
+
+int net_attach(Device& device) {
+    int e = probe(device);
+    if (e) device.fail(nullptr);  // as attach_device does: the device is left reset
+    return e;
+}
+
+bool net_detach(Device& device) {
+    for (size_t i = 0; i < device_total; ++i) {
+        VirtioNet* net = devices[i];
+        if (&net->device() != &device) continue;
+        if (!net->remove()) return false;  // buffers still out: the object must stay
+        for (size_t j = i + 1; j < device_total; ++j) devices[j - 1] = devices[j];
+        devices[--device_total] = nullptr;
+        device.driver_data = nullptr;
+        delete net;
+        return true;
+    }
+    return false;
+}
 
 cmdline::OptionTable net_command_line_options() {
     return {net_internal::option_table, sizeof net_internal::option_table / sizeof net_internal::option_table[0]};

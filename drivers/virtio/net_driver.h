@@ -57,6 +57,8 @@ inline constexpr size_t tx_pool_rings = 2;         // transmit slots: the ring's
 inline constexpr size_t tx_copybreak = 256;        // frames up to this are copied next to their header
 inline constexpr size_t tx_reclaim_batch = 64;     // finished transmit buffers taken per lock hold
 inline constexpr uint64_t tx_reclaim_delay_ns = 10'000'000;  // idle with buffers out: reclaim after 10 ms
+inline constexpr uint64_t release_wait_ns = 5'000'000'000;   // remove(): how long lent buffers may take
+inline constexpr uint64_t release_poll_ns = 10'000'000;
 inline constexpr size_t buffer_alignment = 64;
 
 // The boot options (net.cc): written by the command-line parser, read by probe.
@@ -96,6 +98,9 @@ class VirtioNet final : public net::EthernetDevice {
 public:
     explicit VirtioNet(Device& device) : device_(device) {}
     int probe();
+    // Out of the system (net_detach): false if the stack kept buffers past the wait.
+    bool remove();
+    Device& device() { return device_; }
     int transmit(const net::TxFrame& frame) override;
     void flush() override;
     NetStats snapshot();
@@ -141,6 +146,7 @@ private:
     State state_ = State::starting;  // changed under both locks
     const char* failure_ = nullptr;  // a problem found outside the thread, for it to act on (atomic)
     bool config_changed_ = false;    // atomic
+    bool stopping_ = false;          // atomic: remove() asks the thread to end
 
     // Receive, under rx_lock_.
     sched::Spinlock rx_lock_;

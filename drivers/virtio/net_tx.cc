@@ -163,7 +163,10 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
         } else {
             leftover_count = reclaim_tx_locked(leftovers, tx_reclaim_batch);
             slot = tx_free_;
-            if (!slot) {
+            if (txq_->broken()) {
+                slot = nullptr;  // the thread stops the device (failure_)
+                result = -errno_io;
+            } else if (!slot) {
                 // The ring and the backlog are full: the frame is dropped (the stack counts
                 // it, TCP retransmits).
                 ++tx_dropped_;

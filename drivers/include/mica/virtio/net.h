@@ -10,6 +10,8 @@
 
 namespace mica::virtio {
 
+class Device;
+
 // --virtio-net-rx-buffer=BYTES, --virtio-net-poll=on|off (see net.cc).
 cmdline::OptionTable net_command_line_options();
 
@@ -34,6 +36,15 @@ struct NetStats {
     uint64_t tx_kicks;               // flush() calls that published frames
     uint64_t link_changes;
 };
+
+// Probes `device` as the driver table's probe does (devices that attach_device did not find:
+// the in-guest tests' model devices). 0 or -errno.
+int net_attach(Device& device);
+// Takes a device the driver took out of the system (hot-unplug; the tests' model devices):
+// the receive thread ends, the interface goes (connections through it are reset), the device
+// is reset and its buffers freed once the stack has let go of them. false if it is not this
+// driver's, or if the stack kept buffers past a few seconds (the driver's memory then stays).
+bool net_detach(Device& device);
 
 // Devices the driver took, in probe order.
 size_t net_device_count();
