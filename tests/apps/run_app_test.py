@@ -209,6 +209,7 @@ def refused(a):
         cmd += ["--kernel", a.kernel]
     for item in a.add:
         cmd += ["--add", item]
+    cmd += a.run_arg
     cmd += ["-e", a.command]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     console = p.stdout.decode(errors="replace")
@@ -217,8 +218,9 @@ def refused(a):
     problems = []
     if p.returncode != a.status:
         problems.append(f"exit status {p.returncode}, expected {a.status}")
-    if not re.search(a.expect, console, re.M):
-        problems.append(f"no line matching {a.expect!r}")
+    for expect in a.expect:
+        if not re.search(expect, console, re.M):
+            problems.append(f"no line matching {expect!r}")
     if problems:
         print("FAILED:\n  " + "\n  ".join(problems))
         return 1
@@ -260,7 +262,9 @@ def main(argv):
         x.add_argument("--timeout", type=float, default=60)
         x.add_argument("--command", required=True, help="the kernel command line")
         x.add_argument("--status", type=int, required=True)
-        x.add_argument("--expect", required=True, help="regular expression the console must match")
+        x.add_argument("--expect", action="append", required=True,
+                       help="regular expression the console must match (repeatable)")
+        x.add_argument("--run-arg", action="append", default=[], help="passed to tools/run (e.g. --net=user)")
     s = sub.add_parser("same")
     s.add_argument("first")
     s.add_argument("second")
