@@ -20,7 +20,10 @@ int OpenFile::open(Vnode* node, int flags, OpenFile** out) {
     return 0;
 }
 
-OpenFile::~OpenFile() { vnode_->unref(); }
+OpenFile::~OpenFile() {
+    if (close_observer) close_observer->open_file_closing(this);
+    vnode_->unref();
+}
 
 void OpenFile::set_status_flags(int flags) {
     flags_ = (flags_ & ~settable_flags) | (flags & settable_flags);

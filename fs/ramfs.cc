@@ -45,6 +45,7 @@ public:
     int create(Name name, uint32_t mode, Vnode** out) override;
     int mkdir(Name name, uint32_t mode, Vnode** out) override;
     int symlink(Name name, const char* target, size_t target_length, Vnode** out) override;
+    int mknod(Name name, uint32_t mode, uint64_t rdev, Vnode** out) override;
     int link(Name name, Vnode* node) override;
     int unlink(Name name) override;
     int rmdir(Name name) override;
@@ -102,6 +103,14 @@ public:
 
 private:
     char* target_;  // owned, size bytes
+};
+
+// A special file: a name with a type and nothing else (a bound AF_UNIX socket's name; the
+// socket itself lives in net/ and finds its listener through this vnode).
+class RamSpecial final : public Vnode {
+public:
+    RamSpecial(FileSystem* fs, uint32_t mode, uint64_t device) : Vnode(fs, mode) { rdev = device; }
+    bool openable() const override { return false; }
 };
 
 class RamFs final : public FileSystem {
@@ -186,6 +195,13 @@ int RamDir::symlink(Name name, const char* target, size_t target_length, Vnode**
     RamSymlink* link = make_object<RamSymlink>(fs, copy, target_length);
     if (!link) free(copy);
     return adopt(name, link, out);
+}
+
+int RamDir::mknod(Name name, uint32_t mode, uint64_t rdev, Vnode** out) {
+    uint32_t type = mode & s_ifmt;
+    if (type != s_ifsock && type != s_ififo && type != s_ifchr && type != s_ifblk) return -errno_inval;
+    if (find(name)) return -errno_exist;
+    return adopt(name, make_object<RamSpecial>(fs, type | (mode & permission_bits), rdev), out);
 }
 
 int RamDir::link(Name name, Vnode* node) {

@@ -354,6 +354,7 @@ int Vfs::open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** 
         if (node->is_symlink() && !(flags & o_path)) return -errno_loop;
     }
     if ((flags & o_directory) && !node->is_directory()) return -errno_notdir;
+    if (!node->openable() && !(flags & o_path)) return -errno_nxio;
     if (node->is_directory() && (writable || (flags & o_creat))) return -errno_isdir;
     if ((flags & o_trunc) && writable && node->is_regular() && !created && node->size != 0) {
         if (int result = node->truncate(0); result < 0) return result;
@@ -386,6 +387,13 @@ int Vfs::symlink(const char* target, Vnode* at, const char* path) {
     if (int result = parent_of_new_entry(at, path, &parent); result < 0) return result;
     if (parent.trailing_slash) return -errno_noent;  // "name/" would have to be a directory
     return parent.dir->symlink(parent.last(), target, target_length, nullptr);
+}
+
+int Vfs::mknod(Vnode* at, const char* path, uint32_t mode, uint64_t rdev, Vnode** out) {
+    Parent parent;
+    if (int result = parent_of_new_entry(at, path, &parent); result < 0) return result;
+    if (parent.trailing_slash) return -errno_noent;
+    return parent.dir->mknod(parent.last(), mode, rdev, out);
 }
 
 int64_t Vfs::readlink(Vnode* at, const char* path, char* buffer, size_t size) {

@@ -33,6 +33,7 @@ int Vnode::lookup(Name, Vnode**) { return is_directory() ? -errno_noent : -errno
 int Vnode::create(Name, uint32_t, Vnode**) { return directory_only(*this); }
 int Vnode::mkdir(Name, uint32_t, Vnode**) { return directory_only(*this); }
 int Vnode::symlink(Name, const char*, size_t, Vnode**) { return directory_only(*this); }
+int Vnode::mknod(Name, uint32_t, uint64_t, Vnode**) { return directory_only(*this); }
 int Vnode::link(Name, Vnode*) { return directory_only(*this); }
 int Vnode::unlink(Name) { return directory_only(*this); }
 int Vnode::rmdir(Name) { return directory_only(*this); }
@@ -42,6 +43,8 @@ int64_t Vnode::readlink(char*, size_t) { return -errno_inval; }
 int64_t Vnode::read(uint64_t, void*, size_t) { return is_directory() ? -errno_isdir : -errno_inval; }
 int64_t Vnode::write(uint64_t, const void*, size_t) { return is_directory() ? -errno_isdir : -errno_inval; }
 int Vnode::truncate(uint64_t) { return is_directory() ? -errno_isdir : -errno_inval; }
+int64_t Vnode::read_stream(IoVector&, bool) { return -errno_inval; }
+int64_t Vnode::write_stream(IoVector&, bool) { return -errno_inval; }
 
 namespace {
 constexpr int64_t block_size = 4096;   // st_blksize: the page size

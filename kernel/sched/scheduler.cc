@@ -23,6 +23,7 @@ struct Cpu {
     Thread* current = nullptr;
     Thread* idle = nullptr;
     List<Thread, &Thread::timer_link> sleepers;  // sorted by wake_at
+    List<Timer, &Timer::link> timers;            // pending kernel timers, sorted by fire_at
     Thread* prev = nullptr;                      // switched away from; finish_switch settles it
     uint64_t switches = 0;
     bool need_resched = false;
@@ -48,13 +49,23 @@ Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
 
 uint64_t ns_to_cycles(uint64_t ns) {
-    uint64_t hz = arch::cycles_per_second();
-    return hz / 1000000000 * ns + hz % 1000000000 * ns / 1000000000;
+    // In 128 bits: `hz % 1e9 * ns` overflowed 64 bits for waits of tens of seconds.
+    // Saturating at half the range, so adding it to the cycle counter cannot wrap.
+    constexpr uint64_t far_away = ~uint64_t{0} >> 1;
+    unsigned __int128 c = static_cast<unsigned __int128>(ns) * arch::cycles_per_second() / 1000000000;
+    return c >= far_away ? far_away : static_cast<uint64_t>(c);
 }
 uint64_t cycles_to_ns(uint64_t c) {
     uint64_t hz = arch::cycles_per_second();
     return c / hz * 1000000000 + c % hz * 1000000000 / hz;
 }
+// The first cycle-counter value at or after monotonic time `ns` (rounded up, so a timer
+// never fires early), saturating far in the future.
+uint64_t ns_deadline_to_cycles(uint64_t ns) {
+    unsigned __int128 c = (static_cast<unsigned __int128>(ns) * arch::cycles_per_second() + 999999999) / 1000000000;
+    return c >= ~uint64_t{0} ? ~uint64_t{0} - 1 : static_cast<uint64_t>(c);
+}
+bool by_fire_time(const Timer& a, const Timer& b) { return a.fire_at < b.fire_at; }
 
 bool by_wake_time(const Thread& a, const Thread& b) { return a.wake_at < b.wake_at; }
 
@@ -76,6 +87,7 @@ void program_timer(Cpu& c) {
     uint64_t now = arch::cycles();
     uint64_t deadline = ~uint64_t{0};
     if (Thread* first = c.sleepers.front()) deadline = first->wake_at;
+    if (Timer* first = c.timers.front(); first && first->fire_at < deadline) deadline = first->fire_at;
     if (CONFIG_PREEMPT && c.current != c.idle && c.run_queue.highest_priority() >= c.current->priority) {
         uint64_t slice_end = c.current->slice_start + ns_to_cycles(time_slice_ns);
         if (slice_end < deadline) deadline = slice_end;
@@ -200,18 +212,35 @@ void interrupt_exit() {
 void timer_handler(unsigned, void*) {
     arch::timer_disarm();
     Cpu& c = this_cpu();
-    SpinGuard guard(c.lock);
-    uint64_t now = arch::cycles();
-    while (Thread* t = c.sleepers.front()) {
-        if (t->wake_at > now) break;
-        c.sleepers.remove(*t);
-        // A sleeper, or a waiter whose timeout expired: it unlinks itself from its wait
-        // queue when it runs (WaitQueue::wait).
-        if (t->state == Thread::State::sleeping || t->state == Thread::State::blocked) {
-            t->state = Thread::State::ready;
-            c.run_queue.enqueue(*t);
-            if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
+    {
+        SpinGuard guard(c.lock);
+        uint64_t now = arch::cycles();
+        while (Thread* t = c.sleepers.front()) {
+            if (t->wake_at > now) break;
+            c.sleepers.remove(*t);
+            // A sleeper, or a waiter whose timeout expired: it unlinks itself from its wait
+            // queue when it runs (WaitQueue::wait).
+            if (t->state == Thread::State::sleeping || t->state == Thread::State::blocked) {
+                t->state = Thread::State::ready;
+                c.run_queue.enqueue(*t);
+                if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
+            }
         }
+    }
+    // Expired kernel timers, one at a time with the CPU's lock released around each
+    // callback (it may wake threads or re-arm itself, both of which take it). The exit hook
+    // programs the hardware timer for whatever is next.
+    for (;;) {
+        Timer* t;
+        {
+            SpinGuard guard(c.lock);
+            t = c.timers.front();
+            if (!t || t->fire_at > arch::cycles()) break;
+            c.timers.remove(*t);
+            __atomic_store_n(&t->running, true, __ATOMIC_RELAXED);
+        }
+        t->callback_(t, t->context_);
+        __atomic_store_n(&t->running, false, __ATOMIC_RELEASE);
     }
 }
 
@@ -443,6 +472,55 @@ void sleep_ns(uint64_t ns) {
     self->state = Thread::State::sleeping;
     c.sleepers.insert_sorted(*self, by_wake_time);
     schedule(c);
+}
+
+// ---- kernel timers ------------------------------------------------------------------------
+
+void Timer::arm_at(uint64_t deadline_ns) {
+    uint64_t at = ns_deadline_to_cycles(deadline_ns);
+    IrqGuard irqs;
+    // Off the list it is on first (re-arming moves it to this CPU). Only a callback of this
+    // timer could move it meanwhile, and it runs on `cpu` with interrupts off: look again.
+    while (link.linked()) {
+        unsigned owner = __atomic_load_n(&cpu, __ATOMIC_ACQUIRE);
+        Cpu& other = cpus[owner];
+        other.lock.lock();
+        if (link.linked() && cpu == owner) other.timers.remove(*this);
+        other.lock.unlock();
+    }
+    Cpu& c = this_cpu();
+    c.lock.lock();
+    fire_at = at;
+    __atomic_store_n(&cpu, index_of(c), __ATOMIC_RELEASE);
+    c.timers.insert_sorted(*this, by_fire_time);
+    if (c.timers.front() == this) program_timer(c);
+    c.lock.unlock();
+}
+
+void Timer::arm_after(uint64_t ns) {
+    uint64_t now = cycles_to_ns(arch::cycles()), deadline;
+    if (__builtin_add_overflow(now, ns, &deadline)) deadline = ~uint64_t{0};
+    arm_at(deadline);
+}
+
+bool Timer::cancel() {
+    bool was_pending = false;
+    for (;;) {
+        {
+            IrqGuard irqs;
+            unsigned owner = __atomic_load_n(&cpu, __ATOMIC_ACQUIRE);
+            Cpu& c = cpus[owner];
+            c.lock.lock();
+            if (link.linked() && cpu == owner) {
+                c.timers.remove(*this);
+                was_pending = true;
+            }
+            c.lock.unlock();
+        }
+        // A callback in progress on another CPU finishes (and may re-arm: look again).
+        while (__atomic_load_n(&running, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+        if (!link.linked()) return was_pending;
+    }
 }
 
 uint64_t context_switches() {

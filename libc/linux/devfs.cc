@@ -25,71 +25,94 @@ constexpr size_t chunk = 512;  // bytes per copy through a stack buffer
 class Console final : public Device {
 public:
     Console(fs::FileSystem* owner, uint64_t rdev) : Device(owner, fs::s_ifchr | 0620, rdev) {}
-    int64_t transfer_read(Buffer, size_t) override { return 0; }
-    int64_t transfer_write(Buffer buffer, size_t length) override {
+    int64_t read_stream(fs::IoVector&, bool) override { return 0; }
+    int64_t write_stream(fs::IoVector& data, bool) override {
         char text[chunk];
         size_t done = 0;
-        while (done < length) {
-            size_t n = length - done < chunk ? length - done : chunk;
-            if (buffer.get(done, text, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
-            console::write(text, n);
-            done += n;
+        while (data.remaining() > 0) {
+            int64_t n = data.get(text, chunk);
+            if (n <= 0) return done ? static_cast<int64_t>(done) : (n < 0 ? n : -errno_fault);
+            console::write(text, static_cast<size_t>(n));
+            done += static_cast<size_t>(n);
         }
         return static_cast<int64_t>(done);
     }
     bool is_terminal() const override { return true; }
+    // Always ready (no input, so reads never block): the head never notifies.
+    fs::PollHead* poll_head() override { return &head_; }
+
+private:
+    fs::PollHead head_;
 };
 
 class Null final : public Device {
 public:
     explicit Null(fs::FileSystem* owner) : Device(owner, fs::s_ifchr | 0666, device_number(1, 3)) {}
-    int64_t transfer_read(Buffer, size_t) override { return 0; }
-    int64_t transfer_write(Buffer, size_t length) override { return static_cast<int64_t>(length); }
+    int64_t read_stream(fs::IoVector&, bool) override { return 0; }
+    int64_t write_stream(fs::IoVector& data, bool) override {
+        size_t n = data.remaining();
+        data.skip(n);
+        return static_cast<int64_t>(n);
+    }
 };
 
 class Zero final : public Device {
 public:
     explicit Zero(fs::FileSystem* owner) : Device(owner, fs::s_ifchr | 0666, device_number(1, 5)) {}
-    int64_t transfer_read(Buffer buffer, size_t length) override {
+    int64_t read_stream(fs::IoVector& data, bool) override {
         static const char zeros[chunk] = {};
         size_t done = 0;
-        while (done < length) {
-            size_t n = length - done < chunk ? length - done : chunk;
-            if (buffer.put(done, zeros, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
-            done += n;
+        while (data.remaining() > 0) {
+            int64_t n = data.put(zeros, chunk);
+            if (n <= 0) return done ? static_cast<int64_t>(done) : (n < 0 ? n : -errno_fault);
+            done += static_cast<size_t>(n);
         }
         return static_cast<int64_t>(done);
     }
-    int64_t transfer_write(Buffer, size_t length) override { return static_cast<int64_t>(length); }
+    int64_t write_stream(fs::IoVector& data, bool) override {
+        size_t n = data.remaining();
+        data.skip(n);
+        return static_cast<int64_t>(n);
+    }
 };
 
 class Random final : public Device {
 public:
     Random(fs::FileSystem* owner, uint32_t minor) : Device(owner, fs::s_ifchr | 0666, device_number(1, minor)) {}
-    int64_t transfer_read(Buffer buffer, size_t length) override {
+    int64_t read_stream(fs::IoVector& data, bool) override {
         char bytes[chunk];
         size_t done = 0;
-        while (done < length) {
-            size_t n = length - done < chunk ? length - done : chunk;
+        while (data.remaining() > 0) {
+            size_t n = data.remaining() < chunk ? data.remaining() : chunk;
             random::fill(bytes, n);
-            if (buffer.put(done, bytes, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
-            done += n;
+            int64_t put = data.put(bytes, n);
+            if (put <= 0) {
+                memset(bytes, 0, sizeof(bytes));
+                return done ? static_cast<int64_t>(done) : (put < 0 ? put : -errno_fault);
+            }
+            done += static_cast<size_t>(put);
+            if (static_cast<size_t>(put) < n) break;
         }
         memset(bytes, 0, sizeof(bytes));
         return static_cast<int64_t>(done);
     }
     // Writing adds to the pool on Linux; here it is mixed into the key.
-    int64_t transfer_write(Buffer buffer, size_t length) override {
+    int64_t write_stream(fs::IoVector& data, bool) override {
         char bytes[chunk];
         size_t done = 0;
-        while (done < length) {
-            size_t n = length - done < chunk ? length - done : chunk;
-            if (buffer.get(done, bytes, n) < 0) return done ? static_cast<int64_t>(done) : -errno_fault;
-            random::add_entropy(bytes, n, false);
-            done += n;
+        while (data.remaining() > 0) {
+            int64_t n = data.get(bytes, chunk);
+            if (n <= 0) return done ? static_cast<int64_t>(done) : (n < 0 ? n : -errno_fault);
+            random::add_entropy(bytes, static_cast<size_t>(n), false);
+            done += static_cast<size_t>(n);
         }
         return static_cast<int64_t>(done);
     }
+    // Never blocks (the generator is always ready once seeded): the head never notifies.
+    fs::PollHead* poll_head() override { return &head_; }
+
+private:
+    fs::PollHead head_;
 };
 
 int devfs_create(fs::Clock clock, fs::FileSystem** out) {

@@ -7,6 +7,8 @@
 #define SYSCALL(name) int64_t sys_##name(const uint64_t* args);
 #include "process.def"
 #include "files.def"
+#include "events.def"
+#include "sockets.def"
 #undef SYSCALL
 
 namespace mica::abi {
@@ -19,6 +21,8 @@ struct Table {
     if (MICA_NR_##name >= 0) handler[MICA_NR_##name] = sys_##name;
 #include "process.def"
 #include "files.def"
+#include "events.def"
+#include "sockets.def"
 #undef SYSCALL
     }
 };

@@ -6,6 +6,7 @@
 #include <mica/linux/pipe_buffer.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
+#include <mica/net/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include "files_impl.h"
@@ -19,7 +20,7 @@ using fs::Vnode;
 
 namespace {
 int fd_arg(uint64_t value) { return static_cast<int>(value); }
-Buffer app_buffer(uint64_t address) { return Buffer{reinterpret_cast<char*>(address), true}; }
+size_t clamp_count(uint64_t count) { return count < max_rw_count ? static_cast<size_t>(count) : max_rw_count; }
 uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~file_mode_mask; }
 
 int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
@@ -251,11 +252,6 @@ int64_t do_pipe2(uint64_t app_fds, int flags) {
     return 0;
 }
 
-struct LinuxTimespec {
-    int64_t sec;
-    int64_t nsec;
-};
-
 // struct statx (linux/stat.h), 256 bytes.
 struct StatxTimestamp {
     int64_t sec;
@@ -286,13 +282,15 @@ uint32_t dev_minor(uint64_t dev) { return static_cast<uint32_t>((dev & 0xff) | (
 int64_t sys_read(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    return file_read(file.get(), app_buffer(args[1]), args[2], -1, false);
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    return file_read(file.get(), data, -1, false);
 }
 
 int64_t sys_write(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    return file_write(file.get(), app_buffer(args[1]), args[2], -1);
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    return file_write(file.get(), data, -1, false);
 }
 
 int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false); }
@@ -302,16 +300,18 @@ int64_t sys_pread64(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
     auto offset = static_cast<int64_t>(args[3]);
-    if (offset < 0) return is_pipe(file->vnode()) ? -fs::errno_spipe : -fs::errno_inval;
-    return file_read(file.get(), app_buffer(args[1]), args[2], offset, false);
+    if (offset < 0) return file->vnode()->seekable() ? -fs::errno_inval : -fs::errno_spipe;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    return file_read(file.get(), data, offset, false);
 }
 
 int64_t sys_pwrite64(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
     auto offset = static_cast<int64_t>(args[3]);
-    if (offset < 0) return is_pipe(file->vnode()) ? -fs::errno_spipe : -fs::errno_inval;
-    return file_write(file.get(), app_buffer(args[1]), args[2], offset);
+    if (offset < 0) return file->vnode()->seekable() ? -fs::errno_inval : -fs::errno_spipe;
+    fs::IoVector data(reinterpret_cast<void*>(args[1]), clamp_count(args[2]), true);
+    return file_write(file.get(), data, offset, false);
 }
 
 int64_t sys_open(const uint64_t* args) {
@@ -549,6 +549,9 @@ int64_t sys_ioctl(const uint64_t* args) {
     FileRef file(fd);
     if (!file) return -fs::errno_badf;
     Vnode* node = file->vnode();
+    if (request != fionbio && request != fioclex && request != fionclex && net::Socket::is_socket(node)) {
+        return static_cast<net::Socket*>(node)->ioctl(request, arg);  // SIOCINQ (FIONREAD), SIOCOUTQ...
+    }
     switch (request) {
     case fionbio: {
         int32_t on;
@@ -602,28 +605,11 @@ int64_t sys_fcntl(const uint64_t* args) {
     return do_fcntl(fd_arg(args[0]), static_cast<int>(args[1]), args[2]);
 }
 
-int64_t sys_poll(const uint64_t* args) {
-    auto timeout_ms = static_cast<int32_t>(args[2]);
-    return do_poll(args[0], args[1], timeout_ms < 0 ? -1 : int64_t{timeout_ms} * 1000000);
-}
-
-int64_t sys_ppoll(const uint64_t* args) {
-    // The signal mask (args[3]) is ignored: signals are not delivered during the wait.
-    int64_t timeout_ns = -1;
-    if (args[2]) {
-        LinuxTimespec ts;
-        if (mm::vm::copy_from_app(&ts, reinterpret_cast<const void*>(args[2]), sizeof(ts)) < 0) return -errno_fault;
-        if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -fs::errno_inval;
-        timeout_ns = ts.sec > INT64_MAX / 1000000000 - 1 ? INT64_MAX : ts.sec * 1000000000 + ts.nsec;
-    }
-    return do_poll(args[0], args[1], timeout_ns);
-}
-
 int64_t sys_sendfile(const uint64_t* args) {
     FileRef out(fd_arg(args[0])), in(fd_arg(args[1]));
     if (!out || !in) return -fs::errno_badf;
     if (read_denied(in.get()) || write_denied(out.get())) return -fs::errno_badf;
-    if (is_pipe(in->vnode())) return -fs::errno_inval;  // Linux wants an mmap-able input
+    if (!in->vnode()->seekable()) return -fs::errno_inval;  // Linux wants an mmap-able input
     int64_t offset = -1;
     if (args[2]) {
         if (mm::vm::copy_from_app(&offset, reinterpret_cast<const void*>(args[2]), sizeof(offset)) < 0) return -errno_fault;
@@ -637,13 +623,14 @@ int64_t sys_sendfile(const uint64_t* args) {
     int64_t error = 0;
     while (done < count) {
         size_t want = count - done < chunk ? count - done : chunk;
-        Buffer kernel{bounce, false};
-        int64_t n = file_read(in.get(), kernel, want, offset < 0 ? -1 : offset + static_cast<int64_t>(done), false);
+        fs::IoVector input(bounce, want, false);
+        int64_t n = file_read(in.get(), input, offset < 0 ? -1 : offset + static_cast<int64_t>(done), false);
         if (n <= 0) {
             error = n;
             break;
         }
-        int64_t written = file_write(out.get(), kernel, static_cast<size_t>(n), -1);
+        fs::IoVector output(bounce, static_cast<size_t>(n), false);
+        int64_t written = file_write(out.get(), output, -1, false);
         if (written < 0) {
             error = written;
             break;

@@ -1,6 +1,6 @@
-// File system calls: descriptors, reads and writes, paths and directories, ioctl, fcntl,
-// poll, and files_init (files.h). Pipes, devices and /proc are in pipe.cc, devfs.cc and
-// procfs.cc.
+// The process's file state, paths, transfers and terminals behind the file system calls
+// (file_syscalls.cc), and files_init (files.h). Pipes, devices and /proc are in pipe.cc,
+// devfs.cc and procfs.cc; poll and select in poll.cc.
 //
 // Locking: vfs_lock guards the VFS, every vnode and open file, the descriptor table and the
 // working directory. A system call on a descriptor takes a reference to its open file under
@@ -88,18 +88,17 @@ int resolve(int dirfd, const char* path, bool empty_path_ok, bool follow, Vnode*
 bool read_denied(const OpenFile* file) { return !file->readable() || (file->flags() & fs::o_path); }
 bool write_denied(const OpenFile* file) { return !file->writable() || (file->flags() & fs::o_path); }
 
-// Reads into `buffer` at the file offset (offset < 0) or at `offset`.
-int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, bool nonblock) {
-    if (length > max_rw_count) length = max_rw_count;
+// Reads into `data` at the file offset (offset < 0) or at `offset`. Streams (pipes,
+// devices, sockets, eventfd...) transfer outside the VFS lock, straight into `data`; file
+// data goes through a kernel bounce buffer a chunk at a time under the lock.
+int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock) {
+    if (read_denied(file)) return -fs::errno_badf;
     Vnode* node = file->vnode();
-    if (is_pipe(node) || is_device(node)) {
-        if (read_denied(file)) return -fs::errno_badf;
-        if (is_pipe(node)) {
-            if (offset >= 0) return -fs::errno_spipe;
-            return pipe_read(node, buffer, length, nonblock || (file->flags() & fs::o_nonblock));
-        }
-        return static_cast<Device*>(node)->transfer_read(buffer, length);
+    if (node->is_stream()) {
+        if (offset >= 0 && !node->seekable()) return -fs::errno_spipe;
+        return node->read_stream(data, nonblock || (file->flags() & fs::o_nonblock));
     }
+    size_t length = data.remaining() < max_rw_count ? data.remaining() : max_rw_count;
     size_t chunk = length < bounce_size ? length : bounce_size;
     char* bounce = static_cast<char*>(malloc(chunk ? chunk : 1));
     if (!bounce) return -fs::errno_nomem;
@@ -116,9 +115,19 @@ int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, 
             result = n;
             break;
         }
-        if (n > 0 && buffer.put(done, bounce, static_cast<size_t>(n)) < 0) {
-            result = -errno_fault;
-            break;
+        if (n > 0) {
+            int64_t put = data.put(bounce, static_cast<size_t>(n));
+            if (put != n) {
+                // A bad address part way: what reached the application counts (and the file
+                // offset goes back to just after it, as the data after it was never read).
+                if (offset < 0) {
+                    Guard guard(vfs_lock);
+                    file->seek((put > 0 ? put : 0) - n, fs::seek_cur);
+                }
+                if (put > 0) done += static_cast<size_t>(put);
+                result = -errno_fault;
+                break;
+            }
         }
         done += static_cast<size_t>(n);
         if (static_cast<size_t>(n) < want) break;
@@ -127,17 +136,14 @@ int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, 
     return done > 0 ? static_cast<int64_t>(done) : result;
 }
 
-int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset) {
-    if (length > max_rw_count) length = max_rw_count;
+int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock) {
+    if (write_denied(file)) return -fs::errno_badf;
     Vnode* node = file->vnode();
-    if (is_pipe(node) || is_device(node)) {
-        if (write_denied(file)) return -fs::errno_badf;
-        if (is_pipe(node)) {
-            if (offset >= 0) return -fs::errno_spipe;
-            return pipe_write(node, buffer, length, file->flags() & fs::o_nonblock);
-        }
-        return static_cast<Device*>(node)->transfer_write(buffer, length);
+    if (node->is_stream()) {
+        if (offset >= 0 && !node->seekable()) return -fs::errno_spipe;
+        return node->write_stream(data, nonblock || (file->flags() & fs::o_nonblock));
     }
+    size_t length = data.remaining() < max_rw_count ? data.remaining() : max_rw_count;
     size_t chunk = length < bounce_size ? length : bounce_size;
     char* bounce = static_cast<char*>(malloc(chunk ? chunk : 1));
     if (!bounce) return -fs::errno_nomem;
@@ -145,9 +151,13 @@ int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset)
     int64_t result = 0;
     do {
         size_t want = length - done < chunk ? length - done : chunk;
-        if (want > 0 && buffer.get(done, bounce, want) < 0) {
-            result = -errno_fault;
-            break;
+        if (want > 0) {
+            int64_t got = data.get(bounce, want);
+            if (got <= 0) {
+                result = got < 0 ? got : -errno_fault;
+                break;
+            }
+            want = static_cast<size_t>(got);  // less after a fault part way: write what came
         }
         int64_t n;
         {
@@ -159,120 +169,60 @@ int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset)
             break;
         }
         done += static_cast<size_t>(n);
-        if (static_cast<size_t>(n) < want) break;
+        if (static_cast<size_t>(n) < want || data.remaining() == 0) break;
     } while (done < length);
     free(bounce);
     return done > 0 ? static_cast<int64_t>(done) : result;
 }
 
+// Copies and checks an iovec array from the application: the segments (heap, the caller's
+// to free) or -errno: -EINVAL for too many or a total beyond SSIZE_MAX, -EFAULT.
+int read_iovecs(uint64_t app_iov, uint64_t count, fs::IoSegment** out) {
+    *out = nullptr;
+    if (count > static_cast<uint64_t>(uio_maxiov)) return -fs::errno_inval;
+    if (count == 0) return 0;
+    auto* iov = static_cast<fs::IoSegment*>(malloc(count * sizeof(fs::IoSegment)));
+    if (!iov) return -fs::errno_nomem;
+    if (mm::vm::copy_from_app(iov, reinterpret_cast<const void*>(app_iov), count * sizeof(fs::IoSegment)) < 0) {
+        free(iov);
+        return -static_cast<int>(errno_fault);
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        if (iov[i].length > static_cast<uint64_t>(INT64_MAX) || __builtin_add_overflow(total, iov[i].length, &total) ||
+            total > static_cast<uint64_t>(INT64_MAX)) {
+            free(iov);
+            return -fs::errno_inval;
+        }
+    }
+    *out = iov;
+    return 0;
+}
 
-// readv/writev/preadv-style: the iovecs in order, stopping at the first short transfer.
+// readv/writev: one transfer over all the iovecs (a stream sees them as one request, so a
+// socket keeps message boundaries and a pipe write of at most PIPE_BUF stays atomic).
 int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write) {
     FileRef file(fd);
     if (!file) return -fs::errno_badf;
     if (write ? write_denied(file.get()) : read_denied(file.get())) return -fs::errno_badf;
-    if (count > static_cast<uint64_t>(uio_maxiov)) return -fs::errno_inval;
+    fs::IoSegment* iov;
+    if (int r = read_iovecs(app_iov, count, &iov); r < 0) return r;
     if (count == 0) return 0;
-    auto* iov = static_cast<IoVec*>(malloc(count * sizeof(IoVec)));
-    if (!iov) return -fs::errno_nomem;
-    int64_t result = 0;
-    if (mm::vm::copy_from_app(iov, reinterpret_cast<const void*>(app_iov), count * sizeof(IoVec)) < 0) {
-        result = -errno_fault;
-    } else {
-        uint64_t total = 0;
-        for (uint64_t i = 0; i < count; ++i) {
-            if (iov[i].length > static_cast<uint64_t>(INT64_MAX) || __builtin_add_overflow(total, iov[i].length, &total) ||
-                total > static_cast<uint64_t>(INT64_MAX)) {
-                result = -fs::errno_inval;
-                break;
-            }
-        }
-        size_t done = 0;
-        for (uint64_t i = 0; result == 0 && i < count && done < max_rw_count; ++i) {
-            if (iov[i].length == 0) continue;
-            Buffer buffer{reinterpret_cast<char*>(iov[i].base), true};
-            // After some data, a read must not block for more (a pipe that ran dry).
-            int64_t n = write ? file_write(file.get(), buffer, iov[i].length, -1)
-                              : file_read(file.get(), buffer, iov[i].length, -1, done > 0);
-            if (n < 0) {
-                if (done == 0) result = n;
-                break;
-            }
-            done += static_cast<size_t>(n);
-            if (static_cast<uint64_t>(n) < iov[i].length) break;
-        }
-        if (result == 0) result = static_cast<int64_t>(done);
-    }
+    fs::IoVector data(iov, count, true);
+    int64_t result = write ? file_write(file.get(), data, -1, false) : file_read(file.get(), data, -1, false);
     free(iov);
     return result;
 }
 
-// ---- poll ---------------------------------------------------------------------------------
-// Owned here: the notification counter pollers sleep on.
-sched::Mutex poll_lock;
-sched::CondVar poll_changed;
-uint64_t poll_generation = 0;
-
-
-unsigned poll_mask(OpenFile* file) {
-    Vnode* node = file->vnode();
-    if (is_pipe(node)) return pipe_poll(node);
-    if (is_device(node)) return static_cast<Device*>(node)->poll();
-    return pollin | pollrdnorm | pollout | pollwrnorm;  // files never block
-}
-
-int scan(PollFd* fds, size_t count) {
+int64_t install_node(Vnode* node, int flags, bool close_on_exec) {
     Guard guard(vfs_lock);
-    int ready_count = 0;
-    for (size_t i = 0; i < count; ++i) {
-        fds[i].revents = 0;
-        if (fds[i].fd < 0) continue;
-        OpenFile* file = fd_table.get(fds[i].fd);
-        unsigned mask = file ? poll_mask(file) : pollnval;
-        mask &= static_cast<uint16_t>(fds[i].events) | pollerr | pollhup | pollnval;
-        fds[i].revents = static_cast<int16_t>(mask);
-        if (mask) ++ready_count;
-    }
-    return ready_count;
-}
-
-// timeout_ns < 0: no timeout.
-int64_t do_poll(uint64_t app_fds, uint64_t count, int64_t timeout_ns) {
-    if (count > static_cast<uint64_t>(fd_table.limit())) return -fs::errno_inval;
-    PollFd* fds = nullptr;
-    if (count > 0) {
-        fds = static_cast<PollFd*>(malloc(count * sizeof(PollFd)));
-        if (!fds) return -fs::errno_nomem;
-        if (mm::vm::copy_from_app(fds, reinterpret_cast<const void*>(app_fds), count * sizeof(PollFd)) < 0) {
-            free(fds);
-            return -errno_fault;
-        }
-    }
-    uint64_t deadline = timeout_ns < 0 ? 0 : now_ns() + static_cast<uint64_t>(timeout_ns);
-    int ready_count;
-    for (;;) {
-        uint64_t generation;
-        {
-            Guard guard(poll_lock);
-            generation = poll_generation;
-        }
-        ready_count = scan(fds, count);
-        if (ready_count > 0 || timeout_ns == 0) break;
-        uint64_t wait_ns = 0;  // 0: until notified
-        if (timeout_ns > 0) {
-            uint64_t now = now_ns();
-            if (now >= deadline) break;
-            wait_ns = deadline - now;
-        }
-        Guard guard(poll_lock);
-        if (poll_generation == generation) poll_changed.wait(poll_lock, wait_ns);
-    }
-    int64_t result = ready_count;
-    if (count > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(app_fds), fds, count * sizeof(PollFd)) < 0) {
-        result = -errno_fault;
-    }
-    free(fds);
-    return result;
+    OpenFile* file;
+    int result = OpenFile::open(node, flags, &file);
+    node->unref();  // the open file holds it now (or nothing does)
+    if (result < 0) return result;
+    int fd = fd_table.install(file, close_on_exec);
+    file->unref();
+    return fd;
 }
 
 // ---- terminal ioctls ----------------------------------------------------------------------
@@ -405,28 +355,6 @@ bool split_path(const char* path, char* dir, const char** last) {
 
 // ---- shared helpers -----------------------------------------------------------------------
 
-int Buffer::put(size_t at, const void* source, size_t length) const {
-    if (!app) {
-        memcpy(data + at, source, length);
-        return 0;
-    }
-    return mm::vm::copy_to_app(data + at, source, length) < 0 ? -static_cast<int>(errno_fault) : 0;
-}
-
-int Buffer::get(size_t at, void* target, size_t length) const {
-    if (!app) {
-        memcpy(target, data + at, length);
-        return 0;
-    }
-    return mm::vm::copy_from_app(target, data + at, length) < 0 ? -static_cast<int>(errno_fault) : 0;
-}
-
-void poll_notify() {
-    Guard guard(poll_lock);
-    ++poll_generation;
-    poll_changed.broadcast();
-}
-
 uint64_t now_ns() { return bootchart::ns_since_entry(); }
 
 }  // namespace mica::abi::files
@@ -525,7 +453,6 @@ void files_restore(void* opaque) {
         file_mode_mask = saved->umask;
         delete saved;  // closes what the child still had open, as close() does, under the lock
     }
-    poll_notify();
 }
 
 void files_exec() {
@@ -544,6 +471,36 @@ void files_shutdown() {
     delete the_vfs;
     the_vfs = nullptr;
     __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
+}
+
+int files_lookup(const char* path, fs::Vnode** out) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    return the_vfs->lookup(at, path, true, out);
+}
+
+int files_mknod(const char* path, uint32_t mode, fs::Vnode** out) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    uint32_t masked = (mode & fs::s_ifmt) | (mode & 07777 & ~file_mode_mask);
+    return the_vfs->mknod(at, path, masked, 0, out);
+}
+
+int files_unlink(const char* path) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    Vnode* at;
+    if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
+    return the_vfs->unlink(at, path);
+}
+
+void files_release(fs::OpenFile** files, int count) {
+    Guard guard(vfs_lock);
+    for (int i = 0; i < count; ++i) files[i]->unref();
 }
 
 int files_read_whole(const char* path, void** data, size_t* size) {

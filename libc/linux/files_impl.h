@@ -85,17 +85,6 @@ struct VnodeRef {
     }
 };
 
-struct IoVec {
-    uint64_t base;
-    uint64_t length;
-};
-
-struct PollFd {
-    int32_t fd;
-    int16_t events;
-    int16_t revents;
-};
-
 // Linux's struct termios as the kernel passes it (asm-generic/termbits.h: NCCS 19; the same
 // on x86_64 and aarch64) and struct winsize.
 struct KernelTermios {
@@ -148,13 +137,17 @@ bool split_path(const char* path, char* dir, const char** last);
 // ---- transfers ----------------------------------------------------------------------------
 bool read_denied(const OpenFile* file);
 bool write_denied(const OpenFile* file);
-int64_t file_read(OpenFile* file, Buffer buffer, size_t length, int64_t offset, bool nonblock);
-int64_t file_write(OpenFile* file, Buffer buffer, size_t length, int64_t offset);
+// At the file offset (offset < 0) or at `offset`; `nonblock` adds to the file's O_NONBLOCK.
+int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock);
+int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock);
+int read_iovecs(uint64_t app_iov, uint64_t count, fs::IoSegment** out);
 int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write);
 
-// ---- poll and terminals -------------------------------------------------------------------
-unsigned poll_mask(OpenFile* file);
-int64_t do_poll(uint64_t app_fds, uint64_t count, int64_t timeout_ns);
+// A new descriptor for `node` (the creator's reference is consumed): an open file with
+// `flags` (access mode, O_NONBLOCK), close-on-exec as asked. The descriptor or -errno.
+int64_t install_node(Vnode* node, int flags, bool close_on_exec);
+
+// ---- terminals ----------------------------------------------------------------------------
 KernelTermios default_termios();
 int64_t terminal_ioctl(unsigned long request, uint64_t arg);
 

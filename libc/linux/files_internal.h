@@ -2,6 +2,8 @@
 #pragma once
 
 #include <mica/fs/file.h>
+#include <mica/fs/io.h>
+#include <mica/fs/poll.h>
 #include <mica/fs/vfs.h>
 #include <mica/linux/files.h>
 #include <mica/sched/sync.h>
@@ -13,51 +15,55 @@ namespace mica::abi::files {
 // errno values beyond mica/fs/abi.h and syscall.h.
 inline constexpr int64_t errno_opnotsupp = 95;
 
-// poll(2) event bits (asm-generic/poll.h, the same on both architectures).
-inline constexpr unsigned pollin = 0x1, pollpri = 0x2, pollout = 0x4, pollerr = 0x8, pollhup = 0x10,
-                          pollnval = 0x20, pollrdnorm = 0x40, pollwrnorm = 0x100;
-
-// A buffer for a transfer: application memory (copied with copy_to_app/copy_from_app, so
-// a bad address is -EFAULT) or kernel memory (sendfile, files_read_whole, tests).
-struct Buffer {
-    char* data;
-    bool app;
-    // 0 or -EFAULT.
-    int put(size_t at, const void* source, size_t length) const;
-    int get(size_t at, void* target, size_t length) const;
-};
+// poll(2) event bits (fs/poll.h).
+inline constexpr unsigned pollin = fs::poll_in, pollpri = fs::poll_pri, pollout = fs::poll_out,
+                          pollerr = fs::poll_err, pollhup = fs::poll_hup, pollnval = fs::poll_nval,
+                          pollrdnorm = fs::poll_rdnorm, pollwrnorm = fs::poll_wrnorm;
 
 // ---- pipes (pipe.cc) ----------------------------------------------------------------------
 // Pipe ends are vnodes of type S_IFIFO (nothing else in Mica makes FIFOs): the read end and
-// the write end are separate vnodes sharing one ring, so "no reader left" is the read end's
-// vnode being destroyed with its last open file.
+// the write end are separate vnodes sharing one ring and one PollHead, so "no reader left"
+// is the read end's vnode being destroyed with its last open file. They are streams
+// (vnode.h): read_stream/write_stream block unless asked not to.
 int pipe_create(int flags, fs::OpenFile** read_end, fs::OpenFile** write_end);
-inline bool is_pipe(const fs::Vnode* node) { return (node->mode & fs::s_ifmt) == fs::s_ififo; }
-int64_t pipe_read(fs::Vnode* end, Buffer buffer, size_t length, bool nonblock);
-int64_t pipe_write(fs::Vnode* end, Buffer buffer, size_t length, bool nonblock);
-unsigned pipe_poll(fs::Vnode* end);
+inline bool is_pipe(const fs::Vnode* node) { return (node->mode & fs::s_ifmt) == fs::s_ififo && node->is_stream(); }
 size_t pipe_available(fs::Vnode* end);  // FIONREAD
 
 // ---- devices (devfs.cc) -------------------------------------------------------------------
-// Character devices: only devfs makes S_IFCHR vnodes, and they are all Device. Their
-// transfers run outside the VFS lock (the console may be slow) and are thread-safe.
+// Character devices: only devfs makes S_IFCHR vnodes, and they are all Device. They are
+// streams (vnode.h): transfers run outside the VFS lock (the console may be slow) and are
+// thread-safe. None ever blocks; the console and the random devices have a PollHead that
+// never notifies, so epoll accepts them as Linux does (it refuses null and zero: -EPERM).
 class Device : public fs::Vnode {
 public:
     Device(fs::FileSystem* owner, uint32_t mode, uint64_t rdev) : Vnode(owner, mode) { this->rdev = rdev; }
-    virtual int64_t transfer_read(Buffer buffer, size_t length) = 0;
-    virtual int64_t transfer_write(Buffer buffer, size_t length) = 0;
-    virtual unsigned poll() { return pollin | pollrdnorm | pollout | pollwrnorm; }
     virtual bool is_terminal() const { return false; }
-    // Kernel-buffer access through the VFS (OpenFile::read): the same transfers.
+    bool is_stream() const override { return true; }
+    // Kernel-buffer access through the VFS (OpenFile::read, files_read_whole): the same
+    // transfers.
     int64_t read(uint64_t, void* buffer, size_t length) override {
-        return transfer_read(Buffer{static_cast<char*>(buffer), false}, length);
+        fs::IoVector data(buffer, length, false);
+        return read_stream(data, false);
     }
     int64_t write(uint64_t, const void* buffer, size_t length) override {
-        return transfer_write(Buffer{const_cast<char*>(static_cast<const char*>(buffer)), false}, length);
+        fs::IoVector data(const_cast<void*>(buffer), length, false);
+        return write_stream(data, false);
     }
 };
 inline bool is_device(const fs::Vnode* node) { return (node->mode & fs::s_ifmt) == fs::s_ifchr; }
 extern const fs::FileSystemType devfs_type;
+
+// ---- anonymous files (eventfd, timerfd, epoll) -------------------------------------------
+// Objects with a descriptor but no name, on filesystems that are never mounted (Linux's
+// anon_inode): mode 0600 without a file type, as Linux reports them. Each kind has its own
+// instance, so `node->fs == &epoll_fs` tells an epoll instance from other vnodes.
+class AnonFs final : public fs::FileSystem {
+public:
+    AnonFs() : FileSystem(nullptr) {}
+    fs::Vnode* root() override { return nullptr; }
+};
+inline constexpr uint32_t anon_mode = 0600;
+extern AnonFs epoll_fs, eventfd_fs, timerfd_fs;
 
 // ---- procfs (procfs.cc) -------------------------------------------------------------------
 extern const fs::FileSystemType procfs_type;
@@ -95,11 +101,6 @@ public:
     fs::Vnode* root() override { return root_; }
     StaticDir* root_ = nullptr;
 };
-
-// ---- poll wake-ups (files.cc) -------------------------------------------------------------
-// Anything whose poll state changes (pipe data, space, a closed end) calls poll_notify;
-// pollers sleep until the next notification or their timeout.
-void poll_notify();
 
 // The monotonic clock (nanoseconds since boot) used for timeouts and file times.
 uint64_t now_ns();

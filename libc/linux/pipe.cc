@@ -3,7 +3,9 @@
 // is full and get -EPIPE once no reader is left (no SIGPIPE yet). Writes of at most PIPE_BUF
 // bytes are atomic. Each pipe has its own mutex, taken after the VFS lock when at all (an
 // end's destructor runs under the VFS lock); data is copied between the ring and the
-// application's memory directly, under the pipe's mutex.
+// application's memory directly, under the pipe's mutex. Both ends share one PollHead,
+// notified after every change with what it made possible (data: POLLIN; room: POLLOUT; a
+// closed end: POLLHUP or POLLERR); each end's poll_events says which apply to it.
 #include <mica/linux/pipe_buffer.h>
 #include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
@@ -34,6 +36,7 @@ struct Overflow {
 };
 
 struct Pipe {
+    fs::PollHead head;  // destroyed last (declared first): the ends' waiters are gone by then
     ~Pipe() {
         while (Overflow* o = overflow_head) {
             overflow_head = o->next;
@@ -67,13 +70,19 @@ public:
             pipe_->readable.broadcast();
             pipe_->writable.broadcast();
         }
-        poll_notify();
+        // The other end hears of it: a reader sees POLLHUP, a writer POLLERR.
+        pipe_->head.notify(read_end_ ? pollerr : pollhup | pollin);
         if (--pipe_->ends == 0) {
             pipe_->~Pipe();
             free(pipe_);
         }
     }
     bool seekable() const override { return false; }
+    bool is_stream() const override { return true; }
+    int64_t read_stream(fs::IoVector& data, bool nonblock) override;
+    int64_t write_stream(fs::IoVector& data, bool nonblock) override;
+    uint32_t poll_events() override;
+    fs::PollHead* poll_head() override { return &pipe_->head; }
     Pipe* pipe() const { return pipe_; }
     bool read_end() const { return read_end_; }
 
@@ -134,15 +143,17 @@ void refill(Pipe* p) {
 }
 
 // Queues the rest of a write as overflow (see Overflow): bytes taken, or -errno.
-int64_t queue_overflow(Pipe* p, Buffer buffer, size_t done, size_t length) {
+int64_t queue_overflow(Pipe* p, fs::IoVector& data) {
     constexpr size_t max_chunk = 1 << 20;
-    size_t n = length - done < max_chunk ? length - done : max_chunk;
+    size_t n = data.remaining() < max_chunk ? data.remaining() : max_chunk;
     auto* o = static_cast<Overflow*>(malloc(sizeof(Overflow) + n));
     if (!o) return -fs::errno_nomem;
-    if (buffer.get(done, o->data, n) < 0) {
+    int64_t got = data.get(o->data, n);
+    if (got <= 0) {
         free(o);
-        return -errno_fault;
+        return got < 0 ? got : -errno_fault;
     }
+    n = static_cast<size_t>(got);
     *o = Overflow{nullptr, n, 0};
     if (p->overflow_tail) p->overflow_tail->next = o;
     else p->overflow_head = o;
@@ -150,11 +161,11 @@ int64_t queue_overflow(Pipe* p, Buffer buffer, size_t done, size_t length) {
     return static_cast<int64_t>(n);
 }
 
-int64_t pipe_read(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock) {
-    PipeEnd* end = end_of(node);
-    if (!end->read_end()) return -fs::errno_badf;
-    if (length == 0) return 0;
-    Pipe* p = end->pipe();
+
+int64_t PipeEnd::read_stream(fs::IoVector& data, bool nonblock) {
+    if (!read_end_) return -fs::errno_badf;
+    if (data.remaining() == 0) return 0;
+    Pipe* p = pipe_;
     size_t done = 0;
     {
         sched::LockGuard<sched::Mutex> guard(p->mutex);
@@ -163,29 +174,30 @@ int64_t pipe_read(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock) 
             if (nonblock) return -errno_again;
             p->readable.wait(p->mutex);
         }
-        while (done < length) {
+        while (data.remaining() > 0) {
             PipeBuffer::Span span = p->ring.readable();
             if (span.length == 0) break;
-            size_t n = span.length < length - done ? span.length : length - done;
-            if (buffer.put(done, span.data, n) < 0) {
-                if (done == 0) return -errno_fault;
+            int64_t n = data.put(span.data, span.length);
+            if (n <= 0) {
+                if (done == 0) return n < 0 ? n : -errno_fault;
                 break;
             }
-            p->ring.consume(n);
-            done += n;
+            p->ring.consume(static_cast<size_t>(n));
+            done += static_cast<size_t>(n);
             refill(p);
+            if (static_cast<size_t>(n) < span.length && data.remaining() > 0) break;  // a fault
         }
         p->writable.broadcast();
     }
-    poll_notify();
+    p->head.notify(pollout | pollwrnorm);
     return static_cast<int64_t>(done);
 }
 
-int64_t pipe_write(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock) {
-    PipeEnd* end = end_of(node);
-    if (end->read_end()) return -fs::errno_badf;
+int64_t PipeEnd::write_stream(fs::IoVector& data, bool nonblock) {
+    if (read_end_) return -fs::errno_badf;
+    size_t length = data.remaining();
     if (length == 0) return 0;
-    Pipe* p = end->pipe();
+    Pipe* p = pipe_;
     size_t done = 0;
     int64_t error = 0;
     {
@@ -200,7 +212,7 @@ int64_t pipe_write(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock)
             size_t needed = atomic ? length : 1;
             if (p->overflow_head || (p->ring.space() < needed && abi::parent_pid() != 0)) {
                 // A forked child (see Overflow), or data already queued behind the ring.
-                int64_t n = queue_overflow(p, buffer, done, length);
+                int64_t n = queue_overflow(p, data);
                 if (n < 0) {
                     error = n;
                     break;
@@ -221,28 +233,31 @@ int64_t pipe_write(fs::Vnode* node, Buffer buffer, size_t length, bool nonblock)
             while (done < length) {
                 PipeBuffer::Span span = p->ring.writable();
                 if (span.length == 0) break;
-                size_t n = span.length < length - done ? span.length : length - done;
-                if (buffer.get(done, span.data, n) < 0) {
-                    error = -errno_fault;
+                int64_t n = data.get(span.data, span.length);
+                if (n <= 0) {
+                    error = n < 0 ? n : -errno_fault;
                     break;
                 }
-                p->ring.commit(n);
-                done += n;
+                p->ring.commit(static_cast<size_t>(n));
+                done += static_cast<size_t>(n);
+                if (static_cast<size_t>(n) < span.length && data.remaining() > 0) {
+                    error = -errno_fault;  // a fault part way through the vector
+                    break;
+                }
             }
             if (done > before) p->readable.broadcast();
             if (error) break;
         }
     }
-    if (done > 0) poll_notify();
+    if (done > 0) p->head.notify(pollin | pollrdnorm);
     return done > 0 ? static_cast<int64_t>(done) : error;
 }
 
-unsigned pipe_poll(fs::Vnode* node) {
-    PipeEnd* end = end_of(node);
-    Pipe* p = end->pipe();
+uint32_t PipeEnd::poll_events() {
+    Pipe* p = pipe_;
     sched::LockGuard<sched::Mutex> guard(p->mutex);
     unsigned mask = 0;
-    if (end->read_end()) {
+    if (read_end_) {
         if (!p->ring.empty()) mask |= pollin | pollrdnorm;
         if (!p->writer_open) mask |= pollhup;
     } else {

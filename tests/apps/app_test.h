@@ -4,6 +4,7 @@
  * unbuffered) so that what was printed before a crash reaches the console or the pipe. */
 #ifndef MICA_APP_TEST_H
 #define MICA_APP_TEST_H
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -19,4 +20,26 @@ static inline void app_test_init(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
     } while (0)
 
 static inline const char* yes_no(int b) { return b ? "yes" : "no"; }
+
+/* errno by name: strerror's texts differ between C libraries. */
+static inline const char* errno_name(int e) {
+    switch (e) {
+#define APP_ERRNO(name) case name: return #name;
+    APP_ERRNO(EPERM) APP_ERRNO(ENOENT) APP_ERRNO(EINTR) APP_ERRNO(ENXIO) APP_ERRNO(EBADF) APP_ERRNO(EAGAIN)
+    APP_ERRNO(ENOMEM) APP_ERRNO(EACCES) APP_ERRNO(EFAULT) APP_ERRNO(EEXIST) APP_ERRNO(ENOTDIR)
+    APP_ERRNO(EISDIR) APP_ERRNO(EINVAL) APP_ERRNO(EMFILE) APP_ERRNO(ENOTTY) APP_ERRNO(ESPIPE)
+    APP_ERRNO(EPIPE) APP_ERRNO(EDOM) APP_ERRNO(ERANGE) APP_ERRNO(ENOSYS) APP_ERRNO(ELOOP)
+    APP_ERRNO(ENOTSOCK) APP_ERRNO(EDESTADDRREQ) APP_ERRNO(EMSGSIZE) APP_ERRNO(EPROTOTYPE)
+    APP_ERRNO(ENOPROTOOPT) APP_ERRNO(EPROTONOSUPPORT) APP_ERRNO(ESOCKTNOSUPPORT) APP_ERRNO(EOPNOTSUPP)
+    APP_ERRNO(EAFNOSUPPORT) APP_ERRNO(EADDRINUSE) APP_ERRNO(EADDRNOTAVAIL) APP_ERRNO(ECONNABORTED)
+    APP_ERRNO(ECONNRESET) APP_ERRNO(ENOBUFS) APP_ERRNO(EISCONN) APP_ERRNO(ENOTCONN) APP_ERRNO(ETIMEDOUT)
+    APP_ERRNO(ECONNREFUSED) APP_ERRNO(EALREADY) APP_ERRNO(EINPROGRESS)
+#undef APP_ERRNO
+    default: {
+        static char text[24];
+        snprintf(text, sizeof text, "errno %d", e);
+        return text;
+    }
+    }
+}
 #endif

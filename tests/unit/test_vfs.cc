@@ -424,3 +424,30 @@ TEST(OpenFlags, ArchitectureValues) {
 }
 
 }  // namespace
+
+// Special files (mknod): what a bound AF_UNIX socket leaves in the filesystem.
+class SpecialFiles : public fs_test::VfsTest {};
+
+TEST_F(SpecialFiles, SocketNodesAreNamesThatCannotBeOpened) {
+    using namespace mica::fs;
+    ASSERT_EQ(vfs.mkdir(nullptr, "/run", 0755), 0);
+    Vnode* sock = nullptr;
+    ASSERT_EQ(vfs.mknod(nullptr, "/run/app.sock", s_ifsock | 0755, 0, &sock), 0);
+    ASSERT_NE(sock, nullptr);
+    EXPECT_EQ(sock->mode, s_ifsock | 0755);
+    LinuxStat st;
+    ASSERT_EQ(vfs.stat(nullptr, "/run/app.sock", true, &st), 0);
+    EXPECT_EQ(st.st_mode & s_ifmt, s_ifsock);
+    EXPECT_EQ(vfs.mknod(nullptr, "/run/app.sock", s_ifsock | 0755, 0, nullptr), -errno_exist);
+    EXPECT_EQ(vfs.mknod(nullptr, "/missing/app.sock", s_ifsock | 0755, 0, nullptr), -errno_noent);
+    EXPECT_EQ(vfs.mknod(nullptr, "/run/bad", 0755, 0, nullptr), -errno_inval);  // no type
+    OpenFile* f = nullptr;
+    EXPECT_EQ(vfs.open(nullptr, "/run/app.sock", o_rdonly, 0, &f), -errno_nxio);
+    EXPECT_EQ(vfs.open(nullptr, "/run/app.sock", o_rdonly | o_path, 0, &f), 0);
+    f->unref();
+    // The name goes with unlink; whoever holds the vnode keeps it.
+    EXPECT_EQ(vfs.unlink(nullptr, "/run/app.sock"), 0);
+    EXPECT_EQ(lookup_error("/run/app.sock"), -errno_noent);
+    EXPECT_EQ(sock->mode & s_ifmt, s_ifsock);
+    sock->unref();
+}

@@ -12,7 +12,7 @@ namespace mica::fs {
 
 // errno values (asm-generic/errno-base.h and errno.h; x86_64 and aarch64 share them). Functions
 // return them negated.
-inline constexpr int errno_perm = 1, errno_noent = 2, errno_io = 5, errno_badf = 9,
+inline constexpr int errno_perm = 1, errno_noent = 2, errno_io = 5, errno_nxio = 6, errno_badf = 9,
                      errno_nomem = 12, errno_acces = 13, errno_busy = 16, errno_exist = 17,
                      errno_xdev = 18, errno_nodev = 19, errno_notdir = 20, errno_isdir = 21,
                      errno_inval = 22, errno_nfile = 23, errno_mfile = 24, errno_fbig = 27,

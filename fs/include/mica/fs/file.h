@@ -12,6 +12,18 @@
 
 namespace mica::fs {
 
+class OpenFile;
+
+// Told when an open file description is finally closed, before its vnode reference goes:
+// epoll drops its registrations on the file then (Linux's eventpoll_release).
+class CloseObserver {
+public:
+    virtual void open_file_closing(OpenFile* file) = 0;
+
+protected:
+    ~CloseObserver() = default;
+};
+
 class OpenFile : public MallocAllocated {
 public:
     // A new open file on `node` (takes its own reference) in *out: 0 or -ENOMEM. O_CLOEXEC
@@ -47,6 +59,11 @@ public:
     int64_t getdents64(void* buffer, size_t size);
     // ftruncate.
     int truncate(int64_t length);
+
+    // Set by whoever watches this open file description (epoll) while it does; called from
+    // the destructor. `watchers` is that observer's own per-file data, opaque here.
+    CloseObserver* close_observer = nullptr;
+    void* watchers = nullptr;
 
 private:
     int64_t read_at(void* buffer, size_t length, uint64_t offset);

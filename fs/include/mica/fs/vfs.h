@@ -57,10 +57,15 @@ public:
     // The vnode `path` names (referenced) in *out; the last symlink followed if `follow`.
     int lookup(Vnode* at, const char* path, bool follow, Vnode** out);
     // open(2) without the descriptor: O_CREAT (with `mode`), O_EXCL, O_TRUNC, O_DIRECTORY,
-    // O_NOFOLLOW, access mode checks (-EISDIR for writing a directory).
+    // O_NOFOLLOW, access mode checks (-EISDIR for writing a directory). Special files made
+    // by mknod (Vnode::openable) cannot be opened: -ENXIO (Linux's answer for a socket;
+    // named FIFOs and device nodes outside devfs are not supported), except with O_PATH.
     int open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** out);
     int mkdir(Vnode* at, const char* path, uint32_t mode);
     int symlink(const char* target, Vnode* at, const char* path);
+    // mknod(2): a special file (`mode` holds its type and permissions), referenced in *out
+    // when `out` is not null. -EEXIST when the name exists (whatever it is).
+    int mknod(Vnode* at, const char* path, uint32_t mode, uint64_t rdev, Vnode** out);
     // readlink: bytes copied (not NUL-terminated) or -errno (-EINVAL if not a symlink).
     int64_t readlink(Vnode* at, const char* path, char* buffer, size_t size);
     // link: `old_path` (not followed, as linkat without AT_SYMLINK_FOLLOW) gets `new_path`.

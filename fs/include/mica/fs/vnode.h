@@ -14,7 +14,9 @@
 #pragma once
 
 #include <mica/fs/abi.h>
+#include <mica/fs/io.h>
 #include <mica/fs/object.h>
+#include <mica/fs/poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +87,8 @@ public:
     virtual int create(Name name, uint32_t mode, Vnode** out);
     virtual int mkdir(Name name, uint32_t mode, Vnode** out);
     virtual int symlink(Name name, const char* target, size_t target_length, Vnode** out);
+    // A special file (mode holds its type: S_IFSOCK for a bound AF_UNIX socket's name).
+    virtual int mknod(Name name, uint32_t mode, uint64_t rdev, Vnode** out);
     // A new name for `node` (hard link); node is not a directory.
     virtual int link(Name name, Vnode* node);
     virtual int unlink(Name name);
@@ -105,6 +109,24 @@ public:
     virtual int truncate(uint64_t length);
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
+    // False for a name that stands for something living elsewhere (a socket node; FIFOs and
+    // device nodes made by mknod, which Mica connects to nothing): open fails with -ENXIO.
+    virtual bool openable() const { return true; }
+
+    // Readiness (poll.h): the events ready now, and the head waiters register on to hear of
+    // changes. nullptr means the readiness never changes (regular files, directories and
+    // most devices: always ready for poll and select; epoll refuses them with -EPERM, as
+    // Linux does). poll_events may sleep; it is never called under a spinlock.
+    virtual uint32_t poll_events() { return poll_always_ready; }
+    virtual PollHead* poll_head() { return nullptr; }
+
+    // Objects that are not file data (pipes, devices, sockets, eventfd, timerfd, epoll) lock
+    // for themselves and may block: the system calls run these outside the VFS lock, on the
+    // application's buffers directly, instead of read/write above (file data at an offset,
+    // under the VFS lock). Defaults: -EINVAL, as Linux for objects without read or write.
+    virtual bool is_stream() const { return false; }
+    virtual int64_t read_stream(IoVector& data, bool nonblock);
+    virtual int64_t write_stream(IoVector& data, bool nonblock);
 
     // mtime = ctime = now (after a change of content), ctime = now (attributes).
     void touch_modified();
@@ -126,7 +148,8 @@ public:
     virtual Vnode* root() = 0;
 
     Timespec now() const { return clock_ ? clock_() : Timespec{}; }
-    uint64_t allocate_ino() { return next_ino_++; }
+    // Atomic: filesystems outside the VFS lock (pipes, sockets) allocate from any thread.
+    uint64_t allocate_ino() { return __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED); }
     uint64_t dev = 0;  // st_dev, assigned by the VFS at mount
 
 private:

@@ -29,6 +29,8 @@ public:
     }
     void push_back(T& item) { insert_before(&head_, node(item)); }
     void push_front(T& item) { insert_before(head_.next, node(item)); }
+    // Inserts `item` right after `position`, which is on this list.
+    void insert_after(T& position, T& item) { insert_before(node(position)->next, node(item)); }
     T* front() const { return empty() ? nullptr : owner(head_.next); }
     T* pop_front() {
         if (empty()) return nullptr;

@@ -139,6 +139,41 @@ private:
 // (a waiter whose timeout fired first). Internal to sched.
 void wake_thread(Thread* t);
 
+// A one-shot kernel timer. Its callback runs once, at or after the deadline, on the CPU that
+// armed it, in the timer interrupt (interrupts off): it may take spinlocks, wake threads and
+// notify PollHeads, never sleep. The timers of a CPU share its one-shot hardware timer with
+// the scheduler (tickless: only the earliest event is programmed).
+//
+// cancel() and the destructor return only once the callback is neither pending nor running.
+// The owner serialises arm() and cancel() of one timer; a callback may re-arm its own timer
+// (periodic timers do) but must not cancel it, nor cancel a timer whose callback may be
+// cancelling this one.
+class Timer {
+public:
+    using Callback = void (*)(Timer* timer, void* context);
+
+    Timer(Callback callback, void* context) : callback_(callback), context_(context) {}
+    ~Timer() { cancel(); }
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+
+    // Fires at monotonic time `deadline_ns` (clock::monotonic_ns()); a deadline in the past
+    // fires at once. Arming a pending timer moves it.
+    void arm_at(uint64_t deadline_ns);
+    void arm_after(uint64_t ns);
+    // Takes it off its CPU's list and waits for a callback in progress. True if it was pending.
+    bool cancel();
+    bool pending() const { return link.linked(); }
+
+    // The scheduler's (scheduler.cc): position in a CPU's list, and that CPU.
+    ListNode link;
+    uint64_t fire_at = 0;    // cycle counter
+    unsigned cpu = 0;        // whose list while pending
+    bool running = false;    // its callback is running (on `cpu`)
+    Callback callback_;
+    void* context_;
+};
+
 template <typename Pred>
 size_t WaitQueue::wake_if(Pred pred, size_t max) {
     size_t woken = 0;

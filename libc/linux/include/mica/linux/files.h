@@ -14,7 +14,9 @@
 #include <stdint.h>
 
 namespace mica::fs {
+class OpenFile;
 class Vfs;
+class Vnode;
 }
 namespace mica::sched {
 class Mutex;
@@ -51,5 +53,16 @@ int files_read_whole(const char* path, void** data, size_t* size);
 // The VFS (after files_init) and the lock that serialises every use of it.
 fs::Vfs& vfs();
 sched::Mutex& vfs_mutex();
+
+// For AF_UNIX names (net/unix/), each taking the VFS lock (so never called with it held):
+// the vnode `path` names, relative to the working directory, with a reference, following
+// symbolic links; and a new special file there (`mode`: type and permissions, the umask
+// applied), referenced, -EEXIST when the name exists.
+int files_lookup(const char* path, fs::Vnode** out);
+int files_mknod(const char* path, uint32_t mode, fs::Vnode** out);
+int files_unlink(const char* path);
+// Drops one reference to each of `count` open files (descriptors a socket message carried
+// that nobody received), taking the VFS lock.
+void files_release(fs::OpenFile** files, int count);
 
 }  // namespace mica::abi
