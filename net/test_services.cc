@@ -71,10 +71,11 @@ const cmdline::Option option_table[] = {
          if (const char* problem = parse_ipv4(v, test.address)) return problem;
          return set_service(Service::ping);
      }},
-    {"test-net-echo", "PORT", "serve TCP echo on PORT until a connection to PORT+1, then stop", nullptr,
+    {"test-net-echo", "PORT", "serve TCP echo on PORT until a connection to PORT+1, then stop (discard on PORT+2, "
+     "a source on PORT+3)", nullptr,
      [](const char* v) -> const char* {
          uint64_t port;
-         if (const char* problem = parse_number(v, 0xfffe, port)) return problem;
+         if (const char* problem = parse_number(v, 0xfffc, port)) return problem;
          if (port == 0) return "port 0";
          test.port = static_cast<uint16_t>(port);
          return set_service(Service::echo);
@@ -212,6 +213,7 @@ struct EchoService {
     bool stop = false;
     uint64_t accepted = 0, completed = 0, reset = 0, aborted = 0, refused = 0;
     uint64_t received = 0, echoed = 0, datagrams = 0;
+    uint64_t discarded = 0, sourced = 0;  // the discard and source ports (measurements)
     size_t open = 0;
     char summary[summary_size];
 } echo;  // the boot thread's while the service runs; changed under the core lock
@@ -326,6 +328,68 @@ void datagram_received(void*, struct udp_pcb* pcb, struct pbuf* p, const ip_addr
     pbuf_free(p);
 }
 
+// Discard (PORT+2) and source (PORT+3), for one-way measurements (tools/bench/net-echo): the
+// first reads and drops everything, the second sends a pattern until the host closes.
+void stream_detach(struct tcp_pcb* pcb) {
+    tcp_arg(pcb, nullptr);
+    tcp_recv(pcb, nullptr);
+    tcp_sent(pcb, nullptr);
+    tcp_err(pcb, nullptr);
+}
+
+// Closes a discard or source connection from its receive callback; its result.
+err_t stream_close(struct tcp_pcb* pcb) {
+    stream_detach(pcb);
+    if (tcp_close(pcb) == ERR_OK) return ERR_OK;
+    tcp_abort(pcb);
+    return ERR_ABRT;
+}
+
+err_t discard_received(void*, struct tcp_pcb* pcb, struct pbuf* p, err_t) {
+    if (!p) return stream_close(pcb);
+    echo.discarded += p->tot_len;
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+}
+
+err_t discard_accepted(void*, struct tcp_pcb* pcb, err_t err) {
+    if (err != ERR_OK || !pcb) return ERR_VAL;
+    tcp_recv(pcb, discard_received);
+    return ERR_OK;
+}
+
+err_t source_more(void*, struct tcp_pcb* pcb, u16_t) {
+    static uint8_t pattern[pattern_chunk];  // any bytes will do; written once
+    if (!pattern[1]) fill_pattern(pattern, 0, sizeof pattern);
+    bool wrote = false;
+    while (tcp_sndbuf(pcb) >= sizeof pattern / 4) {
+        u16_t n = tcp_sndbuf(pcb) < sizeof pattern ? tcp_sndbuf(pcb) : static_cast<u16_t>(sizeof pattern);
+        if (tcp_write(pcb, pattern, n, TCP_WRITE_FLAG_COPY) != ERR_OK) break;
+        echo.sourced += n;
+        wrote = true;
+    }
+    if (wrote) tcp_output(pcb);
+    return ERR_OK;
+}
+
+err_t source_received(void*, struct tcp_pcb* pcb, struct pbuf* p, err_t) {
+    if (!p) return stream_close(pcb);
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+}
+
+void stream_error(void*, err_t) {}  // lwIP has freed the pcb; nothing of ours to free
+
+err_t source_accepted(void*, struct tcp_pcb* pcb, err_t err) {
+    if (err != ERR_OK || !pcb) return ERR_VAL;
+    tcp_recv(pcb, source_received);
+    tcp_sent(pcb, source_more);
+    tcp_err(pcb, stream_error);
+    return source_more(nullptr, pcb, 0);
+}
+
 // The control port: the summary, then, once the host has read it and closed its end, the
 // kernel stops (stopping at once could lose the summary on its way out of the machine).
 void control_done() {
@@ -356,11 +420,12 @@ err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
     if (err != ERR_OK || !pcb) return ERR_VAL;
     fmt::snprintf(echo.summary, sizeof echo.summary,
                   "echo: %llu connections, %llu closed, %llu reset by the peer, %llu aborted, %llu refused, "
-                  "%llu bytes received, %llu echoed, %llu datagrams echoed\n",
+                  "%llu bytes received, %llu echoed, %llu datagrams echoed; %llu bytes discarded, %llu sourced\n",
                   (unsigned long long)echo.accepted, (unsigned long long)echo.completed,
                   (unsigned long long)echo.reset, (unsigned long long)echo.aborted, (unsigned long long)echo.refused,
                   (unsigned long long)echo.received, (unsigned long long)echo.echoed,
-                  (unsigned long long)echo.datagrams);
+                  (unsigned long long)echo.datagrams, (unsigned long long)echo.discarded,
+                  (unsigned long long)echo.sourced);
     tcp_recv(pcb, control_received);
     tcp_err(pcb, control_error);
     tcp_write(pcb, echo.summary, static_cast<u16_t>(strlen(echo.summary)), TCP_WRITE_FLAG_COPY);
@@ -390,23 +455,28 @@ int run_echo() {
     CoreLock lock;
     struct tcp_pcb* service = listen_on(test.port, echo_accepted);
     struct tcp_pcb* stopper = service ? listen_on(control, control_accepted) : nullptr;
+    struct tcp_pcb* discard = stopper ? listen_on(static_cast<uint16_t>(test.port + 2), discard_accepted) : nullptr;
+    struct tcp_pcb* source = discard ? listen_on(static_cast<uint16_t>(test.port + 3), source_accepted) : nullptr;
     struct udp_pcb* datagrams = udp_new();
     if (datagrams && udp_bind(datagrams, IP_ADDR_ANY, test.port) != ERR_OK) {
         udp_remove(datagrams);
         datagrams = nullptr;
     }
-    if (!service || !stopper || !datagrams) {
-        kprintf("mica: test-net-echo: cannot listen on ports %u and %u\n", test.port, control);
-        if (service) tcp_close(service);
-        if (stopper) tcp_close(stopper);
+    if (!source || !datagrams) {
+        kprintf("mica: test-net-echo: cannot listen on ports %u to %u\n", test.port, test.port + 3);
+        struct tcp_pcb* listeners[] = {service, stopper, discard, source};
+        for (struct tcp_pcb* l : listeners) {
+            if (l) tcp_close(l);
+        }
         if (datagrams) udp_remove(datagrams);
         return 1;
     }
     udp_recv(datagrams, datagram_received, nullptr);
-    kprintf("mica: test-net-echo: serving TCP and UDP echo on port %u (control port %u)\n", test.port, control);
+    kprintf("mica: test-net-echo: serving TCP and UDP echo on port %u (control port %u, discard %u, source %u)\n",
+            test.port, control, test.port + 2, test.port + 3);
     while (!echo.stop) lock.wait(echo.cv);
-    tcp_close(service);
-    tcp_close(stopper);
+    struct tcp_pcb* listeners[] = {service, stopper, discard, source};
+    for (struct tcp_pcb* l : listeners) tcp_close(l);
     udp_remove(datagrams);
     kprintf("mica: test-net-echo: %s", echo.summary);
     // Connections still open are the host's business; report them, but a clean run has none
