@@ -229,8 +229,7 @@ err_t control_received(void*, struct tcp_pcb* pcb, struct pbuf* p, err_t) {
 
 void control_error(void*, err_t) { control_done(); }
 
-err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
-    if (err != ERR_OK || !pcb) return ERR_VAL;
+void format_summary() {
     fmt::snprintf(echo.summary, sizeof echo.summary,
                   "echo: %llu connections, %llu closed, %llu reset by the peer, %llu aborted, %llu refused, "
                   "%llu bytes received, %llu echoed, %llu datagrams echoed; %llu bytes discarded, %llu sourced\n",
@@ -239,10 +238,26 @@ err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
                   (unsigned long long)echo.received, (unsigned long long)echo.echoed,
                   (unsigned long long)echo.datagrams, (unsigned long long)echo.discarded,
                   (unsigned long long)echo.sourced);
+}
+
+err_t control_accepted(void*, struct tcp_pcb* pcb, err_t err) {
+    if (err != ERR_OK || !pcb) return ERR_VAL;
+    format_summary();
     tcp_recv(pcb, control_received);
     tcp_err(pcb, control_error);
     tcp_write(pcb, echo.summary, static_cast<u16_t>(strlen(echo.summary)), TCP_WRITE_FLAG_COPY);
     tcp_output(pcb);
+    return ERR_OK;
+}
+
+// The status port (PORT+4): the summary so far, then this side closes; the service goes on
+// (the host polls it to see a connection's end before it stops the service).
+err_t status_accepted(void*, struct tcp_pcb* pcb, err_t err) {
+    if (err != ERR_OK || !pcb) return ERR_VAL;
+    format_summary();
+    tcp_recv(pcb, discard_received);  // anything sent is dropped; the host's close ends it
+    tcp_write(pcb, echo.summary, static_cast<u16_t>(strlen(echo.summary)), TCP_WRITE_FLAG_COPY);
+    if (tcp_shutdown(pcb, 0, 1) != ERR_OK) tcp_output(pcb);  // FIN after the line
     return ERR_OK;
 }
 
@@ -272,14 +287,15 @@ int run_echo(uint16_t port) {
     struct tcp_pcb* stopper = service ? listen_on(control, control_accepted) : nullptr;
     struct tcp_pcb* discard = stopper ? listen_on(static_cast<uint16_t>(port + 2), discard_accepted) : nullptr;
     struct tcp_pcb* source = discard ? listen_on(static_cast<uint16_t>(port + 3), source_accepted) : nullptr;
+    struct tcp_pcb* status = source ? listen_on(static_cast<uint16_t>(port + 4), status_accepted) : nullptr;
     struct udp_pcb* datagrams = udp_new();
     if (datagrams && udp_bind(datagrams, IP_ADDR_ANY, port) != ERR_OK) {
         udp_remove(datagrams);
         datagrams = nullptr;
     }
-    if (!source || !datagrams) {
-        kprintf("mica: test-net-echo: cannot listen on ports %u to %u\n", port, port + 3);
-        struct tcp_pcb* listeners[] = {service, stopper, discard, source};
+    if (!status || !datagrams) {
+        kprintf("mica: test-net-echo: cannot listen on ports %u to %u\n", port, port + 4);
+        struct tcp_pcb* listeners[] = {service, stopper, discard, source, status};
         for (struct tcp_pcb* l : listeners) {
             if (l) tcp_close(l);
         }
@@ -287,10 +303,11 @@ int run_echo(uint16_t port) {
         return 1;
     }
     udp_recv(datagrams, datagram_received, nullptr);
-    kprintf("mica: test-net-echo: serving TCP and UDP echo on port %u (control port %u, discard %u, source %u)\n",
-            port, control, port + 2, port + 3);
+    kprintf("mica: test-net-echo: serving TCP and UDP echo on port %u (control port %u, discard %u, source %u, "
+            "status %u)\n",
+            port, control, port + 2, port + 3, port + 4);
     while (!echo.stop) lock.wait(echo.cv);
-    struct tcp_pcb* listeners[] = {service, stopper, discard, source};
+    struct tcp_pcb* listeners[] = {service, stopper, discard, source, status};
     for (struct tcp_pcb* l : listeners) tcp_close(l);
     udp_remove(datagrams);
     kprintf("mica: test-net-echo: %s", echo.summary);

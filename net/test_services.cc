@@ -69,10 +69,10 @@ const cmdline::Option option_table[] = {
          return set_service(Service::ping);
      }},
     {"test-net-echo", "PORT", "serve TCP echo on PORT until a connection to PORT+1, then stop (discard on PORT+2, "
-     "a source on PORT+3)", nullptr,
+     "a source on PORT+3, the summary so far on PORT+4)", nullptr,
      [](const char* v) -> const char* {
          uint64_t port;
-         if (const char* problem = parse_number(v, 0xfffc, port)) return problem;
+         if (const char* problem = parse_number(v, 0xfffb, port)) return problem;
          if (port == 0) return "port 0";
          test.port = static_cast<uint16_t>(port);
          return set_service(Service::echo);

@@ -40,7 +40,8 @@ import time
 
 GATEWAY = "192.0.2.2"
 HOST_SERVICES = "192.0.2.4"  # tools/run --guest-forward
-ECHO_PORT, CONTROL_PORT, GUEST_SERVICE_PORT = 7, 8, 7000
+ECHO_PORT, CONTROL_PORT, STATUS_PORT, GUEST_SERVICE_PORT = 7, 8, 11, 7000
+SETTLE_TIMEOUT = 60  # seconds for the guest to see every connection end
 MIB = 1 << 20
 
 
@@ -206,7 +207,8 @@ def reset_mid_transfer(port, total, host="127.0.0.1"):
 
 
 def summary(port, host="127.0.0.1"):
-    """The control port's line; closing the connection then stops the guest."""
+    """The control port's line (closing the connection then stops the guest), or the status
+    port's (the service goes on)."""
     s = socket.create_connection((host, port), timeout=60)
     text = b""
     while not text.endswith(b"\n"):
@@ -250,11 +252,26 @@ def scenario_ping(a):
 
 
 def start_echo(a, extra=(), run_args=()):
-    echo_host, control_host = free_ports(2)
+    """The echo service behind forwarded ports: the guest, then the host's echo, control and
+    status ports."""
+    echo_host, control_host, status_host = free_ports(3)
     g = Guest(a, ["--verbose", f"--test-net-echo={ECHO_PORT}"] + list(extra),
-              [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}"] + list(run_args))
+              [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}",
+               f"--forward={status_host}:{STATUS_PORT}"] + list(run_args))
     g.wait_for(r"test-net-echo: serving TCP and UDP echo on port 7", 90)
-    return g, echo_host, control_host
+    return g, echo_host, control_host, status_host
+
+
+def settle(host, status, made):
+    """Waits (bounded) until the guest has seen all `made` connections end: a reset the host
+    sent may take a moment (the guest answers an in-window RST with a challenge ACK, RFC 5961,
+    and takes the exact one that comes back)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        s = summary(status, host=host)
+        if s["closed"] + s["reset"] + s["aborted"] >= made or time.monotonic() > deadline:
+            return s
+        time.sleep(0.2)
 
 
 def udp_echo(host, port, sizes):
@@ -280,7 +297,7 @@ def udp_echo(host, port, sizes):
     return len(sizes)
 
 
-def echo_exercise(g, host, port, control, a, reset_reaches_guest, datagram_sizes=()):
+def echo_exercise(g, host, port, control, status, a, reset_reaches_guest, datagram_sizes=()):
     """The echo service's workout (scenarios echo and tap-echo); returns the driver's stats line."""
     datagrams = udp_echo(host, port, datagram_sizes)
     # Several connections at once.
@@ -312,9 +329,10 @@ def echo_exercise(g, host, port, control, a, reset_reaches_guest, datagram_sizes
     after = os.urandom(100000)
     echo_transfer(port, after, host=host)
     complete = sum(map(len, pieces)) + len(big) + len(after)
+    made = len(pieces) + 3
+    settle(host, status, made)
     s = summary(control, host=host)
     print(f"net_test: summary {s}")
-    made = len(pieces) + 3
     expect(s["connections"] == made, f"{s['connections']} connections seen, {made} made")
     if reset_reaches_guest:
         expect(s["reset"] == 1, f"{s['reset']} reset by the peer, expected 1")
@@ -337,9 +355,9 @@ def echo_exercise(g, host, port, control, a, reset_reaches_guest, datagram_sizes
 
 
 def scenario_echo(a):
-    g, port, control = start_echo(a, run_args=a.capture_args)
+    g, port, control, status = start_echo(a, run_args=a.capture_args)
     try:
-        line = echo_exercise(g, "127.0.0.1", port, control, a, reset_reaches_guest=False)
+        line = echo_exercise(g, "127.0.0.1", port, control, status, a, reset_reaches_guest=False)
         if a.expect_merged:
             expect(re.search(r"rx \d+ frames \([1-9]\d* merged", line), f"no frame spanned several buffers: {line}")
     finally:
@@ -390,7 +408,7 @@ def scenario_tap_echo(a):
             g.wait_for(r"eth0: .*virtio-net .* MTU 9000", 5)
         # Datagrams up to the largest the MTU carries whole, and some IP fragments both ways.
         sizes = [1, 1000, 1472, 4000, 8000] + ([8972] if a.jumbo else [])
-        line = echo_exercise(g, TAP_GUEST, ECHO_PORT, CONTROL_PORT, a, reset_reaches_guest=True,
+        line = echo_exercise(g, TAP_GUEST, ECHO_PORT, CONTROL_PORT, STATUS_PORT, a, reset_reaches_guest=True,
                              datagram_sizes=sizes)
         expect(re.search(r"[1-9]\d* checksums verified", line), f"no received checksum was left to the device: {line}")
         expect(re.search(r"[1-9]\d* checksums offloaded", line), f"no sent checksum was left to the device: {line}")
@@ -477,7 +495,7 @@ def monitor_command(path, command):
 def scenario_link(a):
     directory = tempfile.mkdtemp(prefix="mica-net-test-")
     path = os.path.join(directory, "monitor")
-    g, port, control = start_echo(a, run_args=["--qemu=-monitor", f"--qemu=unix:{path},server=on,wait=off"])
+    g, port, control, _ = start_echo(a, run_args=["--qemu=-monitor", f"--qemu=unix:{path},server=on,wait=off"])
     try:
         echo_transfer(port, os.urandom(100000))
         monitor_command(path, "set_link nic0 off")

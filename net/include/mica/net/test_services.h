@@ -6,8 +6,9 @@
 //   --test-net-echo=PORT    TCP echo on PORT for any number of connections at once, and UDP
 //                           echo on the same port; a connection to PORT+1 (the control
 //                           port) receives a one-line summary, and when the host closes it
-//                           the kernel stops; PORT+2 discards what it receives and PORT+3
-//                           sends until the host closes (one-way measurements)
+//                           the kernel stops; PORT+2 discards what it receives, PORT+3
+//                           sends until the host closes (one-way measurements), PORT+4
+//                           gives the summary so far and closes (the service goes on)
 //   --test-net-connect=ADDR:PORT,BYTES
 //                           connects to ADDR:PORT (an echo server), sends BYTES bytes of a
 //                           pattern and checks that the same bytes come back
