@@ -181,6 +181,8 @@ function(mica_add_net_tests prefix dir machines)
     list(GET fields 3 name)
     set(nic --run-arg=--nic=${transport})
     mica_add_net_test(${prefix}net.lease-ping.${name} ${dir} ${machine} 120 ${nic} --scenario ping)
+    # tools/run --net tap as a user would run it (its own namespace, --ip from tools/run).
+    mica_add_net_test(${prefix}net.tap-ping.${name} ${dir} ${machine} 120 ${nic} --scenario tap-ping)
     if(transport STREQUAL "pci")
       # vectors=0: no MSI-X table, so INTx.
       mica_add_net_test(${prefix}net.lease-ping.${name}.intx ${dir} ${machine} 120 ${nic}

@@ -18,6 +18,8 @@ the bytes):
   connect-reset
             the same against a host server that resets the connection mid-transfer: the
             guest reports it (status 1) and does not hang
+  tap-ping  tools/run --net tap with its own namespace: the --ip line and a ping of the host
+            side (root only, else skipped with status 77)
   tap-echo  the echo workout over a tap device in a network namespace the test creates (root
             only, else skipped with status 77): real resets, checksum offload both ways;
             --jumbo adds MTU 9000 (frames spanning several mergeable buffers)
@@ -366,6 +368,28 @@ def scenario_echo(a):
         print(g.output())
 
 
+def scenario_tap_ping(a):
+    """tools/run --net tap as it is: its own namespace and tap0 (192.0.2.1 on the host side),
+    the guest configured with --ip and --defaultgw by tools/run; the guest pings the host's
+    side, which the namespace's Linux answers (root only, else skipped)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        print("SKIPPED: needs root and iproute2 (a network namespace with a tap device)")
+        return 77
+    g = Guest(a, ["--verbose", "--test-ping=192.0.2.1"], [], net="tap")
+    try:
+        g.wait_for(r"eth0: 192\.0\.2\.15/24 \(--ip\), gateway 192\.0\.2\.1 \(--defaultgw\), name server none, "
+                   r"MAC 52:54:00:12:34:56", 60)
+        g.wait_for(r"ping 192\.0\.2\.1: 4 of 4 replies \(\d+ requests\): ok", 90)
+        line = check_stats(g)
+        status = g.finish(60)
+        expect(status == 0, f"exit status {status}, expected 0")
+    finally:
+        if g.proc.poll() is None:
+            g.proc.kill()
+        print(g.output())
+    return 0
+
+
 CLONE_NEWNET = 0x40000000
 TAP_GUEST = "192.0.2.15"
 
@@ -522,7 +546,7 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--machine", required=True)
     ap.add_argument("--scenario", required=True,
-                    choices=["ping", "echo", "connect", "connect-reset", "link", "tap-echo"])
+                    choices=["ping", "echo", "connect", "connect-reset", "link", "tap-echo", "tap-ping"])
     ap.add_argument("--jumbo", action="store_true", help="tap-echo: MTU 9000 on both sides")
     ap.add_argument("--expect-merged", action="store_true",
                     help="echo: some received frames must span several buffers (small --virtio-net-rx-buffer)")
@@ -536,7 +560,7 @@ def main():
     a.capture_args = ["--qemu=-object", f"--qemu=filter-dump,id=capture,netdev=net0,file={a.capture}"] if a.capture else []
     run = {"ping": scenario_ping, "echo": scenario_echo, "connect": scenario_connect,
            "connect-reset": lambda a: scenario_connect(a, reset=True), "link": scenario_link,
-           "tap-echo": scenario_tap_echo}[a.scenario]
+           "tap-echo": scenario_tap_echo, "tap-ping": scenario_tap_ping}[a.scenario]
     try:
         if run(a) == 77:
             return 77
