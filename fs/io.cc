@@ -56,6 +56,39 @@ int64_t IoVector::put(const void* source, size_t length) {
 
 int64_t IoVector::get(void* target, size_t length) { return transfer(target, length, false); }
 
+int64_t IoVector::put_zeros(size_t length) {
+    static const char zeros[4096] = {};
+    size_t moved = 0;
+    while (moved < length && segment_ < count_) {
+        const IoSegment& s = segments_[segment_];
+        size_t n = s.length - offset_;
+        if (n > length - moved) n = length - moved;
+        auto* where = reinterpret_cast<char*>(s.base) + offset_;
+        if (!app_) {
+            memset(where, 0, n);
+        } else {
+            size_t k = 0;
+            while (k < n) {
+                size_t piece = n - k < sizeof zeros ? n - k : sizeof zeros;
+                if (mm::vm::copy_to_app(where + k, zeros, piece) < 0) break;
+                k += piece;
+            }
+            if (k < n) {
+                offset_ += k;
+                done_ += k;
+                moved += k;
+                settle();
+                return moved > 0 ? static_cast<int64_t>(moved) : -errno_fault;
+            }
+        }
+        moved += n;
+        offset_ += n;
+        done_ += n;
+        settle();
+    }
+    return static_cast<int64_t>(moved);
+}
+
 void IoVector::skip(size_t length) {
     while (length > 0 && segment_ < count_) {
         size_t n = segments_[segment_].length - offset_;

@@ -1,6 +1,6 @@
 // Exception dispatch: page faults go to demand paging (mm/vm.cc) first, then to the fix-up
-// of the checked copy routines; every other exception, and a fault neither resolves, is
-// reported with the registers and a backtrace.
+// of the checked copy routines (as do general protection faults there); every other
+// exception, and a fault neither resolves, is reported with the registers and a backtrace.
 #include <arch/x86_64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
@@ -22,7 +22,7 @@ constexpr const char* exception_names[32] = {
     "SIMD floating-point error", "virtualization exception", "control protection", "reserved",
     "reserved", "reserved", "reserved", "reserved", "reserved", "hypervisor injection",
     "VMM communication", "security exception", "reserved"};
-constexpr unsigned vector_page_fault = 14;
+constexpr unsigned vector_general_protection = 13, vector_page_fault = 14;
 constexpr uint64_t pf_present = 1, pf_write = 2, pf_user = 4, pf_fetch = 16;
 
 // A fault in application code is the application's: it ends the way Linux's default
@@ -82,6 +82,15 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
                        (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
                        address, (e & pf_present) ? "protection violation" : "page not present",
                        vm::describe_fault(address, access), frame->rip);
+    }
+    // A non-canonical address raises #GP, not a page fault: inside the checked copy it is
+    // the same bad pointer (-EFAULT). Application threads never get there (their pointers
+    // are range-checked first); kernel callers of the system-call handlers can.
+    if (frame->vector == vector_general_protection) {
+        if (uintptr_t resume = mica::mm::vm::fixup_for(frame->rip)) {
+            frame->rip = resume;
+            return;
+        }
     }
     if (in_application(frame->rip)) {
         // The default action of the signal Linux would send for this exception.

@@ -1,5 +1,6 @@
 // Virtual memory (vm.h): the kernel page table, the application's areas, demand paging and
-// cross-CPU TLB invalidation.
+// cross-CPU TLB invalidation. The checked copies to and from the application are in
+// app_copy.cc.
 //
 // Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers the application's
 // areas and the page table; the page-fault handler takes only it, so faults never sleep
@@ -16,6 +17,7 @@
 #include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
 #include "memory_internal.h"
+#include "vm_internal.h"
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
@@ -23,13 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern "C" long mica_copy_checked(void* dst, const void* src, size_t n);
-extern "C" char mica_copy_checked_insn[], mica_copy_checked_fixup[];
-
 namespace mica::mm::vm {
 namespace {
 using Table = PageTable<arch::traits::PageFormat>;
-constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_min_addr
 
 void* table_alloc(void*) {
     void* t = alloc_pages(0);
@@ -186,12 +184,23 @@ void init(const BootInfo& boot) {
         if (arch::traits::direct_map_base == 0 && boot.ram[i].end() > identity_end) identity_end = boot.ram[i].end();
     }
     if (reinterpret_cast<uintptr_t>(_kernel_start) < arch::traits::device_identity_start) {
-        space->reserve(lowest_app_address, image_end - lowest_app_address);
+        reserve_kernel_range(lowest_app_address, image_end - lowest_app_address);
     }
-    space->reserve(arch::traits::device_identity_start,
-                   page_round_up(identity_end) - arch::traits::device_identity_start);
-    space->reserve(arch::traits::stack_area_base, arch::traits::stack_area_size);
-    space->reserve(arch::traits::device_map_base, arch::traits::device_map_size);
+    reserve_kernel_range(arch::traits::device_identity_start,
+                         page_round_up(identity_end) - arch::traits::device_identity_start);
+    reserve_kernel_range(arch::traits::stack_area_base, arch::traits::stack_area_size);
+    reserve_kernel_range(arch::traits::device_map_base, arch::traits::device_map_size);
+}
+
+void reserve_kernel_range(uintptr_t start, size_t length) {
+    {
+        sched::SpinGuard guard(vm_lock);
+        if (space->reserve(start, length) != 0) {
+            panic("kernel range %#lx+%#zx overlaps an application area or leaves the address space", start, length);
+        }
+    }
+    // Published before the kernel puts anything there (the caller maps it after this).
+    publish_kernel_range(start, start + page_round_up(length));
 }
 
 void enable_shootdowns() {
@@ -328,7 +337,26 @@ int discard(uintptr_t start, size_t length) {
     return 0;
 }
 
+int area_protection(uintptr_t start, size_t length, int* prot) {
+    if (length == 0 || start + length < start) return -errno_fault;
+    sched::SpinGuard guard(vm_lock);
+    // Areas are not merged, so Linux's one mapping may be several adjacent areas here: all
+    // of them the application's, without a hole, with one protection.
+    const Vma* first = space->find(start);
+    if (!first || first->kind == VmaKind::reserved) return -errno_fault;
+    for (uintptr_t covered = first->end; covered < start + length;) {
+        const Vma* v = space->find(covered);
+        if (!v || v->kind == VmaKind::reserved || v->prot != first->prot) return -errno_fault;
+        covered = v->end;
+    }
+    *prot = first->prot;
+    return 0;
+}
+
 int populate(uintptr_t start, size_t length) {
+    // More pages than are free cannot succeed; trying would take every free page (the
+    // kernel's heap included) before failing.
+    if (length / page_size > pages().free_pages()) return -errno_nomem;
     uintptr_t end = start + page_round_up(length);
     for (uintptr_t a = start & ~(page_size - 1); a < end; a += page_size) {
         sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
@@ -351,7 +379,9 @@ uintptr_t set_break(uintptr_t requested) {
     uintptr_t old_top, new_top;
     {
         sched::SpinGuard guard(vm_lock);
-        if (break_start == 0 || requested < break_start) return break_end;
+        // Beyond the application's range (where rounding up could also wrap to 0 and read
+        // as a shrink to nothing): refused, as any break that cannot be honoured.
+        if (break_start == 0 || requested < break_start || requested > space->highest()) return break_end;
         old_top = page_round_up(break_end);
         new_top = page_round_up(requested);
         if (new_top > old_top) {
@@ -402,39 +432,6 @@ const char* describe_fault(uintptr_t address, Access access) {
                                                                              : "out of memory";
     vm_lock.unlock();
     return what;
-}
-
-uintptr_t fixup_for(uintptr_t pc) {
-    auto insn = reinterpret_cast<uintptr_t>(mica_copy_checked_insn);
-    auto fixup = reinterpret_cast<uintptr_t>(mica_copy_checked_fixup);
-    return pc >= insn && pc < fixup ? fixup : 0;
-}
-
-int copy_from_app(void* dst, const void* app_src, size_t length) {
-    auto src = reinterpret_cast<uintptr_t>(app_src);
-    if (src + length < src || (length && src < page_size)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(dst, app_src, length));
-}
-
-int copy_to_app(void* app_dst, const void* src, size_t length) {
-    auto dst = reinterpret_cast<uintptr_t>(app_dst);
-    if (dst + length < dst || (length && dst < page_size)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(app_dst, src, length));
-}
-
-int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity) {
-    constexpr int64_t errno_nametoolong = 36;
-    auto src = reinterpret_cast<uintptr_t>(app_src);
-    size_t done = 0;
-    while (done < capacity) {
-        // Up to the end of the source page: the next page may not exist past the NUL.
-        size_t chunk = page_size - ((src + done) & (page_size - 1));
-        if (chunk > capacity - done) chunk = capacity - done;
-        if (int r = copy_from_app(dst + done, reinterpret_cast<const void*>(src + done), chunk)) return r;
-        if (auto* nul = static_cast<char*>(memchr(dst + done, 0, chunk))) return nul - dst;
-        done += chunk;
-    }
-    return -errno_nametoolong;
 }
 
 struct Snapshot {

@@ -48,16 +48,30 @@ bool ready = false;
 Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
 
+// Saturating: an application's timeout of centuries must sleep for ever, not wrap around to
+// a deadline in the past.
 uint64_t ns_to_cycles(uint64_t ns) {
-    // In 128 bits: `hz % 1e9 * ns` overflowed 64 bits for waits of tens of seconds.
-    // Saturating at half the range, so adding it to the cycle counter cannot wrap.
-    constexpr uint64_t far_away = ~uint64_t{0} >> 1;
-    unsigned __int128 c = static_cast<unsigned __int128>(ns) * arch::cycles_per_second() / 1000000000;
-    return c >= far_away ? far_away : static_cast<uint64_t>(c);
+    constexpr uint64_t ns_per_s = 1000000000;
+    uint64_t hz = arch::cycles_per_second(), whole, part, sum;
+    // hz = q * 10^9 + r: ns * hz / 10^9 = q * ns + (ns / 10^9) * r + (ns % 10^9) * r / 10^9
+    uint64_t q = hz / ns_per_s, r = hz % ns_per_s;
+    if (__builtin_mul_overflow(q, ns, &whole) || __builtin_mul_overflow(ns / ns_per_s, r, &part) ||
+        __builtin_add_overflow(whole, part, &sum) || __builtin_add_overflow(sum, ns % ns_per_s * r / ns_per_s, &sum)) {
+        return UINT64_MAX;
+    }
+    return sum;
+}
+uint64_t deadline_after(uint64_t ns) {
+    uint64_t at;
+    return __builtin_add_overflow(arch::cycles(), ns_to_cycles(ns), &at) ? UINT64_MAX : at;
 }
 uint64_t cycles_to_ns(uint64_t c) {
-    uint64_t hz = arch::cycles_per_second();
-    return c / hz * 1000000000 + c % hz * 1000000000 / hz;
+    uint64_t hz = arch::cycles_per_second(), ns;
+    if (__builtin_mul_overflow(c / hz, uint64_t{1000000000}, &ns) ||
+        __builtin_add_overflow(ns, c % hz * 1000000000 / hz, &ns)) {
+        return UINT64_MAX;
+    }
+    return ns;
 }
 // The first cycle-counter value at or after monotonic time `ns` (rounded up, so a timer
 // never fires early), saturating far in the future.
@@ -185,6 +199,21 @@ void reschedule_cpu(Cpu& target) {
         arch::timer_arm(0);  // preempt as soon as interrupts allow: the exit hook switches
     } else {
         irq::send_ipi(index_of(target), arch::reschedule_irq());
+    }
+}
+
+// After `t` was queued on `c` (c's lock held): `c` must notice. Idle, or running a thread
+// of lower priority, it reschedules at once. Running one of the same priority, it arms the
+// end of that one's slice: tickless, with nothing else to run it had none, and a thread no
+// idle CPU can steal (a pinned one) would wait until the running one blocks, which a long
+// system call may not do for seconds (the syscall fuzzer found a sched_setaffinity waiting
+// out a 2 GiB sendfile).
+void notice_queued(Cpu& c, const Thread& t) {
+    if (c.current == c.idle || (CONFIG_PREEMPT && t.priority > c.current->priority)) {
+        reschedule_cpu(c);
+    } else if (CONFIG_PREEMPT && t.priority == c.current->priority) {
+        if (&c == &this_cpu()) program_timer(c);
+        else irq::send_ipi(index_of(c), arch::reschedule_irq());
     }
 }
 
@@ -395,9 +424,7 @@ void start(Thread* t) {
         target.lock.lock();
         t->state = Thread::State::ready;
         target.run_queue.enqueue(*t);
-        if (target.current == target.idle || (CONFIG_PREEMPT && t->priority > target.current->priority)) {
-            reschedule_cpu(target);
-        }
+        notice_queued(target, *t);
         target.lock.unlock();
         return;
     }
@@ -407,7 +434,7 @@ void start(Thread* t) {
         t->cpu = index_of(c);
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
-        if (CONFIG_PREEMPT && t->priority > c.current->priority) reschedule_cpu(c);
+        notice_queued(c, *t);
         c.lock.unlock();
     }
     if (c.current != c.idle) kick_idle_cpu(c);  // another CPU may take it at once
@@ -468,7 +495,7 @@ void sleep_ns(uint64_t ns) {
     Cpu& c = this_cpu();
     c.lock.lock();
     Thread* self = c.current;
-    self->wake_at = arch::cycles() + ns_to_cycles(ns);
+    self->wake_at = deadline_after(ns);
     self->state = Thread::State::sleeping;
     c.sleepers.insert_sorted(*self, by_wake_time);
     schedule(c);
@@ -547,7 +574,7 @@ bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
     waiters_.push_back(*self);
     c.lock.lock();
     if (timeout_ns) {
-        self->wake_at = arch::cycles() + ns_to_cycles(timeout_ns);
+        self->wake_at = deadline_after(timeout_ns);
         c.sleepers.insert_sorted(*self, by_wake_time);
     }
     lock_.unlock();
@@ -568,8 +595,8 @@ void wake_thread(Thread* t) {
     if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
-        if (c.current == c.idle || (CONFIG_PREEMPT && t->priority > c.current->priority)) reschedule_cpu(c);
-        else kick_idle_cpu(c);
+        notice_queued(c, *t);
+        if (c.current != c.idle) kick_idle_cpu(c);
     }
     c.lock.unlock();
 }

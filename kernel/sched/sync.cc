@@ -100,10 +100,16 @@ void RwLock::unlock() {
     queue_.wake_all();
 }
 
-int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns) {
+int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, FutexLoad load) {
     WaitQueue& q = bucket_of(address);
     WaitQueue::Guard guard(q);
-    if (__atomic_load_n(address, __ATOMIC_SEQ_CST) != expected) return -e_again;
+    uint32_t value;
+    if (load) {
+        if (int r = load(address, &value); r < 0) return r;
+    } else {
+        value = __atomic_load_n(address, __ATOMIC_SEQ_CST);
+    }
+    if (value != expected) return -e_again;
     Thread* self = current();
     self->futex_address = address;
     bool woken = q.wait(guard, timeout_ns);

@@ -60,14 +60,9 @@ class Zero final : public Device {
 public:
     explicit Zero(fs::FileSystem* owner) : Device(owner, fs::s_ifchr | 0666, device_number(1, 5)) {}
     int64_t read_stream(fs::IoVector& data, bool) override {
-        static const char zeros[chunk] = {};
-        size_t done = 0;
-        while (data.remaining() > 0) {
-            int64_t n = data.put(zeros, chunk);
-            if (n <= 0) return done ? static_cast<int64_t>(done) : (n < 0 ? n : -errno_fault);
-            done += static_cast<size_t>(n);
-        }
-        return static_cast<int64_t>(done);
+        // One pass over the vector: sendfile from /dev/zero hands a kernel buffer of up to
+        // 2 GiB (in 512-byte copies that took minutes under TCG).
+        return data.put_zeros(data.remaining());
     }
     int64_t write_stream(fs::IoVector& data, bool) override {
         size_t n = data.remaining();

@@ -30,17 +30,19 @@ constexpr Table table;
 constexpr const char* names[] = {MICA_SYSCALL_NAMES};
 static_assert(sizeof(names) / sizeof(names[0]) == MICA_SYSCALL_COUNT);
 
-// Owned here: which unknown calls were already reported (once each), and --strace.
-uint64_t reported[(MICA_SYSCALL_COUNT + 63) / 64];
+// Owned here: which unknown calls were already reported (once each; numbers past the table
+// share the last bit, so a program trying many cannot flood the console), and --strace.
+uint64_t reported[(MICA_SYSCALL_COUNT + 1 + 63) / 64];
 bool tracing = false;
 
 int64_t unknown(uint64_t number) {
-    bool first = true;
-    if (number < MICA_SYSCALL_COUNT) {
-        uint64_t bit = uint64_t{1} << (number % 64);
-        first = !(__atomic_fetch_or(&reported[number / 64], bit, __ATOMIC_RELAXED) & bit);
-    }
-    if (first) {
+    uint64_t slot = number < MICA_SYSCALL_COUNT ? number : MICA_SYSCALL_COUNT;
+    uint64_t bit = uint64_t{1} << (slot % 64);
+    bool first = !(__atomic_fetch_or(&reported[slot / 64], bit, __ATOMIC_RELAXED) & bit);
+    if (first && slot == MICA_SYSCALL_COUNT) {
+        kprintf("mica: unsupported system call number %#llx: returning -ENOSYS (numbers this large are reported "
+                "once)\n", static_cast<unsigned long long>(number));
+    } else if (first) {
         const char* name = syscall_name(number);
         kprintf("mica: unsupported system call %s (%llu): returning -ENOSYS\n", name ? name : "(unknown)",
                 static_cast<unsigned long long>(number));

@@ -293,8 +293,21 @@ int64_t sys_write(const uint64_t* args) {
     return file_write(file.get(), data, -1, false);
 }
 
-int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false); }
-int64_t sys_writev(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], true); }
+int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false, -1); }
+int64_t sys_writev(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], true, -1); }
+
+// preadv/pwritev(fd, iov, count, pos_l, pos_h): on 64-bit architectures the offset is pos_l
+// alone (Linux's pos_from_hilo shifts pos_h out).
+int64_t sys_preadv(const uint64_t* args) {
+    auto offset = static_cast<int64_t>(args[3]);
+    if (offset < 0) return -fs::errno_inval;
+    return vector_transfer(fd_arg(args[0]), args[1], args[2], false, offset);
+}
+int64_t sys_pwritev(const uint64_t* args) {
+    auto offset = static_cast<int64_t>(args[3]);
+    if (offset < 0) return -fs::errno_inval;
+    return vector_transfer(fd_arg(args[0]), args[1], args[2], true, offset);
+}
 
 int64_t sys_pread64(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
@@ -388,7 +401,10 @@ int64_t sys_statx(const uint64_t* args) {
 int64_t sys_getdents64(const uint64_t* args) {
     FileRef file(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
-    size_t size = args[2] < getdents_max ? static_cast<size_t>(args[2]) : getdents_max;
+    // Linux's count is an unsigned int held in an int: from 2^31 on, no record fits (EINVAL,
+    // or 0 at the end of the directory). A bad buffer is EFAULT from the copy.
+    uint32_t count = static_cast<uint32_t>(args[2]);
+    size_t size = count > INT32_MAX ? 0 : count < getdents_max ? count : getdents_max;
     char* records = static_cast<char*>(malloc(size ? size : 1));
     if (!records) return -fs::errno_nomem;
     int64_t n;

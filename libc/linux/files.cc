@@ -88,11 +88,23 @@ int resolve(int dirfd, const char* path, bool empty_path_ok, bool follow, Vnode*
 bool read_denied(const OpenFile* file) { return !file->readable() || (file->flags() & fs::o_path); }
 bool write_denied(const OpenFile* file) { return !file->writable() || (file->flags() & fs::o_path); }
 
+// Linux's access_ok over a transfer's application buffers, before anything moves (kernel
+// buffers always pass).
+static bool in_bounds(const fs::IoVector& data) {
+    if (!data.app()) return true;
+    for (size_t i = 0; i < data.segment_count(); ++i) {
+        if (!mm::vm::access_ok(data.segment(i).base, data.segment(i).length)) return false;
+    }
+    return true;
+}
+
 // Reads into `data` at the file offset (offset < 0) or at `offset`. Streams (pipes,
 // devices, sockets, eventfd...) transfer outside the VFS lock, straight into `data`; file
 // data goes through a kernel bounce buffer a chunk at a time under the lock.
 int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock) {
+    // Linux's order: a descriptor not open for reading, then the whole buffer's bounds.
     if (read_denied(file)) return -fs::errno_badf;
+    if (!in_bounds(data)) return -errno_fault;
     Vnode* node = file->vnode();
     if (node->is_stream()) {
         if (offset >= 0 && !node->seekable()) return -fs::errno_spipe;
@@ -138,6 +150,7 @@ int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonbl
 
 int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock) {
     if (write_denied(file)) return -fs::errno_badf;
+    if (!in_bounds(data)) return -errno_fault;
     Vnode* node = file->vnode();
     if (node->is_stream()) {
         if (offset >= 0 && !node->seekable()) return -fs::errno_spipe;
@@ -195,13 +208,21 @@ int read_iovecs(uint64_t app_iov, uint64_t count, fs::IoSegment** out) {
             return -fs::errno_inval;
         }
     }
+    // As Linux imports a vector: after the lengths, each element's bounds.
+    for (uint64_t i = 0; i < count; ++i) {
+        if (!mm::vm::access_ok(iov[i].base, iov[i].length)) {
+            free(iov);
+            return -static_cast<int>(errno_fault);
+        }
+    }
     *out = iov;
     return 0;
 }
 
-// readv/writev: one transfer over all the iovecs (a stream sees them as one request, so a
+// readv/writev (offset < 0: at the file offset) and preadv/pwritev (at `offset`, which the
+// file keeps): one transfer over all the iovecs (a stream sees them as one request, so a
 // socket keeps message boundaries and a pipe write of at most PIPE_BUF stays atomic).
-int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write) {
+int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write, int64_t offset) {
     FileRef file(fd);
     if (!file) return -fs::errno_badf;
     if (write ? write_denied(file.get()) : read_denied(file.get())) return -fs::errno_badf;
@@ -209,7 +230,7 @@ int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write) {
     if (int r = read_iovecs(app_iov, count, &iov); r < 0) return r;
     if (count == 0) return 0;
     fs::IoVector data(iov, count, true);
-    int64_t result = write ? file_write(file.get(), data, -1, false) : file_read(file.get(), data, -1, false);
+    int64_t result = write ? file_write(file.get(), data, offset, false) : file_read(file.get(), data, offset, false);
     free(iov);
     return result;
 }

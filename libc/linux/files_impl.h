@@ -141,7 +141,8 @@ bool write_denied(const OpenFile* file);
 int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock);
 int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonblock);
 int read_iovecs(uint64_t app_iov, uint64_t count, fs::IoSegment** out);
-int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write);
+// readv/writev at the file offset (offset < 0), preadv/pwritev at `offset`.
+int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write, int64_t offset);
 
 // A new descriptor for `node` (the creator's reference is consumed): an open file with
 // `flags` (access mode, O_NONBLOCK), close-on-exec as asked. The descriptor or -errno.

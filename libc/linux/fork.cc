@@ -132,9 +132,14 @@ int64_t clone_process(uint64_t flags, uint32_t* child_tid) {
 }
 
 int64_t sys_wait4(const uint64_t* args) {
-    constexpr int wnohang = 1;
     int64_t pid = static_cast<int64_t>(static_cast<int32_t>(args[0]));
-    int options = static_cast<int>(args[2]);
+    auto options = static_cast<uint32_t>(args[2]);
+    // WNOHANG WUNTRACED WCONTINUED __WNOTHREAD __WALL __WCLONE, as Linux checks them first
+    // (WNOHANG changes nothing: children have always ended).
+    constexpr uint32_t wnohang = 1, wuntraced = 2, wcontinued = 8, wnothread = 0x20000000, wall = 0x40000000,
+                       wclone = 0x80000000;
+    constexpr uint32_t known_options = wnohang | wuntraced | wcontinued | wnothread | wall | wclone;
+    if (options & ~known_options) return -e_inval;
     Zombie** link = &zombies;
     bool any_child = false;
     for (Zombie* z = zombies; z; link = &z->next, z = z->next) {
@@ -155,8 +160,6 @@ int64_t sys_wait4(const uint64_t* args) {
     }
     // Children always end before their parent runs again: none left means none at all.
     (void)any_child;
-    (void)options;
-    (void)wnohang;
     return -e_child;
 }
 

@@ -38,6 +38,23 @@ KernelSigaction actions[signal_count + 1];
 constexpr uint64_t sig_dfl = 0, sig_ign = 1;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
+
+// futex_wait's read of the futex word: the application may unmap it at any moment.
+int load_futex_word(const uint32_t* address, uint32_t* value) {
+    return mm::vm::copy_from_app(value, address, sizeof *value) ? -e_fault : 0;
+}
+
+// seconds and nanoseconds (validated) as nanoseconds, saturating: a timeout too far away to
+// count is for ever.
+uint64_t saturating_ns(int64_t sec, int64_t nsec) {
+    constexpr uint64_t ns_per_s = 1000000000;
+    uint64_t ns;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(sec), ns_per_s, &ns) ||
+        __builtin_add_overflow(ns, static_cast<uint64_t>(nsec), &ns)) {
+        return UINT64_MAX;
+    }
+    return ns;
+}
 }  // namespace
 
 int64_t clone_process(uint64_t flags, uint32_t* child_tid);  // fork.cc
@@ -145,6 +162,8 @@ int64_t sys_set_tid_address(const uint64_t* args) {
 }
 
 int64_t sys_set_robust_list(const uint64_t* args) {
+    constexpr uint64_t robust_list_head_size = 24;  // struct robust_list_head
+    if (args[1] != robust_list_head_size) return -e_inval;
     self_app()->robust_list = args[0];
     return 0;
 }
@@ -283,7 +302,7 @@ int64_t sys_futex(const uint64_t* args) {
             } ts;
             if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(args[3]), sizeof ts)) return -e_fault;
             if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -e_inval;
-            uint64_t t = static_cast<uint64_t>(ts.sec) * 1000000000 + static_cast<uint64_t>(ts.nsec);
+            uint64_t t = saturating_ns(ts.sec, ts.nsec);
             if (op == op_wait_bitset) {  // absolute, on the clock the flag names; both tick alike here
                 uint64_t now = arch::cycles() / arch::cycles_per_second() * 1000000000 +
                                arch::cycles() % arch::cycles_per_second() * 1000000000 / arch::cycles_per_second();
@@ -292,7 +311,7 @@ int64_t sys_futex(const uint64_t* args) {
             }
             timeout_ns = t ? t : 1;
         }
-        return sched::futex_wait(address, value, timeout_ns);
+        return sched::futex_wait(address, value, timeout_ns, load_futex_word);
     }
     case op_wake:
     case op_wake_bitset:
@@ -329,7 +348,9 @@ int64_t sys_rt_sigaction(const uint64_t* args) {
 }
 
 int64_t sys_rt_sigprocmask(const uint64_t* args) {
+    constexpr uint64_t sig_setmask = 2;  // SIG_BLOCK 0, SIG_UNBLOCK 1, SIG_SETMASK 2
     if (args[3] != 8) return -e_inval;
+    if (args[1] && args[0] > sig_setmask) return -e_inval;
     uint64_t none = 0;  // no signal is ever pending, so the mask changes nothing
     if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &none, sizeof none)) return -e_fault;
     return 0;

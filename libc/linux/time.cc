@@ -28,13 +28,17 @@ uint64_t now_ns() {
 
 bool valid_clock(uint64_t id) { return id <= 11 && id != 10; }  // REALTIME ... TAI, as Linux
 
-int64_t sleep_until(uint64_t deadline_ns, void* remaining) {
+// a + b, or "for ever" when that does not fit.
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+    uint64_t sum;
+    return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+}
+
+// Linux writes the remaining time only when a signal interrupts the sleep, which cannot
+// happen here: `remaining` is never touched (a bad pointer there is not an error).
+int64_t sleep_until(uint64_t deadline_ns) {
     uint64_t now = now_ns();
     if (deadline_ns > now) sched::sleep_ns(deadline_ns - now);
-    if (remaining) {
-        Timespec zero = {0, 0};
-        if (mm::vm::copy_to_app(remaining, &zero, sizeof zero)) return -e_fault;
-    }
     return 0;
 }
 
@@ -42,7 +46,9 @@ int read_timespec(uint64_t address, uint64_t& ns) {
     Timespec ts;
     if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(address), sizeof ts)) return -e_fault;
     if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= static_cast<int64_t>(ns_per_s)) return -e_inval;
-    ns = static_cast<uint64_t>(ts.sec) * ns_per_s + static_cast<uint64_t>(ts.nsec);
+    // Saturating: a timeout too far away to count is for ever, not a wrapped-around short one.
+    if (__builtin_mul_overflow(static_cast<uint64_t>(ts.sec), ns_per_s, &ns)) ns = UINT64_MAX;
+    ns = saturating_add(ns, static_cast<uint64_t>(ts.nsec));
     return 0;
 }
 }  // namespace
@@ -85,7 +91,7 @@ int64_t sys_time(const uint64_t* args) {  // x86_64 only
 int64_t sys_nanosleep(const uint64_t* args) {
     uint64_t ns;
     if (int r = read_timespec(args[0], ns)) return r;
-    return sleep_until(now_ns() + ns, reinterpret_cast<void*>(args[1]));
+    return sleep_until(saturating_add(now_ns(), ns));
 }
 
 int64_t sys_clock_nanosleep(const uint64_t* args) {
@@ -96,19 +102,25 @@ int64_t sys_clock_nanosleep(const uint64_t* args) {
     if (args[1] & timer_abstime) {
         if (is_wall_clock(args[0])) {
             uint64_t now = clock::realtime_ns();
-            return sleep_until(now_ns() + (ns > now ? ns - now : 0), nullptr);
+            return sleep_until(saturating_add(now_ns(), ns > now ? ns - now : 0));
         }
-        return sleep_until(ns, nullptr);
+        return sleep_until(ns);
     }
-    return sleep_until(now_ns() + ns, reinterpret_cast<void*>(args[3]));
+    return sleep_until(saturating_add(now_ns(), ns));
 }
 
 int64_t sys_getrandom(const uint64_t* args) {
     // The kernel's generator (mica/random.h), as /dev/urandom; GRND_RANDOM and GRND_NONBLOCK
     // change nothing (it never blocks).
     constexpr size_t chunk = 256;
+    constexpr uint64_t grnd_nonblock = 1, grnd_random = 2, grnd_insecure = 4;
+    constexpr size_t max_count = 0x7fffffff;  // Linux's INT_MAX cap
+    uint64_t flags = static_cast<uint32_t>(args[2]);
+    if (flags & ~(grnd_nonblock | grnd_random | grnd_insecure)) return -e_inval;
+    if ((flags & (grnd_random | grnd_insecure)) == (grnd_random | grnd_insecure)) return -e_inval;
     uint8_t buffer[chunk];
-    size_t length = args[1], done = 0;
+    size_t length = args[1] < max_count ? args[1] : max_count, done = 0;
+    if (!mm::vm::access_ok(args[0], length)) return -e_fault;
     while (done < length) {
         size_t n = length - done < chunk ? length - done : chunk;
         random::fill(buffer, n);

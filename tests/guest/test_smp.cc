@@ -114,3 +114,37 @@ KTEST(smp, thread_moves_itself_between_cpus) {
     mica::sched::join(t);
     KEXPECT_EQ(wrong, 0);
 }
+
+KTEST(smp, thread_woken_on_a_busy_cpu_gets_a_slice) {
+    // A thread pinned to a CPU that is busy with another thread of its priority runs within
+    // a time slice or so, not when the busy one ends: the busy CPU, which had nothing else
+    // to run and so no end of slice armed (tickless), must arm one when the thread arrives.
+    // (The syscall fuzzer found a sched_setaffinity waiting out a 2 GiB sendfile.) The busy
+    // thread spins until the other has run, or for 30 s at most, which only a starved
+    // thread reaches.
+    if (online_cpus() < 2 || !CONFIG_PREEMPT) return ktest_context.skip("needs 2 CPUs and CONFIG_PREEMPT");
+    static volatile int arrived, busy_started;
+    static volatile uint64_t waited_us;
+    arrived = 0;
+    busy_started = 0;
+    waited_us = 0;
+    unsigned target = current_cpu() == 0 ? 1 : 0;
+    Thread* busy = create("busy", [](void*) {
+        busy_started = 1;
+        uint64_t start = now_us();
+        while (!arrived && now_us() - start < 30000000) {
+        }
+        waited_us = now_us() - start;
+    }, nullptr);
+    KASSERT(busy != nullptr);
+    KASSERT(pin(busy, target));
+    start(busy);
+    while (!busy_started) yield();
+    Thread* late = create("late", [](void*) { arrived = 1; }, nullptr);
+    KASSERT(late != nullptr);
+    KASSERT(pin(late, target));
+    start(late);
+    join(late);
+    join(busy);
+    KEXPECT(waited_us < 30000000);
+}

@@ -2,10 +2,12 @@
 // TLB consistency across CPUs. Accesses that must fail go through the checked copy
 // routines, so a fault becomes -EFAULT instead of a panic.
 #include <arch/arch.h>
+#include <arch/traits.h>
 #include <mica/ktest.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/sync.h>
+#include <stdlib.h>
 #include <string.h>
 
 using namespace mica::mm;
@@ -89,6 +91,85 @@ KTEST(vm, kernel_ranges_are_refused) {
     KEXPECT_EQ(vm::map_anonymous(0x1000, page, rw, true), -errno_inval);  // below mmap_min_addr
 }
 
+namespace {
+// Makes the calling kernel thread count as an application thread for the copy checks, as
+// system calls from an application do (a kernel thread's own buffers are not checked).
+class ActAsApplication {
+public:
+    ActAsApplication() : saved_(current()->app) { current()->app = &marker_; }
+    ~ActAsApplication() { current()->app = saved_; }
+
+private:
+    void* saved_;
+    int marker_ = 0;
+};
+int kernel_global = 42;
+}  // namespace
+
+KTEST(vm, application_copies_refuse_kernel_memory) {
+    // Each of these is mapped kernel memory: without the range check the copy would
+    // succeed (or, for the device window, touch device registers).
+    using mica::arch::traits::device_identity_start;
+    char c = 0;
+    void* heap = malloc(64);
+    KASSERT(heap != nullptr);
+    int on_stack = 7;
+    const uintptr_t kernel[] = {
+        reinterpret_cast<uintptr_t>(&kernel_global),  // the kernel image
+        reinterpret_cast<uintptr_t>(heap),            // the heap (direct map)
+        reinterpret_cast<uintptr_t>(&on_stack),       // this thread's kernel stack
+        device_identity_start,                        // the device window
+    };
+    intptr_t a = vm::map_anonymous(device_identity_start - 2 * page, 2 * page, rw, true);
+    KASSERT(a == static_cast<intptr_t>(device_identity_start - 2 * page));
+    {
+        ActAsApplication as_app;
+        for (uintptr_t k : kernel) {
+            KEXPECT_EQ(vm::copy_from_app(&c, reinterpret_cast<void*>(k), 1), -vm::errno_fault);
+            KEXPECT_EQ(vm::copy_to_app(reinterpret_cast<void*>(k), &c, 0), 0);  // nothing touched
+            KEXPECT(!vm::is_app_memory(k, 1));
+        }
+        KEXPECT_EQ(vm::copy_to_app(&kernel_global, &c, 1), -vm::errno_fault);
+        KEXPECT_EQ(kernel_global, 42);
+        char name[16];
+        KEXPECT_EQ(vm::copy_string_from_app(name, "kernel rodata", sizeof name), -vm::errno_fault);
+        // Up to the edge of the device window, and one byte across it.
+        auto edge = device_identity_start;
+        KEXPECT_EQ(vm::copy_to_app(reinterpret_cast<void*>(edge - 8), "1234567", 8), 0);
+        char back[16] = {};
+        KEXPECT_EQ(vm::copy_from_app(back, reinterpret_cast<void*>(edge - 8), 8), 0);
+        KEXPECT_EQ(strcmp(back, "1234567"), 0);
+        KEXPECT_EQ(vm::copy_from_app(back, reinterpret_cast<void*>(edge - 8), 9), -vm::errno_fault);
+        KEXPECT_EQ(vm::copy_to_app(reinterpret_cast<void*>(edge - 8), back, 16), -vm::errno_fault);
+        // Outside the application's range altogether, and lengths that wrap around.
+        const uintptr_t outside[] = {0, 0xfff, mica::arch::traits::app_space_end, uintptr_t{1} << 63,
+                                     0xffff800000000000, ~uintptr_t{0} - 7};
+        for (uintptr_t o : outside) KEXPECT_EQ(vm::copy_from_app(&c, reinterpret_cast<void*>(o), 1), -vm::errno_fault);
+        KEXPECT_EQ(vm::copy_from_app(&c, reinterpret_cast<void*>(a), ~size_t{0}), -vm::errno_fault);
+        KEXPECT(!vm::access_ok(static_cast<uintptr_t>(a), ~size_t{0} - 100));
+        KEXPECT(vm::access_ok(static_cast<uintptr_t>(a), 1 << 20));  // bounds only, like Linux
+    }
+    // A kernel thread's own buffers pass (the linux_files tests rely on it).
+    KEXPECT_EQ(vm::copy_from_app(&c, &kernel_global, 1), 0);
+    KEXPECT_EQ(c, 42);
+    free(heap);
+    KEXPECT_EQ(vm::unmap(static_cast<uintptr_t>(a), 2 * page), 0);
+}
+
+KTEST(vm, faults_in_copies_become_efault) {
+    // Addresses no range check stops on a kernel thread: the copy faults and its fix-up
+    // returns -EFAULT (x86_64: #GP for non-canonical addresses; aarch64: a translation
+    // fault beyond the 39-bit space). app_space_end is the first such address on both.
+    using mica::arch::traits::app_space_end;
+    char c = 0;
+    const uintptr_t bad[] = {app_space_end, app_space_end + 0x12345, uintptr_t{1} << 63, 0x8049c9d026d6e50f,
+                             ~uintptr_t{0} - 4095};
+    for (uintptr_t b : bad) {
+        KEXPECT_EQ(vm::copy_from_app(&c, reinterpret_cast<void*>(b), 1), -vm::errno_fault);
+        KEXPECT_EQ(vm::copy_to_app(reinterpret_cast<void*>(b), &c, 1), -vm::errno_fault);
+    }
+}
+
 KTEST(vm, brk_grows_and_shrinks) {
     intptr_t area = vm::map_anonymous(0, 64 * page, rw, false);  // find a free range, then give it to brk
     KASSERT(area > 0);
@@ -99,6 +180,12 @@ KTEST(vm, brk_grows_and_shrinks) {
     KEXPECT_EQ(vm::set_break(start + 10000), start + 10000);
     auto* p = reinterpret_cast<volatile char*>(start);
     p[9999] = 7;
+    KEXPECT_EQ(p[9999], 7);
+    // Beyond the application's range (where rounding up to a page wraps to 0): refused, and
+    // nothing is unmapped.
+    const uintptr_t huge[] = {~uintptr_t{0}, ~uintptr_t{0} - 4095, uintptr_t{1} << 63,
+                              mica::arch::traits::app_space_end + 1};
+    for (uintptr_t h : huge) KEXPECT_EQ(vm::set_break(h), start + 10000);
     KEXPECT_EQ(p[9999], 7);
     KEXPECT(!readable(start + 3 * page));
     KEXPECT_EQ(vm::set_break(start + page), start + page);

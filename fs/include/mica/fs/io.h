@@ -31,6 +31,8 @@ public:
     IoVector& operator=(const IoVector&) = delete;
 
     bool app() const { return app_; }
+    size_t segment_count() const { return count_; }
+    const IoSegment& segment(size_t index) const { return segments_[index]; }
     size_t total() const { return total_; }
     size_t done() const { return done_; }
     size_t remaining() const { return total_ - done_; }
@@ -41,6 +43,9 @@ public:
     int64_t put(const void* source, size_t length);
     // Copies from the cursor into `target`, advancing: the same results.
     int64_t get(void* target, size_t length);
+    // Writes `length` zero bytes at the cursor (memset for kernel memory, page-sized copies
+    // for application memory): /dev/zero. The same results as put.
+    int64_t put_zeros(size_t length);
     // Advances the cursor without copying (at most to the end).
     void skip(size_t length);
 

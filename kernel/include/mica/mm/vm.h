@@ -17,6 +17,7 @@ struct BootInfo;
 namespace mica::mm::vm {
 
 inline constexpr int errno_fault = 14;
+inline constexpr uintptr_t lowest_app_address = 0x10000;  // Linux's default vm.mmap_min_addr
 
 // After mm::init (kernel stacks need the page table); enable_shootdowns once interrupts
 // can be attached (after sched::init), before other CPUs start.
@@ -51,7 +52,12 @@ int protect(uintptr_t start, size_t length, int prot);
 // madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
 // the range is not mapped.
 int discard(uintptr_t start, size_t length);
-// Touches every page of the range now (MAP_POPULATE; the loader before copying segments).
+// The protection of [start, start + length) when it lies in what Linux would call one
+// mapping (mremap's old range): application areas without a hole and with one protection
+// (areas are not merged here); -EFAULT otherwise.
+int area_protection(uintptr_t start, size_t length, int* prot);
+// Touches every page of the range now (MAP_POPULATE). -ENOMEM up front when the range has
+// more pages than are free, or when memory runs out part way.
 int populate(uintptr_t start, size_t length);
 
 // The program break (brk). set_break_area makes the heap area start at `start` (page
@@ -66,11 +72,27 @@ enum class Access : uint8_t { read, write, execute };
 bool handle_fault(uintptr_t address, Access access);
 // Describes why `address` faulted for the report ("no mapping", "area is read-only", ...).
 const char* describe_fault(uintptr_t address, Access access);
-// Where a fault at `pc` resumes instead of being fatal (the copy routines below), or 0.
+// Where a fault at `pc` resumes instead of being fatal (the copy routines below), or 0:
+// page faults, and on x86_64 general protection faults (non-canonical addresses).
 uintptr_t fixup_for(uintptr_t pc);
 
-// Copies to or from application memory: -EFAULT instead of a crash when part of the
-// range is not accessible (the syscall layer's way to touch application pointers).
+// The kernel's own ranges inside the application's address range (init reserves the image,
+// the device window and the stack area; a driver mapping a window there later calls it
+// before mapping): the application can neither map there nor have a system call touch it.
+// Panics if the range overlaps an application area (a kernel bug).
+void reserve_kernel_range(uintptr_t start, size_t length);
+
+// What a system call may touch on the calling application thread's behalf (app_ranges.h).
+// access_ok is Linux's up-front check (no wrap, ends inside the application's range);
+// is_app_memory is exact (also clear of every kernel range). On kernel threads, which call
+// the system-call handlers with kernel buffers (guest tests), both are true.
+bool access_ok(uintptr_t address, size_t length);
+bool is_app_memory(uintptr_t address, size_t length);
+
+// Copies to or from application memory: -EFAULT instead of a crash when part of the range
+// is not the application's (is_app_memory, checked first) or not accessible (a fault in the
+// copy resumes at its fix-up: unmapped, PROT_NONE, read-only for a write, non-canonical).
+// The syscall layer's only way to touch application pointers. Nothing is touched for length 0.
 int copy_from_app(void* dst, const void* app_src, size_t length);
 int copy_to_app(void* app_dst, const void* src, size_t length);
 // Copies a NUL-terminated string of at most `capacity` bytes counting the NUL: its length,

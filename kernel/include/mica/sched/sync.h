@@ -72,8 +72,12 @@ private:
 
 // futex: wait while *address == expected (checked under the scheduler lock, so no wake-up is
 // lost between the check and the sleep). Returns 0 when woken, -EAGAIN (value differed) or
-// -ETIMEDOUT, the codes Linux's futex(2) returns.
-int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns = 0);
+// -ETIMEDOUT, the codes Linux's futex(2) returns, or what `load` returns when it fails.
+// `load` reads the word (0 or -errno); the default is a plain atomic load. The Linux layer
+// passes a checked copy: another thread may unmap the word at any moment, and the read
+// happens with interrupts off under the queue's lock, where a fault must not be fatal.
+using FutexLoad = int (*)(const uint32_t* address, uint32_t* value);
+int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns = 0, FutexLoad load = nullptr);
 // Wakes up to `count` waiters on `address`; returns how many.
 int futex_wake(const uint32_t* address, int count);
 
