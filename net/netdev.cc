@@ -172,6 +172,16 @@ void input_frame(DeviceState* s, struct pbuf* p, bool verified) {
     receive_context = {};
 }
 
+// Every part of a frame back to its driver (read `next` first: a released buffer is the
+// driver's again at once).
+void release_frame(RxBuffer* buffer) {
+    while (buffer) {
+        RxBuffer* next = buffer->next;
+        buffer->release(buffer);
+        buffer = next;
+    }
+}
+
 bool frame_length_ok(const DeviceState* s, size_t length) {
     return length >= ethernet_header_length && length <= s->device->mtu + ethernet_header_length + vlan_tag_length;
 }
@@ -294,39 +304,61 @@ void unregister_device(EthernetDevice& device) {
     free(s);
 }
 
-void EthernetDevice::receive(RxBuffer* const* frames, size_t count) {
+void EthernetDevice::receive(RxBuffer* const* frames, size_t count, bool copy) {
     DeviceState* s = DeviceGlue::state(*this);
     if (!s || !initialized()) {
-        for (size_t i = 0; i < count; ++i) frames[i]->release(frames[i]);
+        for (size_t i = 0; i < count; ++i) release_frame(frames[i]);
         return;
     }
     CoreLock lock;
     ++s->stats.rx_batches;
     for (size_t i = 0; i < count; ++i) {
-        RxBuffer* buffer = frames[i];
-        if (!s->added || !frame_length_ok(s, buffer->length)) {
+        RxBuffer* head = frames[i];
+        bool verified = head->checksum_verified;  // head may be released before the input
+        size_t length = 0, parts = 0;
+        for (RxBuffer* b = head; b; b = b->next) {
+            length += b->length;
+            ++parts;
+        }
+        if (!s->added || !frame_length_ok(s, length)) {
             ++s->stats.rx_dropped;
-            buffer->release(buffer);
+            release_frame(head);
             continue;
         }
         struct pbuf* p;
-        if (buffer->length <= rx_copybreak) {
-            p = pbuf_alloc(PBUF_RAW, buffer->length, PBUF_RAM);
-            if (p) pbuf_take(p, buffer->data, buffer->length);
-            buffer->release(buffer);
-            if (p) ++s->stats.rx_copied;
+        if (copy || length <= rx_copybreak) {
+            p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(length), PBUF_RAM);
+            if (p) {
+                u16_t at = 0;
+                for (RxBuffer* b = head; b; b = b->next) {
+                    pbuf_take_at(p, b->data, b->length, at);
+                    at = static_cast<u16_t>(at + b->length);
+                }
+                ++s->stats.rx_copied;
+            }
+            release_frame(head);
         } else {
-            auto* custom = reinterpret_cast<pbuf_custom*>(buffer->stack_private);
-            custom->custom_free_function = release_lent_buffer;
-            p = pbuf_alloced_custom(PBUF_RAW, buffer->length, PBUF_REF, custom, buffer->data, buffer->length);
+            // Each part becomes a custom pbuf living in its buffer's stack_private, chained:
+            // lwIP reads a frame across pbufs, and each buffer goes back on its own.
+            p = nullptr;
+            for (RxBuffer* b = head; b;) {
+                RxBuffer* next = b->next;  // b may be released as soon as it is in the chain
+                auto* custom = reinterpret_cast<pbuf_custom*>(b->stack_private);
+                custom->custom_free_function = release_lent_buffer;
+                struct pbuf* part = pbuf_alloced_custom(PBUF_RAW, b->length, PBUF_REF, custom, b->data, b->length);
+                if (p) pbuf_cat(p, part);
+                else p = part;
+                b = next;
+            }
+            if (parts > 1) ++s->stats.rx_chained;
         }
         if (!p) {
             ++s->stats.rx_dropped;
             continue;
         }
         ++s->stats.rx_frames;
-        s->stats.rx_bytes += buffer->length;
-        input_frame(s, p, buffer->checksum_verified);
+        s->stats.rx_bytes += length;
+        input_frame(s, p, verified);
     }
 }
 

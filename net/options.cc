@@ -181,10 +181,15 @@ const char* check_options(Options& options, const char* const* names, size_t nam
             const StaticAddress& a = options.addresses[i];
             reachable |= (options.gateway & a.netmask) == (a.address & a.netmask);
         }
-        if (!reachable) {
+        // An interface without --ip runs DHCP: the gateway may be on its lease's subnet (it is
+        // used when the lease names no router), which only the lease will tell.
+        bool dhcp_interface = false;
+        for (size_t n = 0; n < name_count; ++n) dhcp_interface |= options.address_for(names[n]) == nullptr;
+        if (!reachable && !dhcp_interface) {
             char gateway[16];
             format_ipv4(options.gateway, gateway, sizeof(gateway));
-            return fail(options, "option '--defaultgw': %s is not on the subnet of any --ip address", gateway);
+            return fail(options, "option '--defaultgw': %s is not on the subnet of any --ip address (and no interface "
+                                 "uses DHCP)", gateway);
         }
     }
     return nullptr;

@@ -34,7 +34,7 @@ bool running = false;
 const cmdline::Option option_table[] = {
     {"ip", "IFACE,ADDR,NETMASK", "static IPv4 address of an Ethernet interface (repeatable; others use DHCP)",
      nullptr, [](const char* v) { return add_ip_option(options, v); }},
-    {"defaultgw", "ADDR", "default gateway (on the subnet of an --ip address)", nullptr,
+    {"defaultgw", "ADDR", "default gateway (on an --ip subnet, or a DHCP lease's that names none)", nullptr,
      [](const char* v) { return add_gateway_option(options, v); }},
     {"nameserver", "ADDR", "DNS server for /etc/resolv.conf (repeatable, up to 3)", nullptr,
      [](const char* v) { return add_nameserver_option(options, v); }},
@@ -42,12 +42,54 @@ const cmdline::Option option_table[] = {
 
 uint32_t host_order(const ip4_addr_t* a) { return lwip_ntohl(ip4_addr_get_u32(a)); }
 
-void describe(const char* name, const struct netif* n, const char* how) {
-    char address[16], gateway[16];
+// The interface's settings, each with where it came from ("--verbose").
+void describe(const char* name, const struct netif* n, bool dhcp) {
+    const auto* s = static_cast<const DeviceState*>(n->state);
+    char address[16], gateway[40], mac[18], servers[3 * 16 + 24] = "";
     format_ipv4(host_order(netif_ip4_addr(n)), address, sizeof(address));
-    format_ipv4(host_order(netif_ip4_gw(n)), gateway, sizeof(gateway));
-    kprintf("mica: %s: %s/%u, gateway %s (%s), MTU %u\n", name, address,
-            netmask_prefix_length(host_order(netif_ip4_netmask(n))), gateway, how, n->mtu);
+    if (ip4_addr_isany(netif_ip4_gw(n))) {
+        fmt::snprintf(gateway, sizeof gateway, "none");
+    } else {
+        char g[16];
+        format_ipv4(host_order(netif_ip4_gw(n)), g, sizeof g);
+        fmt::snprintf(gateway, sizeof gateway, "%s (%s)", g, dhcp && !s->gateway_from_option ? "DHCP" : "--defaultgw");
+    }
+    size_t used = 0;
+    for (u8_t i = 0; i < DNS_MAX_SERVERS; ++i) {
+        const ip_addr_t* server = dns_getserver(i);
+        if (ip_addr_isany(server)) continue;
+        char text[16];
+        format_ipv4(lwip_ntohl(ip_addr_get_ip4_u32(server)), text, sizeof text);
+        used += fmt::snprintf(servers + used, sizeof servers - used, "%s%s", used ? ", " : "", text);
+    }
+    if (used) fmt::snprintf(servers + used, sizeof servers - used, " (%s)", options.nameserver_count ? "--nameserver" : "DHCP");
+    else fmt::snprintf(servers, sizeof servers, "none");
+    const uint8_t* m = n->hwaddr;
+    fmt::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    kprintf("mica: %s: %s/%u (%s), gateway %s, name server %s, MAC %s, MTU %u\n", name, address,
+            netmask_prefix_length(host_order(netif_ip4_netmask(n))), dhcp ? "DHCP" : "--ip", gateway, servers, mac,
+            n->mtu);
+}
+
+// Told of every IPv4 settings change (core lock held): a DHCP lease that names no router
+// (QEMU's restricted user network names none) gets the --defaultgw on its subnet, after the
+// first lease and after every renewal (which sets the gateway again).
+netif_ext_callback_t settings_callback;  // registered once by init()
+void gateway_for_lease(struct netif* n, netif_nsc_reason_t reason, const netif_ext_callback_args_t*) {
+    constexpr netif_nsc_reason_t ipv4_changes =
+        LWIP_NSC_IPV4_SETTINGS_CHANGED | LWIP_NSC_IPV4_ADDRESS_CHANGED | LWIP_NSC_IPV4_GATEWAY_CHANGED;
+    auto* s = static_cast<DeviceState*>(n->state);
+    if (!(reason & ipv4_changes) || !s || !options.have_gateway || !netif_dhcp_data(n)) return;
+    if (!ip4_addr_isany(netif_ip4_gw(n))) {
+        s->gateway_from_option = s->gateway_from_option && host_order(netif_ip4_gw(n)) == options.gateway;
+        return;
+    }
+    uint32_t address = host_order(netif_ip4_addr(n)), mask = host_order(netif_ip4_netmask(n));
+    if (address == 0 || (options.gateway & mask) != (address & mask)) return;
+    ip4_addr_t gw;
+    ip4_addr_set_u32(&gw, lwip_htonl(options.gateway));
+    s->gateway_from_option = true;
+    netif_set_gw(n, &gw);  // calls back with the gateway set: nothing more to do then
 }
 
 void fill_info(const struct netif* n, InterfaceInfo& info) {
@@ -91,6 +133,7 @@ const char* init(bool verbose) {
     tcpip_init(nullptr, nullptr);
 
     CoreLock lock;
+    netif_add_ext_callback(&settings_callback, gateway_for_lease);
     add_registered_devices(options);
     struct netif* default_netif = nullptr;
     for (size_t i = 0; i < max_devices; ++i) {
@@ -105,7 +148,7 @@ const char* init(bool verbose) {
                 netif_set_gw(&s->netif, &gw);
                 default_netif = &s->netif;
             }
-            if (verbose) describe(s->device->name(), &s->netif, "--ip");
+            if (verbose) describe(s->device->name(), &s->netif, false);
         } else if (dhcp_start(&s->netif) != ERR_OK) {
             kprintf("mica: %s: cannot start DHCP (out of memory)\n", s->device->name());
         }
@@ -143,7 +186,7 @@ size_t wait_for_addresses(bool verbose) {
         DeviceState* s = registered_device(i);
         if (!s || !s->added || !netif_dhcp_data(&s->netif)) continue;
         if (dhcp_supplied_address(&s->netif)) {
-            if (verbose) describe(s->device->name(), &s->netif, "DHCP");
+            if (verbose) describe(s->device->name(), &s->netif, true);
         } else {
             ++without;
             kprintf("mica: %s: no DHCP lease within %u ms%s; the application starts without an address on it "

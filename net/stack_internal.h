@@ -21,6 +21,7 @@ struct DeviceState {
     unsigned number = 0;          // N of ethN
     bool added = false;           // netif_add done, not removed
     bool flush_pending = false;   // transmitted since the last flush()
+    bool gateway_from_option = false;  // a DHCP lease without a router got --defaultgw
     DeviceState* next_flush = nullptr;
     DeviceStats stats;
 };

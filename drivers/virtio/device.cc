@@ -17,6 +17,9 @@ namespace mica::virtio {
 #if CONF_drivers_virtio_rng
 extern const Driver rng_driver;
 #endif
+#if CONF_drivers_virtio_net
+extern const Driver net_driver;
+#endif
 
 namespace {
 constexpr int errno_nomem = 12, errno_io = 5, errno_inval = 22, errno_notsup = 95, errno_nodev = 19;
@@ -27,6 +30,9 @@ constexpr size_t max_devices = 32;
 const Driver* const drivers[] = {
 #if CONF_drivers_virtio_rng
     &rng_driver,
+#endif
+#if CONF_drivers_virtio_net
+    &net_driver,
 #endif
     nullptr,
 };

@@ -30,6 +30,10 @@
 #include <string.h>
 #if CONFIG_NET
 #include <mica/net/net.h>
+#include <mica/net/test_services.h>
+#endif
+#if CONF_drivers_virtio_net
+#include <mica/virtio/net.h>
 #endif
 
 namespace mica {
@@ -112,6 +116,12 @@ const cmdline::OptionTable option_tables[] = {
     {option_table, option_count},
 #if CONFIG_NET
     net::command_line_options(),
+#endif
+#if CONF_drivers_virtio_net
+    virtio::net_command_line_options(),
+#endif
+#if CONFIG_NET && CONFIG_TEST_OPTIONS
+    net::test_command_line_options(),
 #endif
 };
 constexpr size_t option_table_count = sizeof(option_tables) / sizeof(option_tables[0]);
@@ -299,6 +309,15 @@ void kernel_main(BootInfo& boot) {
 #if CONF_drivers_virtio_rng
     if (options.test_rng) {
         power::shutdown(virtio::rng_self_test() ? power::exit_status::success : power::exit_status::tests_failed);
+    }
+#endif
+#if CONFIG_NET && CONFIG_TEST_OPTIONS
+    if (net::test_service_requested()) {
+        int status = net::run_test_service(options.verbose);
+#if CONF_drivers_virtio_net
+        virtio::print_net_stats();
+#endif
+        power::shutdown(status == 0 ? power::exit_status::success : power::exit_status::tests_failed);
     }
 #endif
     if (parsed.arg_count) run_application(boot, parsed);

@@ -85,6 +85,8 @@ void init(const BootInfo& boot) {
 
 PageAllocator& pages() { return *page_allocator; }
 
+bool in_direct_map(const void* p, size_t bytes) { return page_allocator && page_allocator->contains(p, bytes); }
+
 // One lock for the page allocator and the heap (which takes pages from it while holding
 // it), with interrupts off while held. The malloc front end (malloc_*.cc) may keep per-CPU
 // caches in front of it.

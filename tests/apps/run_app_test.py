@@ -223,6 +223,7 @@ def refused(a):
         cmd += ["--kernel", a.kernel]
     for item in a.add:
         cmd += ["--add", item]
+    cmd += a.run_arg
     cmd += ["-e", a.command]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                        preexec_fn=die_with_parent)
@@ -279,6 +280,7 @@ def main(argv):
         x.add_argument("--expect", action="append", required=True,
                        help="regular expression the console must match (repeatable)")
         x.add_argument("--memory", help="the machine's memory (tools/run -m)")
+        x.add_argument("--run-arg", action="append", default=[], help="passed to tools/run (e.g. --net=user)")
     s = sub.add_parser("same")
     s.add_argument("first")
     s.add_argument("second")

@@ -39,6 +39,9 @@ function(mica_add_guest_tests prefix dir machine)
     if(source MATCHES "/test_net[^/]*\\.cc$" AND NOT CONFIG_NET)
       continue()  # compiled only with CONFIG_NET (tests/guest/CMakeLists.txt)
     endif()
+    if(source MATCHES "/test_net_virtio\\.cc$" AND NOT CONFIG_DRIVER_VIRTIO_NET)
+      continue()  # its tests exist only with the driver
+    endif()
     file(STRINGS ${source} lines REGEX "^KTEST\\([a-z_0-9]+,")
     foreach(line ${lines})
       string(REGEX REPLACE "^KTEST\\(([a-z_0-9]+),.*" "\\1" suite "${line}")
@@ -141,6 +144,84 @@ function(mica_add_virtio_tests prefix dir machines)
       --expect "virtio-mmio@0xfeb00e00: virtio-rng, 1 queue" --expect "mica: error: cannot read /hello: no such file"
       --reject "PANIC")
   endif()
+endfunction()
+
+# virtio-net, driven from the host by net_test.py (QEMU user networking with restrict=on, or
+# a tap device in a network namespace the test creates: root only, else skipped).
+function(mica_add_net_test name dir machine timeout)
+  add_test(NAME ${name}
+           COMMAND ${MICA_PYTHON} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/net_test.py --run ${MICA_TOOLS_RUN}
+                   --build-dir ${dir} --machine ${machine} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS boot TIMEOUT ${timeout} SKIP_RETURN_CODE 77)
+endfunction()
+
+# The DHCP lease and a ping on every machine and NIC transport of the configuration; the
+# kernel-level TCP/UDP tests on the first machine (each transport on virt) of the test
+# kernels and of microvm (which no test kernel covers).
+function(mica_add_net_tests prefix dir machines)
+  set(variants)  # machine|transport|device property prefix|name
+  foreach(machine ${machines})
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    if(machine MATCHES "^microvm")
+      list(APPEND variants "${machine}|mmio|virtio-net-device|${name}")
+      if(machine STREQUAL "microvm")
+        list(APPEND variants "microvm,acpi=off|mmio|virtio-net-device|microvm.acpi.off")
+      endif()
+    else()
+      if(CONFIG_DRIVER_VIRTIO_PCI)
+        list(APPEND variants "${machine}|pci|virtio-net-pci|${name}")
+      endif()
+      if(CONFIG_DRIVER_VIRTIO_MMIO AND machine MATCHES "^virt")
+        list(APPEND variants "${machine}|mmio|virtio-net-device|${name}.mmio")
+      endif()
+    endif()
+  endforeach()
+  set(heavy OFF)
+  if(CONFIG_GUEST_TESTS OR (CONFIG_PROFILE_MICROVM AND NOT CONFIG_LTO))
+    set(heavy ON)
+  endif()
+  list(GET machines 0 first)
+  foreach(v ${variants})
+    string(REPLACE "|" ";" fields "${v}")
+    list(GET fields 0 machine)
+    list(GET fields 1 transport)
+    list(GET fields 2 device)
+    list(GET fields 3 name)
+    set(nic --run-arg=--nic=${transport})
+    mica_add_net_test(${prefix}net.lease-ping.${name} ${dir} ${machine} 120 ${nic} --scenario ping)
+    # tools/run --net tap as a user would run it (its own namespace, --ip from tools/run).
+    mica_add_net_test(${prefix}net.tap-ping.${name} ${dir} ${machine} 120 ${nic} --scenario tap-ping)
+    if(transport STREQUAL "pci")
+      # vectors=0: no MSI-X table, so INTx.
+      mica_add_net_test(${prefix}net.lease-ping.${name}.intx ${dir} ${machine} 120 ${nic}
+        --run-arg=--qemu=-global --run-arg=--qemu=${device}.vectors=0 --scenario ping)
+    endif()
+    if(NOT heavy OR NOT (machine STREQUAL first OR machine MATCHES "^virt$"))
+      continue()
+    endif()
+    set(t ${prefix}net)
+    set(args ${dir} ${machine} 300 ${nic})
+    mica_add_net_test(${t}.echo.${name} ${args} --scenario echo)
+    mica_add_net_test(${t}.echo.${name}.smp2 ${args} --scenario echo --smp 2)
+    # Frames over several mergeable buffers (512-byte buffers under a 1500-byte MTU).
+    mica_add_net_test(${t}.echo-merged.${name} ${args} --scenario echo --expect-merged
+      --kernel-arg=--virtio-net-rx-buffer=512)
+    mica_add_net_test(${t}.echo-interrupts.${name} ${args} --scenario echo --kernel-arg=--virtio-net-poll=off)
+    # A device offering the least: whole-frame buffers, no EVENT_IDX, no indirect descriptors.
+    mica_add_net_test(${t}.echo-plain-device.${name} ${args} --scenario echo
+      --run-arg=--qemu=-global --run-arg=--qemu=${device}.mrg_rxbuf=off
+      --run-arg=--qemu=-global --run-arg=--qemu=${device}.event_idx=off
+      --run-arg=--qemu=-global --run-arg=--qemu=${device}.indirect_desc=off)
+    if(transport STREQUAL "pci")
+      mica_add_net_test(${t}.echo.${name}.intx ${args} --scenario echo
+        --run-arg=--qemu=-global --run-arg=--qemu=${device}.vectors=0)
+    endif()
+    mica_add_net_test(${t}.connect.${name} ${args} --scenario connect)
+    mica_add_net_test(${t}.connect-reset.${name} ${args} --scenario connect-reset)
+    mica_add_net_test(${t}.link.${name} ${args} --scenario link)
+    mica_add_net_test(${t}.tap-echo.${name} ${args} --scenario tap-echo)
+    mica_add_net_test(${t}.tap-echo-jumbo.${name} ${args} --scenario tap-echo --jumbo)
+  endforeach()
 endfunction()
 
 function(mica_add_boot_tests prefix dir)
@@ -249,6 +330,17 @@ function(mica_add_boot_tests prefix dir)
     --memory ${unpack_memory} --archive-files ${unpack_files} --archive-file-bytes 3145728
     --expect "${short}free memory to unpack the boot archive into the root filesystem \\(up to twice its size\\): [0-9]+ MiB needed, [0-9]+ MiB available. ${suggest}")
 
+  if(CONFIG_DRIVER_VIRTIO_NET AND CONFIG_TEST_OPTIONS)
+    mica_add_net_tests("${prefix}" ${dir} "${machines}")
+  endif()
+  if(CONFIG_DRIVER_VIRTIO_NET)
+    mica_add_boot_test(${prefix}net.bad-rx-buffer ${dir} ${m} ${usage_status} "--virtio-net-rx-buffer=100"
+      --expect "mica: error: .*'--virtio-net-rx-buffer'.*smaller than 256 bytes" --reject "booted in")
+  endif()
+  if(CONFIG_NET AND CONFIG_TEST_OPTIONS)
+    mica_add_boot_test(${prefix}net.bad-test-connect ${dir} ${m} ${usage_status} "--test-net-connect=192.0.2.4:0,10"
+      --expect "mica: error: .*'--test-net-connect'.*expected a port 1-65535" --reject "booted in")
+  endif()
   if(CONFIG_NET)
     # Malformed network options stop the boot before the banner, naming the option.
     mica_add_boot_test(${prefix}net.bad-address ${dir} ${m} ${usage_status} "--ip=eth0,192.0.2.256,255.255.255.0"

@@ -156,15 +156,22 @@ TEST(NetOptions, InterfacesAreCheckedOnceKnown) {
     EXPECT_EQ(check_options(none, nullptr, 0), nullptr);  // DHCP wherever there is an interface
 }
 
-TEST(NetOptions, GatewayMustBeOnAStaticSubnet) {
+// A gateway must be on an --ip subnet, unless an interface is left to DHCP (the lease's
+// subnet decides, when it arrives).
+TEST(NetOptions, GatewayMustBeOnAStaticSubnetOrLeftToDhcp) {
     const char* names[] = {"eth0"};
+    const char* two[] = {"eth0", "eth1"};
     Options o;
     ASSERT_EQ(add_gateway_option(o, "192.0.2.1"), nullptr);
-    EXPECT_STREQ(check_options(o, names, 1),
-                 "option '--defaultgw': 192.0.2.1 is not on the subnet of any --ip address");
+    EXPECT_STREQ(check_options(o, nullptr, 0),
+                 "option '--defaultgw': 192.0.2.1 is not on the subnet of any --ip address (and no interface uses "
+                 "DHCP)");
+    EXPECT_EQ(check_options(o, names, 1), nullptr);  // eth0 runs DHCP
     ASSERT_EQ(add_ip_option(o, "eth0,192.0.3.15,255.255.255.0"), nullptr);
     EXPECT_STREQ(check_options(o, names, 1),
-                 "option '--defaultgw': 192.0.2.1 is not on the subnet of any --ip address");
+                 "option '--defaultgw': 192.0.2.1 is not on the subnet of any --ip address (and no interface uses "
+                 "DHCP)");
+    EXPECT_EQ(check_options(o, two, 2), nullptr);  // eth1 runs DHCP
     Options good;
     ASSERT_EQ(add_ip_option(good, "eth0,192.0.2.15,255.255.255.0"), nullptr);
     ASSERT_EQ(add_gateway_option(good, "192.0.2.1"), nullptr);

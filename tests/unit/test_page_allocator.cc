@@ -25,6 +25,25 @@ TEST(PageAllocator, StartsEmptyAndAddsWholePagesOnly) {
     EXPECT_EQ(a.allocator.total_pages(), 9u);
 }
 
+// contains() decides whether a driver may give memory to a device in place: exactly the
+// span, whatever is allocated, and no range that leaves it or wraps around.
+TEST(PageAllocator, ContainsExactlyTheSpan) {
+    Arena a(64);
+    const size_t span = 64 * page_size;
+    auto at = [&](uintptr_t offset) { return reinterpret_cast<const void*>(a.base() + offset); };
+    EXPECT_TRUE(a.allocator.contains(at(0), 1));
+    EXPECT_TRUE(a.allocator.contains(at(0), span));
+    EXPECT_TRUE(a.allocator.contains(at(span - 1), 1));
+    EXPECT_TRUE(a.allocator.contains(at(page_size - 10), 20));  // across a page boundary
+    EXPECT_FALSE(a.allocator.contains(at(span - 1), 2));
+    EXPECT_FALSE(a.allocator.contains(at(span), 1));
+    EXPECT_FALSE(a.allocator.contains(at(0), span + 1));
+    EXPECT_FALSE(a.allocator.contains(at(0), 0));
+    EXPECT_FALSE(a.allocator.contains(reinterpret_cast<const void*>(a.base() - 1), 2));
+    EXPECT_FALSE(a.allocator.contains(at(16), SIZE_MAX));  // a length that wraps
+    EXPECT_FALSE(a.allocator.contains(nullptr, 16));
+}
+
 TEST(PageAllocator, BlocksAreAlignedAndDisjoint) {
     Arena a(2048);
     a.allocator.add_free_range(a.base(), a.base() + 2048 * page_size);

@@ -83,7 +83,8 @@ void mica_lwip_mark_tcpip_thread(void);
 #define LWIP_ARP 1
 #define LWIP_ETHERNET 1
 #define LWIP_ICMP 1
-#define LWIP_RAW 0
+/* Raw IP: the in-kernel ping of the network test services (net/test_services.cc). */
+#define LWIP_RAW 1
 #define LWIP_UDP 1
 #define LWIP_TCP 1
 #define LWIP_IGMP 0
@@ -168,6 +169,9 @@ void mica_lwip_mark_tcpip_thread(void);
 /* Drivers take scatter lists (netdev.h), so pbuf chains go out as they are. */
 #define LWIP_NETIF_TX_SINGLE_PBUF 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
+/* Told of every change of an interface's IPv4 settings: a DHCP lease without a router gets the
+   --defaultgw on its subnet (net/stack.cc), again after each renewal. */
+#define LWIP_NETIF_EXT_STATUS_CALLBACK 1
 #define LWIP_NETIF_LINK_CALLBACK 0
 #define LWIP_SINGLE_NETIF 0
 

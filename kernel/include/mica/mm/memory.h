@@ -44,6 +44,12 @@ size_t report_leaks();
 // whole pages inside the physical range [base, base + size).
 void release_boot_memory(uint64_t base, uint64_t size);
 
+// Whether [p, p + bytes) is RAM in the direct map (heap and page-allocator memory, not
+// application mappings, kernel stacks or the image): physically contiguous, so
+// virt_to_phys(p) is a device address for the whole range (drivers handing memory to a
+// device in place check this first).
+bool in_direct_map(const void* p, size_t bytes);
+
 // The page allocator for concurrent callers (it takes the allocator's lock).
 void* alloc_pages(unsigned order);
 void free_pages(void* block, unsigned order);

@@ -35,6 +35,13 @@ public:
     void* alloc(unsigned order);
     FreeError free(void* block, unsigned order);
 
+    // Whether [p, p + bytes) lies inside the managed span (a non-empty range; allocated or not).
+    bool contains(const void* p, size_t bytes) const {
+        auto a = reinterpret_cast<uintptr_t>(p);
+        size_t span = pages_ << page_shift;
+        return bytes && a >= base_ && a - base_ < span && bytes <= span - (a - base_);
+    }
+
     size_t total_pages() const { return total_pages_; }
     size_t free_pages() const { return free_pages_; }
     // Largest order with a free block, or -1: a fragmentation measure for tests and stats.

@@ -71,13 +71,18 @@ void release_kept(TxKeep kept);
 struct RxBuffer {
     static constexpr size_t stack_private_size = 48;
 
-    uint8_t* data = nullptr;        // the Ethernet header's first byte
-    uint16_t length = 0;            // bytes of frame (no FCS)
+    uint8_t* data = nullptr;        // the Ethernet header's first byte (of this part)
+    uint16_t length = 0;            // bytes of frame in this buffer (no FCS)
     bool checksum_verified = false; // the device checked the TCP/UDP checksum (virtio's
-                                    // VIRTIO_NET_HDR_F_DATA_VALID); needs Features::rx_checksum
+                                    // VIRTIO_NET_HDR_F_DATA_VALID); needs Features::rx_checksum;
+                                    // read on a frame's first buffer only
+    // A frame spanning several buffers (virtio's mergeable receive buffers): the frame goes
+    // on in `next` (its data and length), and so on; nullptr on the last. Each part is
+    // released on its own. Only the first part is in the array given to receive().
     // Called exactly once when the stack no longer needs data (for a small frame the stack
     // copies, already during receive()). From any thread, never with a lock the driver holds.
     void (*release)(RxBuffer* buffer) = nullptr;
+    RxBuffer* next = nullptr;
     void* driver_data = nullptr;
     alignas(16) unsigned char stack_private[stack_private_size];
 };
@@ -92,6 +97,7 @@ struct DeviceStats {
     uint64_t rx_frames = 0, rx_bytes = 0, rx_copied = 0, rx_dropped = 0;
     uint64_t tx_frames = 0, tx_bytes = 0, tx_checksum_partial = 0, tx_dropped = 0;
     uint64_t rx_batches = 0, tx_flushes = 0;
+    uint64_t rx_chained = 0;  // frames handed up in several buffers, kept as a pbuf chain
 };
 
 class EthernetDevice {
@@ -116,8 +122,10 @@ public:
     const char* name() const { return name_; }
     // Hands up `count` received frames in one batch (one core-lock acquisition). The stack
     // takes every frame: each buffer's release() is called once, sooner or later, even for
-    // frames it drops. Driver thread context.
-    void receive(RxBuffer* const* frames, size_t count);
+    // frames it drops. With `copy` every frame is copied and its buffers released before
+    // this returns (for a driver running short of buffers the stack would otherwise keep).
+    // Driver thread context.
+    void receive(RxBuffer* const* frames, size_t count, bool copy = false);
     // Copies one frame; the driver's buffer is free again when this returns.
     void receive_copy(const void* frame, size_t length, bool checksum_verified);
     // Carrier changes (virtio's VIRTIO_NET_S_LINK_UP). Driver thread context.

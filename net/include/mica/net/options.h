@@ -1,7 +1,9 @@
 // The network boot options, as OSv spells them:
 //   --ip=IFACE,ADDR,NETMASK   a static IPv4 address for an Ethernet interface (repeatable,
 //                             once per interface); interfaces without one run DHCP
-//   --defaultgw=ADDR          the default gateway (on the subnet of an --ip interface)
+//   --defaultgw=ADDR          the default gateway: on the subnet of an --ip interface, or of
+//                             a DHCP lease that names no router (QEMU's restricted user
+//                             network gives none)
 //   --nameserver=ADDR         a DNS server (repeatable, up to max_nameservers)
 // Parsing and the checks between options are host-testable (tests/unit/test_net_options.cc):
 // no lwIP, no globals. Addresses are kept in host byte order here.
@@ -49,7 +51,8 @@ const char* add_nameserver_option(Options& options, const char* value);
 
 // Checks between options once all are parsed and the interfaces are known (`names`: the
 // Ethernet interfaces the machine has): an --ip naming an interface that does not exist, a
-// --defaultgw outside every --ip subnet. nullptr, or "option '--ip': ..." (in options.error).
+// --defaultgw outside every --ip subnet when no interface is left to DHCP. nullptr, or
+// "option '--ip': ..." (in options.error).
 const char* check_options(Options& options, const char* const* names, size_t name_count);
 
 // "a.b.c.d" of a host-order address into `out` (at least 16 bytes).

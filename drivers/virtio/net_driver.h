@@ -1,0 +1,177 @@
+// The virtio-net driver's device object, shared by its three files: net.cc (probe, the
+// receive thread, link state, stopping a broken device, counters), net_rx.cc (the receive
+// ring and buffers) and net_tx.cc (transmit). Not for other subsystems: mica/virtio/net.h is
+// the driver's interface.
+//
+// Receive. A pool of buffers (twice the ring) lent to the device; the used ones become frames
+// (net_spec.h's RxAssembler: the header, mergeable buffers chained into one frame, a device
+// that writes nonsense refused) and go up in batches with EthernetDevice::receive(), zero
+// copy: the stack keeps a buffer until it releases it, and the buffer goes back to the pool.
+// When more than a ring's worth is lent out (data waiting in sockets), frames are copied
+// instead, so the ring can always be refilled. All of it runs in one thread per device, woken
+// by the queue's interrupt, which turns the interrupt off: the thread polls while frames keep
+// coming (a budget per round, then it yields), and turns interrupts on again only when the
+// ring is empty, looking once more afterwards (enable_interrupts() false: frames arrived in
+// between). Under load there is no interrupt per packet (Linux's NAPI).
+//
+// Transmit. The stack calls transmit() with its core lock held. A frame longer than
+// tx_copybreak whose segments are all device-visible memory goes out in place (net::keep
+// holds the stack's pbufs until the device is done); shorter ones are copied next to their
+// header (one descriptor, nothing held); longer ones in memory the device cannot read
+// (application pages) are copied to the heap. flush() rings the doorbell once per batch.
+// Finished buffers are reclaimed lazily: at the next transmit, when the receive thread runs,
+// and after tx_reclaim_delay_ns when it is idle with buffers out. When the ring is full,
+// frames wait in a backlog (lwIP has no queue in front of a driver, as Linux's qdisc is) and
+// the transmit interrupt, used only then, tells the thread when the device has made room.
+//
+// Offloads. VIRTIO_NET_F_CSUM: TCP checksums are finished by the device (TxOffload ->
+// NEEDS_CSUM). VIRTIO_NET_F_GUEST_CSUM: frames marked DATA_VALID or NEEDS_CSUM skip the
+// stack's checksum check. TSO/GSO is not negotiated: lwIP never builds a segment larger than
+// the peer's MSS, so the host TSO features (HOST_TSO4/6, HOST_UFO) would never be used, and
+// the guest ones (GUEST_TSO4/6, GUEST_UFO) would let the host send frames up to 64 KiB that
+// the receive path and the stack's MTU checks do not expect.
+//
+// Locks: rx_lock_ guards the receive ring, the buffer pool and the assembler (the queue's
+// interrupt handler takes it to turn interrupts off); tx_lock_ the transmit ring, its slots
+// and backlog. Both are spinlocks, taken rx before tx, and nothing that may release a
+// receive buffer (releasing a kept pbuf: an ICMP echo reply is the request's pbuf) runs
+// under either.
+#pragma once
+
+#include <mica/net/netdev.h>
+#include <mica/sched/sched.h>
+#include <mica/sched/spinlock.h>
+#include <mica/sched/sync.h>
+#include <mica/virtio/device.h>
+#include <mica/virtio/net.h>
+#include <mica/virtio/net_spec.h>
+
+namespace mica::virtio::net_internal {
+using namespace net_spec;
+
+inline constexpr int errno_io = 5, errno_nomem = 12, errno_nodev = 19, errno_notsup = 95, errno_nobufs = 105;
+inline constexpr uint16_t ring_entries = 256;      // per queue at most (the device may offer fewer)
+inline constexpr size_t rx_budget = 64;            // frames per poll round, then yield (NAPI's weight)
+inline constexpr size_t rx_pool_rings = 2;         // receive buffers: this many rings' worth
+inline constexpr size_t tx_pool_rings = 2;         // transmit slots: the ring's and a backlog's worth
+inline constexpr size_t tx_copybreak = 256;        // frames up to this are copied next to their header
+inline constexpr size_t tx_reclaim_batch = 64;     // finished transmit buffers taken per lock hold
+inline constexpr uint64_t tx_reclaim_delay_ns = 10'000'000;  // idle with buffers out: reclaim after 10 ms
+inline constexpr uint64_t release_wait_ns = 5'000'000'000;   // remove(): how long lent buffers may take
+inline constexpr uint64_t release_poll_ns = 10'000'000;
+inline constexpr size_t buffer_alignment = 64;
+
+// The boot options (net.cc): written by the command-line parser, read by probe.
+struct Options {
+    uint32_t rx_buffer = 0;  // 0: default_mergeable_buffer
+    bool polling = true;
+};
+extern Options options;
+
+class VirtioNet;
+
+struct RxSlot {
+    net::RxBuffer rx;  // first: the stack's view (data, length, next, release)
+    VirtioNet* owner = nullptr;
+    RxSlot* next_free = nullptr;
+    uint8_t* memory = nullptr;  // plan.allocation bytes; the device writes from memory + ip_align
+};
+
+struct TxSlot {
+    enum class Where : uint8_t { free, ring, backlog };
+    TxSlot* next = nullptr;  // in the free list or the backlog
+    Where where = Where::free;
+    uint8_t segment_count = 0;
+    net::TxKeep kept = nullptr;  // zero copy: the stack's pbufs until the device is done
+    uint8_t* bounce = nullptr;   // a long frame copied to the heap (memory the device cannot read)
+    Segment segments[1 + net::max_tx_segments];  // the header, then the frame
+    alignas(64) uint8_t bytes[header_size + tx_copybreak];  // the header, then a short frame
+};
+
+// What reclaiming leaves to release once no driver lock is held.
+struct TxLeftover {
+    net::TxKeep kept;
+    uint8_t* bounce;
+};
+
+class VirtioNet final : public net::EthernetDevice {
+public:
+    explicit VirtioNet(Device& device) : device_(device) {}
+    int probe();
+    // Out of the system (net_detach): false if the stack kept buffers past the wait.
+    bool remove();
+    Device& device() { return device_; }
+    int transmit(const net::TxFrame& frame) override;
+    void flush() override;
+    NetStats snapshot();
+
+private:
+    enum class State { starting, running, failed };
+
+    // net.cc
+    int read_identity();
+    static void config_changed(Device&, void* self);
+    static void thread_main(void* self) { static_cast<VirtioNet*>(self)->run(); }
+    void run();
+    void update_link();
+    void stop(const char* why);
+    // net_rx.cc
+    int allocate_rx();
+    void free_rx();
+    static void rx_interrupt(Queue&, void* self);
+    static void release(net::RxBuffer* buffer);
+    size_t poll_rx();
+    void refill();
+    void recycle(net::RxBuffer* chain);  // rx_lock_ held
+    // net_tx.cc
+    int allocate_tx();
+    void free_tx();
+    static void tx_interrupt(Queue&, void* self);
+    size_t reclaim_tx_locked(TxLeftover* out, size_t max);
+    void drain_backlog_locked();
+    void arm_tx_locked();
+    void reclaim_tx();
+    void release_all_tx();
+    static void release_leftovers(const TxLeftover* leftovers, size_t count);
+    bool tx_pending();
+
+    Device& device_;
+    Queue* rxq_ = nullptr;
+    Queue* txq_ = nullptr;
+    BufferPlan plan_{};
+    bool has_status_ = false, link_up_ = true;
+    bool polling_ = true;
+    sched::Semaphore wake_{0};
+    sched::Thread* thread_ = nullptr;
+    State state_ = State::starting;  // changed under both locks
+    const char* failure_ = nullptr;  // a problem found outside the thread, for it to act on (atomic)
+    bool config_changed_ = false;    // atomic
+    bool stopping_ = false;          // atomic: remove() asks the thread to end
+
+    // Receive, under rx_lock_.
+    sched::Spinlock rx_lock_;
+    RxSlot* rx_slots_ = nullptr;
+    size_t rx_slot_count_ = 0;
+    RxSlot* rx_free_ = nullptr;
+    size_t posted_ = 0, lent_ = 0, lend_limit_ = 0;
+    bool refill_wanted_ = false;
+    RxAssembler assembler_;
+    // Transmit, under tx_lock_.
+    sched::Spinlock tx_lock_;
+    TxSlot* tx_slots_ = nullptr;
+    size_t tx_slot_count_ = 0;
+    TxSlot* tx_free_ = nullptr;
+    TxSlot* backlog_head_ = nullptr;
+    TxSlot* backlog_tail_ = nullptr;
+    size_t tx_in_ring_ = 0;
+    bool tx_armed_ = false;    // the transmit interrupt is on (frames wait for room)
+    bool tx_unkicked_ = false; // backlog frames added to the ring since the last kick
+
+    // Counters: each written under the lock of its path; interrupt counts atomically.
+    uint64_t rx_interrupts_ = 0, tx_interrupts_ = 0, config_interrupts_ = 0;
+    uint64_t rx_polls_ = 0, rx_yields_ = 0, rx_copied_frames_ = 0;
+    uint64_t tx_frames_ = 0, tx_zero_copy_ = 0, tx_copied_ = 0, tx_bounced_ = 0, tx_offload_ = 0,
+             tx_backlogged_ = 0, tx_dropped_ = 0, tx_kicks_ = 0, link_changes_ = 0;
+};
+
+}  // namespace mica::virtio::net_internal

@@ -1,0 +1,235 @@
+// virtio-net transmit: slots, the ring and its backlog, lazy reclaiming (net_driver.h).
+#include <mica/mm/memory.h>
+#include <mica/mm/phys.h>
+#include <new>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_driver.h"
+
+namespace mica::virtio::net_internal {
+
+int VirtioNet::allocate_tx() {
+    tx_slot_count_ = tx_pool_rings * txq_->size();
+    tx_slots_ = static_cast<TxSlot*>(mm::allocate(sizeof(TxSlot) * tx_slot_count_, alignof(TxSlot), 0));
+    if (!tx_slots_) return -errno_nomem;
+    // The slots' headers and short frames are read by the device in place.
+    if (!mm::in_direct_map(tx_slots_, sizeof(TxSlot) * tx_slot_count_)) return -errno_nomem;
+    for (size_t i = 0; i < tx_slot_count_; ++i) {
+        new (&tx_slots_[i]) TxSlot;
+        tx_slots_[i].next = tx_free_;
+        tx_free_ = &tx_slots_[i];
+    }
+    return 0;
+}
+
+void VirtioNet::free_tx() {
+    mm::release(tx_slots_);  // trivially destructible
+    tx_slots_ = nullptr;
+    tx_free_ = nullptr;
+}
+
+void VirtioNet::tx_interrupt(Queue&, void* context) {
+    auto* self = static_cast<VirtioNet*>(context);
+    __atomic_add_fetch(&self->tx_interrupts_, 1, __ATOMIC_RELAXED);
+    {
+        sched::SpinGuard guard(self->tx_lock_);
+        if (self->state_ != State::running || !self->tx_armed_) return;
+        self->txq_->disable_interrupts();
+        self->tx_armed_ = false;
+    }
+    self->wake_.post();
+}
+
+// Frames waiting for room go into the ring in order, as far as it takes them; the caller
+// kicks (flush() in the transmit path, reclaim_tx() in the thread).
+void VirtioNet::drain_backlog_locked() {
+    while (TxSlot* slot = backlog_head_) {
+        if (txq_->add(slot->segments, slot->segment_count, 0, slot) != 0) return;
+        backlog_head_ = slot->next;
+        if (!backlog_head_) backlog_tail_ = nullptr;
+        slot->next = nullptr;
+        slot->where = TxSlot::Where::ring;
+        ++tx_in_ring_;
+        tx_unkicked_ = true;
+    }
+}
+
+// Frames wait: ask to be told when the device has used some of the ring.
+void VirtioNet::arm_tx_locked() {
+    if (tx_armed_) return;
+    tx_armed_ = true;
+    // false: buffers are already back; the thread takes them (and leaves the interrupt on,
+    // which tells it nothing new but does no harm).
+    if (!txq_->enable_interrupts()) wake_.post();
+}
+
+size_t VirtioNet::reclaim_tx_locked(TxLeftover* out, size_t max) {
+    size_t n = 0;
+    while (n < max) {
+        auto* slot = static_cast<TxSlot*>(txq_->take_used(nullptr));
+        if (!slot) {
+            if (const char* why = txq_->broken()) {
+                __atomic_store_n(&failure_, why, __ATOMIC_RELEASE);
+                wake_.post();
+            }
+            break;
+        }
+        if (slot->kept || slot->bounce) out[n++] = {slot->kept, slot->bounce};
+        slot->kept = nullptr;
+        slot->bounce = nullptr;
+        slot->where = TxSlot::Where::free;
+        slot->next = tx_free_;
+        tx_free_ = slot;
+        --tx_in_ring_;
+    }
+    if (backlog_head_) drain_backlog_locked();
+    return n;
+}
+
+void VirtioNet::release_leftovers(const TxLeftover* leftovers, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+        if (leftovers[i].kept) net::release_kept(leftovers[i].kept);
+        free(leftovers[i].bounce);
+    }
+}
+
+void VirtioNet::reclaim_tx() {
+    for (;;) {
+        TxLeftover leftovers[tx_reclaim_batch];
+        size_t n;
+        {
+            sched::SpinGuard guard(tx_lock_);
+            if (state_ != State::running) return;
+            n = reclaim_tx_locked(leftovers, tx_reclaim_batch);
+            if (tx_unkicked_) {
+                txq_->kick();
+                tx_unkicked_ = false;
+            }
+            if (backlog_head_) arm_tx_locked();
+        }
+        release_leftovers(leftovers, n);
+        if (n < tx_reclaim_batch) return;
+    }
+}
+
+bool VirtioNet::tx_pending() {
+    sched::SpinGuard guard(tx_lock_);
+    return state_ == State::running && (tx_in_ring_ || backlog_head_);
+}
+
+// The device was reset (stop()): every frame it had, or that waited, is done with.
+void VirtioNet::release_all_tx() {
+    for (size_t i = 0; i < tx_slot_count_; ++i) {
+        TxSlot& s = tx_slots_[i];
+        if (s.where == TxSlot::Where::free) continue;
+        TxLeftover leftover{s.kept, s.bounce};
+        s.kept = nullptr;
+        s.bounce = nullptr;
+        s.where = TxSlot::Where::free;
+        release_leftovers(&leftover, 1);
+    }
+}
+
+int VirtioNet::transmit(const net::TxFrame& frame) {
+    // Decide how the frame goes out, and copy what must be copied, before taking the lock.
+    bool in_place = frame.length > tx_copybreak;
+    for (size_t i = 0; in_place && i < frame.segment_count; ++i) {
+        in_place = frame.segments[i].length == 0 || mm::in_direct_map(frame.segments[i].data, frame.segments[i].length);
+    }
+    uint8_t* bounce = nullptr;
+    if (!in_place && frame.length > tx_copybreak) {
+        bounce = static_cast<uint8_t*>(malloc(header_size + frame.length));
+        if (!bounce) return -errno_nobufs;
+        size_t at = header_size;
+        for (size_t i = 0; i < frame.segment_count; ++i) {
+            memcpy(bounce + at, frame.segments[i].data, frame.segments[i].length);
+            at += frame.segments[i].length;
+        }
+        if (!mm::in_direct_map(bounce, header_size + frame.length)) {
+            free(bounce);
+            return -errno_nobufs;
+        }
+    }
+    Header header = transmit_header(frame.offload);
+    TxLeftover leftovers[tx_reclaim_batch + 1];
+    size_t leftover_count = 0;
+    int result = 0;
+    {
+        sched::SpinGuard guard(tx_lock_);
+        TxSlot* slot = nullptr;
+        if (state_ != State::running) {
+            result = -errno_io;
+        } else {
+            leftover_count = reclaim_tx_locked(leftovers, tx_reclaim_batch);
+            slot = tx_free_;
+            if (txq_->broken()) {
+                slot = nullptr;  // the thread stops the device (failure_)
+                result = -errno_io;
+            } else if (!slot) {
+                // The ring and the backlog are full: the frame is dropped (the stack counts
+                // it, TCP retransmits).
+                ++tx_dropped_;
+                result = -errno_nobufs;
+                arm_tx_locked();
+            }
+        }
+        if (slot) {
+            tx_free_ = slot->next;
+            slot->next = nullptr;
+            encode_header(header, slot->bytes);
+            unsigned count = 0;
+            if (in_place) {
+                slot->segments[count++] = {mm::virt_to_phys(slot->bytes), static_cast<uint32_t>(header_size)};
+                for (size_t i = 0; i < frame.segment_count; ++i) {
+                    const net::Segment& s = frame.segments[i];
+                    if (s.length) slot->segments[count++] = {mm::virt_to_phys(s.data), static_cast<uint32_t>(s.length)};
+                }
+                slot->kept = net::keep(frame);
+                ++tx_zero_copy_;
+            } else if (bounce) {
+                memcpy(bounce, slot->bytes, header_size);
+                slot->segments[count++] = {mm::virt_to_phys(bounce), static_cast<uint32_t>(header_size + frame.length)};
+                slot->bounce = bounce;
+                bounce = nullptr;
+                ++tx_bounced_;
+            } else {
+                size_t at = header_size;
+                for (size_t i = 0; i < frame.segment_count; ++i) {
+                    memcpy(slot->bytes + at, frame.segments[i].data, frame.segments[i].length);
+                    at += frame.segments[i].length;
+                }
+                slot->segments[count++] = {mm::virt_to_phys(slot->bytes), static_cast<uint32_t>(at)};
+                ++tx_copied_;
+            }
+            slot->segment_count = static_cast<uint8_t>(count);
+            if (!backlog_head_ && txq_->add(slot->segments, count, 0, slot) == 0) {
+                slot->where = TxSlot::Where::ring;
+                ++tx_in_ring_;
+            } else {
+                // The ring is full (or others wait already: order is kept): the frame waits.
+                slot->where = TxSlot::Where::backlog;
+                if (backlog_tail_) backlog_tail_->next = slot;
+                else backlog_head_ = slot;
+                backlog_tail_ = slot;
+                ++tx_backlogged_;
+                arm_tx_locked();
+            }
+            tx_offload_ += frame.offload.checksum_partial;
+            ++tx_frames_;
+        }
+    }
+    if (bounce) leftovers[leftover_count++] = {nullptr, bounce};  // not sent
+    release_leftovers(leftovers, leftover_count);
+    return result;
+}
+
+void VirtioNet::flush() {
+    sched::SpinGuard guard(tx_lock_);
+    if (state_ != State::running) return;
+    txq_->kick();
+    tx_unkicked_ = false;
+    ++tx_kicks_;
+}
+
+}  // namespace mica::virtio::net_internal
