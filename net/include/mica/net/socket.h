@@ -173,6 +173,12 @@ protected:
     // A generic SOL_SOCKET option was set (SO_RCVBUF, SO_KEEPALIVE...).
     virtual void option_changed(int name) {}
 
+    // Copies the generic options (SOL_SOCKET: reuse, keepalive, linger, buffers, timeouts...)
+    // of `listener` to a connection it accepted, as Linux clones them.
+    void inherit_options(const Socket& listener);
+    // A listener stopped listening (Linux's shutdown(SHUT_RD) of a listener).
+    void clear_listening() { __atomic_store_n(&listening_, false, __ATOMIC_RELEASE); }
+
     // Runs `attempt` until it returns something other than -EAGAIN, sleeping between tries
     // until `head` notifies one of `events` or `deadline` (monotonic ns; fs::no_deadline)
     // passes: then -EAGAIN. For families with waits of their own.
