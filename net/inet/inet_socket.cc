@@ -153,6 +153,7 @@ int inet_create(int type, int protocol, Socket** out) {
     case sock_dgram:
         if (protocol != 0 && protocol != ipproto_udp) return -errno_protonosupport;
         return UdpSocket::create(out);
+    case sock_raw: return -errno_protonosupport;  // (Linux's raw sockets need a protocol)
     default: return -errno_socktnosupport;
     }
 }

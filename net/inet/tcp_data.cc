@@ -49,7 +49,9 @@ int64_t TcpSocket::try_send(Message& message) {
     // EPIPE for a socket that is not (or no longer) connected or shut for writing.
     if (phase_ == Phase::connecting) return -errno_again;
     if (phase_ != Phase::connected || shut_write_ || pending_error()) {
-        int e = take_error();
+        // After part of this call went out, the call returns that much and the error stays
+        // for the next one (Linux's tcp_sendmsg).
+        int e = message.data.done() > 0 ? pending_error() : take_error();
         return -(e ? e : errno_pipe);
     }
     size_t total = message.data.remaining();
@@ -100,7 +102,11 @@ int64_t TcpSocket::try_send(Message& message) {
         message.data.skip(piece.length);
         sent += piece.length;
     }
-    if (sent > 0 && !hold) tcp_output(pcb_);
+    // Nagle's algorithm (see apply_options): a segment smaller than the MSS waits while
+    // data is unacknowledged; the acknowledgement's arrival sends it.
+    bool nagle = !nodelay_ && pcb_->unacked && pcb_->unsent && !pcb_->unsent->next &&
+                 pcb_->unsent->len < tcp_mss(pcb_);
+    if (sent > 0 && !hold && !nagle) tcp_output(pcb_);
     refresh();
     if (sent == 0) return failure ? failure : -errno_again;
     return static_cast<int64_t>(sent);
@@ -189,7 +195,8 @@ int64_t TcpSocket::try_receive(Message& message) {
         // Linux's tcp_recvmsg with nothing queued: end of stream after a FIN, else the
         // pending error, else end of stream once shut, ENOTCONN when closed.
         if (fin_received_) return 0;
-        if (int e = take_error()) return -e;
+        // An error ends a MSG_WAITALL read that has data without being consumed.
+        if (int e = message.data.done() > 0 ? pending_error() : take_error()) return -e;
         if (shut_read_) return 0;
         if (phase_ == Phase::unconnected || phase_ == Phase::closed) return -errno_notconn;
         return -errno_again;

@@ -84,9 +84,12 @@ void TcpSocket::apply_options() {
     if (keepalive()) ip_set_option(pcb_, SOF_KEEPALIVE);
     else ip_reset_option(pcb_, SOF_KEEPALIVE);
     if (pcb_->state == LISTEN) return;  // a listener has no more than that
-    // Corking holds small segments back with Nagle's algorithm whatever TCP_NODELAY says.
-    if (nodelay_ && !cork_) tcp_nagle_disable(pcb_);
-    else tcp_nagle_enable(pcb_);
+    // lwIP never applies Nagle's algorithm itself: in lwIP 2.1.3, when Nagle holds a small
+    // segment back, tcp_output returns without sending an acknowledgement that is due, and
+    // two peers that both hold data wait for each other until a retransmission time-out.
+    // The socket layer holds small sends back instead (TcpSocket::try_send), which is the
+    // same rule: lwIP sends them when the next acknowledgement arrives.
+    tcp_nagle_disable(pcb_);
     pcb_->keep_idle = keep_idle_s_ * ms_per_s;
     pcb_->keep_intvl = keep_interval_s_ * ms_per_s;
     pcb_->keep_cnt = keep_count_;
@@ -152,7 +155,8 @@ int TcpSocket::set_family_option(int level, int name, const void* value, uint32_
 
 int TcpSocket::get_family_option(int level, int name, void* value, uint32_t* length) {
     if (level == ipproto_ip) return get_ip_option(name, value, length);
-    if (level != ipproto_tcp) return -errno_noprotoopt;
+    if (level == sol_socket) return -errno_noprotoopt;
+    if (level != ipproto_tcp) return -errno_opnotsupp;  // Linux's ip_getsockopt for other levels
     CoreLock lock;
     sync_state();
     switch (name) {

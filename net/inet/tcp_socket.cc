@@ -258,6 +258,13 @@ err_t TcpCallbacks::received(void* arg, struct tcp_pcb* pcb, struct pbuf* p, err
     while (last->next) last = last->next;
     s->rx_tail_ = last;
     s->rx_bytes_ += p->tot_len;
+    // A closed window (the application has not read a full window) is kept one byte open
+    // inside lwIP. lwIP 2.1.3 takes an acknowledgement arriving at a zero window as outside
+    // the window and acknowledges it; two lwIP ends with closed windows (loopback, the test
+    // pair) would then acknowledge each other for ever and starve the readers. The window
+    // announced to the peer stays closed (lwIP avoids announcing one byte), and the byte is
+    // absorbed when tcp_recved reopens the window (lwIP caps it at its maximum).
+    if (pcb->rcv_wnd == 0) tcp_recved(pcb, 1);
     s->refresh(fs::poll_in | fs::poll_rdnorm);
     return ERR_OK;
 }
@@ -334,8 +341,8 @@ int TcpSocket::bind_address(const SocketAddress& address) {
     if (int r = parse_sockaddr_in(address, AddressUse::bind, &e); r < 0) return r;
     CoreLock lock;
     sync_state();
+    if (!bindable_address(e.address)) return -errno_addrnotavail;  // Linux checks this first
     if (phase_ != Phase::unconnected || local_.port != 0 || explicitly_bound_) return -errno_inval;
-    if (!bindable_address(e.address)) return -errno_addrnotavail;
     if (int r = ensure_pcb(); r < 0) return r;
     if (reuse_address() && e.port != 0) {
         // Linux: SO_REUSEADDR shares a port with sockets that are not listening only.
@@ -439,9 +446,7 @@ int TcpSocket::start_connect(const SocketAddress& address) {
             connect_state_ = ConnectState::connected;
             return 0;
         }
-        connect_state_ = ConnectState::unconnected;  // it failed: say how, once
-        if (int e = take_error()) return -e;
-        return -errno_connaborted;
+        return connect_failed();
     case ConnectState::unconnected: break;
     }
     if (phase_ != Phase::unconnected && phase_ != Phase::closed) return -errno_isconn;
@@ -471,9 +476,17 @@ int TcpSocket::connect_result() {
         return 0;
     }
     if (phase_ == Phase::connecting) return -errno_inprogress;
+    return connect_failed();
+}
+
+int TcpSocket::connect_failed() {
+    // Linux's __inet_stream_connect on a failed attempt: the error (once), and the socket is
+    // disconnected, fresh for another try.
+    int e = take_error();
     connect_state_ = ConnectState::unconnected;
-    if (int e = take_error()) return -e;
-    return -errno_connaborted;
+    reset_connection_state();
+    refresh();
+    return -(e ? e : errno_connaborted);
 }
 
 int TcpSocket::name(SocketAddress* out, bool peer) {

@@ -5,8 +5,10 @@
 // What maps to what:
 //   * send: tcp_write straight from the application's buffer (one copy, checked: app_copy.h)
 //     with TCP_WRITE_FLAG_MORE between the pieces of one call, then one tcp_output per call
-//     (none with MSG_MORE or TCP_CORK: lwIP then sends on the next acknowledgement, the next
-//     send, uncorking, or the 500 ms poll callback).
+//     (none with MSG_MORE, TCP_CORK, or while Nagle's algorithm holds a small segment back:
+//     lwIP then sends on the next acknowledgement, the next send, uncorking, or the 500 ms
+//     poll callback). Nagle's algorithm is applied here, not by lwIP (tcp_options.cc says
+//     why).
 //   * receive: lwIP's recv callback queues its pbufs on the socket (no copy, no allocation);
 //     a read copies out of them into the application's buffer and calls tcp_recved, which
 //     opens the window again. The window (CONFIG_NET_TCP_WINDOW) bounds the queue.
@@ -79,6 +81,7 @@ private:
     void adopt(struct tcp_pcb* pcb, TcpSocket* listener);  // an accepted connection
     void reset_connection_state();       // after a finished connection: unconnected again
     void abort_connection(int error);    // reset by us (pcb dropped), the error pending
+    int connect_failed();                // connect(2)'s answer once an attempt has failed
     void finish(int error);              // the connection is over (error 0: orderly)
     void sync_state();                   // a pcb in TIME_WAIT is a finished connection
     void refresh(uint32_t force = 0);    // readiness: recompute, notify what turned on
@@ -117,7 +120,9 @@ private:
     sched::List<TcpSocket, &TcpSocket::accept_link> accept_queue_;
     size_t accept_count_ = 0;
 
-    uint32_t ready_ = 0;  // poll events now; written under the core lock, read atomically
+    // Poll events now (a fresh socket: Linux's TCP_CLOSE answer); written under the core lock
+    // by refresh(), read atomically.
+    uint32_t ready_ = fs::poll_out | fs::poll_wrnorm | fs::poll_hup;
 };
 
 }  // namespace mica::net

@@ -140,8 +140,8 @@ int UdpSocket::bind_address(const SocketAddress& address) {
     Ipv4Endpoint e;
     if (int r = parse_sockaddr_in(address, AddressUse::bind, &e); r < 0) return r;
     CoreLock lock;
+    if (!bindable_address(e.address)) return -errno_addrnotavail;  // Linux checks this first
     if (pcb_ && pcb_->local_port != 0) return -errno_inval;
-    if (!bindable_address(e.address)) return -errno_addrnotavail;
     if (int r = ensure_pcb(); r < 0) return r;
     ip_addr_t ip = lwip_address(e.address);
     err_t err = udp_bind(pcb_, &ip, e.port);
@@ -155,16 +155,8 @@ int UdpSocket::start_connect(const SocketAddress& address) {
     if (address.length < sockaddr_family_size) return -errno_inval;
     CoreLock lock;
     if (address.family() == af_unspec) {
-        // Linux's udp_disconnect: no default destination, and a port the socket did not bind
-        // itself is given up.
-        if (pcb_) {
-            udp_disconnect(pcb_);
-            if (!explicitly_bound_) {
-                udp_recv(pcb_, nullptr, nullptr);
-                udp_remove(pcb_);
-                pcb_ = nullptr;
-            }
-        }
+        // No default destination any more; the socket keeps its port.
+        if (pcb_) udp_disconnect(pcb_);
         connected_ = false;
         source_ = 0;
         remote_ = Ipv4Endpoint{};
@@ -334,7 +326,7 @@ int UdpSocket::set_family_option(int level, int name, const void* value, uint32_
 
 int UdpSocket::get_family_option(int level, int name, void* value, uint32_t* length) {
     if (level == ipproto_ip) return get_ip_option(name, value, length);
-    return -errno_noprotoopt;
+    return level == sol_socket || level == ipproto_udp ? -errno_noprotoopt : -errno_opnotsupp;
 }
 
 int64_t UdpSocket::ioctl(unsigned long request, uint64_t arg) {
