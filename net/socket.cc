@@ -80,7 +80,7 @@ int Socket::get_family_option(int, int, void*, uint32_t*) { return -errno_noprot
 int Socket::set_family_option(int, int, const void*, uint32_t) { return -errno_noprotoopt; }
 int64_t Socket::ioctl(unsigned long request, uint64_t arg) {
 #if CONFIG_NET
-    return interface_ioctl(request, arg);  // SIOCGIFCONF & co, on any socket as Linux
+    return interface_ioctl(request, arg, family_);  // SIOCGIFCONF & co, on any socket as Linux
 #else
     (void)request;
     (void)arg;

@@ -90,15 +90,17 @@ int64_t interface_list(uint64_t arg) {
 
 }  // namespace
 
-int64_t interface_ioctl(unsigned long request, uint64_t arg) {
+int64_t interface_ioctl(unsigned long request, uint64_t arg, int family) {
     switch (request) {
     case siocgifconf: return interface_list(arg);
-    case siocgifname:
-    case siocgifflags:
     case siocgifaddr:
     case siocgifdstaddr:
     case siocgifbrdaddr:
     case siocgifnetmask:
+        if (family != af_inet) return -errno_notty;  // IPv4's own (devinet_ioctl)
+        break;
+    case siocgifname:
+    case siocgifflags:
     case siocgifmetric:
     case siocgifmtu:
     case siocgifhwaddr:

@@ -12,9 +12,10 @@ namespace mica::net {
 // IPPROTO_UDP); -EPROTONOSUPPORT for another protocol, -ESOCKTNOSUPPORT for another type.
 int inet_create(int type, int protocol, Socket** out);
 
-// The interface ioctls (SIOCGIFCONF, SIOCGIFNAME, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFADDR,
-// SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFMTU, SIOCGIFHWADDR), `arg` an application
-// address: the result, or -ENOTTY for any other request.
-int64_t interface_ioctl(unsigned long request, uint64_t arg);
+// The interface ioctls (SIOCGIFCONF, SIOCGIFNAME, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFMTU,
+// SIOCGIFHWADDR, SIOCGIFTXQLEN, SIOCGIFMETRIC on any socket; SIOCGIFADDR, SIOCGIFNETMASK,
+// SIOCGIFBRDADDR, SIOCGIFDSTADDR on AF_INET sockets only, as Linux's devinet_ioctl), `arg`
+// an application address, `family` the asking socket's: the result, or -ENOTTY.
+int64_t interface_ioctl(unsigned long request, uint64_t arg, int family);
 
 }  // namespace mica::net
