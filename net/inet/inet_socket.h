@@ -29,8 +29,7 @@ inline constexpr int ip_tos = 1, ip_ttl = 2, ip_pktinfo = 8, ip_mtu_discover = 1
 inline constexpr int default_ttl = 64;            // net.ipv4.ip_default_ttl (lwIP's IP_DEFAULT_TTL)
 inline constexpr uint8_t ecn_mask = 0x3;          // INET_ECN_MASK: TCP keeps its own ECN bits
 inline constexpr unsigned long siocinq = 0x541b, siocoutq = 0x5411, siocoutqnsd = 0x894b;
-inline constexpr int errno_acces = 13, errno_nomem = 12, errno_netunreach = 101, errno_hostunreach = 113,
-                     errno_perm = 1;
+inline constexpr int errno_nomem = 12;
 
 class InetSocket : public Socket {
 protected:

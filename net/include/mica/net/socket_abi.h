@@ -16,7 +16,8 @@ inline constexpr int errno_again = 11, errno_fault = 14, errno_inval = 22, errno
                      errno_addrinuse = 98, errno_addrnotavail = 99, errno_connaborted = 103,
                      errno_connreset = 104, errno_nobufs = 105, errno_isconn = 106, errno_notconn = 107,
                      errno_shutdown = 108, errno_timedout = 110, errno_connrefused = 111,
-                     errno_already = 114, errno_inprogress = 115;
+                     errno_already = 114, errno_inprogress = 115, errno_acces = 13, errno_netunreach = 101,
+                     errno_hostunreach = 113;
 
 // Address families (the ones Mica knows by name).
 inline constexpr int af_unspec = 0, af_unix = 1, af_inet = 2, af_inet6 = 10, af_netlink = 16, af_packet = 17;
