@@ -188,6 +188,15 @@ void TcpSocket::release_window(size_t bytes) {
 
 int64_t TcpSocket::try_receive(Message& message) {
     if (message.flags & msg_oob) return -errno_inval;  // no urgent data is ever received
+    // Nothing to read on a connection that is open both ways (an epoll server's last read of
+    // each round): EAGAIN without the core lock. The readiness word says so exactly: only a
+    // connected socket reports POLLOUT without POLLIN or POLLHUP, and refresh() updates it
+    // with every change. A notification after this look wakes the waiter the base class
+    // registered before trying.
+    uint32_t ready = __atomic_load_n(&ready_, __ATOMIC_ACQUIRE);
+    if ((ready & (fs::poll_out | fs::poll_in | fs::poll_hup | fs::poll_rdhup)) == fs::poll_out && !pending_error()) {
+        return -errno_again;
+    }
     CoreLock lock;
     sync_state();
     if (phase_ == Phase::listening) return -errno_notconn;
