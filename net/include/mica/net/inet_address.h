@@ -5,7 +5,7 @@
 // (as in struct in_addr), the port in host byte order once parsed.
 #pragma once
 
-#include <mica/net/socket.h>
+#include <mica/net/socket_abi.h>
 #include <stddef.h>
 #include <stdint.h>
 

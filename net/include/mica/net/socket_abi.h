@@ -100,4 +100,17 @@ struct Timeval {
 inline constexpr size_t unix_path_max = 108;
 inline constexpr size_t sockaddr_family_size = 2;  // sa_family_t
 
+// A socket address as the application passes it (struct sockaddr_*), in kernel memory.
+struct SocketAddress {
+    static constexpr uint32_t capacity = 128;  // sizeof(struct sockaddr_storage)
+    uint32_t length = 0;
+    alignas(8) uint8_t bytes[capacity] = {};
+    // sa_family, or -1 when the address is too short to hold one.
+    int family() const { return length >= sockaddr_family_size ? bytes[0] | bytes[1] << 8 : -1; }
+    void set_family(int family) {
+        bytes[0] = static_cast<uint8_t>(family);
+        bytes[1] = static_cast<uint8_t>(family >> 8);
+    }
+};
+
 }  // namespace mica::net
