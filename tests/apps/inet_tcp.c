@@ -333,6 +333,28 @@ static void flags(void) {
     printf("SIOCOUTQ drains to 0: %s\n", yes_no(queued == 0));
     close(c);
     close(s);
+    /* MSG_MORE and TCP_CORK hold data back a while; it all arrives, in order. */
+    connected_pair(&c, &s);
+    SHOW("send with MSG_MORE", send(s, "ab", 2, MSG_MORE));
+    SHOW("send", send(s, "cd", 2, 0));
+    memset(b, 0, sizeof b);
+    SHOW("MSG_WAITALL 4", recv(c, b, 4, MSG_WAITALL));
+    printf("  '%s'\n", b);
+    int on = 1, off = 0;
+    SHOW("TCP_CORK on", setsockopt(s, IPPROTO_TCP, TCP_CORK, &on, sizeof on));
+    write(s, "ef", 2);
+    write(s, "gh", 2);
+    SHOW("TCP_CORK off", setsockopt(s, IPPROTO_TCP, TCP_CORK, &off, sizeof off));
+    memset(b, 0, sizeof b);
+    SHOW("MSG_WAITALL 4", recv(c, b, 4, MSG_WAITALL));
+    printf("  '%s'\n", b);
+    SHOW("TCP_CORK on, and left on", setsockopt(s, IPPROTO_TCP, TCP_CORK, &on, sizeof on));
+    write(s, "ij", 2);
+    memset(b, 0, sizeof b);
+    SHOW("MSG_WAITALL 2 (corked data goes out after a while)", recv(c, b, 2, MSG_WAITALL));
+    printf("  '%s'\n", b);
+    close(c);
+    close(s);
 }
 
 static void half_close(void) {

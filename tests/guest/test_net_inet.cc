@@ -318,6 +318,13 @@ KTEST(net_inet, backlog_counts_connections_waiting_for_accept) {
     for (int i = 0; i < 1000 && connected() < 2; ++i) sched::sleep_ns(10 * ns_per_ms);
     KEXPECT_EQ(connected(), 2);
     KEXPECT_EQ(pending(), 2);
+    // A client whose SYN was dropped is still connecting (lwIP resends it after 3 s).
+    for (auto& s : c) {
+        if (!((*s)->poll_events() & fs::poll_out)) {
+            KEXPECT_EQ((*s)->connect(to, true), -errno_already);
+            break;
+        }
+    }
     // Accepting makes room; the others' SYNs come again (lwIP retries after 3 s, 6 s...).
     for (int i = 0; i < clients; ++i) {
         Socket* accepted = nullptr;
@@ -445,5 +452,32 @@ KTEST(net_inet, every_state_is_released) {
     l2.close();
     u.close();
     u2.close();
+    KEXPECT_NET_IDLE();
+}
+
+KTEST(net_inet, keepalive_times_out_a_silent_peer) {
+    // SO_KEEPALIVE with TCP_KEEPIDLE 1 s, TCP_KEEPINTVL 1 s, TCP_KEEPCNT 2 reaches the pcb: with
+    // every frame dropped on the wire, the probes go unanswered and a read ends with
+    // ETIMEDOUT, as Linux's does.
+    testing::DevicePair* pair = testing::DevicePair::create(testing::PairOptions{});
+    KASSERT(pair);
+    KASSERT(configure(pair->first(), 1) && configure(pair->second(), 2));
+    {
+        Sock listener(sock_stream), client(sock_stream), server(static_cast<Socket*>(nullptr));
+        SocketAddress from = endpoint(10, 0, 0, 1, 0);
+        KASSERT(connect_pair(endpoint(10, 0, 0, 2, 0), &from, listener, client, server));
+        int one = 1, idle = 1, interval = 1, count = 2;
+        KEXPECT_EQ(client->set_option(sol_socket, so_keepalive, &one, sizeof one), 0);
+        KEXPECT_EQ(client->set_option(ipproto_tcp, 4 /* TCP_KEEPIDLE */, &idle, sizeof idle), 0);
+        KEXPECT_EQ(client->set_option(ipproto_tcp, 5 /* TCP_KEEPINTVL */, &interval, sizeof interval), 0);
+        KEXPECT_EQ(client->set_option(ipproto_tcp, 6 /* TCP_KEEPCNT */, &count, sizeof count), 0);
+        pair->corrupt_next(~size_t{0}, 0);
+        char byte;
+        KEXPECT_EQ(receive(client.s, &byte, 1), -errno_timedout);
+        KEXPECT((client->poll_events() & (fs::poll_hup | fs::poll_in)) == (fs::poll_hup | fs::poll_in));
+        pair->corrupt_next(0, 0);
+    }
+    KEXPECT_NET_IDLE();
+    KEXPECT(pair->destroy());
     KEXPECT_NET_IDLE();
 }
