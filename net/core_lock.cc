@@ -4,8 +4,8 @@
 // once per lock section however many frames the section sent.
 #include <arch/arch.h>
 #include <mica/net/net.h>
-#include <mica/sched/sched.h>
 #include <mica/panic.h>
+#include <mica/sched/sched.h>
 #include <mica/sched/sync.h>
 
 #include "lwip/errno.h"
@@ -13,13 +13,14 @@
 #include "stack_internal.h"
 
 namespace mica::net {
-namespace {
 
-}  // namespace
 // Sections under the core lock are short (a send, a segment's processing): with other CPUs
 // running, a taker spins this many times before it sleeps, which saves the holder a wake-up
-// (an inter-processor interrupt) on release.
+// (an inter-processor interrupt) on release. A try every few spins keeps the lock's own
+// spinlock from bouncing between the CPUs.
 constexpr unsigned core_lock_spins = 2048;
+constexpr unsigned core_lock_try_every = 8;
+
 namespace {
 
 // Set once tcpip_thread runs (LWIP_MARK_TCPIP_THREAD): from then on every lwIP call must hold
@@ -70,7 +71,7 @@ void mica_lwip_lock_core(void) {
     if (mica::sched::online_cpus() > 1) {
         for (unsigned i = 0; i < mica::net::core_lock_spins; ++i) {
             mica::arch::cpu_relax();
-            if ((i & 7) == 7 && m.try_lock()) return;
+            if (i % mica::net::core_lock_try_every == mica::net::core_lock_try_every - 1 && m.try_lock()) return;
         }
     }
     m.lock();

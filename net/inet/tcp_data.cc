@@ -21,6 +21,7 @@ constexpr size_t page = 4096;
 // Touches one byte of every page of an application range: a bad address is -EFAULT here,
 // before lwIP copies from it (where a fault could only abort the connection).
 int probe_application(uint64_t base, size_t length) {
+    if (base + length < base) return -errno_fault;
     uint8_t byte;
     for (uint64_t at = base; at < base + length; at = (at & ~uint64_t{page - 1}) + page) {
         if (mm::vm::copy_from_app(&byte, reinterpret_cast<const void*>(at), 1) < 0) return -errno_fault;
@@ -96,7 +97,7 @@ int64_t TcpSocket::try_send(Message& message) {
         }
         if (err == ERR_MEM) break;  // out of segments: what went so far
         if (err != ERR_OK) {
-            failure = errno_from(err);
+            failure = err == ERR_CONN ? -errno_pipe : errno_from(err);  // a state lwIP cannot send in
             break;
         }
         message.data.skip(piece.length);
