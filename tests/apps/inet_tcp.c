@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 
 struct echo {
@@ -398,6 +399,29 @@ static void large_transfer(void) {
     close(s);
 }
 
+static void sendfile_to_socket(void) {
+    printf("-- sendfile from a file to a connection\n");
+    const char* dir = getenv("TMPDIR");
+    char path[256];
+    snprintf(path, sizeof path, "%s/inet_tcp_sendfile", dir ? dir : "/tmp");
+    int f = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    APP_REQUIRE(f >= 0);
+    static unsigned char data[300000], back[300000];
+    for (size_t i = 0; i < sizeof data; ++i) data[i] = (unsigned char)pattern((uint32_t)i, 5);
+    APP_REQUIRE(write(f, data, sizeof data) == (ssize_t)sizeof data);
+    int c, s;
+    connected_pair(&c, &s);
+    off_t offset = 1000;
+    SHOW("sendfile of 200000 bytes from offset 1000", sendfile(s, f, &offset, 200000));
+    printf("  offset now %ld\n", (long)offset);
+    SHOW("read them", recv(c, back, 200000, MSG_WAITALL));
+    printf("  the file's bytes: %s\n", yes_no(memcmp(back, data + 1000, 200000) == 0));
+    close(c);
+    close(s);
+    close(f);
+    unlink(path);
+}
+
 int main(void) {
     app_test_init();
     signal(SIGPIPE, SIG_IGN);  /* Linux would also send SIGPIPE with EPIPE; Mica has none yet */
@@ -408,6 +432,7 @@ int main(void) {
     resets();
     vanishing_peer();
     large_transfer();
+    sendfile_to_socket();
     printf("done\n");
     return 0;
 }
