@@ -100,4 +100,11 @@ void IoVector::skip(size_t length) {
     }
 }
 
+IoVector::Piece IoVector::piece(size_t max) const {
+    if (segment_ >= count_) return Piece{0, 0};
+    const IoSegment& s = segments_[segment_];
+    size_t n = s.length - offset_;
+    return Piece{s.base + offset_, n < max ? n : max};
+}
+
 }  // namespace mica::fs

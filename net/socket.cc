@@ -1,10 +1,14 @@
 // The family-independent half of every socket (socket.h): blocking and timeouts, the
 // send/receive loops, the generic SOL_SOCKET options, SO_ERROR, and the family registry.
 #include <mica/clock.h>
+#include <mica/config.h>
 #include <mica/fs/abi.h>
 #include <mica/fs/poll_wait.h>
 #include <mica/net/socket.h>
 #include <mica/net/unix.h>
+#if CONFIG_NET
+#include <mica/net/inet.h>
+#endif
 #include <string.h>
 
 namespace mica::net {
@@ -25,10 +29,12 @@ public:
 };
 SocketFs socket_fs;  // owns nothing: socket vnodes point at it
 
-// The families, explicitly (no registration by static constructors). AF_INET adds its line
-// here when networking is built.
+// The families, explicitly (no registration by static constructors).
 const Family families[] = {
     {af_unix, unix_create, unix_create_pair},
+#if CONFIG_NET
+    {af_inet, inet_create, nullptr},
+#endif
 };
 
 int read_int(const void* value, uint32_t length, int* out) {
@@ -72,7 +78,15 @@ int Socket::shutdown_socket(int) { return -errno_opnotsupp; }
 int Socket::name(SocketAddress*, bool) { return -errno_opnotsupp; }
 int Socket::get_family_option(int, int, void*, uint32_t*) { return -errno_noprotoopt; }
 int Socket::set_family_option(int, int, const void*, uint32_t) { return -errno_noprotoopt; }
-int64_t Socket::ioctl(unsigned long, uint64_t) { return -errno_notty; }
+int64_t Socket::ioctl(unsigned long request, uint64_t arg) {
+#if CONFIG_NET
+    return interface_ioctl(request, arg, family_);  // SIOCGIFCONF & co, on any socket as Linux
+#else
+    (void)request;
+    (void)arg;
+    return -errno_notty;
+#endif
+}
 
 // ---- state ---------------------------------------------------------------------------------
 
@@ -177,6 +191,23 @@ int64_t Socket::write_stream(fs::IoVector& data, bool nonblock) {
 }
 
 // ---- options -------------------------------------------------------------------------------
+
+void Socket::inherit_options(const Socket& l) {
+    reuse_address_ = l.reuse_address_;
+    reuse_port_ = l.reuse_port_;
+    keepalive_ = l.keepalive_;
+    broadcast_ = l.broadcast_;
+    pass_credentials_ = l.pass_credentials_;
+    dont_route_ = l.dont_route_;
+    oob_inline_ = l.oob_inline_;
+    linger_ = l.linger_;
+    receive_buffer_ = l.receive_buffer_;
+    send_buffer_ = l.send_buffer_;
+    priority_ = l.priority_;
+    receive_low_water_ = l.receive_low_water_;
+    receive_timeout_ = l.receive_timeout_;
+    send_timeout_ = l.send_timeout_;
+}
 
 int Socket::set_option(int level, int name, const void* value, uint32_t length) {
     if (level == sol_socket) {

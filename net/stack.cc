@@ -134,6 +134,9 @@ const char* init(bool verbose) {
 
     CoreLock lock;
     netif_add_ext_callback(&settings_callback, gateway_for_lease);
+    // Linux's loopback has a broadcast address (127.255.255.255: its local routing table's
+    // "broadcast" entry), which SO_BROADCAST datagrams reach; lwIP's has none unless told.
+    if (struct netif* lo = find_netif("lo")) netif_set_flags(lo, NETIF_FLAG_BROADCAST);
     add_registered_devices(options);
     struct netif* default_netif = nullptr;
     for (size_t i = 0; i < max_devices; ++i) {

@@ -379,8 +379,10 @@ int64_t sys_sendto(const uint64_t* args) {
     SocketRef socket(static_cast<int>(args[0]));
     if (int r = socket.error(); r < 0) return r;
     size_t length = args[2] < INT32_MAX ? static_cast<size_t>(args[2]) : INT32_MAX;
+    // An address pointer with length 0 is still an address (Linux's sendto: UDP says EINVAL,
+    // AF_UNIX takes it as none), unlike sendmsg's msg_name.
     SocketAddress address;
-    bool has_address = args[4] && static_cast<int32_t>(args[5]) != 0;
+    bool has_address = args[4] != 0;
     if (has_address) {
         if (int r = read_address(args[4], static_cast<int32_t>(args[5]), &address); r < 0) return r;
     }

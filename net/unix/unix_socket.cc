@@ -372,7 +372,9 @@ int64_t UnixSocket::send_stream(Message& message) {
     int64_t n;
     {
         Guard guard(unix_lock);
-        if (stream && message.address) return state_ == State::connected ? -errno_isconn : -errno_opnotsupp;
+        if (stream && message.address && message.address->length) {
+            return state_ == State::connected ? -errno_isconn : -errno_opnotsupp;
+        }
         if (state_ != State::connected) return -errno_notconn;
         if (shut_write_ || !peer_ || peer_->shut_read_) return -errno_pipe;
         peer = peer_;
@@ -400,19 +402,21 @@ int64_t UnixSocket::send_stream(Message& message) {
 int64_t UnixSocket::send_datagram(Message& message) {
     UnixName name;
     NodeRef node;
-    if (message.address) {
-        if (int r = parse(*message.address, &name); r < 0) return r;
+    // Linux's unix_dgram_sendmsg: an address of length 0 is no address.
+    const SocketAddress* to = message.address && message.address->length ? message.address : nullptr;
+    if (to) {
+        if (int r = parse(*to, &name); r < 0) return r;
     }
     size_t length = message.data.remaining();
     if (length > send_buffer() - message_overhead) return -errno_msgsize;
-    if (message.address) {
+    if (to) {
         if (int r = UnixState::resolve(name, &node); r < 0) return r;
     }
     UnixSocket* target;
     int64_t n;
     {
         Guard guard(unix_lock);
-        if (message.address) {
+        if (to) {
             if (int r = UnixState::find(name, node.node, &target); r < 0) return r;
         } else if (peer_) {
             target = peer_;

@@ -56,3 +56,28 @@ TEST(IoVector, FaultsReturnWhatWasCopiedFirst) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(IoVector, PieceIsTheContiguousRunAtTheCursor) {
+    char a[] = "abc", b[] = "defgh";
+    IoSegment segments[] = {seg(a, 3), IoSegment{0, 0}, seg(b, 5)};
+    IoVector v(segments, 3, true);
+    IoVector::Piece p = v.piece(100);
+    EXPECT_EQ(p.base, reinterpret_cast<uint64_t>(a));
+    EXPECT_EQ(p.length, 3u);
+    EXPECT_EQ(v.piece(2).length, 2u);  // capped
+    EXPECT_EQ(v.done(), 0u);           // no advance
+    v.skip(3);                         // past the empty segment too
+    p = v.piece(100);
+    EXPECT_EQ(p.base, reinterpret_cast<uint64_t>(b));
+    EXPECT_EQ(p.length, 5u);
+    v.skip(1);
+    p = v.piece(100);
+    EXPECT_EQ(p.base, reinterpret_cast<uint64_t>(b + 1));
+    EXPECT_EQ(p.length, 4u);
+    v.skip(4);
+    EXPECT_EQ(v.piece(100).length, 0u);
+}
+
+}  // namespace

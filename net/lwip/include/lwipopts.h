@@ -60,6 +60,20 @@ void mica_lwip_mark_tcpip_thread(void);
 
 /* --- Memory ------------------------------------------------------------------------------- */
 
+/* tcp_write copies a send straight from the application's buffer into lwIP's segments (the
+ * one copy on the way out). lwIP copies with MEMCPY; Mica's version (net/lwip/app_copy.cc)
+ * turns a fault on the application range being sent into an error the socket reports,
+ * instead of a kernel panic, and is a plain memcpy for everything else. */
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+void* mica_lwip_memcpy(void* dst, const void* src, size_t length);
+#ifdef __cplusplus
+}
+#endif
+#define MEMCPY(dst, src, len) mica_lwip_memcpy((dst), (src), (len))
+
 /* Everything comes from the kernel heap: no fixed pools to size per workload, connections
  * bounded by memory, and the kernel's allocation accounting (leak checks, the soak test)
  * covers the stack. */
@@ -152,6 +166,10 @@ void mica_lwip_mark_tcpip_thread(void);
 /* SO_REUSEADDR (servers restarting on a port in TIME_WAIT) and SO_KEEPALIVE. */
 #define SO_REUSE 1
 #define LWIP_TCP_KEEPALIVE 1
+/* One slot of per-connection data with a "destroyed" callback: the AF_INET socket layer hears
+ * of every pcb lwIP frees (TIME_WAIT expiry and aborts call no other callback), so a socket
+ * never keeps a pointer to a freed pcb. */
+#define LWIP_TCP_PCB_NUM_EXT_ARGS 1
 /* Unpredictable initial sequence numbers (mica_lwip_hooks.h). */
 #define LWIP_RANDOMIZE_INITIAL_LOCAL_PORTS 1
 

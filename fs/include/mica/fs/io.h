@@ -49,6 +49,15 @@ public:
     // Advances the cursor without copying (at most to the end).
     void skip(size_t length);
 
+    // The contiguous bytes at the cursor, at most `max` of them, without advancing: their
+    // address (application memory when app()) and length (0 at the end). For code that
+    // hands the memory to someone else's copy (lwIP's tcp_write) instead of copying here.
+    struct Piece {
+        uint64_t base;
+        size_t length;
+    };
+    Piece piece(size_t max) const;
+
     // The cursor, to go back to when an attempt takes nothing after all.
     struct Position {
         size_t segment, offset, done;

@@ -59,19 +59,6 @@
 
 namespace mica::net {
 
-// A socket address as the application passes it (struct sockaddr_*), in kernel memory.
-struct SocketAddress {
-    static constexpr uint32_t capacity = 128;  // sizeof(struct sockaddr_storage)
-    uint32_t length = 0;
-    alignas(8) uint8_t bytes[capacity] = {};
-    // sa_family, or -1 when the address is too short to hold one.
-    int family() const { return length >= sockaddr_family_size ? bytes[0] | bytes[1] << 8 : -1; }
-    void set_family(int family) {
-        bytes[0] = static_cast<uint8_t>(family);
-        bytes[1] = static_cast<uint8_t>(family >> 8);
-    }
-};
-
 // One send or receive.
 struct Message {
     explicit Message(fs::IoVector& data) : data(data) {}
@@ -172,6 +159,12 @@ protected:
     virtual int set_family_option(int level, int name, const void* value, uint32_t length);
     // A generic SOL_SOCKET option was set (SO_RCVBUF, SO_KEEPALIVE...).
     virtual void option_changed(int name) {}
+
+    // Copies the generic options (SOL_SOCKET: reuse, keepalive, linger, buffers, timeouts...)
+    // of `listener` to a connection it accepted, as Linux clones them.
+    void inherit_options(const Socket& listener);
+    // A listener stopped listening (Linux's shutdown(SHUT_RD) of a listener).
+    void clear_listening() { __atomic_store_n(&listening_, false, __ATOMIC_RELEASE); }
 
     // Runs `attempt` until it returns something other than -EAGAIN, sleeping between tries
     // until `head` notifies one of `events` or `deadline` (monotonic ns; fs::no_deadline)

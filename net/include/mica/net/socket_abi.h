@@ -16,7 +16,8 @@ inline constexpr int errno_again = 11, errno_fault = 14, errno_inval = 22, errno
                      errno_addrinuse = 98, errno_addrnotavail = 99, errno_connaborted = 103,
                      errno_connreset = 104, errno_nobufs = 105, errno_isconn = 106, errno_notconn = 107,
                      errno_shutdown = 108, errno_timedout = 110, errno_connrefused = 111,
-                     errno_already = 114, errno_inprogress = 115;
+                     errno_already = 114, errno_inprogress = 115, errno_acces = 13, errno_netunreach = 101,
+                     errno_hostunreach = 113;
 
 // Address families (the ones Mica knows by name).
 inline constexpr int af_unspec = 0, af_unix = 1, af_inet = 2, af_inet6 = 10, af_netlink = 16, af_packet = 17;
@@ -98,5 +99,18 @@ struct Timeval {
 // struct sockaddr_un: a family and up to 108 bytes of path.
 inline constexpr size_t unix_path_max = 108;
 inline constexpr size_t sockaddr_family_size = 2;  // sa_family_t
+
+// A socket address as the application passes it (struct sockaddr_*), in kernel memory.
+struct SocketAddress {
+    static constexpr uint32_t capacity = 128;  // sizeof(struct sockaddr_storage)
+    uint32_t length = 0;
+    alignas(8) uint8_t bytes[capacity] = {};
+    // sa_family, or -1 when the address is too short to hold one.
+    int family() const { return length >= sockaddr_family_size ? bytes[0] | bytes[1] << 8 : -1; }
+    void set_family(int family) {
+        bytes[0] = static_cast<uint8_t>(family);
+        bytes[1] = static_cast<uint8_t>(family >> 8);
+    }
+};
 
 }  // namespace mica::net
