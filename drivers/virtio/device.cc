@@ -190,8 +190,15 @@ void Device::fail(const char* why) {
     free_queues();
 }
 
-void Queue::kick() {
-    if (ring_.publish()) device_->transport().queue_notify(index_);
+bool Queue::kick() {
+    if (!ring_.publish()) return false;
+    device_->transport().queue_notify(index_);
+    return true;
+}
+
+void Queue::notify() {
+    ring_.publish();
+    device_->transport().queue_notify(index_);
 }
 
 void Device::queue_interrupt(unsigned index) {

@@ -191,16 +191,26 @@ void VirtioNet::stop(const char* why) {
 
 // The receive thread. It ends only when remove() asks; a stopped device leaves it asleep.
 void VirtioNet::run() {
+    bool watching = true;  // a handshake happened since the last quiet look (net_driver.h)
     for (;;) {
-        // Idle with transmit buffers out: wake up later to reclaim them (no interrupt needed).
-        wake_.wait(tx_pending() ? tx_reclaim_delay_ns : 0);
+        // Idle with transmit buffers out: wake up later to reclaim them (no interrupt needed);
+        // after a handshake: wake up to look for a lost notification.
+        bool posted = wake_.wait(sleep_timeout(watching));
+        __atomic_store_n(&sleeping_untimed_, false, __ATOMIC_RELEASE);
         if (__atomic_load_n(&stopping_, __ATOMIC_ACQUIRE)) return;
         if (const char* why = __atomic_exchange_n(&failure_, nullptr, __ATOMIC_ACQ_REL)) stop(why);
         if (state_ != State::running) continue;
         if (__atomic_exchange_n(&config_changed_, false, __ATOMIC_ACQ_REL)) update_link();
+        bool watchdog = !posted;
+        watching = false;
         for (;;) {
             size_t n = poll_rx();
-            reclaim_tx();
+            size_t reclaimed = reclaim_tx(watchdog);
+            if (watchdog && n) ++watchdog_rx_;  // frames were waiting with no interrupt
+            // Buffers the device may not have heard of (a lost refill doorbell starves it).
+            if (watchdog && !n) notify_rx();
+            if (n || reclaimed) watching = true;
+            watchdog = false;
             if (state_ != State::running || __atomic_load_n(&stopping_, __ATOMIC_ACQUIRE)) break;
             if (n == rx_budget) {
                 // Busy: keep interrupts off, let others run, poll again.
@@ -294,6 +304,8 @@ NetStats VirtioNet::snapshot() {
         s.tx_dropped = tx_dropped_;
         s.tx_kicks = tx_kicks_;
     }
+    s.watchdog_rx = __atomic_load_n(&watchdog_rx_, __ATOMIC_RELAXED);
+    s.watchdog_tx = __atomic_load_n(&watchdog_tx_, __ATOMIC_RELAXED);
     return s;
 }
 
@@ -364,12 +376,12 @@ void print_net_stats() {
         kprintf("mica: %s stats: rx %llu frames (%llu merged, %llu buffers, %llu checksums verified, %llu dropped, "
                 "%llu copied), %llu interrupts, %llu polls, %llu yields; tx %llu frames (%llu in place, %llu copied, "
                 "%llu bounced, %llu checksums offloaded, %llu waited for room, %llu dropped), %llu kicks, "
-                "%llu interrupts; %llu config interrupts, %llu link changes%s\n",
+                "%llu interrupts; %llu config interrupts, %llu link changes; watchdog %llu rx, %llu tx%s\n",
                 s.name, u(s.rx_frames), u(s.rx_merged_frames), u(s.rx_buffers), u(s.rx_checksum_verified),
                 u(s.rx_dropped), u(s.rx_copied_frames), u(s.rx_interrupts), u(s.rx_polls), u(s.rx_yields),
                 u(s.tx_frames), u(s.tx_zero_copy), u(s.tx_copied), u(s.tx_bounced), u(s.tx_checksum_offload),
                 u(s.tx_backlogged), u(s.tx_dropped), u(s.tx_kicks), u(s.tx_interrupts), u(s.config_interrupts),
-                u(s.link_changes), s.failed ? ", FAILED" : "");
+                u(s.link_changes), u(s.watchdog_rx), u(s.watchdog_tx), s.failed ? ", FAILED" : "");
     }
 }
 

@@ -24,6 +24,18 @@
 // frames wait in a backlog (lwIP has no queue in front of a driver, as Linux's qdisc is) and
 // the transmit interrupt, used only then, tells the thread when the device has made room.
 //
+// The watchdog. Event-index notification suppression is a store-then-load handshake: the
+// driver writes an index, fences, and reads the device's; the device does the mirror image.
+// QEMU's TCG emits no fence for a guest with one vCPU (it believes nothing else observes the
+// guest's memory, but its device threads do), so the host may order the driver's load before
+// its store: both sides then decide the other will act, and an interrupt or a doorbell is
+// lost for good (seen under the network benchmark: every few ten thousand frames, the
+// transmit ring stuck with frames the device never heard of, or received frames nobody was
+// told about). Kernel code cannot force that fence. So the thread never sleeps blind after
+// such a handshake: it wakes after watchdog_ns, takes what the device finished, and rings the
+// transmit doorbell if the device has not moved while frames wait. The first quiet check
+// ends the watch (a later handshake starts it again), so an idle device costs no wake-ups.
+//
 // Offloads. VIRTIO_NET_F_CSUM: TCP checksums are finished by the device (TxOffload ->
 // NEEDS_CSUM). VIRTIO_NET_F_GUEST_CSUM: frames marked DATA_VALID or NEEDS_CSUM skip the
 // stack's checksum check. TSO/GSO is not negotiated: lwIP never builds a segment larger than
@@ -57,6 +69,7 @@ inline constexpr size_t tx_pool_rings = 2;         // transmit slots: the ring's
 inline constexpr size_t tx_copybreak = 256;        // frames up to this are copied next to their header
 inline constexpr size_t tx_reclaim_batch = 64;     // finished transmit buffers taken per lock hold
 inline constexpr uint64_t tx_reclaim_delay_ns = 10'000'000;  // idle with buffers out: reclaim after 10 ms
+inline constexpr uint64_t watchdog_ns = 10'000'000;          // after a handshake: look again after 10 ms
 inline constexpr uint64_t release_wait_ns = 5'000'000'000;   // remove(): how long lent buffers may take
 inline constexpr uint64_t release_poll_ns = 10'000'000;
 inline constexpr size_t buffer_alignment = 64;
@@ -122,6 +135,7 @@ private:
     static void release(net::RxBuffer* buffer);
     size_t poll_rx();
     void refill();
+    void notify_rx();
     void recycle(net::RxBuffer* chain);  // rx_lock_ held
     // net_tx.cc
     int allocate_tx();
@@ -130,10 +144,13 @@ private:
     size_t reclaim_tx_locked(TxLeftover* out, size_t max);
     void drain_backlog_locked();
     void arm_tx_locked();
-    void reclaim_tx();
+    // watchdog: the thread woke on its timer, not on an interrupt: notify the device if it
+    // has not taken frames that wait. Returns how many frames were reclaimed.
+    size_t reclaim_tx(bool watchdog = false);
     void release_all_tx();
     static void release_leftovers(const TxLeftover* leftovers, size_t count);
-    bool tx_pending();
+    // The thread's next wait: a watchdog or reclaim timer, or none (0); says which to flush().
+    uint64_t sleep_timeout(bool watching);
 
     Device& device_;
     Queue* rxq_ = nullptr;
@@ -147,6 +164,7 @@ private:
     const char* failure_ = nullptr;  // a problem found outside the thread, for it to act on (atomic)
     bool config_changed_ = false;    // atomic
     bool stopping_ = false;          // atomic: remove() asks the thread to end
+    bool sleeping_untimed_ = false;  // atomic: the thread waits with no watchdog timer
 
     // Receive, under rx_lock_.
     sched::Spinlock rx_lock_;
@@ -172,6 +190,7 @@ private:
     uint64_t rx_polls_ = 0, rx_yields_ = 0, rx_copied_frames_ = 0;
     uint64_t tx_frames_ = 0, tx_zero_copy_ = 0, tx_copied_ = 0, tx_bounced_ = 0, tx_offload_ = 0,
              tx_backlogged_ = 0, tx_dropped_ = 0, tx_kicks_ = 0, link_changes_ = 0;
+    uint64_t watchdog_rx_ = 0, watchdog_tx_ = 0;  // the thread's own
 };
 
 }  // namespace mica::virtio::net_internal

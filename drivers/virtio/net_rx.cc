@@ -92,6 +92,11 @@ void VirtioNet::refill() {
     if (added) rxq_->kick();
 }
 
+void VirtioNet::notify_rx() {
+    sched::SpinGuard guard(rx_lock_);
+    if (state_ == State::running && posted_) rxq_->notify();
+}
+
 // One round: up to rx_budget frames from the ring, handed up in one batch. Returns how many.
 size_t VirtioNet::poll_rx() {
     net::RxBuffer* frames[rx_budget];

@@ -94,28 +94,37 @@ void VirtioNet::release_leftovers(const TxLeftover* leftovers, size_t count) {
     }
 }
 
-void VirtioNet::reclaim_tx() {
+size_t VirtioNet::reclaim_tx(bool watchdog) {
+    size_t total = 0;
     for (;;) {
         TxLeftover leftovers[tx_reclaim_batch];
         size_t n;
         {
             sched::SpinGuard guard(tx_lock_);
-            if (state_ != State::running) return;
+            if (state_ != State::running) return total;
             n = reclaim_tx_locked(leftovers, tx_reclaim_batch);
             if (tx_unkicked_) {
                 txq_->kick();
                 tx_unkicked_ = false;
+            } else if (watchdog && total + n == 0 && tx_in_ring_) {
+                // A whole watchdog period without progress: the doorbell may have been lost.
+                txq_->notify();
+                ++watchdog_tx_;
             }
             if (backlog_head_) arm_tx_locked();
         }
         release_leftovers(leftovers, n);
-        if (n < tx_reclaim_batch) return;
+        total += n;
+        if (n < tx_reclaim_batch) return total;
     }
 }
 
-bool VirtioNet::tx_pending() {
-    sched::SpinGuard guard(tx_lock_);
-    return state_ == State::running && (tx_in_ring_ || backlog_head_);
+uint64_t VirtioNet::sleep_timeout(bool watching) {
+    sched::SpinGuard guard(tx_lock_);  // flush() reads sleeping_untimed_ under it
+    bool pending = state_ == State::running && (tx_in_ring_ || backlog_head_);
+    uint64_t timeout = pending ? tx_reclaim_delay_ns : watching ? watchdog_ns : 0;
+    __atomic_store_n(&sleeping_untimed_, timeout == 0, __ATOMIC_RELEASE);
+    return timeout;
 }
 
 // The device was reset (stop()): every frame it had, or that waited, is done with.
@@ -227,9 +236,12 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
 void VirtioNet::flush() {
     sched::SpinGuard guard(tx_lock_);
     if (state_ != State::running) return;
-    txq_->kick();
+    bool notified = txq_->kick();
     tx_unkicked_ = false;
     ++tx_kicks_;
+    // The device said it would look by itself: should that handshake have failed, the
+    // thread, asleep without a timer, must come to watch the ring (net_driver.h).
+    if (!notified && __atomic_load_n(&sleeping_untimed_, __ATOMIC_ACQUIRE)) wake_.post();
 }
 
 }  // namespace mica::virtio::net_internal

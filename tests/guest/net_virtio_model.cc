@@ -132,7 +132,7 @@ void ModelNet::push_used(unsigned index, uint32_t id, uint32_t length) {
 
 void ModelNet::interrupt(unsigned index, bool force) {
     Queue& q = queues_[index];
-    if (!device_ || !interrupts_attached_) return;
+    if (!device_ || !interrupts_attached_ || lose_notifications) return;
     if (!force && (q.avail[0] & avail_f_no_interrupt)) return;  // no EVENT_IDX offered: flags decide
     sched::IrqGuard irqs_off;  // as a real interrupt arrives
     device_->queue_interrupt(index);

@@ -80,6 +80,9 @@ public:
     void config_changed();
     void set_link(bool up);
     void set_needs_reset();
+    // Interrupts and doorbells lost as a device whose event-index handshake raced loses them
+    // (drivers/virtio/net_driver.h, the watchdog): none delivered, doorbells only counted.
+    bool lose_notifications = false;
 
     // A received frame: the header (num_buffers filled in), then the bytes, over as many
     // buffers as it takes (one without mergeable buffers), then the interrupt. False if the

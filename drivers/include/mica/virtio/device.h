@@ -79,8 +79,11 @@ class Queue {
 public:
     // See Virtqueue for add/take_used semantics.
     int add(const Segment* segments, unsigned out, unsigned in, void* token) { return ring_.add(segments, out, in, token); }
-    // Publishes what was added and notifies the device if it asked to be.
-    void kick();
+    // Publishes what was added and notifies the device if it asked to be (true if it did).
+    bool kick();
+    // Rings the doorbell whatever the device asked: the watchdog's answer to a notification
+    // that may have been lost (net_driver.h says when that happens).
+    void notify();
     void* take_used(uint32_t* written) { return ring_.take_used(written); }
     bool has_used() const { return ring_.has_used(); }
     void disable_interrupts() { ring_.disable_interrupts(); }
