@@ -3,15 +3,41 @@
 #include <mica/random.h>
 #include <mica/net/options.h>
 
+#include <mica/net/net.h>
+#include <string.h>
+
 #include "lwip/dns.h"
+#include "lwip/ip.h"
 #include "lwip/ip4.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/prot/dhcp.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
 #include "mica_lwip_hooks.h"
 #include "stack_internal.h"
 
 using namespace mica::net;
+
+namespace {
+
+// tcpip_thread (core lock held): a SYN taken from a TIME_WAIT connection goes through the
+// stack again, as the device handed it up: its checksums were verified the first time.
+void reinject_syn(void* arg) {
+    auto* copy = static_cast<struct pbuf*>(arg);
+    struct netif* netif = netif_get_by_index(copy->if_idx);
+    if (!netif) {
+        pbuf_free(copy);
+        return;
+    }
+    ReceiveContext saved = receive_context;
+    receive_context = ReceiveContext{netif, true};
+    ip4_input(copy, netif);  // takes the pbuf
+    receive_context = saved;
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -36,6 +62,42 @@ int mica_lwip_ip4_input(struct pbuf*, struct netif* inp) {
     // only the pseudo-header sum, so nothing is checked (as Linux does for loopback).
     NETIF_SET_CHECKSUM_CTRL(inp, flags);
     return 0;
+}
+
+int mica_lwip_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr, uint16_t optlen, uint16_t opt1len, uint8_t* opt2,
+                           struct pbuf* p) {
+    if (pcb->state != TIME_WAIT) return ERR_OK;
+    if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) != TCP_SYN) return ERR_OK;
+    // tcp_input has turned the header's ports, numbers and window to host order in place.
+    if (!TCP_SEQ_GT(hdr->seqno, pcb->rcv_nxt)) return ERR_OK;  // an old duplicate
+    // The whole packet again (lwIP has moved the pbuf past the headers): the IPv4 header, the
+    // TCP header and options (the options may straddle two pbufs), the payload.
+    const struct ip_hdr* iph = ip4_current_header();
+    struct netif* netif = ip_current_input_netif();
+    uint16_t ip_length = IPH_HL_BYTES(iph);
+    uint16_t tcp_length = TCP_HLEN + optlen;
+    uint32_t total = uint32_t{ip_length} + tcp_length + p->tot_len;
+    if (!netif || total > 0xffff) return ERR_OK;
+    struct pbuf* copy = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(total), PBUF_RAM);
+    if (!copy) return ERR_OK;  // no memory: lwIP's own answer, as before
+    auto* out = static_cast<uint8_t*>(copy->payload);
+    memcpy(out, iph, ip_length);
+    memcpy(out + ip_length, hdr, TCP_HLEN + opt1len);
+    auto* tcp = reinterpret_cast<struct tcp_hdr*>(out + ip_length);  // back to network order
+    tcp->src = lwip_htons(hdr->src);
+    tcp->dest = lwip_htons(hdr->dest);
+    tcp->seqno = lwip_htonl(hdr->seqno);
+    tcp->ackno = lwip_htonl(hdr->ackno);
+    tcp->wnd = lwip_htons(hdr->wnd);
+    if (optlen > opt1len) memcpy(out + ip_length + TCP_HLEN + opt1len, opt2, optlen - opt1len);
+    pbuf_copy_partial(p, out + ip_length + tcp_length, p->tot_len, 0);
+    copy->if_idx = netif_get_index(netif);
+    if (defer(reinject_syn, copy) != 0) {
+        pbuf_free(copy);
+        return ERR_OK;
+    }
+    tcp_abort(pcb);  // a TIME_WAIT pcb goes without a reset; lwIP touches it no more
+    return ERR_ABRT;
 }
 
 struct netif* mica_lwip_route_source(const struct ip4_addr* src, const struct ip4_addr* dest) {

@@ -197,10 +197,13 @@ void* mica_lwip_memcpy(void* dst, const void* src, size_t length);
 
 #define LWIP_HOOK_FILENAME "mica_lwip_hooks.h"
 /* What each does is said in mica_lwip_hooks.h: random initial sequence numbers, per-packet
- * checksum verification, source-address routing, the DNS servers of a DHCP lease. */
+ * checksum verification, a new connection over one in TIME_WAIT, source-address routing,
+ * the DNS servers of a DHCP lease. */
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
     mica_lwip_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
 #define LWIP_HOOK_IP4_INPUT(p, inp) mica_lwip_ip4_input((p), (inp))
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    mica_lwip_tcp_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
 #define LWIP_HOOK_IP4_ROUTE_SRC(src, dest) mica_lwip_route_source((src), (dest))
 #define LWIP_HOOK_DHCP_PARSE_OPTION(netif, dhcp, state, msg, msg_type, option, len, pbuf, offset) \
     mica_lwip_dhcp_option((netif), (msg_type), (option), (len), (pbuf), (offset))

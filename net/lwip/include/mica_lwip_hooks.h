@@ -13,6 +13,8 @@ extern "C" {
 struct pbuf;
 struct netif;
 struct ip4_addr;
+struct tcp_pcb;
+struct tcp_hdr;
 
 /* Initial sequence numbers from the kernel's random generator: a peer cannot guess the next
  * connection's (lwIP's own counter is predictable). */
@@ -34,6 +36,17 @@ struct netif* mica_lwip_route_source(const struct ip4_addr* src, const struct ip
  * unless --nameserver gave some). */
 void mica_lwip_dhcp_option(struct netif* netif, uint8_t message_type, uint8_t option, uint8_t length,
                            struct pbuf* p, uint16_t offset);
+
+/* Every TCP segment lwIP has matched to a pcb, before lwIP processes it: returns 0 to let
+ * lwIP go on, anything else to drop the segment. Used for one thing: a SYN that reuses the
+ * addresses and ports of a connection this side holds in TIME_WAIT. lwIP answers it with a
+ * reset (or an ACK); Linux starts the new connection when the SYN's sequence number is past
+ * the old connection's (RFC 6191's rule without timestamps), and peers count on that: QEMU's
+ * user network keeps the host client's port, and a host that reuses a port soon after a
+ * connection the guest closed first would be refused. So the TIME_WAIT connection is dropped
+ * and the SYN goes through the stack again, where the listener takes it. */
+int mica_lwip_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr, uint16_t optlen, uint16_t opt1len,
+                           uint8_t* opt2, struct pbuf* p);
 
 #ifdef __cplusplus
 }
