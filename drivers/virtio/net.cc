@@ -39,6 +39,11 @@ const cmdline::Option option_table[] = {
          options.polling = strcmp(v, "on") == 0;
          return nullptr;
      }},
+    {"virtio-net-tso", "on|off", "send runs of TCP segments as one frame the device cuts up, when it offers TSO (on, the default)",
+     on_off, [](const char* v) -> const char* {
+         options.tso = strcmp(v, "on") == 0;
+         return nullptr;
+     }},
 };
 
 namespace {
@@ -87,9 +92,11 @@ int VirtioNet::probe() {
     // What the driver can use (net_driver.h says what it leaves out and why).
     uint64_t wanted = feature(feature_csum) | feature(feature_guest_csum) | feature(feature_mtu) |
                       feature(feature_mac) | feature(feature_mrg_rxbuf) | feature(feature_status);
+    if (options.tso) wanted |= feature(feature_host_tso4);
     if (int e = device_.negotiate(wanted)) return e;
     if (int e = read_identity()) return e;
     polling_ = options.polling;
+    tso_ = device_.has(feature_host_tso4) && device_.has(feature_csum);  // TSO4 requires CSUM
     plan_ = plan_buffers(device_.has(feature_mrg_rxbuf), mtu, options.rx_buffer);
 
     QueueConfig queues[2] = {{rx_interrupt, this, ring_entries}, {tx_interrupt, this, ring_entries}};
@@ -136,10 +143,10 @@ int VirtioNet::probe() {
         char address[18];
         format_mac(mac, address, sizeof address);
         kprintf("mica: %s: %s, virtio-net %s, MTU %u, link %s, receive %s buffers of %u bytes (%u-entry rings), "
-                "checksum offload: transmit %s, receive %s, %s\n",
+                "checksum offload: transmit %s, receive %s, TSO %s, %s\n",
                 name(), device_.name(), address, mtu, link_up_ ? "up" : "down",
                 device_.has(feature_mrg_rxbuf) ? "mergeable" : "whole-frame", plan_.capacity, rxq_->size(),
-                features.tx_checksum ? "yes" : "no", features.rx_checksum ? "yes" : "no",
+                features.tx_checksum ? "yes" : "no", features.rx_checksum ? "yes" : "no", tso_ ? "yes" : "no",
                 polling_ ? "polling under load" : "an interrupt per packet");
     }
     return 0;
@@ -303,6 +310,9 @@ NetStats VirtioNet::snapshot() {
         s.tx_backlogged = tx_backlogged_;
         s.tx_dropped = tx_dropped_;
         s.tx_kicks = tx_kicks_;
+        s.tso = tso_;
+        s.tx_tso_frames = tx_tso_frames_;
+        s.tx_tso_segments = tx_tso_segments_;
     }
     s.watchdog_rx = __atomic_load_n(&watchdog_rx_, __ATOMIC_RELAXED);
     s.watchdog_tx = __atomic_load_n(&watchdog_tx_, __ATOMIC_RELAXED);
@@ -376,11 +386,12 @@ void print_net_stats() {
         kprintf("mica: %s stats: rx %llu frames (%llu merged, %llu buffers, %llu checksums verified, %llu dropped, "
                 "%llu copied), %llu interrupts, %llu polls, %llu yields; tx %llu frames (%llu in place, %llu copied, "
                 "%llu bounced, %llu checksums offloaded, %llu waited for room, %llu dropped), %llu kicks, "
-                "%llu interrupts; %llu config interrupts, %llu link changes; watchdog %llu rx, %llu tx%s\n",
+                "%llu interrupts, %llu TSO frames of %llu segments; %llu config interrupts, %llu link changes; watchdog %llu rx, %llu tx%s\n",
                 s.name, u(s.rx_frames), u(s.rx_merged_frames), u(s.rx_buffers), u(s.rx_checksum_verified),
                 u(s.rx_dropped), u(s.rx_copied_frames), u(s.rx_interrupts), u(s.rx_polls), u(s.rx_yields),
                 u(s.tx_frames), u(s.tx_zero_copy), u(s.tx_copied), u(s.tx_bounced), u(s.tx_checksum_offload),
-                u(s.tx_backlogged), u(s.tx_dropped), u(s.tx_kicks), u(s.tx_interrupts), u(s.config_interrupts),
+                u(s.tx_backlogged), u(s.tx_dropped), u(s.tx_kicks), u(s.tx_interrupts), u(s.tx_tso_frames),
+                u(s.tx_tso_segments), u(s.config_interrupts),
                 u(s.link_changes), u(s.watchdog_rx), u(s.watchdog_tx), s.failed ? ", FAILED" : "");
     }
 }

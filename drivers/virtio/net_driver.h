@@ -38,10 +38,17 @@
 //
 // Offloads. VIRTIO_NET_F_CSUM: TCP checksums are finished by the device (TxOffload ->
 // NEEDS_CSUM). VIRTIO_NET_F_GUEST_CSUM: frames marked DATA_VALID or NEEDS_CSUM skip the
-// stack's checksum check. TSO/GSO is not negotiated: lwIP never builds a segment larger than
-// the peer's MSS, so the host TSO features (HOST_TSO4/6, HOST_UFO) would never be used, and
-// the guest ones (GUEST_TSO4/6, GUEST_UFO) would let the host send frames up to 64 KiB that
-// the receive path and the stack's MTU checks do not expect.
+// stack's checksum check. VIRTIO_NET_F_HOST_TSO4 (with CSUM; QEMU offers it on a tap
+// backend): lwIP never builds a segment larger than the peer's MSS, so the driver merges the
+// runs of consecutive segments of one connection that a lock section sends (net_tso.h says
+// which may merge): the first zero-copy candidate waits in `tso_` instead of going into the
+// ring, the next ones join it, and whatever cannot join, flush() or a full frame sends it:
+// one descriptor chain of the headers (fixed up, in the head slot's spare bytes) and every
+// segment's payload in place, the head slot the ring's token and the others its riders
+// (released with it). With no room in the ring they go one by one, as if never merged.
+// HOST_TSO6 (no IPv6), HOST_UFO (lwIP fragments datagrams itself) and the guest features
+// (GUEST_TSO4/6, GUEST_UFO: frames up to 64 KiB that the receive path and the stack's MTU
+// checks do not expect) are not negotiated.
 //
 // Locks: rx_lock_ guards the receive ring, the buffer pool and the assembler (the queue's
 // interrupt handler takes it to turn interrupts off); tx_lock_ the transmit ring, its slots
@@ -57,6 +64,7 @@
 #include <mica/virtio/device.h>
 #include <mica/virtio/net.h>
 #include <mica/virtio/net_spec.h>
+#include <mica/virtio/net_tso.h>
 
 namespace mica::virtio::net_internal {
 using namespace net_spec;
@@ -78,6 +86,7 @@ inline constexpr size_t buffer_alignment = 64;
 struct Options {
     uint32_t rx_buffer = 0;  // 0: default_mergeable_buffer
     bool polling = true;
+    bool tso = true;
 };
 extern Options options;
 
@@ -91,8 +100,9 @@ struct RxSlot {
 };
 
 struct TxSlot {
-    enum class Where : uint8_t { free, ring, backlog };
-    TxSlot* next = nullptr;  // in the free list or the backlog
+    enum class Where : uint8_t { free, ring, backlog, tso };
+    TxSlot* next = nullptr;  // in the free list, the backlog or a TSO frame's riders
+    TxSlot* riders = nullptr;  // a TSO frame's head: the other segments' slots
     Where where = Where::free;
     uint8_t segment_count = 0;
     net::TxKeep kept = nullptr;  // zero copy: the stack's pbufs until the device is done
@@ -100,8 +110,16 @@ struct TxSlot {
     Segment segments[1 + net::max_tx_segments];  // the header, then the frame
     alignas(64) uint8_t bytes[header_size + tx_copybreak];  // the header, then a short frame
 };
+// A TSO frame's virtio header and merged headers go into its head slot's bytes from here (an
+// in-place frame uses only the first header_size; its own header must stay for a fallback).
+inline constexpr size_t tso_header_offset = 64;
+static_assert(tso_header_offset + header_size + net_tso::header_length <= header_size + tx_copybreak);
+// A TSO chain's descriptors at most (an indirect table of 1 KiB; within any ring's size).
+inline constexpr size_t max_tso_descriptors = 64;
 
-// What reclaiming leaves to release once no driver lock is held.
+// What reclaiming leaves to release once no driver lock is held: up to a batch of used
+// entries, each a slot and its riders.
+inline constexpr size_t tx_leftover_capacity = tx_reclaim_batch + net_tso::max_frames + 1;
 struct TxLeftover {
     net::TxKeep kept;
     uint8_t* bounce;
@@ -143,6 +161,9 @@ private:
     static void tx_interrupt(Queue&, void* self);
     size_t reclaim_tx_locked(TxLeftover* out, size_t max);
     void drain_backlog_locked();
+    void enqueue_locked(TxSlot* slot);  // to the ring, or the backlog when it is full
+    void finish_tso_locked();           // sends what waits in tso_
+    bool join_tso_locked(TxSlot* slot, const net_tso::Segment& segment);
     void arm_tx_locked();
     // watchdog: the thread woke on its timer, not on an interrupt: notify the device if it
     // has not taken frames that wait. Returns how many frames were reclaimed.
@@ -184,12 +205,22 @@ private:
     size_t tx_in_ring_ = 0;
     bool tx_armed_ = false;    // the transmit interrupt is on (frames wait for room)
     bool tx_unkicked_ = false; // backlog frames added to the ring since the last kick
+    bool tso_ = false;         // HOST_TSO4 negotiated (set at probe)
+    // The TSO frame being gathered: its slots (head first, linked through next).
+    struct {
+        TxSlot* first = nullptr;
+        TxSlot* last_slot = nullptr;
+        net_tso::Segment head, last;
+        size_t payload = 0;
+        unsigned frames = 0, descriptors = 0;
+    } tso_pending_;
 
     // Counters: each written under the lock of its path; interrupt counts atomically.
     uint64_t rx_interrupts_ = 0, tx_interrupts_ = 0, config_interrupts_ = 0;
     uint64_t rx_polls_ = 0, rx_yields_ = 0, rx_copied_frames_ = 0;
     uint64_t tx_frames_ = 0, tx_zero_copy_ = 0, tx_copied_ = 0, tx_bounced_ = 0, tx_offload_ = 0,
-             tx_backlogged_ = 0, tx_dropped_ = 0, tx_kicks_ = 0, link_changes_ = 0;
+             tx_backlogged_ = 0, tx_dropped_ = 0, tx_kicks_ = 0, link_changes_ = 0, tx_tso_frames_ = 0,
+             tx_tso_segments_ = 0;
     uint64_t watchdog_rx_ = 0, watchdog_tx_ = 0;  // the thread's own
 };
 

@@ -66,7 +66,7 @@ void VirtioNet::arm_tx_locked() {
 
 size_t VirtioNet::reclaim_tx_locked(TxLeftover* out, size_t max) {
     size_t n = 0;
-    while (n < max) {
+    while (n < max) {  // out has room for a used entry's riders beyond max (tx_leftover_capacity)
         auto* slot = static_cast<TxSlot*>(txq_->take_used(nullptr));
         if (!slot) {
             if (const char* why = txq_->broken()) {
@@ -75,13 +75,19 @@ size_t VirtioNet::reclaim_tx_locked(TxLeftover* out, size_t max) {
             }
             break;
         }
-        if (slot->kept || slot->bounce) out[n++] = {slot->kept, slot->bounce};
-        slot->kept = nullptr;
-        slot->bounce = nullptr;
-        slot->where = TxSlot::Where::free;
-        slot->next = tx_free_;
-        tx_free_ = slot;
         --tx_in_ring_;
+        TxSlot* riders = slot->riders;
+        slot->riders = nullptr;
+        for (TxSlot* s = slot; s;) {
+            TxSlot* next = s == slot ? riders : s->next;
+            if (s->kept || s->bounce) out[n++] = {s->kept, s->bounce};
+            s->kept = nullptr;
+            s->bounce = nullptr;
+            s->where = TxSlot::Where::free;
+            s->next = tx_free_;
+            tx_free_ = s;
+            s = next;
+        }
     }
     if (backlog_head_) drain_backlog_locked();
     return n;
@@ -97,7 +103,7 @@ void VirtioNet::release_leftovers(const TxLeftover* leftovers, size_t count) {
 size_t VirtioNet::reclaim_tx(bool watchdog) {
     size_t total = 0;
     for (;;) {
-        TxLeftover leftovers[tx_reclaim_batch];
+        TxLeftover leftovers[tx_leftover_capacity];
         size_t n;
         {
             sched::SpinGuard guard(tx_lock_);
@@ -135,8 +141,103 @@ void VirtioNet::release_all_tx() {
         TxLeftover leftover{s.kept, s.bounce};
         s.kept = nullptr;
         s.bounce = nullptr;
+        s.riders = nullptr;
         s.where = TxSlot::Where::free;
         release_leftovers(&leftover, 1);
+    }
+    tso_pending_ = {};
+}
+
+void VirtioNet::enqueue_locked(TxSlot* slot) {
+    if (!backlog_head_ && txq_->add(slot->segments, slot->segment_count, 0, slot) == 0) {
+        slot->where = TxSlot::Where::ring;
+        ++tx_in_ring_;
+        return;
+    }
+    // The ring is full (or others wait already: order is kept): the frame waits.
+    slot->where = TxSlot::Where::backlog;
+    slot->next = nullptr;
+    if (backlog_tail_) backlog_tail_->next = slot;
+    else backlog_head_ = slot;
+    backlog_tail_ = slot;
+    ++tx_backlogged_;
+    arm_tx_locked();
+}
+
+// Adds a zero-copy TCP segment to the TSO frame being gathered, or starts one; false when it
+// must go alone (after what was gathered, which this sends first).
+bool VirtioNet::join_tso_locked(TxSlot* slot, const net_tso::Segment& segment) {
+    auto& t = tso_pending_;
+    unsigned descriptors = slot->segment_count;  // the frame's own; the head's header is shared
+    if (t.frames && t.frames < net_tso::max_frames && t.descriptors + descriptors <= max_tso_descriptors &&
+        net_tso::continues(t.head, t.last, segment, t.payload)) {
+        t.last_slot->next = slot;
+        t.last_slot = slot;
+        t.last = segment;
+        t.payload += segment.payload;
+        ++t.frames;
+        t.descriptors += descriptors;
+    } else {
+        finish_tso_locked();
+        if (segment.tcp_flags & net_tso::tcp_psh) return false;  // pushed: nothing may follow
+        t.first = t.last_slot = slot;
+        t.head = t.last = segment;
+        t.payload = segment.payload;
+        t.frames = 1;
+        t.descriptors = 1 + descriptors;
+    }
+    slot->next = nullptr;
+    slot->where = TxSlot::Where::tso;
+    if (segment.tcp_flags & net_tso::tcp_psh) finish_tso_locked();
+    return true;
+}
+
+void VirtioNet::finish_tso_locked() {
+    auto& t = tso_pending_;
+    TxSlot* head = t.first;
+    if (!head) return;
+    if (t.frames > 1 && !backlog_head_) {
+        // One chain: the virtio header and the merged headers (in the head slot's spare
+        // bytes), then every segment's payload in place: each frame's segments (after its
+        // own virtio header) from its 55th byte on.
+        Segment chain[max_tso_descriptors];
+        uint8_t* bytes = head->bytes + tso_header_offset;
+        Header h = net_tso::finish(t.head, t.last.tcp_flags, t.payload, bytes + header_size);
+        encode_header(h, bytes);
+        unsigned count = 0;
+        chain[count++] = {mm::virt_to_phys(bytes), static_cast<uint32_t>(header_size + net_tso::header_length)};
+        for (TxSlot* s = head; s; s = s->next) {
+            size_t skip = net_tso::header_length;
+            for (unsigned i = 1; i < s->segment_count; ++i) {
+                Segment piece = s->segments[i];
+                if (skip >= piece.length) {
+                    skip -= piece.length;
+                    continue;
+                }
+                piece.address += skip;
+                piece.length -= static_cast<uint32_t>(skip);
+                skip = 0;
+                chain[count++] = piece;
+            }
+        }
+        if (txq_->add(chain, count, 0, head) == 0) {
+            head->where = TxSlot::Where::ring;
+            head->riders = head->next;
+            head->next = nullptr;
+            for (TxSlot* s = head->riders; s; s = s->next) s->where = TxSlot::Where::ring;
+            ++tx_in_ring_;
+            ++tx_tso_frames_;
+            tx_tso_segments_ += t.frames;
+            t = {};
+            return;
+        }
+    }
+    // One segment, or no room in the ring: each goes as it came.
+    t = {};
+    for (TxSlot* s = head; s;) {
+        TxSlot* next = s->next;
+        enqueue_locked(s);
+        s = next;
     }
 }
 
@@ -161,7 +262,12 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
         }
     }
     Header header = transmit_header(frame.offload);
-    TxLeftover leftovers[tx_reclaim_batch + 1];
+    // A TCP segment that may travel in a TSO frame (read before the lock: the frame is ours).
+    net_tso::Segment tcp;
+    bool tso_candidate = tso_ && in_place && frame.offload.checksum_partial && frame.segment_count &&
+                         net_tso::candidate(static_cast<const uint8_t*>(frame.segments[0].data),
+                                            frame.segments[0].length, frame.length, tcp);
+    TxLeftover leftovers[tx_leftover_capacity];
     size_t leftover_count = 0;
     int result = 0;
     {
@@ -212,17 +318,9 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
                 ++tx_copied_;
             }
             slot->segment_count = static_cast<uint8_t>(count);
-            if (!backlog_head_ && txq_->add(slot->segments, count, 0, slot) == 0) {
-                slot->where = TxSlot::Where::ring;
-                ++tx_in_ring_;
-            } else {
-                // The ring is full (or others wait already: order is kept): the frame waits.
-                slot->where = TxSlot::Where::backlog;
-                if (backlog_tail_) backlog_tail_->next = slot;
-                else backlog_head_ = slot;
-                backlog_tail_ = slot;
-                ++tx_backlogged_;
-                arm_tx_locked();
+            if (!tso_candidate || !join_tso_locked(slot, tcp)) {
+                finish_tso_locked();  // what was gathered goes first: order is kept
+                enqueue_locked(slot);
             }
             tx_offload_ += frame.offload.checksum_partial;
             ++tx_frames_;
@@ -236,6 +334,7 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
 void VirtioNet::flush() {
     sched::SpinGuard guard(tx_lock_);
     if (state_ != State::running) return;
+    finish_tso_locked();
     bool notified = txq_->kick();
     tx_unkicked_ = false;
     ++tx_kicks_;

@@ -221,6 +221,7 @@ function(mica_add_net_tests prefix dir machines)
     mica_add_net_test(${t}.link.${name} ${args} --scenario link)
     mica_add_net_test(${t}.tap-echo.${name} ${args} --scenario tap-echo)
     mica_add_net_test(${t}.tap-echo-jumbo.${name} ${args} --scenario tap-echo --jumbo)
+    mica_add_net_test(${t}.tap-echo-no-tso.${name} ${args} --scenario tap-echo --kernel-arg=--virtio-net-tso=off)
   endforeach()
 endfunction()
 

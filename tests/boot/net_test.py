@@ -21,7 +21,8 @@ the bytes):
   tap-ping  tools/run --net tap with its own namespace: the --ip line and a ping of the host
             side (root only, else skipped with status 77)
   tap-echo  the echo workout over a tap device in a network namespace the test creates (root
-            only, else skipped with status 77): real resets, checksum offload both ways;
+            only, else skipped with status 77): real resets, checksum offload both ways, TSO
+            frames sent (none with --kernel-arg=--virtio-net-tso=off);
             --jumbo adds MTU 9000 (frames spanning several mergeable buffers)
   link      the echo service while QEMU's monitor takes the link down and up: the guest
             reports both changes and still serves
@@ -436,6 +437,10 @@ def scenario_tap_echo(a):
                              datagram_sizes=sizes)
         expect(re.search(r"[1-9]\d* checksums verified", line), f"no received checksum was left to the device: {line}")
         expect(re.search(r"[1-9]\d* checksums offloaded", line), f"no sent checksum was left to the device: {line}")
+        if "--virtio-net-tso=off" in a.kernel_arg:
+            expect(re.search(r" 0 TSO frames", line), f"TSO was used though turned off: {line}")
+        else:  # QEMU's tap backend offers HOST_TSO4: runs of segments went as one frame
+            expect(re.search(r"[1-9]\d* TSO frames of \d+ segments", line), f"no TSO frame was sent: {line}")
         if a.jumbo:
             expect(re.search(r"rx \d+ frames \([1-9]\d* merged", line), f"no frame spanned several buffers: {line}")
     finally:

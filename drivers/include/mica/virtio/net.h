@@ -34,6 +34,9 @@ struct NetStats {
     uint64_t tx_backlogged;          // frames that waited for room in the ring
     uint64_t tx_dropped;             // frames refused (-ENOBUFS): the ring and the backlog were full
     uint64_t tx_kicks;               // flush() calls that published frames
+    bool tso;                        // VIRTIO_NET_F_HOST_TSO4 in use
+    uint64_t tx_tso_frames;          // frames the device segments (net_tso.h)
+    uint64_t tx_tso_segments;        // the TCP segments they carried
     // The watchdog's finds: frames waiting with no interrupt, a transmit ring the device had
     // not been told about (notifications lost: see net_driver.h).
     uint64_t watchdog_rx, watchdog_tx;
