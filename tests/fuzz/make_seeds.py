@@ -90,6 +90,30 @@ def cmdline_seeds():
     }
 
 
+def net_option_seeds():
+    """Option words as net_options reads them: a kind byte (0 --ip, 1 --defaultgw,
+    2 --nameserver), a length byte, the value."""
+    def words(*items):
+        out = b""
+        for kind, value in items:
+            out += bytes([kind, len(value)]) + value
+        return out
+    return {"static": words((0, b"eth0,192.0.2.15,255.255.255.0"), (1, b"192.0.2.2"), (2, b"192.0.2.3")),
+            "errors": words((0, b"eth0,192.0.2.015,255.255.0.255"), (1, b"300.1.1.1"), (2, b""), (0, b"eth0"))}
+
+
+def tso_seeds():
+    """Two consecutive TCP segments as tso reads them: a length (8 bytes), the frame, how
+    many bytes are contiguous (8 bytes)."""
+    def segment(seq, payload, flags=0x10):
+        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0x4000, 64, 6, 0,
+                         bytes([192, 0, 2, 15]), bytes([192, 0, 2, 2]))
+        tcp = struct.pack(">HHIIBBHHH", 80, 40000, seq, 777, 5 << 4, flags, 8000, 0, 0)
+        frame = bytes([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0]) + ip + tcp + payload
+        return struct.pack("<Q", len(frame)) + frame + struct.pack("<Q", 54)
+    return {"two-segments": segment(1000, b"a" * 100) + segment(1100, b"b" * 60, 0x18)}
+
+
 def random_programs(seed, count=3, length=256):
     rng = random.Random(seed)
     return {f"random-{i}": bytes(rng.randrange(256) for _ in range(length)) for i in range(count)}
@@ -105,6 +129,10 @@ def main():
         "page_table": random_programs(3, length=512),
         "vma": random_programs(4, length=512),
         "fdt": {},  # tests/unit/fixtures/*.dtb
+        "net_options": net_option_seeds(),
+        "dsdt": {},  # tests/unit/fixtures/acpi/qemu-microvm-dsdt.aml
+        "virtio_rings": random_programs(5, length=512),
+        "tso": tso_seeds(),
     }
     for target, files in seeds.items():
         directory = os.path.join(CORPUS, target)

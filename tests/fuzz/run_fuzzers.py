@@ -5,7 +5,7 @@
 
 Each target first replays its corpus — the seeds and regression inputs in
 tests/fuzz/corpus/<target> (make_seeds.py), the corpus earlier runs grew in
-WORK/corpus/<target> (unless --fresh), for fdt also the QEMU blobs in tests/unit/fixtures —
+WORK/corpus/<target> (unless --fresh), for fdt and dsdt also the QEMU tables in tests/unit/fixtures —
 then fuzzes for N seconds (default 60), adding what reaches new code to WORK/corpus. A
 crash, a sanitizer report, a broken invariant (FUZZ_CHECK), a leak, a timeout or running
 out of memory is a finding: the input goes to WORK/findings/<target>-*, the log to
@@ -23,9 +23,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
-TARGETS = ["elf", "initial_stack", "fdt", "cpio", "cmdline", "path_lookup", "page_table", "vma"]
+TARGETS = ["elf", "initial_stack", "fdt", "cpio", "cmdline", "path_lookup", "page_table", "vma", "net_options", "dsdt",
+           "virtio_rings", "tso"]
 # Inputs larger than libFuzzer's default 4096 bytes matter for the file formats.
-MAX_LEN = {"elf": 65536, "fdt": 65536, "cpio": 65536}
+MAX_LEN = {"elf": 65536, "fdt": 65536, "cpio": 65536, "dsdt": 65536, "tso": 16384}
 PER_INPUT_TIMEOUT = 20     # seconds: one input taking longer is a hang (a finding)
 RSS_LIMIT_MB = 2048
 
@@ -55,6 +56,13 @@ def run_target(a, target):
         for name in os.listdir(fixtures):
             if name.endswith(".dtb"):
                 shutil.copy(os.path.join(fixtures, name), extra)
+        seeds.append(extra)
+    if target == "dsdt":  # QEMU microvm's table, after the byte that picks the _HID looked for
+        extra = tempfile.mkdtemp(prefix="mica-fuzz-dsdt-")
+        with open(os.path.join(SOURCE, "tests", "unit", "fixtures", "acpi", "qemu-microvm-dsdt.aml"), "rb") as f:
+            aml = f.read()
+        with open(os.path.join(extra, "qemu-microvm"), "wb") as f:
+            f.write(b"\0" + aml)
         seeds.append(extra)
     cmd = [binary, f"-max_total_time={a.seconds}", "-print_final_stats=1", f"-timeout={PER_INPUT_TIMEOUT}",
            f"-rss_limit_mb={RSS_LIMIT_MB}", f"-artifact_prefix={findings}/{target}-",
