@@ -90,9 +90,9 @@ int64_t Socket::ioctl(unsigned long request, uint64_t arg) {
 
 // ---- state ---------------------------------------------------------------------------------
 
-void Socket::set_error(int error) {
+void Socket::set_error(int error, bool wake) {
     __atomic_store_n(&error_, error, __ATOMIC_RELEASE);
-    notify(fs::poll_err);
+    if (wake) notify(fs::poll_err);
 }
 
 uint32_t Socket::poll_events() { return socket_poll() | (pending_error() ? fs::poll_err : 0); }

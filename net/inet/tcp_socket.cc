@@ -163,8 +163,12 @@ void TcpSocket::adopt(struct tcp_pcb* pcb, TcpSocket* listener) {
 void TcpSocket::finish(int error) {
     phase_ = Phase::closed;
     shut_read_ = shut_write_ = true;
-    if (error) set_error(error);
+    // The error and the new readiness (POLLHUP...) before anyone is woken: a reset is seen
+    // whole, IN ERR HUP RDHUP, as Linux's tcp_reset reports it (an epoll waiter woken by the
+    // error alone could read the readiness of before, without HUP).
+    if (error) set_error(error, false);
     refresh();
+    if (error) notify(fs::poll_err);
 }
 
 void TcpSocket::sync_state() {

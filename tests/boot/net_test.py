@@ -21,8 +21,8 @@ the bytes):
   tap-ping  tools/run --net tap with its own namespace: the --ip line and a ping of the host
             side (root only, else skipped with status 77)
   tap-echo  the echo workout over a tap device in a network namespace the test creates (root
-            only, else skipped with status 77): real resets, checksum offload both ways, TSO
-            frames sent (none with --kernel-arg=--virtio-net-tso=off);
+            only, else skipped with status 77): real resets, checksum offload both ways, 1 MiB
+            from the source port, TSO frames sent (none with --kernel-arg=--virtio-net-tso=off);
             --jumbo adds MTU 9000 (frames spanning several mergeable buffers)
   link      the echo service while QEMU's monitor takes the link down and up: the guest
             reports both changes and still serves
@@ -43,7 +43,7 @@ import time
 
 GATEWAY = "192.0.2.2"
 HOST_SERVICES = "192.0.2.4"  # tools/run --guest-forward
-ECHO_PORT, CONTROL_PORT, STATUS_PORT, GUEST_SERVICE_PORT = 7, 8, 11, 7000
+ECHO_PORT, CONTROL_PORT, SOURCE_PORT, STATUS_PORT, GUEST_SERVICE_PORT = 7, 8, 10, 11, 7000
 SETTLE_TIMEOUT = 60  # seconds for the guest to see every connection end
 MIB = 1 << 20
 
@@ -431,6 +431,11 @@ def scenario_tap_echo(a):
         if a.jumbo:
             subprocess.run(["ip", "link", "set", "tap0", "mtu", "9000"], check=True)
             g.wait_for(r"eth0: .*virtio-net .* MTU 9000", 5)
+        # 1 MiB from the source port: the service writes all it may at once, so its first
+        # flights leave in runs of full segments (TSO frames where the device offers TSO;
+        # the echo's own segments are merged only when timing batches them).
+        with socket.create_connection((TAP_GUEST, SOURCE_PORT), timeout=60) as s:
+            recv_exact(s, MIB)
         # Datagrams up to the largest the MTU carries whole, and some IP fragments both ways.
         sizes = [1, 1000, 1472, 4000, 8000] + ([8972] if a.jumbo else [])
         line = echo_exercise(g, TAP_GUEST, ECHO_PORT, CONTROL_PORT, STATUS_PORT, a, reset_reaches_guest=True,

@@ -103,8 +103,10 @@ public:
     virtual int64_t ioctl(unsigned long request, uint64_t arg);
 
     // ---- for families: state the base keeps ---------------------------------------------------
-    // Records an asynchronous error (errno, positive) and notifies POLLERR.
-    void set_error(int error);
+    // Records an asynchronous error (errno, positive) and wakes waiters for POLLERR (unless
+    // `wake` is false: the caller changes more readiness first and then wakes them, so none
+    // sees half of the change).
+    void set_error(int error, bool wake = true);
     // The pending error (positive; 0: none), cleared.
     int take_error() { return __atomic_exchange_n(&error_, 0, __ATOMIC_ACQ_REL); }
     int pending_error() const { return __atomic_load_n(&error_, __ATOMIC_ACQUIRE); }
