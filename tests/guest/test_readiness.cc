@@ -40,9 +40,14 @@ void record(Timer*, void* context) {
 KTEST(timer, fires_not_early_in_interrupt_context) {
     Firing f;
     Timer timer(record, &f);
-    f.deadline = clock::monotonic_ns() + 3 * ms;
-    timer.arm_at(f.deadline);
-    KEXPECT(timer.pending());
+    {
+        // Interrupts off: the timer is this CPU's, so it cannot fire before the check however
+        // long the host holds this vCPU back (3 ms is nothing under load).
+        IrqGuard irqs_off;
+        f.deadline = clock::monotonic_ns() + 3 * ms;
+        timer.arm_at(f.deadline);
+        KEXPECT(timer.pending());
+    }
     KASSERT(f.done.wait(patience));
     KEXPECT_EQ(f.count, 1);
     KEXPECT(f.fired_at >= f.deadline);
@@ -62,9 +67,12 @@ KTEST(timer, a_deadline_in_the_past_fires_at_once) {
 KTEST(timer, cancelled_before_it_fires) {
     Firing f;
     Timer timer(record, &f);
-    timer.arm_after(200 * ms);
-    KEXPECT(timer.cancel());
-    KEXPECT(!timer.pending());
+    {
+        IrqGuard irqs_off;  // it cannot fire before the cancel, whatever the host's delays
+        timer.arm_after(200 * ms);
+        KEXPECT(timer.cancel());
+        KEXPECT(!timer.pending());
+    }
     sleep_ns(300 * ms);
     KEXPECT_EQ(f.count, 0);
     // Re-arming after a cancel works, and re-arming a pending timer moves it.
@@ -95,12 +103,16 @@ KTEST(timer, fire_in_deadline_order) {
     Order order;
     Numbered numbers[5];
     Timer* timers[5];
-    uint64_t base = clock::monotonic_ns() + 20 * ms;
-    // Armed latest first; each 4 ms apart so the order is decided by deadlines only.
-    for (int i = 4; i >= 0; --i) {
+    for (int i = 0; i < 5; ++i) {
         numbers[i] = Numbered{&order, i};
         timers[i] = new Timer(in_order, &numbers[i]);
-        timers[i]->arm_at(base + static_cast<uint64_t>(i) * 4 * ms);
+    }
+    {
+        // Armed latest first, with interrupts off: none fires before all are armed, however
+        // long the host holds this vCPU back; then they fire by deadline only.
+        IrqGuard irqs_off;
+        uint64_t base = clock::monotonic_ns() + 20 * ms;
+        for (int i = 4; i >= 0; --i) timers[i]->arm_at(base + static_cast<uint64_t>(i) * 4 * ms);
     }
     for (int i = 0; i < 5; ++i) KASSERT(order.done.wait(patience));
     for (int i = 0; i < 5; ++i) KEXPECT_EQ(order.seen[i], i);
