@@ -496,11 +496,21 @@ void yield() {
     schedule(c);
 }
 
+// Under the CPU's lock, which interrupt() takes too: either it sees the thread blocked and
+// wakes it, or the thread sees the mark here and does not block.
+bool interrupt_stops_wait(const Thread* self) {
+    return self->interruptible && __atomic_load_n(&self->interrupt_pending, __ATOMIC_SEQ_CST);
+}
+
 void sleep_ns(uint64_t ns) {
     IrqGuard irqs;
     Cpu& c = this_cpu();
     c.lock.lock();
     Thread* self = c.current;
+    if (interrupt_stops_wait(self)) {
+        c.lock.unlock();
+        return;
+    }
     self->wake_at = deadline_after(ns);
     self->state = Thread::State::sleeping;
     c.sleepers.insert_sorted(*self, by_wake_time);
@@ -576,9 +586,13 @@ void stop_other_cpus() {
 bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
     Cpu& c = this_cpu();  // interrupts are off: the Guard holds a SpinGuard
     Thread* self = c.current;
+    c.lock.lock();
+    if (interrupt_stops_wait(self)) {
+        c.lock.unlock();
+        return false;
+    }
     self->state = Thread::State::blocked;
     waiters_.push_back(*self);
-    c.lock.lock();
     if (timeout_ns) {
         self->wake_at = deadline_after(timeout_ns);
         c.sleepers.insert_sorted(*self, by_wake_time);
@@ -594,9 +608,8 @@ bool WaitQueue::wait(Guard&, uint64_t timeout_ns) {
     return true;
 }
 
-void wake_thread(Thread* t) {
-    Cpu& c = cpus[t->cpu];
-    c.lock.lock();
+namespace {
+void wake_locked(Cpu& c, Thread* t) {
     if (t->timer_link.linked()) c.sleepers.remove(*t);
     if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
         t->state = Thread::State::ready;
@@ -604,7 +617,44 @@ void wake_thread(Thread* t) {
         notice_queued(c, *t);
         if (c.current != c.idle) kick_idle_cpu(c);
     }
+}
+}  // namespace
+
+void wake_thread(Thread* t) {
+    Cpu& c = cpus[t->cpu];
+    c.lock.lock();
+    wake_locked(c, t);
     c.lock.unlock();
 }
+
+InterruptibleScope::InterruptibleScope() : was_(current()->interruptible) { current()->interruptible = true; }
+InterruptibleScope::~InterruptibleScope() { current()->interruptible = was_; }
+
+void interrupt(Thread* t) {
+    __atomic_store_n(&t->interrupt_pending, uint8_t{1}, __ATOMIC_SEQ_CST);
+    IrqGuard irqs;
+    // A blocked thread stays on its CPU; a running one may move, but then it is not waiting
+    // (it checks the mark under its new CPU's lock before it blocks).
+    for (;;) {
+        unsigned cpu = __atomic_load_n(&t->cpu, __ATOMIC_ACQUIRE);
+        Cpu& c = cpus[cpu];
+        c.lock.lock();
+        if (t->cpu != cpu) {
+            c.lock.unlock();
+            continue;
+        }
+        if (t->interruptible && t->state != Thread::State::running && t->state != Thread::State::ready) {
+            wake_locked(c, t);  // a waiter stays listed in its queue and sees it was not woken
+        } else if (t->state == Thread::State::running && &c != &this_cpu()) {
+            // In application code it reaches a delivery point at its next interrupt: send one.
+            irq::send_ipi(cpu, arch::reschedule_irq());
+        }
+        c.lock.unlock();
+        return;
+    }
+}
+
+bool interrupted() { return __atomic_load_n(&current()->interrupt_pending, __ATOMIC_SEQ_CST); }
+void clear_interrupt() { __atomic_store_n(&current()->interrupt_pending, uint8_t{0}, __ATOMIC_SEQ_CST); }
 
 }  // namespace mica::sched

@@ -4,7 +4,7 @@
 
 namespace mica::sched {
 namespace {
-constexpr int e_again = 11, e_timedout = 110;  // Linux errno values
+constexpr int e_intr = 4, e_again = 11, e_timedout = 110;  // Linux errno values
 
 // Futex waiters hash by address into a few wait queues; a waiter records its address in
 // its Thread, and wakers wake only the waiters of their address.
@@ -19,7 +19,11 @@ WaitQueue& bucket_of(const uint32_t* address) {
 void Mutex::lock() {
     WaitQueue::Guard guard(waiters_);
     Thread* self = current();
+    // Never cut short, even inside an InterruptibleScope (CondVar::wait re-locks in one).
+    bool interruptible = self->interruptible;
+    self->interruptible = false;
     while (owner_) waiters_.wait(guard);
+    self->interruptible = interruptible;
     owner_ = self;
 }
 
@@ -114,6 +118,7 @@ int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, 
     self->futex_address = address;
     bool woken = q.wait(guard, timeout_ns);
     self->futex_address = nullptr;
+    if (!woken && self->interruptible && interrupted()) return -e_intr;
     return woken ? 0 : -e_timedout;
 }
 

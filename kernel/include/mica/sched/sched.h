@@ -53,6 +53,10 @@ struct Thread : Schedulable {
     uintptr_t kernel_stack_top = 0;
     void* syscall_frame = nullptr;
     void* app = nullptr;
+    // Interruptible waits (see InterruptibleScope): whether the thread's current wait may be
+    // cut short, and whether it has been asked to (a signal for an application thread).
+    bool interruptible = false;
+    uint8_t interrupt_pending = 0;  // atomic: set by interrupt(), cleared by clear_interrupt()
 };
 
 inline constexpr unsigned max_cpus = 64;
@@ -134,6 +138,30 @@ private:
     Spinlock lock_;
     List<Thread, &Thread::wait_link> waiters_;
 };
+
+// Interruptible waits. Inside an InterruptibleScope, the current thread's blocking waits
+// (WaitQueue::wait and what is built on it: CondVar, Semaphore, futex_wait; and sleep_ns)
+// end early once interrupt(thread) has been called, or do not block at all while it stays
+// pending: they return as on a timeout and the caller checks interrupted() (the Linux layer
+// then returns -EINTR or restarts the call). Waits outside a scope are never cut short, so
+// kernel code that cannot handle an early return (mutexes, driver waits) is unaffected.
+class InterruptibleScope {
+public:
+    InterruptibleScope();
+    ~InterruptibleScope();
+    InterruptibleScope(const InterruptibleScope&) = delete;
+    InterruptibleScope& operator=(const InterruptibleScope&) = delete;
+
+private:
+    bool was_;
+};
+// Marks `t` as interrupted and wakes it if it is in an interruptible wait. Any context
+// (interrupt handlers included).
+void interrupt(Thread* t);
+// The current thread's mark, and clearing it (the Linux layer clears it when the thread
+// has no deliverable signal left).
+bool interrupted();
+void clear_interrupt();
 
 // Makes a blocked or sleeping thread runnable; does nothing to a thread that already is
 // (a waiter whose timeout fired first). Internal to sched.
