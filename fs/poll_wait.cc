@@ -4,8 +4,12 @@
 namespace mica::fs {
 
 bool PollSleeper::sleep_until(uint64_t deadline) {
+    // Interruptible: a signal ends the sleep as a timeout would; callers check
+    // sched::interrupted() to tell them apart.
+    sched::InterruptibleScope scope;
     sched::WaitQueue::Guard guard(queue_);
     while (!woken_) {
+        if (sched::interrupted()) return false;
         if (deadline == no_deadline) {
             queue_.wait(guard);
             continue;

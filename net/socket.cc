@@ -172,6 +172,7 @@ int64_t Socket::transfer(Message& message, bool nonblock, bool sending) {
             continue;  // try again now that no notification can be missed
         }
         if (!sleeper.sleep_until(until)) {
+            if (sched::interrupted()) return done > 0 ? done : -fs::errno_restart;
             until = 0;  // timed out: one last attempt, then what we have
         }
     }

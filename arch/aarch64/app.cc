@@ -2,6 +2,7 @@
 // FPSR and TPIDR_EL0 as the per-thread state, and the system-call path (syscall.S).
 #include <arch/aarch64/cpu.h>
 #include <arch/arch.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/sched/sched.h>
 #include <string.h>
@@ -26,8 +27,14 @@ struct AppState {
 };
 static_assert(offsetof(AppState, fpcr) == 512);
 
+constexpr uint64_t nr_rt_sigreturn = 139;
+
 void run_syscall(void* arg) {
     auto* frame = static_cast<aarch64::TrapFrame*>(arg);
+    if (frame->x[8] == nr_rt_sigreturn) {
+        abi::signal_return(static_cast<UserRegs*>(frame));  // every register comes from the frame
+        return;
+    }
     frame->x[0] = static_cast<uint64_t>(abi::dispatch(frame->x[8], frame->x));
 }
 }  // namespace
@@ -82,6 +89,7 @@ void resume_syscall(const SyscallFrame* saved, uintptr_t, uint64_t result) {
 }
 
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
+uintptr_t syscall_frame_sp(const SyscallFrame* frame) { return frame->sp; }
 
 void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
     // The child's frame goes on its own exception stack, where an exception return expects it.
@@ -99,5 +107,11 @@ void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
 void aarch64_syscall(mica::aarch64::TrapFrame* frame) {
     mica::sched::Thread* self = mica::sched::current();
     self->syscall_frame = frame;
+    const mica::abi::SyscallReturn syscall = {frame->x[8], frame->x[0]};
     mica_syscall_on_sp0(self->kernel_stack_top, mica::arch::run_syscall, frame, &self->exception_top);
+    // A delivery point (interrupts are off again): rt_sigreturn's registers are not a result.
+    bool sigreturn = syscall.number == mica::arch::nr_rt_sigreturn;
+    if (mica::sched::interrupted() || (!sigreturn && static_cast<int64_t>(frame->x[0]) == -mica::abi::e_restart)) {
+        mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), sigreturn ? nullptr : &syscall);
+    }
 }

@@ -99,6 +99,15 @@ mica_enter_application:
     msr daifclr, #2
     br x16
 
+/* Where a handler returns when its sigaction had no SA_RESTORER (glibc and musl give none
+   on aarch64: Linux's vDSO has this trampoline, Mica's kernel image does). */
+    .globl mica_sigreturn_trampoline
+    .hidden mica_sigreturn_trampoline
+mica_sigreturn_trampoline:
+    mov x8, #139                        /* rt_sigreturn */
+    svc #0
+    udf #0
+
 /* Floating-point/SIMD state: 32 q registers, then FPCR and FPSR. */
     .globl mica_fp_save
     .hidden mica_fp_save

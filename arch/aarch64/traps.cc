@@ -5,6 +5,7 @@
 #include <mica/console.h>
 #include <mica/irq.h>
 #include <mica/linux/process.h>
+#include <mica/linux/signal.h>
 #include <mica/sched/sched.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
@@ -58,6 +59,25 @@ const char* fault_status(uint64_t dfsc) {
     }
 }
 
+// A delivery point: returning to application code with a signal to deliver.
+void return_to_application(TrapFrame* frame) {
+    if (in_application(frame->elr) && mica::sched::interrupted()) {
+        mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), nullptr);
+    }
+}
+
+// A fault in application code: its signal goes to the handler (on return from here), or the
+// process ends as the signal's default action would end it.
+void application_fault(TrapFrame* frame, int signal, int code, uintptr_t address, const char* what,
+                       uintptr_t report_address) {
+    mica::abi::SigInfo info = {};
+    info.signo = signal;
+    info.code = code;
+    info.fault.address = address;
+    mica::abi::fault_signal(static_cast<mica::arch::UserRegs*>(frame), info, what, report_address, frame->elr);
+    return_to_application(frame);
+}
+
 }  // namespace
 
 extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
@@ -71,6 +91,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     uintptr_t pc = frame->elr, fp = frame->x[29];
     if (kind == irq_el1t) {
         mica::irq::dispatch();
+        return_to_application(frame);
         return;
     }
     if (kind != sync_el1t && kind != sync_el1h) {
@@ -95,7 +116,10 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         }
         if (in_application(pc)) {
             if (vm::fault_for_lack_of_memory(frame->far, access)) mica::abi::kill_application_out_of_memory(frame->far, pc);
-            mica::abi::kill_application(mica::abi::sigsegv, (iss & iss_wnr) ? "write to" : "read from", frame->far, pc);
+            bool permission = ((iss & 0x3f) >> 2) == 0x3;
+            application_fault(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
+                              frame->far, (iss & iss_wnr) ? "write to" : "read from", frame->far);
+            return;
         }
         mica::panic_at(pc, fp, dump_registers, frame, "page fault: kernel %s address %#lx (%s, %s) at pc %#lx",
                        (iss & iss_wnr) ? "write to" : "read from", frame->far, fault_status(iss & 0x3f),
@@ -103,19 +127,33 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     }
     case ec_instruction_abort:
         if (vm::handle_fault(frame->far, vm::Access::execute)) return;
-        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigsegv, "instruction fetch from", frame->far, pc);
+        if (in_application(pc)) {
+            bool permission = ((iss & 0x3f) >> 2) == 0x3;
+            application_fault(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
+                              frame->far, "instruction fetch from", frame->far);
+            return;
+        }
         mica::panic_at(pc, fp, dump_registers, frame,
                        "page fault: kernel instruction fetch from address %#lx (%s, %s) at pc %#lx", frame->far,
                        fault_status(iss & 0x3f), vm::describe_fault(frame->far, vm::Access::execute), pc);
     case ec_unknown:
-        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigill, "undefined instruction", 0, pc);
+        if (in_application(pc)) {
+            application_fault(frame, mica::abi::sigill, mica::abi::ill_illopc, pc, "undefined instruction", 0);
+            return;
+        }
         mica::panic_at(pc, fp, dump_registers, frame, "undefined instruction at pc %#lx", pc);
     case ec_brk:
-        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigtrap, "breakpoint", 0, pc);
+        if (in_application(pc)) {
+            application_fault(frame, mica::abi::sigtrap, mica::abi::trap_brkpt, pc, "breakpoint", 0);
+            return;
+        }
         mica::panic_at(pc, fp, dump_registers, frame, "breakpoint (brk #%#lx) at pc %#lx", iss & 0xffff, pc);
     case ec_pc_alignment:
     case ec_sp_alignment:
-        if (in_application(pc)) mica::abi::kill_application(mica::abi::sigbus, "misaligned pc or sp", 0, pc);
+        if (in_application(pc)) {
+            application_fault(frame, mica::abi::sigbus, mica::abi::bus_adraln, pc, "misaligned pc or sp", 0);
+            return;
+        }
         mica::panic_at(pc, fp, dump_registers, frame, "%s alignment fault at pc %#lx",
                        ec == ec_pc_alignment ? "pc" : "sp", pc);
     default:

@@ -4,6 +4,7 @@
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/syscall.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/sched/sched.h>
 #include <string.h>
@@ -77,6 +78,7 @@ void set_tls_register(uintptr_t value) { x86::wrmsr(msr_fs_base, value); }
 void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(entry, sp); }
 
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
+uintptr_t syscall_frame_sp(const SyscallFrame* frame) { return frame->rsp; }
 
 void resume_syscall(const SyscallFrame* saved, uintptr_t kernel_stack_top, uint64_t result) {
     auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
@@ -96,10 +98,44 @@ void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, 
 
 }  // namespace mica::arch
 
+namespace {
+constexpr uint64_t nr_rt_sigreturn = 15;
+constexpr uint16_t kernel_data = 0x10;
+
+// The full register set of the application at this system call, for a return through
+// mica_signal_exit: %rcx and %r11 hold what `syscall` left in them, as on Linux.
+void to_user_regs(const mica::arch::SyscallFrame* f, mica::x86::TrapFrame* t) {
+    *t = mica::x86::TrapFrame{f->r15, f->r14, f->r13, f->r12, f->rflags, f->r10, f->r9, f->r8,
+                              f->rbp, f->rdi, f->rsi, f->rdx, f->rip, f->rbx, f->rax,
+                              0, 0, f->rip, mica::arch::kernel_code, f->rflags, f->rsp, kernel_data};
+}
+}  // namespace
+
+extern "C" [[noreturn]] void mica_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall);
+
+extern "C" void x86_64_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall) {
+    mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), syscall);
+}
+
 extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
     mica::sched::current()->syscall_frame = frame;
     mica::arch::interrupts_enable();
+    uint64_t number = frame->rax;
     const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
-    frame->rax = static_cast<uint64_t>(mica::abi::dispatch(frame->rax, args));
+    if (number == nr_rt_sigreturn) {
+        alignas(16) mica::x86::TrapFrame regs;
+        to_user_regs(frame, &regs);
+        mica::abi::signal_return(static_cast<mica::arch::UserRegs*>(&regs));
+        mica::arch::interrupts_disable();
+        mica_signal_exit(&regs, nullptr);
+    }
+    int64_t result = mica::abi::dispatch(number, args);
+    frame->rax = static_cast<uint64_t>(result);
     mica::arch::interrupts_disable();
+    if (result == -mica::abi::e_restart || mica::sched::interrupted()) {
+        alignas(16) mica::x86::TrapFrame regs;
+        to_user_regs(frame, &regs);
+        const mica::abi::SyscallReturn syscall = {number, args[0]};
+        mica_signal_exit(&regs, &syscall);
+    }
 }

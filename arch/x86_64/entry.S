@@ -40,6 +40,9 @@ isr_common:
     mov %rsp, %rdi
     cld
     call x86_64_trap
+    .globl mica_trap_exit
+    .hidden mica_trap_exit
+mica_trap_exit:                         /* %rsp = a TrapFrame; interrupts off */
     pop %r15
     pop %r14
     pop %r13

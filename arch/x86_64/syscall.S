@@ -64,6 +64,26 @@ mica_resume_syscall_frame:
     mov %rdi, %rsp
     jmp mica_syscall_exit
 
+/* [[noreturn]] void mica_signal_exit(TrapFrame* frame, const SyscallReturn* syscall): the
+   way back to application code through a delivery point (signal_frame.cc). `frame` is on
+   this thread's kernel stack with nothing of value below it; x86_64_signal_exit may point
+   it at a handler, then it is restored in full and iretq resumes it (unlike the system-call
+   exit, which cannot give back %rcx and %r11). Interrupts are off. */
+    .globl mica_signal_exit
+    .hidden mica_signal_exit
+mica_signal_exit:
+    mov %rdi, %rsp
+    call x86_64_signal_exit             /* %rsp is 16-byte aligned (a TrapFrame is 176 bytes) */
+    jmp mica_trap_exit
+
+/* Where a handler returns when its sigaction had no SA_RESTORER (libcs always give one). */
+    .globl mica_sigreturn_trampoline
+    .hidden mica_sigreturn_trampoline
+mica_sigreturn_trampoline:
+    mov $15, %eax                       /* rt_sigreturn */
+    syscall
+    ud2
+
 /* [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t sp): the Linux
    process entry state - %rsp at argc, %rdx 0 (no function for atexit), everything else 0. */
     .globl mica_enter_application

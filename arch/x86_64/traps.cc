@@ -5,6 +5,7 @@
 #include <mica/console.h>
 #include <mica/irq.h>
 #include <mica/linux/process.h>
+#include <mica/linux/signal.h>
 #include <mica/sched/sched.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
@@ -47,6 +48,34 @@ void dump_registers(const void* state) {
 
 }  // namespace
 
+extern "C" [[noreturn]] void mica_signal_exit(TrapFrame* frame, const mica::abi::SyscallReturn* syscall);
+
+namespace {
+// A delivery point: returning to application code with a signal to deliver, the frame moves
+// to the thread's kernel stack (free while it runs application code; the IST stack this
+// trap came in on is per CPU for faults and must not take the nested faults of writing the
+// signal frame) and leaves through mica_signal_exit.
+void return_to_application(TrapFrame* frame) {
+    if (!in_application(frame->rip) || !mica::sched::interrupted()) return;
+    auto* moved = reinterpret_cast<TrapFrame*>((mica::sched::current()->kernel_stack_top - sizeof(TrapFrame)) &
+                                               ~uintptr_t{15});
+    *moved = *frame;
+    mica_signal_exit(moved, nullptr);
+}
+
+// A fault in application code: its signal goes to the handler (on return from here), or
+// the process ends as the signal's default action would end it.
+void application_fault(TrapFrame* frame, int signal, int code, uintptr_t address, const char* what,
+                       uintptr_t report_address) {
+    mica::abi::SigInfo info = {};
+    info.signo = signal;
+    info.code = code;
+    info.fault.address = address;
+    mica::abi::fault_signal(static_cast<mica::arch::UserRegs*>(frame), info, what, report_address, frame->rip);
+    return_to_application(frame);
+}
+}  // namespace
+
 extern "C" void x86_64_trap(TrapFrame* frame) {
     if (frame->vector >= 32) {
         if (!mica::irq::controller()) {
@@ -54,6 +83,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
                            frame->vector);
         }
         mica::irq::dispatch(static_cast<unsigned>(frame->vector));
+        return_to_application(frame);
         return;
     }
     const char* name = exception_names[frame->vector];
@@ -73,9 +103,11 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
         }
         if (in_application(frame->rip)) {
             if (vm::fault_for_lack_of_memory(address, access)) mica::abi::kill_application_out_of_memory(address, frame->rip);
-            mica::abi::kill_application(mica::abi::sigsegv,
-                                        (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
-                                        address, frame->rip);
+            application_fault(frame, mica::abi::sigsegv,
+                              (e & pf_present) ? mica::abi::segv_accerr : mica::abi::segv_maperr, address,
+                              (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
+                              address);
+            return;
         }
         mica::panic_at(frame->rip, frame->rbp, dump_registers, frame,
                        "page fault: %s %s address %#lx (%s, %s) at rip %#lx",
@@ -100,7 +132,14 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
                      : frame->vector == 1 || frame->vector == 3                       ? mica::abi::sigtrap
                      : frame->vector == 17                                            ? mica::abi::sigbus
                                                                                       : mica::abi::sigsegv;
-        mica::abi::kill_application(signal, name, 0, frame->rip);
+        constexpr int ill_illopn = 2, bus_adraln = 1;
+        int code = signal == mica::abi::sigfpe  ? (frame->vector == 0 ? mica::abi::fpe_intdiv : 0)
+                   : signal == mica::abi::sigill ? ill_illopn
+                   : signal == mica::abi::sigbus ? bus_adraln
+                                                 : mica::abi::si_kernel;
+        uintptr_t address = signal == mica::abi::sigsegv || signal == mica::abi::sigtrap ? 0 : frame->rip;
+        application_fault(frame, signal, code, address, name, 0);
+        return;
     }
     mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s (vector %lu, error code %#lx) at rip %#lx",
                    name, frame->vector, frame->error_code, frame->rip);

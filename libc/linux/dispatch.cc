@@ -9,6 +9,7 @@
 #include "files.def"
 #include "events.def"
 #include "sockets.def"
+#include "signals.def"
 #undef SYSCALL
 
 namespace mica::abi {
@@ -23,6 +24,7 @@ struct Table {
 #include "files.def"
 #include "events.def"
 #include "sockets.def"
+#include "signals.def"
 #undef SYSCALL
     }
 };

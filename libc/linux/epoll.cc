@@ -296,6 +296,10 @@ int64_t do_wait(int epfd, uint64_t app_events, int max, int64_t timeout_ns) {
         if (count > 0 || timeout_ns == 0 || timed_out) break;
         if (instance->has_ready()) continue;
         timed_out = !sleeper.sleep_until(deadline);
+        if (timed_out && sched::interrupted()) {
+            waiter.detach();
+            return -errno_intr;
+        }
     }
     waiter.detach();
     int64_t result = static_cast<int64_t>(count);

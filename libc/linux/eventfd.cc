@@ -44,7 +44,8 @@ public:
             sched::LockGuard<sched::Mutex> guard(mutex_);
             while (count_ == 0) {
                 if (nonblock) return -errno_again;
-                readable_.wait(mutex_);
+                sched::InterruptibleScope scope;
+                if (!readable_.wait(mutex_) && sched::interrupted()) return -fs::errno_restart;
             }
             value = semaphore_ ? 1 : count_;
             count_ -= value;
@@ -66,7 +67,8 @@ public:
             sched::LockGuard<sched::Mutex> guard(mutex_);
             while (counter_max - count_ < value) {
                 if (nonblock) return -errno_again;
-                writable_.wait(mutex_);
+                sched::InterruptibleScope scope;
+                if (!writable_.wait(mutex_) && sched::interrupted()) return -fs::errno_restart;
             }
             count_ += value;
             readable_.broadcast();

@@ -4,6 +4,7 @@
 #include <mica/format.h>
 #include <mica/linux/files.h>
 #include <mica/linux/pipe_buffer.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/net/socket.h>
@@ -301,11 +302,13 @@ int64_t sys_write(const uint64_t* args) {
     int64_t count = buffer_count(file.get(), true, args[1], args[2]);
     if (count < 0) return count;
     fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
-    return file_write(file.get(), data, -1, false);
+    return abi::sigpipe_on_epipe(file_write(file.get(), data, -1, false));
 }
 
 int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false, -1); }
-int64_t sys_writev(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], true, -1); }
+int64_t sys_writev(const uint64_t* args) {
+    return abi::sigpipe_on_epipe(vector_transfer(fd_arg(args[0]), args[1], args[2], true, -1));
+}
 
 // preadv/pwritev(fd, iov, count, pos_l, pos_h): on 64-bit architectures the offset is pos_l
 // alone (Linux's pos_from_hilo shifts pos_h out).

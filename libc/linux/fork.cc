@@ -11,6 +11,7 @@
 #include <mica/console.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
@@ -33,6 +34,7 @@ struct SuspendedParent {
     void* files;
     void* app_state;   // FPU/SIMD and TLS registers at the fork
     void* frame;       // its registers at the fork system call
+    void* signals;     // its dispositions and pending signals (signal.h)
     SuspendedParent* outer;
 };
 
@@ -60,7 +62,9 @@ int64_t do_fork() {
     parent->files = parent->memory ? abi::files_fork() : nullptr;
     parent->app_state = aligned_alloc(16, arch::app_state_size());
     parent->frame = malloc(arch::syscall_frame_size());
-    if (!parent->memory || !parent->files || !parent->app_state || !parent->frame) {
+    parent->signals = parent->files ? abi::signals_fork() : nullptr;
+    if (!parent->memory || !parent->files || !parent->app_state || !parent->frame || !parent->signals) {
+        if (parent->signals) abi::signals_restore(parent->signals);
         if (parent->memory) mm::vm::discard_snapshot(parent->memory);
         if (parent->files) abi::files_restore(parent->files);
         free(parent->app_state);
@@ -76,6 +80,7 @@ int64_t do_fork() {
     parents = parent;
     running_pid = parent->child_pid;
     self_app()->tid = running_pid;
+    abi::set_thread_id(abi::current_thread_signals(), running_pid);
     return 0;  // now the child
 }
 }  // namespace
@@ -100,6 +105,16 @@ void finish_forked_child(int wait_status) {
     app->tid = parent->pid;
     mm::vm::restore_snapshot(parent->memory);
     files_restore(parent->files);
+    signals_restore(parent->signals);
+    set_thread_id(current_thread_signals(), parent->pid);
+    // SIGCHLD to the parent, delivered when its fork returns (ignored by default).
+    SigInfo chld = {};
+    chld.signo = sigchld;
+    bool exited = (wait_status & 0x7f) == 0;
+    chld.code = exited ? cld_exited : cld_killed;
+    chld.child.pid = parent->child_pid;
+    chld.child.status = exited ? (wait_status >> 8) & 0xff : wait_status & 0x7f;
+    send_to_process(parent->pid, chld);
     memcpy(app->state, parent->app_state, arch::app_state_size());
     arch::app_state_load(app->state);
     self->exception_top = app->exception_base;
@@ -225,6 +240,7 @@ int64_t sys_execve(const uint64_t* args) {
         abi::exit_application(127);
     }
     abi::files_exec();
+    abi::signals_exec();
     sched::Thread* self = sched::current();
     auto* app = static_cast<AppThread*>(self->app);
     arch::app_state_init(app->state, 0);

@@ -1,6 +1,6 @@
 // Pipes: a 64 KiB ring (pipe_buffer.h) shared by a read-end and a write-end vnode. Readers
 // block until data arrives or every writer is gone (then EOF), writers block while the ring
-// is full and get -EPIPE once no reader is left (no SIGPIPE yet). Writes of at most PIPE_BUF
+// is full and get -EPIPE once no reader is left (and SIGPIPE: file_syscalls.cc). Writes of at most PIPE_BUF
 // bytes are atomic. Each pipe has its own mutex, taken after the VFS lock when at all (an
 // end's destructor runs under the VFS lock); data is copied between the ring and the
 // application's memory directly, under the pipe's mutex. Both ends share one PollHead,
@@ -172,7 +172,8 @@ int64_t PipeEnd::read_stream(fs::IoVector& data, bool nonblock) {
         while (p->ring.empty()) {
             if (!p->writer_open) return 0;  // EOF
             if (nonblock) return -errno_again;
-            p->readable.wait(p->mutex);
+            sched::InterruptibleScope scope;
+            if (!p->readable.wait(p->mutex) && sched::interrupted()) return -fs::errno_restart;
         }
         while (data.remaining() > 0) {
             PipeBuffer::Span span = p->ring.readable();
@@ -226,7 +227,11 @@ int64_t PipeEnd::write_stream(fs::IoVector& data, bool nonblock) {
                     error = -errno_again;
                     break;
                 }
-                p->writable.wait(p->mutex);
+                sched::InterruptibleScope scope;
+                if (!p->writable.wait(p->mutex) && sched::interrupted()) {
+                    error = -fs::errno_restart;
+                    break;
+                }
                 continue;
             }
             size_t before = done;

@@ -175,6 +175,10 @@ int64_t do_poll(uint64_t app_fds, uint64_t count, int64_t timeout_ns, uint64_t* 
             if (ready > 0 || timeout_ns == 0 || timed_out) break;
             // Asleep until a waiter fires; after the deadline, one last look (as Linux).
             timed_out = !set.sleeper().sleep_until(deadline);
+            if (timed_out && sched::interrupted()) {
+                free(fds);
+                return -errno_intr;
+            }
         }
     }
     if (count > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(app_fds), fds, count * sizeof(PollFd)) < 0) {
@@ -256,6 +260,7 @@ int64_t do_select(int64_t nfds, const uint64_t app_sets[3], int64_t timeout_ns, 
             }
             if (ready > 0 || timeout_ns == 0 || timed_out) break;
             timed_out = !set.sleeper().sleep_until(deadline);
+            if (timed_out && sched::interrupted()) return -errno_intr;
         }
     }
     uint8_t* results[3] = {sets.in, sets.out, sets.ex};

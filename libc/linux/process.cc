@@ -5,6 +5,7 @@
 #include <arch/traits.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
@@ -26,17 +27,11 @@ constexpr uint64_t clone_vm = 0x100, clone_fs = 0x200, clone_files = 0x400, clon
                    clone_child_settid = 0x1000000;
 constexpr int main_tid = 1;  // the main thread's tid is the process id, as on Linux
 
-// Owned here: live application threads (the last one to exit ends the application), the
-// next thread id, and the signal dispositions (rt_sigaction), under `lock`.
+// Owned here: live application threads (the last one to exit ends the application) and the
+// next thread id, under `lock`.
 sched::Spinlock lock;
 int live_threads = 0;
 int next_tid = main_tid;
-struct KernelSigaction {
-    uint64_t handler, flags, restorer, mask;
-};
-constexpr int signal_count = 64;
-KernelSigaction actions[signal_count + 1];
-constexpr uint64_t sig_dfl = 0, sig_ign = 1;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
 
@@ -90,6 +85,8 @@ struct CloneStart {
         --live_threads;
     }
     if (app) {
+        abi::free_thread_signals(static_cast<abi::ThreadSignals*>(app->signals));
+        app->signals = nullptr;
         self->app_state = nullptr;  // no FPU save for a thread that is going away
         free(app->state);
         free(app->start);
@@ -157,10 +154,13 @@ bool single_threaded() {
 }
 
 void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc) {
-    static const char* const names[] = {nullptr,  "SIGHUP", "SIGINT",  "SIGQUIT", "SIGILL", "SIGTRAP",
-                                        "SIGABRT", "SIGBUS", "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV",
-                                        "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"};
-    const char* name = signal > 0 && signal < 16 ? names[signal] : "signal";
+    static const char* const names[] = {nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP",
+                                        "SIGABRT", "SIGBUS",  "SIGFPE",    "SIGKILL", "SIGUSR1", "SIGSEGV",
+                                        "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+                                        "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
+                                        "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
+                                        "SIGPWR",  "SIGSYS"};
+    const char* name = signal > 0 && signal < 32 ? names[signal] : "a real-time signal";
     if (address || pc) {
         kprintf("mica: application killed by %s: %s address %#lx at pc %#lx\n", name, what, address, pc);
     } else {
@@ -300,6 +300,19 @@ int64_t sys_clone(const uint64_t* args) {
         ++live_threads;
         app->tid = next_tid++;
     }
+    app->signals = abi::new_thread_signals(t, app->tid, abi::current_thread_signals());
+    if (!app->signals) {
+        // Not started yet: nothing of it is visible but the thread id, never to be reused.
+        {
+            sched::SpinGuard guard(lock);
+            --live_threads;
+        }
+        sched::detach(t);
+        free(start);
+        free(app);
+        free(state);
+        return -e_nomem;
+    }
     t->app = app;
     t->app_state = state;
     uint32_t tid = static_cast<uint32_t>(app->tid);
@@ -341,7 +354,11 @@ int64_t sys_futex(const uint64_t* args) {
             }
             timeout_ns = t ? t : 1;
         }
-        return sched::futex_wait(address, value, timeout_ns, load_futex_word);
+        sched::InterruptibleScope scope;
+        int r = sched::futex_wait(address, value, timeout_ns, load_futex_word);
+        // As Linux: a wait without a timeout is restarted after a handler with SA_RESTART.
+        if (r == -abi::e_intr && !timeout_ns) return -abi::e_restart;
+        return r;
     }
     case op_wake:
     case op_wake_bitset:
@@ -355,74 +372,6 @@ int64_t sys_futex(const uint64_t* args) {
     default:
         return -e_nosys;
     }
-}
-
-// Signals: dispositions are recorded; handlers are not run (no signal frames yet). Faults
-// and fatal signals end the application as their default action would.
-int64_t sys_rt_sigaction(const uint64_t* args) {
-    int sig = static_cast<int>(args[0]);
-    if (sig < 1 || sig > signal_count || args[3] != 8) return -e_inval;
-    KernelSigaction old, fresh;
-    {
-        sched::SpinGuard guard(lock);
-        old = actions[sig];
-    }
-    if (args[1]) {
-        if (sig == abi::sigkill || sig == 19 /* SIGSTOP */) return -e_inval;
-        if (mm::vm::copy_from_app(&fresh, reinterpret_cast<void*>(args[1]), sizeof fresh)) return -e_fault;
-        sched::SpinGuard guard(lock);
-        actions[sig] = fresh;
-    }
-    if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &old, sizeof old)) return -e_fault;
-    return 0;
-}
-
-int64_t sys_rt_sigprocmask(const uint64_t* args) {
-    constexpr uint64_t sig_setmask = 2;  // SIG_BLOCK 0, SIG_UNBLOCK 1, SIG_SETMASK 2
-    if (args[3] != 8) return -e_inval;
-    if (args[1] && args[0] > sig_setmask) return -e_inval;
-    uint64_t none = 0;  // no signal is ever pending, so the mask changes nothing
-    if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &none, sizeof none)) return -e_fault;
-    return 0;
-}
-
-int64_t sys_sigaltstack(const uint64_t* args) {
-    if (args[1]) {
-        struct {
-            uint64_t sp;
-            int32_t flags, pad;
-            uint64_t size;
-        } disabled = {0, 2 /* SS_DISABLE */, 0, 0};
-        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &disabled, sizeof disabled)) return -e_fault;
-    }
-    return 0;
-}
-
-namespace {
-int64_t send_signal(int sig) {
-    if (sig == 0) return 0;
-    if (sig < 1 || sig > signal_count) return -e_inval;
-    uint64_t handler;
-    {
-        sched::SpinGuard guard(lock);
-        handler = actions[sig].handler;
-    }
-    if (handler == sig_ign && sig != abi::sigkill) return 0;
-    constexpr int sigchld = 17, sigcont = 18, sigurg = 23, sigwinch = 28;
-    if (handler == sig_dfl && (sig == sigchld || sig == sigcont || sig == sigurg || sig == sigwinch)) return 0;
-    abi::kill_application(sig, handler == sig_dfl ? "sent by the application" : "sent by the application (its handler is not run: Mica does not deliver signals to handlers)", 0, 0);
-}
-}  // namespace
-
-int64_t sys_kill(const uint64_t* args) {
-    int64_t pid = static_cast<int64_t>(args[0]);
-    if (pid != abi::current_pid() && pid != 0 && pid != -1) return -e_srch;
-    return send_signal(static_cast<int>(args[1]));
-}
-int64_t sys_tkill(const uint64_t* args) { return send_signal(static_cast<int>(args[1])); }
-int64_t sys_tgkill(const uint64_t* args) {
-    if (static_cast<int64_t>(args[0]) != abi::current_pid()) return -e_srch;
-    return send_signal(static_cast<int>(args[2]));
 }
 
 int64_t sys_prlimit64(const uint64_t* args) {

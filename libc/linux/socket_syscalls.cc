@@ -4,11 +4,12 @@
 // family do the rest. read, write, readv, writev, sendfile, close, fstat and fcntl reach
 // sockets through the generic file calls (a socket is a stream vnode).
 //
-// No SIGPIPE exists yet: a send on a shut-down socket returns -EPIPE whether or not
-// MSG_NOSIGNAL is given. ioctl passes SIOCINQ/SIOCOUTQ (and later AF_INET's interface
+// A send that fails with EPIPE also raises SIGPIPE unless MSG_NOSIGNAL is given (write()
+// on a socket always does, in file_syscalls.cc). ioctl passes SIOCINQ/SIOCOUTQ (and later AF_INET's interface
 // queries) to the socket.
 #include <mica/clock.h>
 #include <mica/fs/poll_wait.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/net/socket.h>
@@ -24,6 +25,11 @@ using net::Socket;
 using net::SocketAddress;
 
 namespace {
+
+int64_t sigpipe_unless(int64_t result, int flags) {
+    constexpr int msg_nosignal = 0x4000;
+    return (flags & msg_nosignal) ? result : abi::sigpipe_on_epipe(result);
+}
 
 constexpr int sock_max = 11;                   // Linux's SOCK_MAX: larger types are EINVAL
 constexpr size_t max_option_length = 256;      // kernel copy of an option value
@@ -390,7 +396,7 @@ int64_t sys_sendto(const uint64_t* args) {
     net::Message message(data);
     message.flags = static_cast<int>(args[3]);
     message.address = has_address ? &address : nullptr;
-    return socket->send(message, socket.nonblock());
+    return sigpipe_unless(socket->send(message, socket.nonblock()), message.flags);
 }
 
 int64_t sys_recvfrom(const uint64_t* args) {
@@ -417,7 +423,8 @@ int64_t sys_sendmsg(const uint64_t* args) {
     if (int r = socket.error(); r < 0) return r;
     net::MsgHdr header;
     if (mm::vm::copy_from_app(&header, reinterpret_cast<const void*>(args[1]), sizeof(header)) < 0) return -errno_fault;
-    return do_sendmsg(socket.get(), socket.nonblock(), header, static_cast<int>(args[2]));
+    return sigpipe_unless(do_sendmsg(socket.get(), socket.nonblock(), header, static_cast<int>(args[2])),
+                          static_cast<int>(args[2]));
 }
 
 int64_t sys_recvmsg(const uint64_t* args) {

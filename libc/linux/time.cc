@@ -3,6 +3,7 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
+#include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
@@ -34,12 +35,23 @@ uint64_t saturating_add(uint64_t a, uint64_t b) {
     return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
 }
 
-// Linux writes the remaining time only when a signal interrupts the sleep, which cannot
-// happen here: `remaining` is never touched (a bad pointer there is not an error).
-int64_t sleep_until(uint64_t deadline_ns) {
-    uint64_t now = now_ns();
-    if (deadline_ns > now) sched::sleep_ns(deadline_ns - now);
-    return 0;
+// Sleeps until `deadline_ns` or a signal: then -EINTR, with the time left written to
+// `remaining` (when not 0: relative sleeps). A deadline too far away to count is for ever.
+int64_t sleep_until(uint64_t deadline_ns, uint64_t remaining = 0) {
+    sched::InterruptibleScope scope;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (deadline_ns <= now) return 0;
+        if (sched::interrupted()) {
+            if (remaining) {
+                uint64_t left = deadline_ns == UINT64_MAX ? UINT64_MAX / 2 : deadline_ns - now;
+                Timespec ts = {static_cast<int64_t>(left / ns_per_s), static_cast<int64_t>(left % ns_per_s)};
+                if (mm::vm::copy_to_app(reinterpret_cast<void*>(remaining), &ts, sizeof ts)) return -e_fault;
+            }
+            return -abi::e_intr;
+        }
+        sched::sleep_ns(deadline_ns - now);
+    }
 }
 
 int read_timespec(uint64_t address, uint64_t& ns) {
@@ -91,7 +103,7 @@ int64_t sys_time(const uint64_t* args) {  // x86_64 only
 int64_t sys_nanosleep(const uint64_t* args) {
     uint64_t ns;
     if (int r = read_timespec(args[0], ns)) return r;
-    return sleep_until(saturating_add(now_ns(), ns));
+    return sleep_until(saturating_add(now_ns(), ns), args[1]);
 }
 
 int64_t sys_clock_nanosleep(const uint64_t* args) {
@@ -106,7 +118,7 @@ int64_t sys_clock_nanosleep(const uint64_t* args) {
         }
         return sleep_until(ns);
     }
-    return sleep_until(saturating_add(now_ns(), ns));
+    return sleep_until(saturating_add(now_ns(), ns), args[3]);
 }
 
 int64_t sys_getrandom(const uint64_t* args) {

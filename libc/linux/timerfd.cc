@@ -84,7 +84,7 @@ public:
                 head_.add(&waiter);
                 continue;  // look again now that a notification cannot be missed
             }
-            sleeper.sleep_until(fs::no_deadline);
+            if (!sleeper.sleep_until(fs::no_deadline) && sched::interrupted()) return -fs::errno_restart;
         }
         if (!ticks) return -errno_again;
         int64_t n = data.put(&ticks, sizeof(ticks));

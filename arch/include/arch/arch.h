@@ -101,11 +101,41 @@ void set_syscall_stack(uintptr_t top);
 // stack pointer `sp` and, if `set_tls`, the TLS register `tls`.
 struct SyscallFrame;
 size_t syscall_frame_size();
+uintptr_t syscall_frame_sp(const SyscallFrame* frame);  // the application's stack pointer
 [[noreturn]] void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp);
 // Returns from the system call whose registers `frame` holds (a copy), with `result`: how a
 // forked parent resumes once its child is done. The calling thread's kernel and exception
 // stacks are reset (whatever ran on them is abandoned).
 [[noreturn]] void resume_syscall(const SyscallFrame* frame, uintptr_t kernel_stack_top, uint64_t result);
+
+// Signal frames (Linux's rt_sigframe layout, which libcs and language runtimes read and
+// change). UserRegs are the registers an application thread resumes with at a delivery
+// point: the return from a system call, an interrupt or a fault (signal.h).
+struct UserRegs;
+uintptr_t user_sp(const UserRegs* regs);
+uintptr_t user_pc(const UserRegs* regs);
+int64_t syscall_result(const UserRegs* regs);
+void set_syscall_result(UserRegs* regs, int64_t result);
+// Makes the thread execute its system call again (Linux's restart after a handler with
+// SA_RESTART): back to the call instruction with the call's number and first argument.
+void restart_syscall(UserRegs* regs, uint64_t number, uint64_t first_argument);
+struct SignalFrameRequest {
+    int signal;
+    const void* info;           // the 128-byte siginfo
+    uint64_t handler;
+    uint64_t restorer;          // sa_restorer (0: the kernel's own trampoline)
+    uint64_t saved_mask;        // uc_sigmask: restored by rt_sigreturn
+    uintptr_t stack_top;        // the alternate stack's top, or 0: below the interrupted sp
+    uint64_t altstack_sp, altstack_size;  // uc_stack
+    int altstack_flags;
+};
+// Writes the frame (with the FP/SIMD registers, which are live on this CPU) and points the
+// registers at the handler. False if the frame could not be written.
+bool push_signal_frame(UserRegs* regs, const SignalFrameRequest& request);
+// rt_sigreturn: restores the registers (and FP/SIMD state) from the frame at the stack
+// pointer and returns the saved mask. False for a frame that cannot be read or would
+// resume in an impossible state.
+bool pop_signal_frame(UserRegs* regs, uint64_t* mask);
 
 // Zeroes one 4 KiB page (page-aligned) the fastest way the CPU has (x86 rep stosq, arm
 // DC ZVA): demand paging zeroes a page per fault.

@@ -36,6 +36,7 @@ using PageFormat = aarch64::PageFormat;
 inline constexpr uint16_t elf_machine = 183;          // EM_AARCH64
 inline constexpr const char* platform_name = "aarch64";  // AT_PLATFORM, uname's machine
 inline constexpr int clone_child_tid_arg = 4, clone_tls_arg = 3;  // clone(flags, stack, ptid, tls, ctid)
+inline constexpr uint64_t min_signal_stack = 5120;  // MINSIGSTKSZ
 // struct epoll_event has its natural layout on arm64 (16 bytes: events, padding, data).
 inline constexpr bool epoll_event_packed = false;
 }  // namespace mica::arch::traits

@@ -36,6 +36,7 @@ using PageFormat = x86::PageFormat;
 inline constexpr uint16_t elf_machine = 62;         // EM_X86_64
 inline constexpr const char* platform_name = "x86_64";  // AT_PLATFORM, uname's machine
 inline constexpr int clone_child_tid_arg = 3, clone_tls_arg = 4;  // clone(flags, stack, ptid, ctid, tls)
+inline constexpr uint64_t min_signal_stack = 2048;  // MINSIGSTKSZ
 // struct epoll_event is packed on x86_64 (12 bytes: events, then data unaligned).
 inline constexpr bool epoll_event_packed = true;
 }  // namespace mica::arch::traits

@@ -19,6 +19,9 @@ inline constexpr int errno_perm = 1, errno_noent = 2, errno_io = 5, errno_nxio =
                      errno_nospc = 28, errno_spipe = 29, errno_rofs = 30, errno_mlink = 31,
                      errno_range = 34, errno_nametoolong = 36, errno_nosys = 38,
                      errno_notempty = 39, errno_loop = 40, errno_overflow = 75;
+// A blocking call interrupted by a signal (Linux's ERESTARTSYS, never seen by applications):
+// restarted after a handler with SA_RESTART, else -EINTR (mica/linux/signal.h).
+inline constexpr int64_t errno_restart = 512;
 
 // File type and permission bits of st_mode (linux/stat.h).
 inline constexpr uint32_t s_ifmt = 0170000, s_ifsock = 0140000, s_iflnk = 0120000,

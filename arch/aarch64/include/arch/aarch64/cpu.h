@@ -24,6 +24,15 @@ struct TrapFrame {
 };
 static_assert(sizeof(TrapFrame) == 288);
 
+}  // namespace mica::aarch64
+
+namespace mica::arch {
+// At a signal delivery point (arch.h): the full register set.
+struct UserRegs : aarch64::TrapFrame {};
+}  // namespace mica::arch
+
+namespace mica::aarch64 {
+
 inline void isb() { asm volatile("isb" ::: "memory"); }
 
 }  // namespace mica::aarch64

@@ -63,6 +63,8 @@ struct TrapFrame {
 }  // namespace mica::x86
 
 namespace mica::arch {
+// At a signal delivery point (arch.h): the full register set.
+struct UserRegs : x86::TrapFrame {};
 // The stack the CPU switches to for interrupts (the TSS IST entry they use).
 void set_interrupt_stack(uintptr_t top);
 // Secondary CPUs: their GDT/TSS, with IST stacks carved from `ist_memory`

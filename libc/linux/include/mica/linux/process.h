@@ -17,6 +17,7 @@ struct AppThread {
     uint64_t robust_list;       // set_robust_list (recorded; futexes are not cleaned up)
     uintptr_t exception_base;   // the thread's own exception stack top (aarch64 moves it in calls)
     char name[16];              // prctl(PR_SET_NAME)
+    void* signals;              // ThreadSignals (signal.h): mask, pending set, alternate stack
 };
 
 // Counts the first thread in (process.cc) and gives it the process id as its tid.

@@ -15,6 +15,9 @@
 namespace mica::arch {
 struct UserRegs;
 }
+namespace mica::sched {
+struct Thread;
+}
 
 namespace mica::abi {
 
@@ -74,8 +77,14 @@ int64_t send_to_thread(int tid, const SigInfo& info);
 void signal_process_group(int pgid, int signal);
 // The process group of the calling process and of the foreground job on the console.
 int current_process_group();
-// SIGPIPE to the calling thread, as a write to a broken pipe or socket sends it.
+// SIGPIPE to the calling thread, as a write to a broken pipe or socket sends it; and the
+// same for a write's result when it is -EPIPE (then returned unchanged).
 void send_sigpipe();
+inline int64_t sigpipe_on_epipe(int64_t result) {
+    constexpr int64_t e_pipe = 32;
+    if (result == -e_pipe) send_sigpipe();
+    return result;
+}
 
 // A fault in application code (arch traps): delivers `info` to the faulting thread's
 // handler on return from the fault, or, when the signal is blocked, ignored or has its
@@ -97,9 +106,13 @@ bool signal_pending();
 void signal_return(arch::UserRegs* regs);
 
 // Processes and threads (process.cc, fork.cc, exec.cc).
-struct ThreadSignals;  // per thread: mask, pending, alternate stack
-ThreadSignals* new_thread_signals(const ThreadSignals* parent);  // nullptr parent: first thread
+// Per thread: mask, pending set, alternate stack (AppThread::signals). A new thread starts
+// with `parent`'s mask (none: the first thread) and nothing pending.
+struct ThreadSignals;
+ThreadSignals* new_thread_signals(sched::Thread* thread, int tid, const ThreadSignals* parent);
 void free_thread_signals(ThreadSignals* s);
+void set_thread_id(ThreadSignals* s, int tid);  // fork emulation: the child's main thread
+ThreadSignals* current_thread_signals();
 // exec: handled signals go back to their default action (ignored ones stay ignored), the
 // alternate stack is dropped; masks and pending signals stay.
 void signals_exec();

@@ -1,0 +1,432 @@
+// Signal state and delivery (signal.h). The system calls are in signal_syscalls.cc, the
+// frames in each architecture's signal_frame.cc.
+//
+// Locking: `signal_lock` (a spinlock; interrupts off while held) covers the dispositions,
+// every pending set and mask, and the list of threads. Timer callbacks send signals from
+// interrupt context, so nothing under it sleeps or touches application memory.
+#include "signal_internal.h"
+#include <arch/arch.h>
+#include <mica/console.h>
+#include <mica/linux/process.h>
+#include <mica/sched/sched.h>
+#include <initializer_list>
+#include <stdlib.h>
+#include <string.h>
+
+namespace mica::abi {
+
+sched::Spinlock signal_lock;
+ProcessSignals process_signals;
+ThreadSignals* signal_threads = nullptr;
+
+namespace {
+constexpr size_t max_queued = 1024;  // real-time signals queued per process (RLIMIT_SIGPENDING)
+size_t queued = 0;                   // under signal_lock
+
+bool default_ignored(int sig) { return sig == sigchld || sig == sigcont || sig == sigurg || sig == sigwinch; }
+bool stop_signal(int sig) { return sig == sigstop || sig == sigtstp || sig == sigttin || sig == sigttou; }
+
+// Whether a signal sent now would be thrown away (ignored, explicitly or by default).
+bool discarded(int sig) {
+    uint64_t h = process_signals.actions[sig].handler;
+    return h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+}
+
+uint64_t deliverable(const ThreadSignals* t) {
+    return (t->pending.bits | process_signals.pending.bits) & (~t->mask | t->waiting);
+}
+
+// Marks `t` if it has something to deliver. Under signal_lock.
+void notify(ThreadSignals* t) {
+    if (deliverable(t)) sched::interrupt(t->thread);
+}
+
+bool enqueue(PendingSet& set, const SigInfo& info) {
+    int sig = info.signo;
+    if (sig < 32 && (set.bits & bit(sig))) return true;  // a standard signal is pending once
+    if (sig >= 32 && queued >= max_queued) return false;
+    auto* p = static_cast<PendingSignal*>(malloc(sizeof(PendingSignal)));
+    if (!p) return false;
+    p->info = info;
+    p->next = nullptr;
+    PendingSignal** tail = &set.head;
+    while (*tail) tail = &(*tail)->next;
+    *tail = p;
+    set.bits |= bit(sig);
+    if (sig >= 32) ++queued;
+    return true;
+}
+
+// The thread of this process that takes a process-directed `sig`: the current one when it
+// can, else the first that does not block it.
+ThreadSignals* taker(int sig) {
+    auto* self = current_thread_signals();
+    if (self && !(self->mask & bit(sig))) return self;
+    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+        if (!(t->mask & bit(sig))) return t;
+    }
+    return nullptr;
+}
+
+int64_t post(ThreadSignals* target, const SigInfo& info) {
+    int sig = info.signo;
+    if (sig == 0) return 0;
+    if (sig < 1 || sig > signal_count) return -22;
+    if (discarded(sig) && sig != sigkill) return 0;
+    if (sig == sigcont) {
+        // Nothing stops yet (stop signals are ignored), so SIGCONT only runs its handler.
+    }
+    PendingSet& set = target ? target->pending : process_signals.pending;
+    if (!enqueue(set, info)) return -11;
+    ThreadSignals* t = target ? target : taker(sig);
+    if (sig == sigkill) t = t ? t : signal_threads;
+    if (t) notify(t);
+    return 0;
+}
+
+// Fills the siginfo of a signal sent by the calling process.
+SigInfo user_info(int sig, int code) {
+    SigInfo info = {};
+    info.signo = sig;
+    info.code = code;
+    info.kill.pid = current_pid();
+    info.kill.uid = 0;
+    return info;
+}
+}  // namespace
+
+ThreadSignals* current_thread_signals() {
+    auto* app = static_cast<AppThread*>(sched::current()->app);
+    return app ? static_cast<ThreadSignals*>(app->signals) : nullptr;
+}
+
+bool dequeue(PendingSet& set, int sig, SigInfo* out) {
+    PendingSignal** link = &set.head;
+    bool found = false;
+    bool more = false;
+    while (*link) {
+        PendingSignal* p = *link;
+        if (p->info.signo == sig) {
+            if (!found) {
+                found = true;
+                if (out) *out = p->info;
+                *link = p->next;
+                if (sig >= 32) --queued;
+                free(p);
+                continue;
+            }
+            more = true;
+        }
+        link = &p->next;
+    }
+    if (!more) set.bits &= ~bit(sig);
+    if (!found && out) *out = user_info(sig, si_kernel);
+    return found || (set.bits & bit(sig));
+}
+
+int pick_signal(uint64_t bits) {
+    if (!bits) return 0;
+    for (int sig : {sigsegv, sigbus, sigill, sigtrap, sigfpe, 31}) {
+        if (bits & bit(sig)) return sig;
+    }
+    return __builtin_ctzll(bits) + 1;
+}
+
+void refresh_current() {
+    ThreadSignals* self = current_thread_signals();
+    if (!self) return;
+    if (deliverable(self)) sched::interrupt(self->thread);
+    else sched::clear_interrupt();
+}
+
+void wake_takers() {
+    for (ThreadSignals* t = signal_threads; t; t = t->next) notify(t);
+}
+
+int64_t post_locked(int tid, const SigInfo& info) {
+    if (!tid) return post(nullptr, info);
+    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+        if (t->tid == tid) return post(t, info);
+    }
+    return -3;
+}
+
+int64_t send_to_process(int pid, const SigInfo& info) {
+    if (pid != current_pid()) return -3;
+    sched::SpinGuard guard(signal_lock);
+    return post(nullptr, info);
+}
+
+int64_t send_to_thread(int tid, const SigInfo& info) {
+    sched::SpinGuard guard(signal_lock);
+    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+        if (t->tid == tid) return post(t, info);
+    }
+    return -3;
+}
+
+int64_t send_user_signal(int pid, int tid, int sig, int code) {
+    if (sig < 0 || sig > signal_count) return -22;
+    SigInfo info = user_info(sig, code);
+    return tid ? send_to_thread(tid, info) : send_to_process(pid, info);
+}
+
+void signal_process_group(int pgid, int signal) {
+    if (pgid != current_process_group()) return;
+    SigInfo info = {};
+    info.signo = signal;
+    info.code = si_kernel;
+    sched::SpinGuard guard(signal_lock);
+    post(nullptr, info);
+}
+
+int current_process_group() { return current_pid(); }
+
+void send_sigpipe() {
+    ThreadSignals* self = current_thread_signals();
+    if (!self) return;
+    SigInfo info = user_info(sigpipe, si_user);
+    sched::SpinGuard guard(signal_lock);
+    post(self, info);
+}
+
+bool signal_pending() { return sched::interrupted(); }
+
+void fault_signal(arch::UserRegs*, const SigInfo& info, const char* what, uintptr_t address, uintptr_t pc) {
+    ThreadSignals* self = current_thread_signals();
+    int sig = info.signo;
+    {
+        sched::SpinGuard guard(signal_lock);
+        uint64_t handler = process_signals.actions[sig].handler;
+        bool catchable = self && handler != sig_dfl && handler != sig_ign && !(self->mask & bit(sig));
+        if (catchable) {
+            // At the head of the queue: it is delivered before anything else.
+            auto* p = static_cast<PendingSignal*>(malloc(sizeof(PendingSignal)));
+            if (p) {
+                p->info = info;
+                p->next = self->pending.head;
+                self->pending.head = p;
+                self->pending.bits |= bit(sig);
+                if (sig >= 32) ++queued;
+                sched::interrupt(self->thread);
+                return;
+            }
+        }
+    }
+    kill_application(sig, what, address, pc);
+}
+
+namespace {
+// The default action of `sig`, which ends the process (ignored ones never get here).
+[[noreturn]] void default_action(int sig, const SigInfo& info) {
+    if (info.code == si_kernel || info.code == si_user || info.code == si_tkill || info.code == si_queue) {
+        const char* how = info.code == si_kernel ? "sent by the kernel" : "sent by the application";
+        kill_application(sig, how, 0, 0);
+    }
+    kill_application(sig, "its default action", 0, 0);
+}
+}  // namespace
+
+void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
+    ThreadSignals* self = current_thread_signals();
+    if (!self) return;
+    bool restart_pending = syscall && arch::syscall_result(regs) == -e_restart;
+    for (;;) {
+        SigInfo info;
+        KernelSigaction action;
+        uint64_t saved_mask = 0;
+        {
+            sched::SpinGuard guard(signal_lock);
+            uint64_t bits = (self->pending.bits | process_signals.pending.bits) & ~self->mask;
+            int sig = pick_signal(bits);
+            if (!sig) {
+                sched::clear_interrupt();
+                if (self->saved_mask_valid) {  // sigsuspend ended without a handler
+                    self->mask = self->saved_mask;
+                    self->saved_mask_valid = false;
+                }
+                refresh_current();
+                break;
+            }
+            if (self->pending.bits & bit(sig)) dequeue(self->pending, sig, &info);
+            else dequeue(process_signals.pending, sig, &info);
+            timer_signal_delivered(info);
+            action = process_signals.actions[sig];
+            if (action.handler == sig_ign) continue;
+            if (action.handler == sig_dfl) {
+                if (default_ignored(sig) || stop_signal(sig)) continue;
+            } else {
+                saved_mask = self->saved_mask_valid ? self->saved_mask : self->mask;
+                self->saved_mask_valid = false;
+                self->mask |= action.mask | ((action.flags & sa_nodefer) ? 0 : bit(sig));
+                self->mask &= ~(bit(sigkill) | bit(sigstop));
+                if (action.flags & sa_resethand) {
+                    process_signals.actions[sig].handler = sig_dfl;
+                    process_signals.actions[sig].flags &= ~sa_siginfo;
+                }
+            }
+        }
+        if (action.handler == sig_dfl) default_action(info.signo, info);
+        if (restart_pending) {
+            if (action.flags & sa_restart) arch::restart_syscall(regs, syscall->number, syscall->first_argument);
+            else arch::set_syscall_result(regs, -e_intr);
+            restart_pending = false;
+        }
+        arch::SignalFrameRequest request = {};
+        request.signal = info.signo;
+        request.info = &info;
+        request.handler = action.handler;
+        request.restorer = (action.flags & sa_restorer) ? action.restorer : 0;
+        request.saved_mask = saved_mask;
+        request.altstack_sp = self->alt_sp;
+        request.altstack_size = self->alt_size;
+        request.altstack_flags = self->alt_flags;
+        uintptr_t sp = arch::user_sp(regs);
+        bool on_alt = on_alternate_stack(self, sp);
+        if ((action.flags & sa_onstack) && !(self->alt_flags & ss_disable) && !on_alt) {
+            request.stack_top = self->alt_sp + self->alt_size;
+            if (self->alt_flags & ss_autodisarm) {
+                self->alt_sp = 0;
+                self->alt_size = 0;
+                self->alt_flags = ss_disable;
+            }
+        }
+        if (on_alt) request.altstack_flags |= ss_onstack;
+        if (!arch::push_signal_frame(regs, request)) {
+            // As Linux: a frame that cannot be written is a SIGSEGV the thread cannot catch.
+            kill_application(sigsegv, "cannot write a signal frame at", request.stack_top ? request.stack_top : sp,
+                             arch::user_pc(regs));
+        }
+    }
+    if (restart_pending) arch::restart_syscall(regs, syscall->number, syscall->first_argument);
+}
+
+bool on_alternate_stack(const ThreadSignals* t, uintptr_t sp) {
+    return !(t->alt_flags & ss_disable) && t->alt_size && sp > t->alt_sp && sp <= t->alt_sp + t->alt_size;
+}
+
+void signal_return(arch::UserRegs* regs) {
+    ThreadSignals* self = current_thread_signals();
+    uint64_t mask = 0;
+    if (!self || !arch::pop_signal_frame(regs, &mask)) {
+        kill_application(sigsegv, "rt_sigreturn with a bad signal frame at", arch::user_sp(regs), arch::user_pc(regs));
+    }
+    sched::SpinGuard guard(signal_lock);
+    self->mask = mask & ~(bit(sigkill) | bit(sigstop));
+    refresh_current();
+}
+
+ThreadSignals* new_thread_signals(sched::Thread* thread, int tid, const ThreadSignals* parent) {
+    auto* s = static_cast<ThreadSignals*>(calloc(1, sizeof(ThreadSignals)));
+    if (!s) return nullptr;
+    s->thread = thread;
+    s->tid = tid;
+    s->alt_flags = ss_disable;
+    if (parent) s->mask = parent->mask;  // a new thread inherits the mask, not the pending set
+    sched::SpinGuard guard(signal_lock);
+    s->next = signal_threads;
+    signal_threads = s;
+    return s;
+}
+
+void free_thread_signals(ThreadSignals* s) {
+    if (!s) return;
+    sched::SpinGuard guard(signal_lock);
+    for (ThreadSignals** link = &signal_threads; *link; link = &(*link)->next) {
+        if (*link == s) {
+            *link = s->next;
+            break;
+        }
+    }
+    while (PendingSignal* p = s->pending.head) {
+        s->pending.head = p->next;
+        if (p->info.signo >= 32) --queued;
+        free(p);
+    }
+    // Process-directed signals it would have taken go to another thread.
+    wake_takers();
+    free(s);
+}
+
+void set_thread_id(ThreadSignals* s, int tid) {
+    sched::SpinGuard guard(signal_lock);
+    s->tid = tid;
+}
+
+void signals_exec() {
+    sched::SpinGuard guard(signal_lock);
+    for (auto& a : process_signals.actions) {
+        if (a.handler != sig_ign) a = KernelSigaction{};
+        else a.flags = 0;
+    }
+    if (ThreadSignals* self = current_thread_signals()) {
+        self->alt_sp = 0;
+        self->alt_size = 0;
+        self->alt_flags = ss_disable;
+    }
+}
+
+namespace {
+struct SavedSignals {
+    void* timers;
+    ProcessSignals process;
+    PendingSet thread_pending;
+    uint64_t mask;
+    uint64_t alt_sp, alt_size;
+    int alt_flags;
+};
+}  // namespace
+
+void* signals_fork() {
+    auto* saved = static_cast<SavedSignals*>(malloc(sizeof(SavedSignals)));
+    if (!saved) return nullptr;
+    saved->timers = timers_fork();
+    if (!saved->timers) {
+        free(saved);
+        return nullptr;
+    }
+    ThreadSignals* self = current_thread_signals();
+    sched::SpinGuard guard(signal_lock);
+    saved->process = process_signals;
+    process_signals.pending = {};
+    if (self) {
+        saved->thread_pending = self->pending;
+        saved->mask = self->mask;
+        saved->alt_sp = self->alt_sp;
+        saved->alt_size = self->alt_size;
+        saved->alt_flags = self->alt_flags;
+        self->pending = {};
+    }
+    return saved;
+}
+
+void signals_restore(void* p) {
+    auto* saved = static_cast<SavedSignals*>(p);
+    timers_restore(saved->timers);
+    ThreadSignals* self = current_thread_signals();
+    sched::SpinGuard guard(signal_lock);
+    // What the child left pending goes with it.
+    for (PendingSet* set : {&process_signals.pending, self ? &self->pending : nullptr}) {
+        if (!set) continue;
+        while (PendingSignal* q = set->head) {
+            set->head = q->next;
+            if (q->info.signo >= 32) --queued;
+            free(q);
+        }
+        *set = {};
+    }
+    process_signals = saved->process;
+    if (self) {
+        self->pending = saved->thread_pending;
+        self->mask = saved->mask;
+        self->alt_sp = saved->alt_sp;
+        self->alt_size = saved->alt_size;
+        self->alt_flags = saved->alt_flags;
+        self->saved_mask_valid = false;
+        self->waiting = 0;
+    }
+    free(saved);
+    refresh_current();
+}
+
+}  // namespace mica::abi
