@@ -15,6 +15,25 @@
 
 static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
 
+/* A kernel that never interrupts a blocked call would hang the test until ctest's timeout:
+ * the watchdog thread (every signal blocked, so it takes none) names the section instead. */
+static const char* volatile section = "start";
+static void* watchdog(void* arg) {
+    (void)arg;
+    sleep(60);
+    printf("watchdog: no progress after 60 s in section \"%s\"\n", section);
+    _exit(2);
+}
+static void start_watchdog(void) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_t t;
+    APP_REQUIRE(pthread_create(&t, NULL, watchdog, NULL) == 0);
+    pthread_detach(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void install(int sig, void (*action)(int, siginfo_t*, void*)) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -62,6 +81,7 @@ static void* worker(void* arg) {
 }
 
 static void test_directed(void) {
+    section = "test_directed";
     printf("-- pthread_kill and tgkill\n");
     install(SIGUSR1, record);
     install(SIGUSR2, record);
@@ -136,6 +156,7 @@ static void* taker(void* arg) {
 }
 
 static void test_process_directed(void) {
+    section = "test_process_directed";
     printf("-- a process-directed signal and per-thread masks\n");
     install(SIGUSR1, take);
     sigset_t block, old;
@@ -188,6 +209,7 @@ static void* mask_thread(void* arg) {
 }
 
 static void test_masks(void) {
+    section = "test_masks";
     sigset_t block, old, now;
     sigemptyset(&block);
     sigaddset(&block, SIGUSR2);
@@ -232,6 +254,7 @@ static void* signal_thread(void* arg) {
 }
 
 static void test_sigwait_thread(void) {
+    section = "test_sigwait_thread";
     printf("-- sigwait in a dedicated thread\n");
     sigset_t set, old;
     sigemptyset(&set);
@@ -282,6 +305,7 @@ static void* count_thread(void* arg) {
 }
 
 static void test_many(void) {
+    section = "test_many";
     printf("-- many signals to many threads\n");
     install(SIGUSR1, count_handler);
     sigset_t block, old;
@@ -315,6 +339,7 @@ static void test_many(void) {
 
 int main(void) {
     app_test_init();
+    start_watchdog();
     test_directed();
     test_process_directed();
     test_masks();

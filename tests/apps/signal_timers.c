@@ -20,6 +20,25 @@
 
 static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
 
+/* A kernel that never interrupts a blocked call would hang the test until ctest's timeout:
+ * the watchdog thread (every signal blocked, so it takes none) names the section instead. */
+static const char* volatile section = "start";
+static void* watchdog(void* arg) {
+    (void)arg;
+    sleep(60);
+    printf("watchdog: no progress after 60 s in section \"%s\"\n", section);
+    _exit(2);
+}
+static void start_watchdog(void) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pthread_t t;
+    APP_REQUIRE(pthread_create(&t, NULL, watchdog, NULL) == 0);
+    pthread_detach(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void install(int sig, void (*action)(int, siginfo_t*, void*), int flags) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -52,6 +71,7 @@ static void wait_for(int sig, volatile sig_atomic_t* counter, int n) {
 }
 
 static void test_itimer(void) {
+    section = "test_itimer";
     printf("-- setitimer, getitimer, alarm\n");
     install(SIGALRM, alarm_handler, 0);
     struct itimerval it = {.it_interval = {0, 20000}, .it_value = {0, 20000}}, now;
@@ -103,6 +123,7 @@ static void timer_handler(int sig, siginfo_t* si, void* uc) {
 }
 
 static void test_posix_timers(void) {
+    section = "test_posix_timers";
     printf("-- timer_create (SIGEV_SIGNAL)\n");
     install(SIGUSR1, timer_handler, 0);
     struct sigevent sev;
@@ -215,6 +236,7 @@ static void notify(union sigval v) {
 }
 
 static void test_thread_timers(void) {
+    section = "test_thread_timers";
     printf("-- timer_create (SIGEV_THREAD_ID, SIGEV_THREAD)\n");
     install(SIGUSR2, timer_handler, 0);
     /* Only the target thread may take SIGUSR2. */
@@ -271,6 +293,7 @@ static void writer_handler(int sig, siginfo_t* si, void* uc) {
 }
 
 static void test_interrupted(void) {
+    section = "test_interrupted";
     printf("-- EINTR and SA_RESTART\n");
     APP_REQUIRE(pipe(pipe_fds) == 0);
     char c;
@@ -329,6 +352,7 @@ static void test_interrupted(void) {
 
 int main(void) {
     app_test_init();
+    start_watchdog();
     test_itimer();
     test_posix_timers();
     test_thread_timers();
