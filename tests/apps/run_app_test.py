@@ -10,7 +10,7 @@
       crash, as a shell reports it) to REF.json.
 
   run_app_test.py guest --run tools/run --build-dir DIR --binary BIN --expected REF.json
-                  [--kernel K] [--timeout S] [--machine M] [common options] [-- args]
+                  [--kernel K] [--timeout S] [--machine M] [--memory SIZE] [common options] [-- args]
       Boots BIN on the kernel in DIR through `tools/run --app` and compares the application's
       output and exit status with REF.json.
 
@@ -157,6 +157,8 @@ def guest(a):
         cmd += ["--kernel", a.kernel]
     if a.machine:
         cmd += ["--machine", a.machine]
+    if a.memory:
+        cmd += ["-m", a.memory]
     for e in a.env:
         cmd.append("--env=" + e)
     if a.tmpdir:
@@ -267,6 +269,7 @@ def main(argv):
     g.add_argument("--timeout", type=float, default=60)
     g.add_argument("--expected", required=True, help="reference JSON written by the reference mode")
     g.add_argument("--status", type=int, help="expected exit status (default: the reference's)")
+    g.add_argument("--memory", help="the machine's memory (tools/run -m)")
     for mode in ("refused", "console"):
         x = sub.add_parser(mode)
         x.add_argument("--binary", required=True, help="any runnable program (the archive carries it)")

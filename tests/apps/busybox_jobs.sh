@@ -1,0 +1,60 @@
+# Run as `busybox sh busybox_jobs.sh` (tests/apps/CMakeLists.txt): background jobs that run
+# alongside the shell, `wait`, killing a background sleep, and a pipeline whose writer
+# produces more than a pipe holds (64 KiB). These need processes that run side by side
+# (MICA_PROCESS_TESTS). Output is the same whatever the order the jobs ran in.
+dir=${TMPDIR:-/tmp}/bbjobs
+rm -rf "$dir"
+mkdir -p "$dir"
+echo "busybox sh: jobs"
+
+echo "-- background jobs and wait"
+for i in 1 2 3 4; do
+  (seq 1 $((i * 1000)) | wc -l > "$dir/job$i") &
+done
+wait
+cat "$dir/job1" "$dir/job2" "$dir/job3" "$dir/job4"
+(exit 7) &
+pid=$!
+wait $pid
+echo "wait for one job: status $?"
+sleep 0.2 &
+sleep 0.1 &
+wait
+echo "two sleeps waited for"
+
+echo "-- killing a background sleep"
+sleep 30 &
+pid=$!
+kill $pid
+wait $pid
+echo "killed sleep: status $?"
+sleep 30 &
+pid=$!
+kill -INT $pid
+wait $pid
+echo "interrupted sleep: status $?"
+kill -0 $pid 2>/dev/null || echo "it is gone"
+
+echo "-- the shell takes a signal while waiting"
+trap 'echo caught USR1 while waiting' USR1
+(sleep 0.2; kill -USR1 $$) &
+helper=$!
+sleep 1 &
+wait $!
+wait $helper
+wait
+echo "waited"
+
+echo "-- pipelines larger than a pipe"
+seq 1 100000 | cat | tr 0 o | sed 's/^1/one/' | sort | uniq | wc -l | cat
+seq 1 20000 | sed 's/$/ padding to make the lines longer than before/' | cat | cat | cat | cat | cat | wc -c
+seq 1 100000 | head -n 3
+echo "the writer ended by SIGPIPE after head: $(seq 1 1000000 | head -n 1 > /dev/null; echo ok)"
+
+echo "-- a reader that waits for a writer"
+mkfifo "$dir/fifo"
+(sleep 0.1; echo "through the fifo" > "$dir/fifo") &
+cat "$dir/fifo"
+wait
+rm -rf "$dir"
+echo done
