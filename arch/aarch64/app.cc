@@ -85,6 +85,9 @@ void resume_syscall(const SyscallFrame* saved, uintptr_t, uint64_t result) {
     aarch64::TrapFrame copy = *saved;
     *frame = copy;
     frame->x[0] = result;
+    arch::interrupts_disable();
+    // A delivery point too (a forked parent resumes with its SIGCHLD pending).
+    if (sched::interrupted()) abi::deliver_signals(static_cast<UserRegs*>(static_cast<aarch64::TrapFrame*>(frame)), nullptr);
     mica_resume_frame(frame);
 }
 

@@ -15,6 +15,7 @@ extern "C" [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t s
 
 namespace mica::arch {
 struct SyscallFrame : x86::SyscallFrame {};
+[[noreturn]] void resume_with_signals(const SyscallFrame* frame);  // below
 
 namespace {
 constexpr uint32_t msr_star = 0xc0000081, msr_lstar = 0xc0000082, msr_sfmask = 0xc0000084,
@@ -85,6 +86,8 @@ void resume_syscall(const SyscallFrame* saved, uintptr_t kernel_stack_top, uint6
     SyscallFrame copy = *saved;  // `saved` may overlap the new frame's place
     *frame = copy;
     frame->rax = result;
+    // A delivery point too (a forked parent resumes with its SIGCHLD pending).
+    if (sched::interrupted()) resume_with_signals(frame);
     mica_resume_syscall_frame(frame);
 }
 
@@ -112,6 +115,18 @@ void to_user_regs(const mica::arch::SyscallFrame* f, mica::x86::TrapFrame* t) {
 }  // namespace
 
 extern "C" [[noreturn]] void mica_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall);
+
+namespace mica::arch {
+// On the kernel stack just below `frame` (its top): this may run on a fault's IST stack,
+// which must not take the nested faults of writing a signal frame.
+void resume_with_signals(const SyscallFrame* frame) {
+    interrupts_disable();
+    auto* regs = reinterpret_cast<x86::TrapFrame*>((reinterpret_cast<uintptr_t>(frame) - sizeof(x86::TrapFrame)) &
+                                                   ~uintptr_t{15});
+    to_user_regs(frame, regs);
+    mica_signal_exit(regs, nullptr);
+}
+}  // namespace mica::arch
 
 extern "C" void x86_64_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall) {
     mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), syscall);

@@ -35,6 +35,7 @@ struct SuspendedParent {
     void* app_state;   // FPU/SIMD and TLS registers at the fork
     void* frame;       // its registers at the fork system call
     void* signals;     // its dispositions and pending signals (signal.h)
+    int pgid, sid;     // its process group and session
     SuspendedParent* outer;
 };
 
@@ -50,6 +51,7 @@ struct Zombie {
 SuspendedParent* parents = nullptr;
 Zombie* zombies = nullptr;
 int running_pid = first_pid;
+int running_pgid = first_pid, running_sid = first_pid;
 int next_pid = first_pid + 1;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
@@ -75,6 +77,8 @@ int64_t do_fork() {
     arch::app_state_save(parent->app_state);
     memcpy(parent->frame, self->syscall_frame, arch::syscall_frame_size());
     parent->pid = running_pid;
+    parent->pgid = running_pgid;  // the child inherits both
+    parent->sid = running_sid;
     parent->child_pid = next_pid++;
     parent->outer = parents;
     parents = parent;
@@ -89,17 +93,22 @@ namespace mica::abi {
 
 int current_pid() { return running_pid; }
 int parent_pid() { return parents ? parents->pid : 0; }
+int current_process_group() { return running_pgid; }
+
+int64_t signal_suspended_process(int pid, const SigInfo& info) {
+    for (SuspendedParent* p = parents; p; p = p->outer) {
+        if (p->pid == pid) return queue_saved_signal(p->signals, info);
+    }
+    return -3;  // ESRCH
+}
 
 void finish_forked_child(int wait_status) {
     SuspendedParent* parent = parents;
     if (!parent) return;  // the first process: the caller stops the machine
-    auto* zombie = static_cast<Zombie*>(malloc(sizeof(Zombie)));
-    if (zombie) {
-        *zombie = Zombie{parent->child_pid, parent->pid, wait_status, zombies};
-        zombies = zombie;
-    }
     parents = parent->outer;
     running_pid = parent->pid;
+    running_pgid = parent->pgid;
+    running_sid = parent->sid;
     sched::Thread* self = sched::current();
     auto* app = static_cast<AppThread*>(self->app);
     app->tid = parent->pid;
@@ -114,6 +123,14 @@ void finish_forked_child(int wait_status) {
     chld.code = exited ? cld_exited : cld_killed;
     chld.child.pid = parent->child_pid;
     chld.child.status = exited ? (wait_status >> 8) & 0xff : wait_status & 0x7f;
+    // A parent that ignores SIGCHLD or asked for SA_NOCLDWAIT leaves no zombie (Linux reaps it).
+    if (!children_reaped_automatically()) {
+        auto* zombie = static_cast<Zombie*>(malloc(sizeof(Zombie)));
+        if (zombie) {
+            *zombie = Zombie{parent->child_pid, parent->pid, wait_status, zombies};
+            zombies = zombie;
+        }
+    }
     send_to_process(parent->pid, chld);
     memcpy(app->state, parent->app_state, arch::app_state_size());
     arch::app_state_load(app->state);
@@ -247,4 +264,101 @@ int64_t sys_execve(const uint64_t* args) {
     arch::app_state_load(app->state);
     self->exception_top = app->exception_base;
     arch::enter_application(entry, sp);
+}
+
+namespace {
+// The process group and session of `pid`: the running process or one of its suspended
+// parents (the only processes that exist besides zombies). False if there is none.
+bool group_of(int pid, int* pgid, int* sid) {
+    if (pid == 0 || pid == running_pid) {
+        *pgid = running_pgid;
+        *sid = running_sid;
+        return true;
+    }
+    for (SuspendedParent* p = parents; p; p = p->outer) {
+        if (p->pid == pid) {
+            *pgid = p->pgid;
+            *sid = p->sid;
+            return true;
+        }
+    }
+    return false;
+}
+}  // namespace
+
+int64_t sys_getpgid(const uint64_t* args) {
+    int pgid, sid;
+    return group_of(static_cast<int>(args[0]), &pgid, &sid) ? pgid : -3;
+}
+
+int64_t sys_getpgrp(const uint64_t*) { return running_pgid; }  // x86_64 only
+
+int64_t sys_getsid(const uint64_t* args) {
+    int pgid, sid;
+    return group_of(static_cast<int>(args[0]), &pgid, &sid) ? sid : -3;
+}
+
+// setpgid for the calling process (its suspended parents cannot change, and it has no live
+// child): a new group led by itself, or another group of its session.
+int64_t sys_setpgid(const uint64_t* args) {
+    constexpr int64_t e_perm = 1, e_srch = 3;
+    int pid = static_cast<int>(args[0]), pgid = static_cast<int>(args[1]);
+    if (pgid < 0) return -e_inval;
+    if (pid != 0 && pid != running_pid) return -e_srch;
+    if (running_sid == running_pid) return -e_perm;  // a session leader cannot move
+    if (pgid == 0) pgid = running_pid;
+    if (pgid != running_pid) {
+        bool found = false;
+        for (SuspendedParent* p = parents; p; p = p->outer) found |= p->pgid == pgid && p->sid == running_sid;
+        if (!found) return -e_perm;
+    }
+    running_pgid = pgid;
+    return 0;
+}
+
+int64_t sys_setsid(const uint64_t*) {
+    constexpr int64_t e_perm = 1;
+    if (running_pgid == running_pid) return -e_perm;  // already a group leader
+    running_pgid = running_sid = running_pid;
+    return running_pid;
+}
+
+// waitid(idtype, id, infop, options, rusage): P_ALL, P_PID and P_PGID over the zombies (children
+// always end before their parent runs again), WNOWAIT leaves the zombie.
+int64_t sys_waitid(const uint64_t* args) {
+    constexpr uint64_t p_all = 0, p_pid = 1, p_pgid = 2;
+    constexpr uint32_t wnohang = 1, wstopped = 2, wexited = 4, wcontinued = 8, wnowait = 0x1000000,
+                       wnothread = 0x20000000, wall = 0x40000000, wclone = 0x80000000;
+    auto options = static_cast<uint32_t>(args[3]);
+    if (options & ~(wnohang | wstopped | wexited | wcontinued | wnowait | wnothread | wall | wclone)) return -e_inval;
+    if (!(options & (wexited | wstopped | wcontinued))) return -e_inval;
+    uint64_t type = args[0];
+    int id = static_cast<int>(args[1]);
+    if (type > p_pgid || (type != p_all && id <= 0)) return -e_inval;
+    Zombie** link = &zombies;
+    for (Zombie* z = zombies; z; link = &z->next, z = z->next) {
+        if (z->parent != running_pid) continue;
+        if (type == p_pid && z->pid != id) continue;
+        if (type == p_pgid && id != running_pgid) continue;  // children stay in their parent's group here
+        if (!(options & wexited)) continue;
+        if (args[2]) {
+            abi::SigInfo info = {};
+            info.signo = abi::sigchld;
+            bool exited = (z->status & 0x7f) == 0;
+            info.code = exited ? abi::cld_exited : abi::cld_killed;
+            info.child.pid = z->pid;
+            info.child.status = exited ? (z->status >> 8) & 0xff : z->status & 0x7f;
+            if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &info, sizeof info)) return -e_fault;
+        }
+        if (args[4]) {
+            uint8_t usage[144] = {};
+            if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[4]), usage, sizeof usage)) return -e_fault;
+        }
+        if (!(options & wnowait)) {
+            *link = z->next;
+            free(z);
+        }
+        return 0;
+    }
+    return -e_child;
 }

@@ -8,6 +8,7 @@
 #include <arch/arch.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
+#include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <initializer_list>
 #include <stdlib.h>
@@ -26,10 +27,18 @@ size_t queued = 0;                   // under signal_lock
 bool default_ignored(int sig) { return sig == sigchld || sig == sigcont || sig == sigurg || sig == sigwinch; }
 bool stop_signal(int sig) { return sig == sigstop || sig == sigtstp || sig == sigttin || sig == sigttou; }
 
-// Whether a signal sent now would be thrown away (ignored, explicitly or by default).
-bool discarded(int sig) {
+// Whether a signal sent now would be thrown away: ignored, explicitly or by default, and not
+// blocked by the thread it is for (a blocked one stays pending: its disposition may change
+// before it is unblocked, as on Linux).
+bool discarded(int sig, const ThreadSignals* target) {
     uint64_t h = process_signals.actions[sig].handler;
-    return h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+    bool ignored = h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+    if (!ignored) return false;
+    if (target) return !(target->mask & bit(sig)) && !(target->waiting & bit(sig));
+    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+        if ((t->mask & bit(sig)) || (t->waiting & bit(sig))) return false;
+    }
+    return true;
 }
 
 uint64_t deliverable(const ThreadSignals* t) {
@@ -58,12 +67,13 @@ bool enqueue(PendingSet& set, const SigInfo& info) {
 }
 
 // The thread of this process that takes a process-directed `sig`: the current one when it
-// can, else the first that does not block it.
+// can, else the first that does not block it or waits for it (sigwait).
+bool takes(const ThreadSignals* t, int sig) { return !(t->mask & bit(sig)) || (t->waiting & bit(sig)); }
 ThreadSignals* taker(int sig) {
     auto* self = current_thread_signals();
-    if (self && !(self->mask & bit(sig))) return self;
+    if (self && takes(self, sig)) return self;
     for (ThreadSignals* t = signal_threads; t; t = t->next) {
-        if (!(t->mask & bit(sig))) return t;
+        if (takes(t, sig)) return t;
     }
     return nullptr;
 }
@@ -72,7 +82,7 @@ int64_t post(ThreadSignals* target, const SigInfo& info) {
     int sig = info.signo;
     if (sig == 0) return 0;
     if (sig < 1 || sig > signal_count) return -22;
-    if (discarded(sig) && sig != sigkill) return 0;
+    if (discarded(sig, target) && sig != sigkill) return 0;
     if (sig == sigcont) {
         // Nothing stops yet (stop signals are ignored), so SIGCONT only runs its handler.
     }
@@ -152,7 +162,7 @@ int64_t post_locked(int tid, const SigInfo& info) {
 }
 
 int64_t send_to_process(int pid, const SigInfo& info) {
-    if (pid != current_pid()) return -3;
+    if (pid != current_pid()) return signal_suspended_process(pid, info);
     sched::SpinGuard guard(signal_lock);
     return post(nullptr, info);
 }
@@ -180,8 +190,6 @@ void signal_process_group(int pgid, int signal) {
     post(nullptr, info);
 }
 
-int current_process_group() { return current_pid(); }
-
 void send_sigpipe() {
     ThreadSignals* self = current_thread_signals();
     if (!self) return;
@@ -192,9 +200,22 @@ void send_sigpipe() {
 
 bool signal_pending() { return sched::interrupted(); }
 
-void fault_signal(arch::UserRegs*, const SigInfo& info, const char* what, uintptr_t address, uintptr_t pc) {
+bool children_reaped_automatically() {
+    sched::SpinGuard guard(signal_lock);
+    const KernelSigaction& a = process_signals.actions[sigchld];
+    return a.handler == sig_ign || (a.flags & sa_nocldwait);
+}
+
+void fault_signal(arch::UserRegs*, const SigInfo& fault, const char* what, uintptr_t address, uintptr_t pc) {
     ThreadSignals* self = current_thread_signals();
+    SigInfo info = fault;
     int sig = info.signo;
+    // Linux's si_code: an access the area's protection forbids is SEGV_ACCERR, an address in
+    // no area SEGV_MAPERR (a PROT_NONE page is not present, so the CPU cannot tell).
+    int prot;
+    if (sig == sigsegv && mm::vm::area_protection(info.fault.address & ~uintptr_t{4095}, 1, &prot) == 0) {
+        info.code = segv_accerr;
+    }
     {
         sched::SpinGuard guard(signal_lock);
         uint64_t handler = process_signals.actions[sig].handler;
@@ -398,6 +419,18 @@ void* signals_fork() {
         self->pending = {};
     }
     return saved;
+}
+
+int64_t queue_saved_signal(void* p, const SigInfo& info) {
+    auto* saved = static_cast<SavedSignals*>(p);
+    int sig = info.signo;
+    if (sig == 0) return 0;
+    if (sig < 1 || sig > signal_count) return -22;
+    sched::SpinGuard guard(signal_lock);
+    uint64_t h = saved->process.actions[sig].handler;
+    bool ignored = h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+    if (ignored && !(saved->mask & bit(sig)) && sig != sigkill) return 0;
+    return enqueue(saved->process.pending, info) ? 0 : -11;
 }
 
 void signals_restore(void* p) {

@@ -45,8 +45,10 @@ set +o pipefail
 true | false | true
 echo "PIPESTATUS: ${PIPESTATUS[*]}"
 lines=0
-while read -r line; do lines=$((lines + 1)); done < <(for i in {1..50}; do echo "$i"; done)
-echo "process substitution lines: $lines"
+# (Process substitution, < <(...), needs /dev/fd, which Mica does not have yet: a here-string
+# of a command substitution reads the same lines.)
+while read -r line; do lines=$((lines + 1)); done <<< "$(for i in {1..50}; do echo "$i"; done)"
+echo "command substitution lines: $lines"
 declare -A colors=([red]=1 [green]=2)
 echo "associative array keys: $(printf '%s\n' "${!colors[@]}" | { mapfile -t k; IFS=,; echo "${#k[@]}"; })"
 echo "arithmetic: $(( (6 * 7) % 10 )), string: ${x^^}"

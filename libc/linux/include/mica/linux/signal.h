@@ -77,6 +77,8 @@ int64_t send_to_thread(int tid, const SigInfo& info);
 void signal_process_group(int pgid, int signal);
 // The process group of the calling process and of the foreground job on the console.
 int current_process_group();
+// Whether the calling process's children leave no zombie (SIGCHLD ignored or SA_NOCLDWAIT).
+bool children_reaped_automatically();
 // SIGPIPE to the calling thread, as a write to a broken pipe or socket sends it; and the
 // same for a write's result when it is -EPIPE (then returned unchanged).
 void send_sigpipe();
@@ -121,5 +123,9 @@ void signals_exec();
 // back when it ends. An opaque saved copy.
 void* signals_fork();
 void signals_restore(void* saved);
+// A signal for a process that is set aside (fork.cc finds it; -ESRCH when there is none),
+// and queueing it in the saved state, delivered when that process runs again.
+int64_t signal_suspended_process(int pid, const SigInfo& info);
+int64_t queue_saved_signal(void* saved, const SigInfo& info);
 
 }  // namespace mica::abi
