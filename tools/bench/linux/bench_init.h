@@ -1,5 +1,5 @@
 /*
- * bench_init.h - shared by the benchmark /init programs (sched_bench.c, mm_bench.c): the
+ * bench_init.h - shared by the benchmark /init programs (sched_bench.c, mm_bench.c, signal_bench.c): the
  * output format tools/bench reads ("bench: <name> <ns> ns", total / operations, truncated),
  * the monotonic clock, and powering the VM off at the end.
  */
