@@ -49,6 +49,21 @@ struct RtSigframe {
 };
 static_assert(sizeof(RtSigframe) == 440);
 
+// The MXCSR bits this CPU implements (FXSAVE's MXCSR_MASK; 0 there means the default),
+// the same on every CPU: read once.
+uint32_t cpu_mxcsr_mask() {
+    static uint32_t mask = 0;  // written once, by whichever CPU gets here first
+    uint32_t m = __atomic_load_n(&mask, __ATOMIC_RELAXED);
+    if (!m) {
+        alignas(16) uint8_t current[fxsave_bytes];
+        asm volatile("fxsave64 %0" : "=m"(current));
+        memcpy(&m, current + 28, 4);
+        if (!m) m = 0xffbf;
+        __atomic_store_n(&mask, m, __ATOMIC_RELAXED);
+    }
+    return m;
+}
+
 bool canonical(uint64_t a) { return static_cast<uint64_t>(static_cast<int64_t>(a << 16) >> 16) == a; }
 }  // namespace
 
@@ -112,12 +127,8 @@ bool pop_signal_frame(UserRegs* r, uint64_t* mask) {
     if (c.fpstate) {
         if (mm::vm::copy_from_app(fx, reinterpret_cast<const void*>(c.fpstate), sizeof fx)) return false;
         // MXCSR bits the CPU does not have would make fxrstor fault: keep only its mask.
-        alignas(16) uint8_t current[fxsave_bytes];
-        asm volatile("fxsave64 %0" : "=m"(current));
-        uint32_t mxcsr, mxcsr_mask;
+        uint32_t mxcsr, mxcsr_mask = cpu_mxcsr_mask();
         memcpy(&mxcsr, fx + 24, 4);
-        memcpy(&mxcsr_mask, current + 28, 4);
-        if (!mxcsr_mask) mxcsr_mask = 0xffbf;
         mxcsr &= mxcsr_mask;
         memcpy(fx + 24, &mxcsr, 4);
         memcpy(fx + 28, &mxcsr_mask, 4);
