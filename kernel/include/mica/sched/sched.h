@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+namespace mica::mm::vm {
+struct Space;
+}
+
 namespace mica::sched {
 
 class WaitQueue;
@@ -53,6 +57,10 @@ struct Thread : Schedulable {
     uintptr_t kernel_stack_top = 0;
     void* syscall_frame = nullptr;
     void* app = nullptr;
+    // The address space it runs in (mm/vm.h "Address spaces"), loaded by the scheduler when
+    // it differs from the CPU's; nullptr for kernel threads, which run in whatever space the
+    // CPU has loaded. Set before the thread starts, or by the thread itself (vm::set_space).
+    mm::vm::Space* space = nullptr;
 };
 
 inline constexpr unsigned max_cpus = 64;
