@@ -171,6 +171,13 @@ void destroy_locked(Space* s) {
     freed.release_all();
     // The last of this and the CPUs switching away frees the rest.
     if (__atomic_sub_fetch(&s->cpu_state, 2u, __ATOMIC_ACQ_REL) == 1) free_space(s);
+    // Nothing shared any more: the page shares' table goes until the next fork.
+    PageShares::Bucket* unused = nullptr;
+    {
+        sched::SpinGuard guard(vm_lock);
+        if (shares.size() == 0) unused = shares.rehash(nullptr, 0);
+    }
+    if (unused) release(unused);
 }
 
 // Grows the page shares so that `extra` more entries fit; op_lock held.
@@ -359,6 +366,11 @@ Space* fork_space(Space* parent) {
 void destroy_space(Space* s) {
     if (!s) return;
     sched::LockGuard op(op_lock);
+    if (s == initial) {
+        clear_areas(s);
+        s->break_start = s->break_end = 0;
+        return;
+    }
     destroy_locked(s);
 }
 

@@ -329,6 +329,8 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     t->priority = priority;
     t->entry = entry;
     t->arg = arg;
+    // The creator's address space (clone's CLONE_VM; kernel threads: the initial space).
+    if (Thread* creator = ready ? current() : nullptr) t->space = creator->space;
     t->join_waiters = new WaitQueue;
     StackSlot slot;
     if (stack_size > max_stack_size || !allocate_stack_slot(slot)) {
@@ -373,6 +375,7 @@ void init() {
     boot_thread.id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     boot_thread.state = Thread::State::running;
     boot_thread.join_waiters = new WaitQueue;
+    boot_thread.space = mm::vm::initial_space();  // and every thread it creates
     boot_thread.slice_start = arch::cycles();
     boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;

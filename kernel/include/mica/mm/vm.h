@@ -52,8 +52,9 @@ bool map_kernel_page_from_fault(uintptr_t va);
 void* map_device(uint64_t phys, size_t size, bool identity_ok = true);
 
 // Address spaces (docs/architecture.md "Address spaces and processes"). A thread's space is
-// its sched::Thread::space (nullptr: a kernel thread, which runs in whatever space its CPU
-// has loaded, as Linux's lazy TLB); the scheduler loads the incoming thread's space when it
+// its sched::Thread::space, inherited from the thread that created it (kernel threads: the
+// initial space; nullptr only for idle threads, which run in whatever space their CPU has
+// loaded, as Linux's lazy TLB); the scheduler loads the incoming thread's space when it
 // differs from the CPU's. With CONFIG_PROCESSES=n there is only the initial space:
 // create_space and fork_space return nullptr and the scheduler never switches.
 struct Space;
@@ -72,15 +73,16 @@ Space* create_space();
 Space* fork_space(Space* parent);
 // Frees every page (the ones another space still shares only lose a reference) and table
 // of `space`. No thread may have it as its space any more, except the caller, which then
-// has none (a kernel thread). A CPU that still has it loaded (a kernel thread runs there)
-// keeps its kernel-part tables until it switches away.
+// has none (it runs on in the kernel's table until it sets one). A CPU that still has it
+// loaded (its idle thread runs there) keeps its kernel-part tables until it switches away.
+// The initial space is only emptied (its areas and break go): kernel threads run in it.
 void destroy_space(Space* space);
 // Loads `space` on this CPU (nullptr: the kernel's own table, which has no application
 // memory). The scheduler's call; threads use set_space.
 void switch_space(Space* space);
 // A secondary CPU's first call (sched): loads the initial space, as the boot CPU has.
 void cpu_starts();
-// Makes `space` the calling thread's (nullptr: none, a kernel thread) and loads it.
+// Makes `space` the calling thread's and loads it (nullptr: none, keeping what is loaded).
 void set_space(Space* space);
 // References to the page mapped at `address` in `space`: 0 when none is mapped, 1 when
 // only this mapping has it, more when it is shared (copy-on-write or a shared area).

@@ -58,8 +58,10 @@ struct Thread : Schedulable {
     void* syscall_frame = nullptr;
     void* app = nullptr;
     // The address space it runs in (mm/vm.h "Address spaces"), loaded by the scheduler when
-    // it differs from the CPU's; nullptr for kernel threads, which run in whatever space the
-    // CPU has loaded. Set before the thread starts, or by the thread itself (vm::set_space).
+    // it differs from the CPU's. A new thread gets its creator's (so kernel threads run in
+    // the initial space, and clone's threads in their process's); nullptr for idle threads,
+    // which run in whatever space the CPU has loaded (lazily, as Linux's active_mm). Set
+    // before the thread starts, or by the thread itself (vm::set_space).
     mm::vm::Space* space = nullptr;
 };
 
