@@ -83,6 +83,14 @@ void clear_page(void* page) {
 
 void* page_table_root() { return mm::phys_to_virt(MICA_READ_SYSREG(ttbr0_el1) & aarch64::PageFormat::address_bits); }
 
+// Without ASIDs the previous table's translations must go: this CPU's only (vmalle1), since
+// the other CPUs keep theirs.
+void load_page_table(uintptr_t root) {
+    asm volatile("dsb ishst" ::: "memory");  // the new table's entries before the walker reads them
+    MICA_WRITE_SYSREG(ttbr0_el1, root);
+    asm volatile("isb; tlbi vmalle1; dsb nsh; isb" ::: "memory");
+}
+
 // TLBI ...IS is broadcast to every CPU in the inner-shareable domain: no IPI needed.
 void tlb_invalidate_local(uintptr_t va, size_t length) {
     constexpr size_t full_flush_pages = 64;

@@ -85,6 +85,8 @@ void clear_page(void* page) {
 
 void* page_table_root() { return mm::phys_to_virt(x86::read_cr3() & x86::PageFormat::address_bits); }
 
+void load_page_table(uintptr_t root) { x86::write_cr3(root); }  // no global pages: a full flush
+
 void tlb_invalidate_local(uintptr_t va, size_t length) {
     constexpr size_t full_flush_pages = 64;  // past this, reloading CR3 is cheaper
     if (length / small_page > full_flush_pages) {

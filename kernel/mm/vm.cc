@@ -1,13 +1,15 @@
-// Virtual memory (vm.h): the kernel page table, the application's areas, demand paging and
-// cross-CPU TLB invalidation. The checked copies to and from the application are in
-// app_copy.cc.
+// Virtual memory (vm.h): the kernel page table, the operations on the current address
+// space, demand paging and copy-on-write faults, and cross-CPU TLB invalidation. Spaces are
+// created, forked, switched and destroyed in space.cc; snapshots are in snapshot.cc; the
+// checked copies to and from the application are in app_copy.cc.
 //
-// Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers the application's
-// areas and the page table; the page-fault handler takes only it, so faults never sleep
-// (x86 takes them on a per-CPU exception stack). `op_lock` (a mutex) serialises the
-// operations that change mappings, because they wait for other CPUs to drop stale
-// translations, which must happen with interrupts on and without vm_lock held. Pages that
-// leave the page table are freed only after every CPU has dropped its translations.
+// Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers every space's areas
+// and page table, the kernel table and the page shares; the page-fault handler takes only
+// it, so faults never sleep (x86 takes them on a per-CPU exception stack). `op_lock` (a
+// mutex) serialises the operations that change mappings, because they wait for other CPUs
+// to drop stale translations, which must happen with interrupts on and without vm_lock
+// held. Pages that leave a page table are freed only after every CPU has dropped its
+// translations. Both locks are global, not per space: simple, and processes are few.
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
@@ -26,8 +28,19 @@
 #include <string.h>
 
 namespace mica::mm::vm {
+
+// Owned here, created in init(): the kernel page table and the locks described above;
+// statistics are updated under vm_lock (copies) or op_lock (shootdowns).
+sched::Mutex op_lock;
+sched::Spinlock vm_lock;
+Table* kernel_table = nullptr;
+PageShares shares;
+uint64_t shootdowns = 0;
+
 namespace {
-using Table = PageTable<arch::traits::PageFormat>;
+alignas(Table) unsigned char table_storage[sizeof(Table)];
+uint64_t copies = 0;  // copy-on-write copies, under vm_lock
+uintptr_t device_map_next = arch::traits::device_map_base;  // bump pointer, under vm_lock
 
 void* table_alloc(void*) {
     void* t = alloc_pages(0);
@@ -35,21 +48,6 @@ void* table_alloc(void*) {
     return t;
 }
 void table_free(void* t, void*) { free_pages(t, 0); }
-
-// Owned here, created in init(): the kernel page table, the application's areas and the
-// locks described above; the statistics are updated under vm_lock.
-alignas(Table) unsigned char table_storage[sizeof(Table)];
-Table* table = nullptr;
-alignas(AddressSpace) unsigned char space_storage[sizeof(AddressSpace)];
-AddressSpace* space = nullptr;
-sched::Mutex op_lock;
-sched::Spinlock vm_lock;
-Stats counters = {};
-uintptr_t break_start = 0, break_end = 0;
-uintptr_t device_map_next = arch::traits::device_map_base;  // bump pointer, under vm_lock
-
-Vma* node_alloc(void*) { return static_cast<Vma*>(allocate(sizeof(Vma), alignof(Vma), 0)); }
-void node_free(Vma* v, void*) { release(v); }
 
 // Cross-CPU invalidation where the hardware does not broadcast it. Requests are serialised
 // by op_lock, so one request slot suffices.
@@ -83,7 +81,16 @@ void shootdown_handler(unsigned, void*) {
     arch::tlb_invalidate_local(request.start, request.length);
     __atomic_fetch_sub(&request.pending, 1, __ATOMIC_RELEASE);
 }
+}  // namespace
 
+Table::Memory table_memory() {
+    return {table_alloc, table_free, [](const void* t) { return virt_to_phys(t); },
+            [](uintptr_t pa) { return phys_to_virt(pa); }, nullptr};
+}
+
+// Every online CPU that is not idle gets the IPI, whichever space it has loaded: simpler
+// than tracking which CPUs hold which space, and a spurious INVLPG is cheap. CPUs that ran
+// the space before switching away dropped its translations with the switch (no PCIDs).
 void invalidate(uintptr_t start, size_t length) {
     arch::tlb_invalidate_local(start, length);
     if (!arch::tlb_shootdown_needed || sched::online_cpus() < 2) return;
@@ -102,48 +109,43 @@ void invalidate(uintptr_t start, size_t length) {
         if (target[i]) irq::send_ipi(i, arch::tlb_shootdown_irq());
     }
     while (__atomic_load_n(&request.pending, __ATOMIC_ACQUIRE)) arch::cpu_relax();
-    ++counters.shootdowns;
+    ++shootdowns;
 }
 
-// Pages removed from the page table, chained through their own first word until the
-// translations are gone everywhere.
-struct FreedPages {
-    void* head = nullptr;
-    size_t count = 0;
-    void add(uintptr_t pa, size_t size) {
-        for (size_t off = 0; off < size; off += page_size) {
-            void* page = phys_to_virt(pa + off);
-            *static_cast<void**>(page) = head;
-            head = page;
-            ++count;
-        }
+void FreedPages::add(uintptr_t pa, size_t size) {
+    for (size_t off = 0; off < size; off += page_size) {
+        void* page = phys_to_virt(pa + off);
+        *static_cast<void**>(page) = head;
+        head = page;
+        ++count;
     }
-    void release_all() {
-        while (head) {
-            void* next = *static_cast<void**>(head);
-            free_pages(head, 0);
-            head = next;
-        }
-    }
-};
+}
 
-// Removes the pages of [start, start + length) from the page table (vm_lock held) into
-// `freed`; the caller invalidates, then releases them.
-void take_pages(uintptr_t start, size_t length, FreedPages& freed) {
+void FreedPages::release_all() {
+    while (head) {
+        void* next = *static_cast<void**>(head);
+        free_pages(head, 0);
+        head = next;
+    }
+    count = 0;
+}
+
+void take_pages(Space* space, uintptr_t start, size_t length, FreedPages& freed) {
     // Application pages are 4 KiB, so no large leaf needs splitting (which could fail).
     // Emptied tables stay: the next mapping nearby (first fit reuses addresses) needs them,
-    // and they are bounded by the largest application mapping there ever was.
-    // `freed` may already hold pages of earlier calls (clear_application_space): count ours.
-    size_t before = freed.count;
-    table->unmap(start, length, [&](uintptr_t pa, size_t size) { freed.add(pa, size); }, false);
-    counters.resident_pages -= freed.count - before;
+    // and they are bounded by the largest application mapping there ever was (destroy_space
+    // frees them). A page another mapping shares only loses a reference.
+    space->table.unmap(start, length, [&](uintptr_t pa, size_t size) {
+        space->resident_pages -= size / page_size;
+        if (shares.drop(pa) == 0) freed.add(pa, size);
+    }, false);
 }
+
+namespace {
 void finish(uintptr_t start, size_t length, FreedPages& freed) {
     invalidate(start, length);
     freed.release_all();
 }
-
-size_t page_round_up(size_t n) { return (n + page_size - 1) & ~(page_size - 1); }
 
 // The area's pages fault in with the area's protection; true when `access` is allowed.
 bool allows(int prot, Access access) {
@@ -158,36 +160,69 @@ bool allows(int prot, Access access) {
 constexpr size_t min_reserve_pages = 128;  // 512 KiB
 constexpr size_t reserve_fraction = 64;    // of all RAM
 
-// Maps a zeroed page at the page holding `address`; vm_lock held. True if mapped (or
-// another CPU mapped it meanwhile). Never takes the kernel's reserve.
-bool populate_page(uintptr_t address, int prot) {
+}  // namespace
+
+bool populate_page(Space* space, uintptr_t address, int prot) {
     if (pages().free_pages() <= kernel_reserve_pages()) return false;  // (unlocked read: a heuristic)
     void* page = alloc_pages(0);
     if (!page) return false;
     arch::clear_page(page);
-    int r = table->map_page_if_absent(address & ~(page_size - 1), virt_to_phys(page), {prot});
+    int r = space->table.map_page_if_absent(address & ~(page_size - 1), virt_to_phys(page), {prot});
     if (r != 1) free_pages(page, 0);
     if (r == 1) {
-        ++counters.resident_pages;
-        ++counters.faults;
+        ++space->resident_pages;
+        ++space->faults;
     }
     return r >= 0;
+}
+
+namespace {
+// What a page of a private area that other mappings share may allow: the area's protection
+// without write (the first write copies it), but still readable.
+int shared_prot(int prot) { return prot & prot_write ? (prot & ~prot_write) | prot_read : prot; }
+
+// A write to a present page that the area allows but the entry does not: the page is
+// copy-on-write. Copies it unless this is the last mapping, which just becomes writable;
+// vm_lock held. The stale read-only translation goes locally (aarch64: everywhere); other
+// CPUs running threads of this space fault on it at their next write and find the entry
+// writable (docs/architecture.md, "Address spaces and processes", says what is left).
+bool break_share(Space* space, uintptr_t address, const Vma& v, const Translation& t) {
+    uintptr_t va = address & ~(page_size - 1), pa = t.address & ~(page_size - 1);
+    if (shares.count(pa) > 1) {
+        if (pages().free_pages() <= kernel_reserve_pages()) return false;
+        void* copy = alloc_pages(0);
+        if (!copy) return false;
+        memcpy(copy, phys_to_virt(pa), page_size);
+        if (!space->table.map(va, virt_to_phys(copy), page_size, {v.prot}, false)) {
+            free_pages(copy, 0);
+            return false;
+        }
+        shares.drop(pa);  // others still map it: never the last reference
+        ++copies;
+    } else if (!space->table.protect(va, page_size, {v.prot})) {
+        return false;
+    }
+    ++space->faults;
+    arch::tlb_invalidate_local(va, page_size);
+    return true;
 }
 }  // namespace
 
 void init(const BootInfo& boot) {
-    table = new (table_storage) Table(arch::page_table_root(), {table_alloc, table_free,
-                                                                [](const void* t) { return virt_to_phys(t); },
-                                                                [](uintptr_t pa) { return phys_to_virt(pa); }, nullptr});
-    space = new (space_storage) AddressSpace(lowest_app_address, arch::traits::app_space_end, {node_alloc, node_free, nullptr});
+    kernel_table = new (table_storage) Table(arch::page_table_root(), table_memory());
     // The kernel's parts of the lower half: the identity-mapped image and low memory, the
-    // device window, and the stack area.
+    // device window, and the stack area; below lowest_app_address nothing is the
+    // application's either.
     // The low identity map ends at the 2 MiB page holding the image's end (paging.cc).
     constexpr uintptr_t large_page = uintptr_t{2} << 20;
     uintptr_t image_end = (reinterpret_cast<uintptr_t>(_kernel_end) + large_page - 1) & ~(large_page - 1);
     uintptr_t identity_end = arch::traits::device_identity_end;
     for (size_t i = 0; i < boot.ram_count; ++i) {
         if (arch::traits::direct_map_base == 0 && boot.ram[i].end() > identity_end) identity_end = boot.ram[i].end();
+    }
+    {
+        sched::SpinGuard guard(vm_lock);
+        add_kernel_range(0, lowest_app_address);
     }
     if (reinterpret_cast<uintptr_t>(_kernel_start) < arch::traits::device_identity_start) {
         reserve_kernel_range(lowest_app_address, image_end - lowest_app_address);
@@ -196,17 +231,7 @@ void init(const BootInfo& boot) {
                          page_round_up(identity_end) - arch::traits::device_identity_start);
     reserve_kernel_range(arch::traits::stack_area_base, arch::traits::stack_area_size);
     reserve_kernel_range(arch::traits::device_map_base, arch::traits::device_map_size);
-}
-
-void reserve_kernel_range(uintptr_t start, size_t length) {
-    {
-        sched::SpinGuard guard(vm_lock);
-        if (space->reserve(start, length) != 0) {
-            panic("kernel range %#lx+%#zx overlaps an application area or leaves the address space", start, length);
-        }
-    }
-    // Published before the kernel puts anything there (the caller maps it after this).
-    publish_kernel_range(start, start + page_round_up(length));
+    space_init();  // the initial space, loaded on this CPU
 }
 
 void enable_shootdowns() {
@@ -215,7 +240,7 @@ void enable_shootdowns() {
     }
 }
 
-bool initialized() { return space != nullptr; }
+bool initialized() { return kernel_table != nullptr; }
 
 void cpu_enters_idle(unsigned cpu) { __atomic_store_n(&tlb_state[cpu], uint8_t{lazy}, __ATOMIC_SEQ_CST); }
 
@@ -229,7 +254,9 @@ bool map_kernel_page(uintptr_t va, void* page) {
     sched::SpinGuard guard(vm_lock);
     // A stack slot's pages are mapped once and never unmapped, so no CPU can hold a stale
     // translation of them: no invalidation needed.
-    return table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+    bool ok = kernel_table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+    propagate_kernel_entries(va, va + page_size);
+    return ok;
 }
 
 void* map_device(uint64_t phys, size_t size, bool identity_ok) {
@@ -248,7 +275,9 @@ void* map_device(uint64_t phys, size_t size, bool identity_ok) {
     if (alignment == large_page) va += first & (large_page - 1);
     if (va + length > arch::traits::device_map_base + arch::traits::device_map_size || va + length < va) return nullptr;
     // A fresh range nothing was ever mapped at: no stale translations, nothing to invalidate.
-    if (!table->map(va, first, length, {prot_read | prot_write, MemoryType::device})) return nullptr;
+    bool ok = kernel_table->map(va, first, length, {prot_read | prot_write, MemoryType::device});
+    propagate_kernel_entries(va, va + length);
+    if (!ok) return nullptr;
     device_map_next = va + length;
     return reinterpret_cast<void*>(va + (phys - first));
 }
@@ -276,22 +305,25 @@ bool map_kernel_page_from_fault(uintptr_t va) {
         free_pages(page, 0);
         return false;
     }
-    bool ok = table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+    bool ok = kernel_table->map(va, virt_to_phys(page), page_size, {prot_read | prot_write}, false);
+    propagate_kernel_entries(va, va + page_size);  // allocates nothing (vm_internal.h)
     vm_lock.unlock();
     if (!ok) free_pages(page, 0);
     return ok;
 }
 
-intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind) {
+intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind, bool shared) {
     sched::LockGuard op(op_lock);
     FreedPages freed;
     intptr_t r;
     {
         sched::SpinGuard guard(vm_lock);
-        if (!fixed) return space->map(hint ? hint : arch::traits::mmap_base, length, prot, false, kind);
-        r = space->map(hint, length, prot, true, kind);
+        Space* space = current_space();
+        if (!space) return -errno_nomem;
+        if (!fixed) return space->areas.map(hint ? hint : arch::traits::mmap_base, length, prot, false, kind, shared);
+        r = space->areas.map(hint, length, prot, true, kind, shared);
         if (r < 0) return r;
-        take_pages(hint, page_round_up(length), freed);  // what the new area replaced
+        take_pages(space, hint, page_round_up(length), freed);  // what the new area replaced
     }
     finish(hint, page_round_up(length), freed);
     return r;
@@ -303,10 +335,12 @@ int unmap(uintptr_t start, size_t length) {
     size_t size = page_round_up(length);
     {
         sched::SpinGuard guard(vm_lock);
-        int r = space->unmap(start, length);
+        Space* space = current_space();
+        if (!space) return -errno_inval;
+        int r = space->areas.unmap(start, length);
         if (r != 0) return r;
-        if (size > space->highest() - start) size = space->highest() - start;
-        take_pages(start, size, freed);
+        if (size > space->areas.highest() - start) size = space->areas.highest() - start;
+        take_pages(space, start, size, freed);
     }
     finish(start, size, freed);
     return 0;
@@ -317,9 +351,19 @@ int protect(uintptr_t start, size_t length, int prot) {
     size_t size = page_round_up(length);
     {
         sched::SpinGuard guard(vm_lock);
-        int r = space->protect(start, length, prot);
+        Space* space = current_space();
+        if (!space) return -errno_nomem;
+        int r = space->areas.protect(start, length, prot);
         if (r != 0) return r;
-        if (!table->protect(start, size, {prot})) return -errno_nomem;  // pages are 4 KiB: no split
+        if (!space->table.protect(start, size, {prot})) return -errno_nomem;  // pages are 4 KiB: no split
+        // Pages still shared copy-on-write stay read-only (shared areas' pages are
+        // meant to be written by every space).
+        if ((prot & prot_write) && shares.size()) {
+            space->table.for_each_page(start, size, [&](uintptr_t va, uintptr_t pa, Attributes) {
+                const Vma* v = space->areas.find(va);
+                if (v && !v->shared && shares.count(pa) > 1) space->table.protect(va, page_size, {shared_prot(prot)});
+            });
+        }
     }
     invalidate(start, size);
     return 0;
@@ -332,12 +376,13 @@ int discard(uintptr_t start, size_t length) {
     size_t size = page_round_up(length);
     {
         sched::SpinGuard guard(vm_lock);
+        Space* space = current_space();
         for (uintptr_t a = start; a < start + size;) {
-            const Vma* v = space->find(a);
+            const Vma* v = space ? space->areas.find(a) : nullptr;
             if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
             a = v->end;
         }
-        take_pages(start, size, freed);
+        take_pages(space, start, size, freed);
     }
     finish(start, size, freed);
     return 0;
@@ -346,12 +391,14 @@ int discard(uintptr_t start, size_t length) {
 int area_protection(uintptr_t start, size_t length, int* prot) {
     if (length == 0 || start + length < start) return -errno_fault;
     sched::SpinGuard guard(vm_lock);
+    Space* space = current_space();
+    if (!space) return -errno_fault;
     // Areas are not merged, so Linux's one mapping may be several adjacent areas here: all
     // of them the application's, without a hole, with one protection.
-    const Vma* first = space->find(start);
+    const Vma* first = space->areas.find(start);
     if (!first || first->kind == VmaKind::reserved) return -errno_fault;
     for (uintptr_t covered = first->end; covered < start + length;) {
-        const Vma* v = space->find(covered);
+        const Vma* v = space->areas.find(covered);
         if (!v || v->kind == VmaKind::reserved || v->prot != first->prot) return -errno_fault;
         covered = v->end;
     }
@@ -366,17 +413,19 @@ int populate(uintptr_t start, size_t length) {
     uintptr_t end = start + page_round_up(length);
     for (uintptr_t a = start & ~(page_size - 1); a < end; a += page_size) {
         sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
-        const Vma* v = space->find(a);
+        Space* space = current_space();
+        const Vma* v = space ? space->areas.find(a) : nullptr;
         if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
         if (v->prot == 0) continue;
-        if (!table->translate(a).mapped && !populate_page(a, v->prot)) return -errno_nomem;
+        if (!space->table.translate(a).mapped && !populate_page(space, a, v->prot)) return -errno_nomem;
     }
     return 0;
 }
 
 void set_break_area(uintptr_t start) {
     sched::LockGuard op(op_lock);
-    break_start = break_end = page_round_up(start);
+    sched::SpinGuard guard(vm_lock);
+    if (Space* space = current_space()) space->break_start = space->break_end = page_round_up(start);
 }
 
 uintptr_t set_break(uintptr_t requested) {
@@ -385,28 +434,33 @@ uintptr_t set_break(uintptr_t requested) {
     uintptr_t old_top, new_top;
     {
         sched::SpinGuard guard(vm_lock);
+        Space* space = current_space();
+        if (!space) return 0;
+        AddressSpace& areas = space->areas;
+        uintptr_t& break_start = space->break_start;
+        uintptr_t& break_end = space->break_end;
         // Beyond the application's range (where rounding up could also wrap to 0 and read
         // as a shrink to nothing): refused, as any break that cannot be honoured.
-        if (break_start == 0 || requested < break_start || requested > space->highest()) return break_end;
+        if (break_start == 0 || requested < break_start || requested > areas.highest()) return break_end;
         old_top = page_round_up(break_end);
         new_top = page_round_up(requested);
         if (new_top > old_top) {
             if (old_top == break_start) {  // no heap area yet: it must fit right at break_start
-                intptr_t at = space->map(break_start, new_top - break_start, prot_read | prot_write, false, VmaKind::heap);
+                intptr_t at = areas.map(break_start, new_top - break_start, prot_read | prot_write, false, VmaKind::heap);
                 if (at != static_cast<intptr_t>(break_start)) {
-                    if (at >= 0) space->unmap(static_cast<uintptr_t>(at), new_top - break_start);
+                    if (at >= 0) areas.unmap(static_cast<uintptr_t>(at), new_top - break_start);
                     return break_end;
                 }
-            } else if (space->resize(break_start, new_top) != 0) {
+            } else if (areas.resize(break_start, new_top) != 0) {
                 return break_end;
             }
         } else if (new_top < old_top) {
             if (new_top == break_start) {
-                space->unmap(break_start, old_top - break_start);
+                areas.unmap(break_start, old_top - break_start);
             } else {
-                space->resize(break_start, new_top);
+                areas.resize(break_start, new_top);
             }
-            take_pages(new_top, old_top - new_top, freed);
+            take_pages(space, new_top, old_top - new_top, freed);
         }
         break_end = requested;
     }
@@ -424,32 +478,49 @@ bool can_commit(size_t wanted) {
     return free > reserve && wanted <= free - reserve;
 }
 
+namespace {
+// (A destroyed space may stay loaded on a CPU running kernel threads: no faults there.)
+bool in_range(const Space* space, uintptr_t address) {
+    return space && !(__atomic_load_n(&space->cpu_state, __ATOMIC_ACQUIRE) & 1) && address >= space->areas.lowest() &&
+           address < space->areas.highest();
+}
+}  // namespace
+
 bool fault_for_lack_of_memory(uintptr_t address, Access access) {
-    if (!space || address < space->lowest() || address >= space->highest()) return false;
+    Space* space = loaded_space();
+    if (!in_range(space, address)) return false;
     if (!vm_lock.try_lock()) return false;
-    const Vma* v = space->find(address);
+    const Vma* v = space->areas.find(address);
     bool allowed = v && v->kind != VmaKind::reserved && allows(v->prot, access);
-    bool unmapped = allowed && !table->translate(address).mapped;
+    Translation t = allowed ? space->table.translate(address) : Translation{};
+    // Unmapped, or a copy-on-write page that could not be copied.
+    bool unresolved = allowed && (!t.mapped || (access == Access::write && !(t.attributes.prot & prot_write)));
     vm_lock.unlock();
-    return unmapped;
+    return unresolved;
 }
 
 bool handle_fault(uintptr_t address, Access access) {
-    if (!space || address < space->lowest() || address >= space->highest()) return false;
+    // The space the hardware walked: the CPU's, whoever runs (interrupts are off).
+    Space* space = loaded_space();
+    if (!in_range(space, address)) return false;
     sched::SpinGuard guard(vm_lock);
-    const Vma* v = space->find(address);
+    if (!in_range(space, address)) return false;
+    const Vma* v = space->areas.find(address);
     if (!v || v->kind == VmaKind::reserved || !allows(v->prot, access)) return false;
-    Translation t = table->translate(address);
+    Translation t = space->table.translate(address);
+    if (!t.mapped) return populate_page(space, address, v->prot);
     // Mapped already with the access allowed: another CPU populated it first (or this
     // CPU's translation was stale).
-    if (t.mapped) return allows(t.attributes.prot, access);
-    return populate_page(address, v->prot);
+    if (allows(t.attributes.prot, access)) return true;
+    if (access == Access::write && t.attributes.prot != 0) return break_share(space, address, *v, t);
+    return false;
 }
 
 const char* describe_fault(uintptr_t address, Access access) {
-    if (!space || address < space->lowest() || address >= space->highest()) return "outside application memory";
+    Space* space = loaded_space();
+    if (!in_range(space, address)) return "outside application memory";
     if (!vm_lock.try_lock()) return "address space busy";  // (faulted with it held)
-    const Vma* v = space->find(address);
+    const Vma* v = space->areas.find(address);
     const char* what = !v                               ? "no mapping"
                        : v->kind == VmaKind::reserved  ? "kernel memory"
                        : v->prot == 0                  ? "area is PROT_NONE"
@@ -460,159 +531,26 @@ const char* describe_fault(uintptr_t address, Access access) {
     return what;
 }
 
-struct Snapshot {
-    struct Area {
-        uintptr_t start, end;
-        int prot;
-        VmaKind kind;
-    };
-    struct Page {
-        uintptr_t va;
-        void* copy;  // a page of its own, installed as is on restore
-    };
-    Area* areas;
-    size_t area_count;
-    Page* pages;
-    size_t page_count;
-    uintptr_t break_start, break_end;
-};
-
-namespace {
-template <typename T>
-bool grow(T*& array, size_t& capacity, size_t needed) {
-    if (needed <= capacity) return true;
-    size_t fresh = capacity ? capacity * 2 : 64;
-    while (fresh < needed) fresh *= 2;
-    auto* bigger = static_cast<T*>(realloc(array, fresh * sizeof(T)));
-    if (!bigger) return false;
-    array = bigger;
-    capacity = fresh;
-    return true;
-}
-
-// Drops every application area and its pages; op_lock held.
-void clear_application_space() {
-    FreedPages freed;
-    {
-        sched::SpinGuard guard(vm_lock);
-        for (;;) {
-            const Vma* victim = nullptr;
-            space->for_each([&](const Vma& v) {
-                if (!victim && v.kind != VmaKind::reserved) victim = &v;
-            });
-            if (!victim) break;
-            uintptr_t start = victim->start, end = victim->end;
-            space->unmap(start, end - start);
-            take_pages(start, end - start, freed);
-        }
-    }
-    invalidate(0, ~size_t{0});
-    freed.release_all();
-}
-}  // namespace
-
-Snapshot* take_snapshot() {
-    sched::LockGuard op(op_lock);
-    auto* s = static_cast<Snapshot*>(calloc(1, sizeof(Snapshot)));
-    if (!s) return nullptr;
-    size_t area_capacity = 0, page_capacity = 0;
-    bool ok = true;
-    // Areas first (under the spinlock nothing may allocate with it held for long, so count
-    // and copy in two steps: areas cannot change meanwhile, op_lock is held).
-    size_t areas = 0;
-    {
-        sched::SpinGuard guard(vm_lock);
-        space->for_each([&](const Vma& v) { areas += v.kind != VmaKind::reserved; });
-    }
-    ok = grow(s->areas, area_capacity, areas ? areas : 1);
-    if (ok) {
-        sched::SpinGuard guard(vm_lock);
-        space->for_each([&](const Vma& v) {
-            if (v.kind != VmaKind::reserved && s->area_count < area_capacity) {
-                s->areas[s->area_count++] = {v.start, v.end, v.prot, v.kind};
-            }
-        });
-    }
-    for (size_t i = 0; ok && i < s->area_count; ++i) {
-        for (uintptr_t va = s->areas[i].start; ok && va < s->areas[i].end; va += page_size) {
-            Translation t;
-            {
-                sched::SpinGuard guard(vm_lock);
-                t = table->translate(va);
-            }
-            if (!t.mapped) continue;
-            void* copy = alloc_pages(0);
-            ok = copy && grow(s->pages, page_capacity, s->page_count + 1);
-            if (!ok) {
-                if (copy) free_pages(copy, 0);
-                break;
-            }
-            memcpy(copy, phys_to_virt(t.address & ~(page_size - 1)), page_size);
-            s->pages[s->page_count++] = {va, copy};
-        }
-    }
-    s->break_start = break_start;
-    s->break_end = break_end;
-    if (!ok) {
-        for (size_t i = 0; i < s->page_count; ++i) free_pages(s->pages[i].copy, 0);
-        free(s->pages);
-        free(s->areas);
-        free(s);
-        return nullptr;
-    }
-    return s;
-}
-
-void discard_snapshot(Snapshot* s) {
-    for (size_t i = 0; i < s->page_count; ++i) free_pages(s->pages[i].copy, 0);
-    free(s->pages);
-    free(s->areas);
-    free(s);
-}
-
-void restore_snapshot(Snapshot* s) {
-    sched::LockGuard op(op_lock);
-    clear_application_space();
-    {
-        sched::SpinGuard guard(vm_lock);
-        for (size_t i = 0; i < s->area_count; ++i) {
-            const Snapshot::Area& a = s->areas[i];
-            if (space->map(a.start, a.end - a.start, a.prot, true, a.kind) < 0) panic("fork: cannot restore an area");
-        }
-        size_t p = 0;
-        for (size_t i = 0; i < s->area_count; ++i) {
-            for (; p < s->page_count && s->pages[p].va < s->areas[i].end; ++p) {
-                if (table->map_page_if_absent(s->pages[p].va, virt_to_phys(s->pages[p].copy), {s->areas[i].prot}) != 1) {
-                    panic("fork: cannot restore a page");
-                }
-                ++counters.resident_pages;
-            }
-        }
-        break_start = s->break_start;
-        break_end = s->break_end;
-    }
-    free(s->pages);  // the page copies now belong to the address space
-    free(s->areas);
-    free(s);
-}
-
-void unmap_all() {
-    sched::LockGuard op(op_lock);
-    clear_application_space();
-    break_start = break_end = 0;
-}
-
 Stats stats() {
     sched::SpinGuard guard(vm_lock);
-    Stats s = counters;
-    s.areas = 0;
-    space->for_each([&](const Vma& v) { s.areas += v.kind != VmaKind::reserved; });
+    Stats s = {};
+    if (Space* space = current_space()) {
+        s.resident_pages = space->resident_pages;
+        s.faults = space->faults;
+        space->areas.for_each([&](const Vma& v) { s.areas += v.kind != VmaKind::reserved; });
+    }
+    s.shootdowns = shootdowns;
+    s.shared_pages = shares.size();
+    s.copies = copies;
+    s.spaces = space_count();
     return s;
 }
 
 void for_each_area(void (*f)(const Vma& area, void* context), void* context) {
     sched::SpinGuard guard(vm_lock);
-    space->for_each([&](const Vma& v) {
+    Space* space = current_space();
+    if (!space) return;
+    space->areas.for_each([&](const Vma& v) {
         if (v.kind != VmaKind::reserved) f(v, context);
     });
 }

@@ -18,7 +18,7 @@ bool AddressSpace::valid_range(uintptr_t start, size_t length) const {
            length <= highest_ - start;
 }
 
-Vma* AddressSpace::new_area(uintptr_t start, uintptr_t end, int prot, VmaKind kind) {
+Vma* AddressSpace::new_area(uintptr_t start, uintptr_t end, int prot, VmaKind kind, bool shared) {
     Vma* v = nodes_.allocate(nodes_.context);
     if (!v) return nullptr;
     new (v) Vma();
@@ -26,6 +26,7 @@ Vma* AddressSpace::new_area(uintptr_t start, uintptr_t end, int prot, VmaKind ki
     v->end = end;
     v->prot = prot;
     v->kind = kind;
+    v->shared = shared;
     return v;
 }
 
@@ -52,7 +53,7 @@ bool AddressSpace::overlaps_reserved(uintptr_t start, uintptr_t end) const {
 bool AddressSpace::split_at(uintptr_t address) {
     Vma* v = area_containing(address);
     if (!v || v->start == address) return true;  // already a boundary (or unmapped)
-    Vma* upper = new_area(address, v->end, v->prot, v->kind);
+    Vma* upper = new_area(address, v->end, v->prot, v->kind, v->shared);
     if (!upper) return false;
     v->end = address;
     areas_.insert(*upper);
@@ -87,7 +88,7 @@ int AddressSpace::reserve(uintptr_t start, size_t length) {
     return 0;
 }
 
-intptr_t AddressSpace::map(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind) {
+intptr_t AddressSpace::map(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind, bool shared) {
     if (length == 0 || length > highest_ - lowest_) return -errno_inval;
     size_t size = page_round_up(length);
     uintptr_t at = 0;
@@ -115,7 +116,7 @@ intptr_t AddressSpace::map(uintptr_t hint, size_t length, int prot, bool fixed, 
         }
         if (!found) return -errno_nomem;
     }
-    Vma* v = new_area(at, at + size, prot, kind);
+    Vma* v = new_area(at, at + size, prot, kind, shared);
     if (!v) return -errno_nomem;
     areas_.insert(*v);
     return static_cast<intptr_t>(at);

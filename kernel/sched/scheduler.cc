@@ -189,6 +189,9 @@ void schedule(Cpu& c) {
     if (prev->app_state && prev->state != Thread::State::dead) arch::app_state_save(prev->app_state);
     if (next->app_state) arch::app_state_load(next->app_state);
     if (next->kernel_stack_top) arch::set_syscall_stack(next->kernel_stack_top);
+    // A thread of another process brings its address space; kernel threads keep the
+    // CPU's (lazy, as Linux's active_mm).
+    if (CONFIG_PROCESSES && next->space) mm::vm::switch_space(next->space);
     program_timer(c);
     arch::switch_context(&prev->saved_sp, next->saved_sp, next->exception_top);
     finish_switch();
@@ -326,6 +329,8 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     t->priority = priority;
     t->entry = entry;
     t->arg = arg;
+    // The creator's address space (clone's CLONE_VM; kernel threads: the initial space).
+    if (Thread* creator = ready ? current() : nullptr) t->space = creator->space;
     t->join_waiters = new WaitQueue;
     StackSlot slot;
     if (stack_size > max_stack_size || !allocate_stack_slot(slot)) {
@@ -370,6 +375,7 @@ void init() {
     boot_thread.id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
     boot_thread.state = Thread::State::running;
     boot_thread.join_waiters = new WaitQueue;
+    boot_thread.space = mm::vm::initial_space();  // and every thread it creates
     boot_thread.slice_start = arch::cycles();
     boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;
@@ -391,6 +397,7 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     self->priority = priority_idle;
     self->exception_top = exception_stack_top;
     self->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    mm::vm::cpu_starts();            // the initial space, as on the boot CPU
     mm::vm::cpu_enters_idle(index);  // before it is online: no shootdown can miss it
     cpu_online(cpus[index], self, self);
     idle_loop();

@@ -4,6 +4,7 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/ktest.h>
+#include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/sync.h>
@@ -308,4 +309,245 @@ KTEST(vm, faults_from_many_threads) {
     KEXPECT_EQ(vm::stats().resident_pages, before.resident_pages + pages);
     for (size_t p = 0; p < pages; ++p) KEXPECT_EQ(*reinterpret_cast<uintptr_t*>(base + p * page), p);
     KEXPECT_EQ(vm::unmap(base, pages * page), 0);
+}
+
+// Address spaces (vm.h "Address spaces"): several at once, fork_space's copy-on-write, and
+// destroy_space giving everything back.
+namespace {
+// Runs the calling kernel thread in `space` for its lifetime, then in the initial space
+// again (where kernel threads run).
+class InSpace {
+public:
+    explicit InSpace(vm::Space* space) { vm::set_space(space); }
+    ~InSpace() { vm::set_space(vm::initial_space()); }
+    InSpace(const InSpace&) = delete;
+    InSpace& operator=(const InSpace&) = delete;
+};
+
+// The same address in every space these tests make (free in a new space).
+const uintptr_t shared_address = mica::arch::traits::mmap_base + (uintptr_t{64} << 20);
+
+uint64_t read_word(uintptr_t a) {
+    uint64_t v = 0;
+    return vm::copy_from_app(&v, reinterpret_cast<const void*>(a), sizeof v) == 0 ? v : ~uint64_t{0};
+}
+
+// A thread that starts in `space`, optionally on `cpu`.
+Thread* thread_in(vm::Space* space, const char* name, void (*entry)(void*), void* arg, int cpu = -1) {
+    Thread* t = create(name, entry, arg);
+    if (!t) return nullptr;
+    t->space = space;
+    if (cpu >= 0 && !pin(t, static_cast<unsigned>(cpu))) return nullptr;
+    start(t);
+    return t;
+}
+
+struct Twin {
+    uint64_t mark;
+    volatile unsigned* ready;  // both threads have written their mark
+    volatile bool ok = false;
+};
+
+void twin_main(void* arg) {
+    auto* t = static_cast<Twin*>(arg);
+    if (vm::map_anonymous(shared_address, page, rw, true) != static_cast<intptr_t>(shared_address)) return;
+    *reinterpret_cast<volatile uint64_t*>(shared_address) = t->mark;
+    __atomic_fetch_add(t->ready, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(t->ready, __ATOMIC_SEQ_CST) < 2) mica::arch::cpu_relax();
+    // Both run now, each on its CPU: each still sees its own page at the same address.
+    bool ok = true;
+    for (int i = 0; i < 100000; ++i) ok &= *reinterpret_cast<volatile uint64_t*>(shared_address) == t->mark;
+    t->ok = ok && vm::stats().resident_pages == 1;
+}
+}  // namespace
+
+KTEST(vm, spaces_hold_different_pages_at_one_address) {
+    if (online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
+    vm::Space* a = vm::create_space();
+    if (!a) return ktest_context.skip("single-process kernel (CONFIG_PROCESSES=n)");
+    vm::Space* b = vm::create_space();
+    KASSERT(b != nullptr);
+    volatile unsigned ready = 0;
+    Twin ta{0xaaaa, &ready}, tb{0xbbbb, &ready};
+    unsigned me = current_cpu();
+    Thread* x = thread_in(a, "space-a", twin_main, &ta, static_cast<int>((me + 1) % online_cpus()));
+    Thread* y = thread_in(b, "space-b", twin_main, &tb, static_cast<int>(me));
+    KASSERT(x && y);
+    join(x);
+    join(y);
+    KEXPECT(ta.ok);
+    KEXPECT(tb.ok);
+    // Neither address exists in the initial space.
+    KEXPECT_EQ(vm::copy_from_app(&me, reinterpret_cast<const void*>(shared_address), 1), -vm::errno_fault);
+    vm::destroy_space(a);
+    vm::destroy_space(b);
+}
+
+KTEST(vm, fork_space_makes_writes_private) {
+    vm::Space* parent = vm::create_space();
+    if (!parent) return ktest_context.skip("single-process kernel (CONFIG_PROCESSES=n)");
+    constexpr size_t pages = 4;
+    vm::Space* child = nullptr;
+    uint64_t copies_before = vm::stats().copies;
+    {
+        InSpace in(parent);
+        KASSERT(vm::map_anonymous(shared_address, pages * page, rw, true) == static_cast<intptr_t>(shared_address));
+        for (size_t p = 0; p < pages; ++p) *reinterpret_cast<volatile uint64_t*>(shared_address + p * page) = 100 + p;
+        child = vm::fork_space(parent);
+        KASSERT(child != nullptr);
+        for (size_t p = 0; p < pages; ++p) KEXPECT_EQ(vm::page_references(parent, shared_address + p * page), 2u);
+        // The parent writes page 0 (a copy for the parent) and, through the kernel's checked
+        // copy, page 1.
+        *reinterpret_cast<volatile uint64_t*>(shared_address) = 200;
+        uint64_t v = 201;
+        KEXPECT_EQ(vm::copy_to_app(reinterpret_cast<void*>(shared_address + page), &v, sizeof v), 0);
+        KEXPECT_EQ(vm::page_references(parent, shared_address), 1u);
+        KEXPECT_EQ(vm::page_references(child, shared_address), 1u);
+        KEXPECT_EQ(vm::page_references(parent, shared_address + 2 * page), 2u);
+    }
+    KEXPECT_EQ(vm::stats().copies, copies_before + 2);
+    {
+        InSpace in(child);
+        KEXPECT_EQ(read_word(shared_address), 100u);  // the parent's writes are not seen
+        KEXPECT_EQ(read_word(shared_address + page), 101u);
+        *reinterpret_cast<volatile uint64_t*>(shared_address + 2 * page) = 302;
+        KEXPECT_EQ(vm::stats().resident_pages, pages);
+        // Page 0: the child is its last mapping now, so its write copies nothing.
+        *reinterpret_cast<volatile uint64_t*>(shared_address) = 300;
+    }
+    KEXPECT_EQ(vm::stats().copies, copies_before + 3);
+    {
+        InSpace in(parent);
+        KEXPECT_EQ(read_word(shared_address), 200u);
+        KEXPECT_EQ(read_word(shared_address + page), 201u);
+        KEXPECT_EQ(read_word(shared_address + 2 * page), 102u);
+        KEXPECT_EQ(read_word(shared_address + 3 * page), 103u);
+    }
+    vm::destroy_space(child);
+    KEXPECT_EQ(vm::page_references(parent, shared_address + 3 * page), 1u);
+    vm::destroy_space(parent);
+}
+
+KTEST(vm, read_only_and_shared_pages_stay_shared) {
+    vm::Space* parent = vm::create_space();
+    if (!parent) return ktest_context.skip("single-process kernel (CONFIG_PROCESSES=n)");
+    const uintptr_t ro = shared_address, shared = shared_address + 16 * page;
+    vm::Space* child = nullptr;
+    size_t shared_before = vm::stats().shared_pages;
+    {
+        InSpace in(parent);
+        KASSERT(vm::map_anonymous(ro, page, prot_read, true) == static_cast<intptr_t>(ro));
+        KEXPECT_EQ(read_word(ro), 0u);  // populated by the read
+        KASSERT(vm::map_anonymous(shared, 2 * page, rw, true, VmaKind::anonymous, true) == static_cast<intptr_t>(shared));
+        *reinterpret_cast<volatile uint64_t*>(shared) = 1;  // the second page is populated by fork
+        child = vm::fork_space(parent);
+        KASSERT(child != nullptr);
+        KEXPECT_EQ(vm::stats().resident_pages, 3u);
+    }
+    KEXPECT_EQ(vm::stats().shared_pages, shared_before + 3);
+    {
+        InSpace in(child);
+        KEXPECT_EQ(read_word(ro), 0u);
+        KEXPECT_EQ(vm::page_references(child, ro), 2u);  // reading copies nothing
+        *reinterpret_cast<volatile uint64_t*>(shared) = 2;
+        *reinterpret_cast<volatile uint64_t*>(shared + page) = 3;
+        KEXPECT_EQ(vm::page_references(child, shared), 2u);
+    }
+    {
+        InSpace in(parent);
+        KEXPECT_EQ(read_word(shared), 2u);  // the child's writes, in the parent's pages
+        KEXPECT_EQ(read_word(shared + page), 3u);
+        // mprotect does not make a copy-on-write page writable behind fork's back.
+        KEXPECT_EQ(vm::protect(ro, page, rw), 0);
+        *reinterpret_cast<volatile uint64_t*>(ro) = 9;
+        KEXPECT_EQ(vm::page_references(parent, ro), 1u);
+    }
+    {
+        InSpace in(child);
+        KEXPECT_EQ(read_word(ro), 0u);
+    }
+    vm::destroy_space(child);
+    KEXPECT_EQ(vm::stats().shared_pages, shared_before);
+    vm::destroy_space(parent);
+}
+
+namespace {
+// One round of everything a process's memory goes through: areas, touched pages, a fork,
+// copies in both, a break, then both spaces destroyed.
+bool fork_round() {
+    vm::Space* parent = vm::create_space();
+    if (!parent) return false;
+    vm::Space* child = nullptr;
+    {
+        InSpace in(parent);
+        if (vm::map_anonymous(shared_address, 64 * page, rw, true) < 0) return false;
+        for (size_t p = 0; p < 64; ++p) reinterpret_cast<volatile char*>(shared_address)[p * page] = 1;
+        vm::set_break_area(shared_address + (uintptr_t{1} << 30));
+        vm::set_break(shared_address + (uintptr_t{1} << 30) + 8 * page);
+        reinterpret_cast<volatile char*>(shared_address + (uintptr_t{1} << 30))[0] = 1;
+        // Far from the rest: tables of their own, to be freed too.
+        if (vm::map_anonymous(uintptr_t{100} << 30, page, rw, true) < 0) return false;
+        reinterpret_cast<volatile char*>(uintptr_t{100} << 30)[0] = 1;
+        child = vm::fork_space(parent);
+        if (!child) return false;
+        for (size_t p = 0; p < 64; p += 2) reinterpret_cast<volatile char*>(shared_address)[p * page] = 2;
+    }
+    {
+        InSpace in(child);
+        for (size_t p = 0; p < 64; p += 3) reinterpret_cast<volatile char*>(shared_address)[p * page] = 3;
+        vm::unmap(shared_address + 32 * page, 8 * page);
+    }
+    vm::destroy_space(parent);  // the parent first: the child's pages outlive it
+    vm::destroy_space(child);
+    return true;
+}
+}  // namespace
+
+KTEST(vm, destroy_space_frees_everything) {
+    vm::Space* probe = vm::create_space();
+    if (!probe) return ktest_context.skip("single-process kernel (CONFIG_PROCESSES=n)");
+    vm::destroy_space(probe);
+    KASSERT(fork_round());  // once first: the page shares' table and the heap's caches grow
+    size_t spaces = vm::stats().spaces;
+    Usage before = usage();
+    KASSERT(fork_round());
+    Usage after = usage();
+    KEXPECT_EQ(after.free_pages + after.heap_pages, before.free_pages + before.heap_pages);
+    KEXPECT_EQ(after.live_bytes, before.live_bytes);
+    KEXPECT_EQ(after.live_allocations, before.live_allocations);
+    KEXPECT_EQ(vm::stats().spaces, spaces);
+}
+
+namespace {
+struct SpaceProbe {
+    volatile bool loaded = false, unmapped = false, stale_read = true;
+};
+
+void space_probe(void* arg) {
+    auto* s = static_cast<SpaceProbe*>(arg);
+    uint64_t v = read_word(shared_address);  // the translation is cached on this CPU now
+    s->loaded = v == 7;
+    while (!s->unmapped) mica::arch::cpu_relax();
+    s->stale_read = read_word(shared_address) != ~uint64_t{0};
+}
+}  // namespace
+
+KTEST(vm, unmap_in_a_space_is_seen_by_its_thread_on_another_cpu) {
+    if (online_cpus() < 2) return ktest_context.skip("needs 2 CPUs");
+    vm::Space* space = vm::create_space();
+    if (!space) return ktest_context.skip("single-process kernel (CONFIG_PROCESSES=n)");
+    SpaceProbe s;
+    {
+        InSpace in(space);
+        KASSERT(vm::map_anonymous(shared_address, page, rw, true) == static_cast<intptr_t>(shared_address));
+        *reinterpret_cast<volatile uint64_t*>(shared_address) = 7;
+        Thread* t = thread_in(space, "space-tlb", space_probe, &s, static_cast<int>((current_cpu() + 1) % online_cpus()));
+        KASSERT(t != nullptr);
+        while (!s.loaded) yield();
+        KEXPECT_EQ(vm::unmap(shared_address, page), 0);
+        s.unmapped = true;
+        join(t);
+    }
+    KEXPECT(!s.stale_read);
+    vm::destroy_space(space);
 }

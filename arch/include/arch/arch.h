@@ -22,6 +22,11 @@ void paging_init(const BootInfo& boot);
 // format of traits.h. After paging_init, mm/vm.cc owns every change to it.
 void* page_table_root();
 
+// Loads the page table at physical address `root` on this CPU (x86_64: CR3; aarch64:
+// TTBR0_EL1) and drops this CPU's translations of the previous one (no PCIDs or ASIDs:
+// every switch flushes the TLB). Both tables must map the kernel alike.
+void load_page_table(uintptr_t root);
+
 // Drops stale translations of [va, va + length) after page-table entries changed there.
 // On this CPU only where tlb_shootdown_needed (x86_64: the other CPUs get an IPI from
 // mm/vm.cc); everywhere where the hardware broadcasts (aarch64 TLBI ...IS).

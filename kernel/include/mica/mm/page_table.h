@@ -103,6 +103,14 @@ public:
         }
     }
 
+    // Calls f(va, phys, attributes) for every 4 KiB leaf in [va, va + length) (PROT_NONE
+    // ones included), in address order, skipping absent tables; large leaves are not
+    // visited (application pages are 4 KiB). f may not change the table.
+    template <typename F>
+    void for_each_page(uintptr_t va, size_t length, F&& f) const {
+        visit(root_, Format::top_shift, va, va + length, f);
+    }
+
     uint64_t* root() const { return root_; }
 
 private:
@@ -219,6 +227,23 @@ private:
             va = stop;
         }
         return true;
+    }
+
+    template <typename F>
+    void visit(const uint64_t* table, unsigned shift, uintptr_t start, uintptr_t end, F& f) const {
+        size_t span = size_t{1} << shift;
+        for (uintptr_t va = start; va < end;) {
+            uintptr_t slot_end = (va & ~(span - 1)) + span;
+            uintptr_t stop = slot_end < end && slot_end > va ? slot_end : end;
+            uint64_t e = table[index(va, shift)];
+            if (shift == page_shift) {
+                if (Format::is_leaf(e, shift)) f(va, static_cast<uintptr_t>(Format::address(e, shift)), Format::attributes(e));
+            } else if (Format::present(e) && !Format::is_leaf(e, shift)) {
+                visit(static_cast<const uint64_t*>(memory_.to_virt(Format::address(e, 0))), shift - 9, va, stop, f);
+            }
+            if (stop <= va) break;  // the top of the address space
+            va = stop;
+        }
     }
 
     uint64_t* root_;

@@ -1,9 +1,15 @@
-// Virtual memory: the kernel page table after boot, and the application's address space
-// with demand paging. Mica has one address space (the application runs in the kernel's), so
-// "application memory" is the part of it that vma.h's AddressSpace manages: everything the
-// kernel does not use (traits.h lists the layout), with the kernel's own ranges reserved.
-// Anonymous memory is populated on first touch: a fault inside an area that allows the
-// access maps a zeroed page; any other fault is reported (see handle_fault).
+// Virtual memory: the kernel page table after boot, and application address spaces with
+// demand paging and copy-on-write. The application runs in the kernel's address space at the
+// kernel's privilege, so "application memory" is the part of it that vma.h's AddressSpace
+// manages: everything the kernel does not use (traits.h lists the layout), with the kernel's
+// own ranges reserved. Each process may have its own such space (Space below): its own page
+// tables for the application's ranges, the kernel's entries shared. Anonymous memory is
+// populated on first touch: a fault inside an area that allows the access maps a zeroed
+// page, a write to a page shared copy-on-write copies it; any other fault is reported.
+//
+// Every call below that does not take a Space acts on the current one: the calling thread's
+// (sched::Thread::space), or for a kernel thread whatever space its CPU has loaded (after
+// boot: the initial space, where the first application runs).
 #pragma once
 
 #include <mica/mm/vma.h>
@@ -45,8 +51,47 @@ bool map_kernel_page_from_fault(uintptr_t va);
 // memory is exhausted.
 void* map_device(uint64_t phys, size_t size, bool identity_ok = true);
 
-// Application memory with Linux semantics; results are addresses or -errno.
-intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);
+// Address spaces (docs/architecture.md "Address spaces and processes"). A thread's space is
+// its sched::Thread::space, inherited from the thread that created it (kernel threads: the
+// initial space; nullptr only for idle threads, which run in whatever space their CPU has
+// loaded, as Linux's lazy TLB); the scheduler loads the incoming thread's space when it
+// differs from the CPU's. With CONFIG_PROCESSES=n there is only the initial space:
+// create_space and fork_space return nullptr and the scheduler never switches.
+struct Space;
+// The space the first application runs in (created by init, loaded on every CPU at start).
+Space* initial_space();
+// The calling thread's space (see above).
+Space* current_space();
+// An empty space: no application areas, the kernel's ranges reserved. nullptr when out of
+// memory.
+Space* create_space();
+// A copy of `parent` (fork): the same areas and break; private pages become read-only in
+// both and are copied on the first write by either (a write to a page only one space still
+// maps just makes it writable again); pages of shared areas (map_anonymous' `shared`) are
+// populated first and stay shared and writable. nullptr when out of memory (nothing
+// changed in the parent then, apart from populated shared pages).
+Space* fork_space(Space* parent);
+// Frees every page (the ones another space still shares only lose a reference) and table
+// of `space`. No thread may have it as its space any more, except the caller, which then
+// has none (it runs on in the kernel's table until it sets one). A CPU that still has it
+// loaded (its idle thread runs there) keeps its kernel-part tables until it switches away.
+// The initial space is only emptied (its areas and break go): kernel threads run in it.
+void destroy_space(Space* space);
+// Loads `space` on this CPU (nullptr: the kernel's own table, which has no application
+// memory). The scheduler's call; threads use set_space.
+void switch_space(Space* space);
+// A secondary CPU's first call (sched): loads the initial space, as the boot CPU has.
+void cpu_starts();
+// Makes `space` the calling thread's and loads it (nullptr: none, keeping what is loaded).
+void set_space(Space* space);
+// References to the page mapped at `address` in `space`: 0 when none is mapped, 1 when
+// only this mapping has it, more when it is shared (copy-on-write or a shared area).
+unsigned page_references(Space* space, uintptr_t address);
+
+// Application memory with Linux semantics; results are addresses or -errno. A `shared`
+// area (MAP_SHARED | MAP_ANONYMOUS) keeps its pages shared with the spaces forked from it.
+intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous,
+                       bool shared = false);
 int unmap(uintptr_t start, size_t length);
 int protect(uintptr_t start, size_t length, int prot);
 // madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
@@ -111,7 +156,7 @@ int copy_to_app(void* app_dst, const void* src, size_t length);
 // -EFAULT, or -ENAMETOOLONG (errno 36) when no NUL comes within `capacity` bytes.
 int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity);
 
-// fork() in one address space (libc/linux/fork.cc): a copy of every application area and
+// fork() in one address space (libc/linux/fork.cc, until it moves to fork_space): a copy of every application area and
 // the contents of its populated pages, taken when a parent forks and put back when its
 // child is done. restore_snapshot replaces whatever the application has mapped with the
 // snapshot and frees it; discard_snapshot only frees it.
@@ -123,10 +168,13 @@ void discard_snapshot(Snapshot* snapshot);
 void unmap_all();
 
 struct Stats {
-    size_t resident_pages;  // application pages populated
+    size_t resident_pages;  // application pages populated (in the current space)
     size_t areas;           // application areas (reserved ones excluded)
-    uint64_t faults;        // demand-paging faults resolved
-    uint64_t shootdowns;    // cross-CPU TLB invalidations sent
+    uint64_t faults;        // demand-paging and copy-on-write faults resolved (current space)
+    uint64_t shootdowns;    // cross-CPU TLB invalidations sent (all spaces)
+    size_t shared_pages;    // physical pages mapped more than once (all spaces)
+    uint64_t copies;        // copy-on-write copies made (all spaces)
+    size_t spaces;          // spaces not yet freed
 };
 Stats stats();
 // Calls f for each application area under the VM spinlock: f must not sleep or fault.

@@ -26,6 +26,7 @@ struct Vma : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<tru
     uintptr_t end;  // exclusive
     int prot;
     VmaKind kind;
+    bool shared;  // MAP_SHARED: forked spaces keep mapping its pages (vm.h fork_space)
 };
 
 class AddressSpace {
@@ -46,7 +47,8 @@ public:
     // mmap: at `hint` exactly when `fixed` (replacing what is there), else the lowest free
     // range of `length` at or above `hint` (or anywhere). Returns the address, or -errno
     // (-ENOMEM for a fixed range over a reserved area).
-    intptr_t map(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous);
+    intptr_t map(uintptr_t hint, size_t length, int prot, bool fixed, VmaKind kind = VmaKind::anonymous,
+                 bool shared = false);
     // Marks [start, start + length) as the kernel's: must not overlap an existing area.
     int reserve(uintptr_t start, size_t length);
     // munmap: 0 or -errno. Unmapping unmapped pages is not an error (as in Linux); a range
@@ -82,7 +84,7 @@ private:
     Vma* area_containing(uintptr_t address) const;
     // Splits the area containing `address` so that an area boundary falls there.
     bool split_at(uintptr_t address);
-    Vma* new_area(uintptr_t start, uintptr_t end, int prot, VmaKind kind);
+    Vma* new_area(uintptr_t start, uintptr_t end, int prot, VmaKind kind, bool shared = false);
     void remove_range(uintptr_t start, uintptr_t end);  // areas wholly inside [start, end)
 
     uintptr_t lowest_, highest_;

@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+namespace mica::mm::vm {
+struct Space;
+}
+
 namespace mica::sched {
 
 class WaitQueue;
@@ -57,6 +61,12 @@ struct Thread : Schedulable {
     // cut short, and whether it has been asked to (a signal for an application thread).
     bool interruptible = false;
     uint8_t interrupt_pending = 0;  // atomic: set by interrupt(), cleared by clear_interrupt()
+    // The address space it runs in (mm/vm.h "Address spaces"), loaded by the scheduler when
+    // it differs from the CPU's. A new thread gets its creator's (so kernel threads run in
+    // the initial space, and clone's threads in their process's); nullptr for idle threads,
+    // which run in whatever space the CPU has loaded (lazily, as Linux's active_mm). Set
+    // before the thread starts, or by the thread itself (vm::set_space).
+    mm::vm::Space* space = nullptr;
 };
 
 inline constexpr unsigned max_cpus = 64;
