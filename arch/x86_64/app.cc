@@ -91,12 +91,13 @@ void resume_syscall(const SyscallFrame* saved, uintptr_t kernel_stack_top, uint6
     mica_resume_syscall_frame(frame);
 }
 
-void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp) {
-    auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
-    *frame = *parent;
-    frame->rax = 0;
-    frame->rsp = sp;
-    mica_resume_syscall_frame(frame);
+void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
+    // On this stack, below the live frames of the thread's start (at the stack's top a
+    // frame would overlap them, and the call below would write its return address into it).
+    alignas(16) SyscallFrame frame = *parent;
+    frame.rax = 0;
+    frame.rsp = sp;
+    mica_resume_syscall_frame(&frame);
 }
 
 }  // namespace mica::arch

@@ -8,6 +8,7 @@
 #include <mica/format.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
+#include "processes.h"
 #include <mica/linux/signal.h>
 #include <mica/loader/elf.h>
 #include <mica/loader/initial_stack.h>
@@ -112,9 +113,7 @@ int start_application(const char* const* argv, const char* const* envp, char* er
     arch::app_state_init(state, 0);
     app->state = state;
     app->exception_base = t->exception_top;
-    register_main_thread(app);
-    app->signals = new_thread_signals(t, app->tid, nullptr);
-    if (!app->signals) return fail(error, n, -12, "no memory for the first thread");
+    if (!become_first_process(t, app)) return fail(error, n, -12, "no memory for the first process");
     t->app = app;
     t->app_state = state;
     sched::detach(t);

@@ -29,7 +29,7 @@ int64_t buffer_count(OpenFile* file, bool write, uint64_t buffer, uint64_t count
     if (!mm::vm::access_ok(buffer, count)) return -errno_fault;
     return static_cast<int64_t>(count < max_rw_count ? count : max_rw_count);
 }
-uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~file_mode_mask; }
+uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~state().umask; }
 
 int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
     constexpr int o_tmpfile = 020000000;
@@ -41,7 +41,7 @@ int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
     if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
     OpenFile* file;
     if (int r = the_vfs->open(at, path.get(), flags, masked_mode(mode), &file); r < 0) return r;
-    int fd = fd_table.install(file, (flags & fs::o_cloexec) != 0);
+    int fd = descriptors().install(file, (flags & fs::o_cloexec) != 0);
     file->unref();
     return fd;
 }
@@ -198,13 +198,13 @@ int64_t do_truncate_fd(int fd, int64_t length) {
 
 int64_t do_fcntl(int fd, int command, uint64_t arg) {
     Guard guard(vfs_lock);
-    OpenFile* file = fd_table.get(fd);
+    OpenFile* file = descriptors().get(fd);
     if (!file) return -fs::errno_badf;
     switch (command) {
-    case f_dupfd: return fd_table.dup_from(fd, static_cast<int>(arg), false);
-    case f_dupfd_cloexec: return fd_table.dup_from(fd, static_cast<int>(arg), true);
-    case f_getfd: return fd_table.close_on_exec(fd) == 1 ? fd_cloexec : 0;
-    case f_setfd: return fd_table.set_close_on_exec(fd, (arg & fd_cloexec) != 0);
+    case f_dupfd: return descriptors().dup_from(fd, static_cast<int>(arg), false);
+    case f_dupfd_cloexec: return descriptors().dup_from(fd, static_cast<int>(arg), true);
+    case f_getfd: return descriptors().close_on_exec(fd) == 1 ? fd_cloexec : 0;
+    case f_setfd: return descriptors().set_close_on_exec(fd, (arg & fd_cloexec) != 0);
     case f_getfl: return file->flags();
     case f_setfl:
         file->set_status_flags(static_cast<int>(arg));
@@ -231,7 +231,7 @@ int64_t do_fcntl(int fd, int command, uint64_t arg) {
 
 int64_t do_dup3(int old_fd, int new_fd, int flags) {
     Guard guard(vfs_lock);
-    return fd_table.dup3(old_fd, new_fd, flags);
+    return descriptors().dup3(old_fd, new_fd, flags);
 }
 
 int64_t do_pipe2(uint64_t app_fds, int flags) {
@@ -242,19 +242,19 @@ int64_t do_pipe2(uint64_t app_fds, int flags) {
         OpenFile *reader, *writer;
         if (int r = pipe_create(flags, &reader, &writer); r < 0) return r;
         bool cloexec = (flags & fs::o_cloexec) != 0;
-        fds[0] = fd_table.install(reader, cloexec);
-        fds[1] = fds[0] < 0 ? -1 : fd_table.install(writer, cloexec);
+        fds[0] = descriptors().install(reader, cloexec);
+        fds[1] = fds[0] < 0 ? -1 : descriptors().install(writer, cloexec);
         reader->unref();
         writer->unref();
         if (fds[1] < 0) {
-            if (fds[0] >= 0) fd_table.close(fds[0]);
+            if (fds[0] >= 0) descriptors().close(fds[0]);
             return fds[0] < 0 ? fds[0] : fds[1];
         }
     }
     if (mm::vm::copy_to_app(reinterpret_cast<void*>(app_fds), fds, sizeof(fds)) < 0) {
         Guard guard(vfs_lock);
-        fd_table.close(fds[0]);
-        fd_table.close(fds[1]);
+        descriptors().close(fds[0]);
+        descriptors().close(fds[1]);
         return -errno_fault;
     }
     return 0;
@@ -354,12 +354,12 @@ int64_t sys_openat(const uint64_t* args) {
 
 int64_t sys_close(const uint64_t* args) {
     Guard guard(vfs_lock);
-    return fd_table.close(fd_arg(args[0]));
+    return descriptors().close(fd_arg(args[0]));
 }
 
 int64_t sys_lseek(const uint64_t* args) {
     Guard guard(vfs_lock);
-    OpenFile* file = fd_table.get(fd_arg(args[0]));
+    OpenFile* file = descriptors().get(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
     return file->seek(static_cast<int64_t>(args[1]), static_cast<int>(args[2]));
 }
@@ -368,7 +368,7 @@ int64_t sys_fstat(const uint64_t* args) {
     fs::LinuxStat st;
     {
         Guard guard(vfs_lock);
-        OpenFile* file = fd_table.get(fd_arg(args[0]));
+        OpenFile* file = descriptors().get(fd_arg(args[0]));
         if (!file) return -fs::errno_badf;
         fs::fill_stat(*file->vnode(), &st);
     }
@@ -477,7 +477,7 @@ int64_t sys_getcwd(const uint64_t* args) {
     int64_t n;
     {
         Guard guard(vfs_lock);
-        n = cwd ? path_of(cwd, text, fs::path_max) : -fs::errno_noent;
+        n = state().cwd ? path_of(state().cwd, text, fs::path_max) : -fs::errno_noent;
     }
     if (n > 0 && static_cast<size_t>(n) > size) n = -fs::errno_range;
     if (n > 0 && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), text, static_cast<size_t>(n)) < 0) {
@@ -493,8 +493,8 @@ int64_t change_directory(Vnode* node) {  // lock held; takes over the reference
         node->unref();
         return -fs::errno_notdir;
     }
-    if (cwd) cwd->unref();
-    cwd = node;
+    if (state().cwd) state().cwd->unref();
+    state().cwd = node;
     return 0;
 }
 }  // namespace
@@ -510,14 +510,14 @@ int64_t sys_chdir(const uint64_t* args) {
 
 int64_t sys_fchdir(const uint64_t* args) {
     Guard guard(vfs_lock);
-    OpenFile* file = fd_table.get(fd_arg(args[0]));
+    OpenFile* file = descriptors().get(fd_arg(args[0]));
     if (!file) return -fs::errno_badf;
     file->vnode()->ref();
     return change_directory(file->vnode());
 }
 
 int64_t sys_umask(const uint64_t* args) {
-    return __atomic_exchange_n(&file_mode_mask, static_cast<uint32_t>(args[0]) & 0777, __ATOMIC_RELAXED);
+    return __atomic_exchange_n(&state().umask, static_cast<uint32_t>(args[0]) & 0777, __ATOMIC_RELAXED);
 }
 
 int64_t sys_ftruncate(const uint64_t* args) { return do_truncate_fd(fd_arg(args[0]), static_cast<int64_t>(args[1])); }
@@ -529,7 +529,7 @@ int64_t sys_truncate(const uint64_t* args) {
     if (path.error()) return path.error();
     Guard guard(vfs_lock);
     if (!the_vfs) return -fs::errno_noent;
-    return the_vfs->truncate(path.get()[0] == '/' ? nullptr : cwd, path.get(), length);
+    return the_vfs->truncate(path.get()[0] == '/' ? nullptr : state().cwd, path.get(), length);
 }
 
 // utimensat(dirfd, path, times[2], flags): times nullptr means now; UTIME_NOW and
@@ -552,7 +552,7 @@ int64_t sys_utimensat(const uint64_t* args) {
     Guard guard(vfs_lock);
     Vnode* node = nullptr;
     if (!args[1]) {
-        OpenFile* file = fd_table.get(fd_arg(args[0]));
+        OpenFile* file = descriptors().get(fd_arg(args[0]));
         if (!file) return -fs::errno_badf;
         node = file->vnode();
         node->ref();
@@ -572,7 +572,7 @@ int64_t sys_utimensat(const uint64_t* args) {
 // Everything lives in memory: there is nothing to flush.
 int64_t sys_fsync(const uint64_t* args) {
     Guard guard(vfs_lock);
-    return fd_table.get(fd_arg(args[0])) ? 0 : -fs::errno_badf;
+    return descriptors().get(fd_arg(args[0])) ? 0 : -fs::errno_badf;
 }
 int64_t sys_fdatasync(const uint64_t* args) { return sys_fsync(args); }
 
@@ -598,7 +598,7 @@ int64_t sys_ioctl(const uint64_t* args) {
     case fioclex:
     case fionclex: {
         Guard guard(vfs_lock);
-        return fd_table.set_close_on_exec(fd, request == fioclex);
+        return descriptors().set_close_on_exec(fd, request == fioclex);
     }
     case fionread: {
         int32_t available;
@@ -625,11 +625,11 @@ int64_t sys_pipe2(const uint64_t* args) { return do_pipe2(args[0], static_cast<i
 
 int64_t sys_dup(const uint64_t* args) {
     Guard guard(vfs_lock);
-    return fd_table.dup(fd_arg(args[0]));
+    return descriptors().dup(fd_arg(args[0]));
 }
 int64_t sys_dup2(const uint64_t* args) {
     Guard guard(vfs_lock);
-    return fd_table.dup2(fd_arg(args[0]), fd_arg(args[1]));
+    return descriptors().dup2(fd_arg(args[0]), fd_arg(args[1]));
 }
 int64_t sys_dup3(const uint64_t* args) {
     return do_dup3(fd_arg(args[0]), fd_arg(args[1]), static_cast<int>(args[2]));

@@ -26,14 +26,19 @@ using fs::OpenFile;
 using fs::Vnode;
 
 // ---- global state -------------------------------------------------------------------------
-// The one process's file state, owned here and guarded by vfs_lock (except `ready`, set
-// once under it and read without it after).
+// Owned here and guarded by vfs_lock (except `ready`, set once under it and read without it
+// after): the VFS, and the kernel's file state - the standard descriptors and the root that
+// the first process starts with, and what kernel threads use. Each process has its own
+// (processes.cc keeps the pointer; see FilesState).
 sched::Mutex vfs_lock;
 fs::Vfs* the_vfs = nullptr;
-fs::FdTable fd_table;          // shared by every thread of the application
-Vnode* cwd = nullptr;          // referenced; the root until chdir
-uint32_t file_mode_mask = 022; // umask
+FilesState kernel_files;
 bool ready = false;
+
+FilesState& state() {
+    void* mine = current_process_files();
+    return mine ? *static_cast<FilesState*>(mine) : kernel_files;
+}
 
 
 
@@ -51,10 +56,10 @@ fs::Timespec file_clock() {
 int start_dir(int dirfd, const char* path, Vnode** at) {
     if (!the_vfs) return -fs::errno_noent;
     if (path[0] == '/' || dirfd == fs::at_fdcwd) {
-        *at = path[0] == '/' ? nullptr : cwd;
+        *at = path[0] == '/' ? nullptr : state().cwd;
         return 0;
     }
-    OpenFile* file = fd_table.get(dirfd);
+    OpenFile* file = descriptors().get(dirfd);
     if (!file) return -fs::errno_badf;
     if (!file->vnode()->is_directory()) return -fs::errno_notdir;
     *at = file->vnode();
@@ -67,12 +72,12 @@ int resolve(int dirfd, const char* path, bool empty_path_ok, bool follow, Vnode*
     if (path[0] == '\0') {
         if (!empty_path_ok) return -fs::errno_noent;
         if (dirfd == fs::at_fdcwd) {
-            if (!cwd) return -fs::errno_noent;
-            cwd->ref();
-            *out = cwd;
+            if (!state().cwd) return -fs::errno_noent;
+            state().cwd->ref();
+            *out = state().cwd;
             return 0;
         }
-        OpenFile* file = fd_table.get(dirfd);
+        OpenFile* file = descriptors().get(dirfd);
         if (!file) return -fs::errno_badf;
         file->vnode()->ref();
         *out = file->vnode();
@@ -249,7 +254,7 @@ int64_t install_node(Vnode* node, int flags, bool close_on_exec) {
     int result = OpenFile::open(node, flags, &file);
     node->unref();  // the open file holds it now (or nothing does)
     if (result < 0) return result;
-    int fd = fd_table.install(file, close_on_exec);
+    int fd = descriptors().install(file, close_on_exec);
     file->unref();
     return fd;
 }
@@ -439,64 +444,53 @@ int files_init(const void* archive, size_t size, char* error, size_t error_size)
     }
     int result = 0;
     for (int fd = 0; fd < 3 && result >= 0; ++fd) {
-        if (!fd_table.get(fd)) result = fd_table.install(console, false);
+        if (!descriptors().get(fd)) result = descriptors().install(console, false);
     }
     console->unref();
     if (result < 0) return fail(result, "standard descriptors");
-    if (!cwd) {
-        cwd = the_vfs->root();
-        cwd->ref();
+    if (!state().cwd) {
+        state().cwd = the_vfs->root();
+        state().cwd->ref();
     }
     __atomic_store_n(&ready, true, __ATOMIC_RELEASE);
     return 0;
 }
 
-namespace {
-struct SavedFiles {
-    fs::FdTable table;
-    Vnode* cwd;
-    uint32_t umask;
-};
-}  // namespace
-
-void* files_fork() {
+void* files_copy() {
     Guard guard(vfs_lock);
-    auto* saved = new SavedFiles{};
-    if (fd_table.copy_to(saved->table) != 0) {
-        delete saved;
+    auto* copy = new FilesState{};
+    if (!copy) return nullptr;
+    if (state().table.copy_to(copy->table) != 0) {
+        delete copy;
         return nullptr;
     }
-    saved->cwd = cwd;
-    if (cwd) cwd->ref();
-    saved->umask = file_mode_mask;
-    return saved;
+    copy->cwd = state().cwd;
+    if (copy->cwd) copy->cwd->ref();
+    copy->umask = state().umask;
+    return copy;
 }
 
-void files_restore(void* opaque) {
-    auto* saved = static_cast<SavedFiles*>(opaque);
-    {
-        Guard guard(vfs_lock);
-        fd_table.swap(saved->table);
-        if (cwd) cwd->unref();
-        cwd = saved->cwd;
-        file_mode_mask = saved->umask;
-        delete saved;  // closes what the child still had open, as close() does, under the lock
-    }
+void files_free(void* opaque) {
+    auto* files = static_cast<FilesState*>(opaque);
+    if (!files) return;
+    Guard guard(vfs_lock);
+    if (files->cwd) files->cwd->unref();
+    delete files;  // closes every descriptor, as close() does, under the lock
 }
 
 void files_exec() {
     Guard guard(vfs_lock);
-    fd_table.close_all_on_exec();
+    descriptors().close_all_on_exec();
 }
 
 void files_shutdown() {
     Guard guard(vfs_lock);
     if (!ready) return;
     // Descriptors first (open files hold vnodes), then the working directory, then the mounts.
-    fd_table.~FdTable();
-    new (&fd_table) fs::FdTable();
-    if (cwd) cwd->unref();
-    cwd = nullptr;
+    descriptors().~FdTable();
+    new (&descriptors()) fs::FdTable();
+    if (state().cwd) state().cwd->unref();
+    state().cwd = nullptr;
     delete the_vfs;
     the_vfs = nullptr;
     __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
@@ -515,7 +509,7 @@ int files_mknod(const char* path, uint32_t mode, fs::Vnode** out) {
     if (!the_vfs) return -fs::errno_noent;
     Vnode* at;
     if (int r = start_dir(fs::at_fdcwd, path, &at); r < 0) return r;
-    uint32_t masked = (mode & fs::s_ifmt) | (mode & 07777 & ~file_mode_mask);
+    uint32_t masked = (mode & fs::s_ifmt) | (mode & 07777 & ~state().umask);
     return the_vfs->mknod(at, path, masked, 0, out);
 }
 
@@ -536,7 +530,7 @@ int files_read_whole(const char* path, void** data, size_t* size) {
     Guard guard(vfs_lock);
     if (!the_vfs) return -fs::errno_noent;
     OpenFile* file;
-    if (int r = the_vfs->open(path[0] == '/' ? nullptr : cwd, path, fs::o_rdonly, 0, &file); r < 0) return r;
+    if (int r = the_vfs->open(path[0] == '/' ? nullptr : state().cwd, path, fs::o_rdonly, 0, &file); r < 0) return r;
     int64_t result = 0;
     if (!file->vnode()->is_regular()) {
         result = -fs::errno_acces;

@@ -18,9 +18,15 @@ using fs::Vnode;
 // ---- state (files.cc) ---------------------------------------------------------------------
 extern sched::Mutex vfs_lock;
 extern fs::Vfs* the_vfs;
-extern fs::FdTable fd_table;     // shared by every thread of the application
-extern Vnode* cwd;               // referenced; the root until chdir
-extern uint32_t file_mode_mask;  // umask
+// A process's descriptors, working directory and umask (shared by its threads): the calling
+// thread's process's, or the kernel's own (the first process starts with those).
+struct FilesState {
+    fs::FdTable table;
+    Vnode* cwd = nullptr;  // referenced; the root until chdir
+    uint32_t umask = 022;
+};
+FilesState& state();
+inline fs::FdTable& descriptors() { return state().table; }
 extern bool ready;
 using Guard = sched::LockGuard<sched::Mutex>;
 
@@ -29,7 +35,7 @@ class FileRef {
 public:
     explicit FileRef(int fd) {
         Guard guard(vfs_lock);
-        file_ = fd_table.get(fd);
+        file_ = descriptors().get(fd);
         if (file_) file_->ref();
     }
     ~FileRef() {

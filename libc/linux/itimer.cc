@@ -7,6 +7,7 @@
 // Mica does not account CPU time per process: ITIMER_VIRTUAL and ITIMER_PROF, and timers on
 // the CPU-time clocks, count elapsed time instead (docs/architecture.md, "Signals").
 #include "signal_internal.h"
+#include "processes.h"
 #include <initializer_list>
 #include <mica/clock.h>
 #include <mica/linux/syscall.h>
@@ -34,11 +35,12 @@ struct Timeval {
 };
 
 struct SignalTimer {
-    SignalTimer(int id_) : timer(fire, this), id(id_) {}
+    SignalTimer(int id_, SignalProcess* owner_) : timer(fire, this), id(id_), owner(owner_) {}
     static void fire(sched::Timer* t, void* context);
 
     sched::Timer timer;
     int id;                  // timer_t; -1 - which for the interval timers
+    SignalProcess* owner;    // whose signal it is (outlives the timer: timers_free first)
     int signal = 0;
     int notify = sigev_signal;
     int tid = 0;             // SIGEV_THREAD_ID
@@ -48,19 +50,37 @@ struct SignalTimer {
     int overrun = 0;         // of the expiration last queued (timer_getoverrun)
 };
 
-// Owned here, under signal_lock: the POSIX timers by id and the interval timers.
-SignalTimer* timers[max_timers];
-SignalTimer* itimers[itimer_count];
+// A process's timers (Process::timers), under signal_lock: the POSIX timers by id and the
+// interval timers.
+struct Timers {
+    SignalTimer* timers[max_timers];
+    SignalTimer* itimers[itimer_count];
+};
+SignalTimer* const reserved = reinterpret_cast<SignalTimer*>(1);  // an id being created
+
+// The calling process's, created on first use (by its own system calls, not under a lock).
+Timers* my_timers() {
+    Process* p = current_process();
+    if (!p) return nullptr;
+    if (!__atomic_load_n(&p->timers, __ATOMIC_ACQUIRE)) {
+        void* fresh = calloc(1, sizeof(Timers));
+        void* none = nullptr;
+        if (fresh && !__atomic_compare_exchange_n(&p->timers, &none, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            free(fresh);  // another thread of the process was first
+        }
+    }
+    return static_cast<Timers*>(p->timers);
+}
 
 // Under signal_lock: the queued record of this timer's signal, if any.
 SigInfo* queued_record(SignalTimer* t) {
     ThreadSignals* target = nullptr;
     if (t->notify == sigev_thread_id) {
-        for (ThreadSignals* s = signal_threads; s; s = s->next) {
+        for (ThreadSignals* s = t->owner->threads; s; s = s->next) {
             if (s->tid == t->tid) target = s;
         }
     }
-    for (PendingSignal* p = target ? target->pending.head : process_signals.pending.head; p; p = p->next) {
+    for (PendingSignal* p = target ? target->pending.head : t->owner->pending.head; p; p = p->next) {
         if (p->info.signo == t->signal && p->info.code == si_timer && p->info.timer.timer_id == t->id) return &p->info;
     }
     return nullptr;
@@ -80,7 +100,7 @@ void SignalTimer::fire(sched::Timer*, void* context) {
             info.timer.timer_id = t->id;
             info.timer.value = t->value;
             t->overrun = 0;
-            post_locked(t->notify == sigev_thread_id ? t->tid : 0, info);
+            post_locked(*t->owner, t->notify == sigev_thread_id ? t->tid : 0, info);
         }
     }
     if (t->interval) {
@@ -126,18 +146,43 @@ void get(SignalTimer* t, uint64_t* left, uint64_t* interval) {
 }
 
 SignalTimer* interval_timer(int which) {
-    if (!itimers[which]) {
+    Timers* all = my_timers();
+    if (!all) return nullptr;
+    if (!all->itimers[which]) {
         void* p = malloc(sizeof(SignalTimer));
         if (!p) return nullptr;
-        auto* t = new (p) SignalTimer(-1 - which);
+        auto* t = new (p) SignalTimer(-1 - which, current_signals());
         constexpr int signals[itimer_count] = {sigalrm, sigvtalrm, sigprof};
         t->signal = signals[which];
-        itimers[which] = t;  // only the one application thread in a system call creates them
+        bool lost;
+        {
+            sched::SpinGuard guard(signal_lock);
+            lost = all->itimers[which] != nullptr;  // another thread of the process was first
+            if (!lost) all->itimers[which] = t;
+        }
+        if (lost) {
+            t->~SignalTimer();
+            free(t);
+        }
     }
-    return itimers[which];
+    return all->itimers[which];
 }
 
-SignalTimer* find_timer(uint64_t id) { return id < max_timers ? timers[id] : nullptr; }
+SignalTimer* find_timer(uint64_t id) {
+    Timers* all = my_timers();
+    SignalTimer* t = all && id < max_timers ? all->timers[id] : nullptr;
+    return t == reserved ? nullptr : t;
+}
+
+void delete_timer(SignalTimer* t) {
+    {
+        sched::SpinGuard guard(signal_lock);
+        t->deadline = 0;
+    }
+    t->timer.cancel();
+    t->~SignalTimer();
+    free(t);
+}
 }  // namespace
 
 int64_t sys_setitimer(const uint64_t* args) {
@@ -203,19 +248,23 @@ int64_t sys_timer_create(const uint64_t* args) {
     if (event.notify == sigev_thread) return -e_inval;  // libcs implement it with SIGEV_THREAD_ID
     if (event.notify != sigev_signal && event.notify != sigev_none && event.notify != sigev_thread_id) return -e_inval;
     if (event.notify != sigev_none && (event.signo < 1 || event.signo > signal_count)) return -e_inval;
+    SignalProcess* owner = current_signals();
+    Timers* all = my_timers();
+    if (!all) return -e_again;
     if (event.notify == sigev_thread_id) {
         bool found = false;
         sched::SpinGuard guard(signal_lock);
-        for (ThreadSignals* s = signal_threads; s; s = s->next) found |= s->tid == event.tid;
+        for (ThreadSignals* s = owner->threads; s; s = s->next) found |= s->tid == event.tid;
         if (!found) return -e_inval;
     }
+    SignalTimer** timers = all->timers;
     int id = -1;
     {
         sched::SpinGuard guard(signal_lock);
         for (int i = 0; i < max_timers && id < 0; ++i) {
             if (!timers[i]) {
                 id = i;
-                timers[i] = reinterpret_cast<SignalTimer*>(1);  // reserved
+                timers[i] = reserved;
             }
         }
     }
@@ -226,7 +275,7 @@ int64_t sys_timer_create(const uint64_t* args) {
         timers[id] = nullptr;
         return -e_again;
     }
-    auto* t = new (p) SignalTimer(id);
+    auto* t = new (p) SignalTimer(id, owner);
     t->signal = event.signo;
     t->notify = event.notify;
     t->tid = event.tid;
@@ -247,7 +296,7 @@ int64_t sys_timer_create(const uint64_t* args) {
 int64_t sys_timer_settime(const uint64_t* args) {
     constexpr uint64_t timer_abstime = 1;
     SignalTimer* t = find_timer(args[0]);
-    if (!t || t == reinterpret_cast<SignalTimer*>(1)) return -e_inval;
+    if (!t) return -e_inval;
     if (args[1] & ~timer_abstime) return -e_inval;
     struct {
         Timespec interval, value;
@@ -274,7 +323,7 @@ int64_t sys_timer_settime(const uint64_t* args) {
 
 int64_t sys_timer_gettime(const uint64_t* args) {
     SignalTimer* t = find_timer(args[0]);
-    if (!t || t == reinterpret_cast<SignalTimer*>(1)) return -e_inval;
+    if (!t) return -e_inval;
     uint64_t left, interval;
     get(t, &left, &interval);
     struct {
@@ -285,83 +334,62 @@ int64_t sys_timer_gettime(const uint64_t* args) {
 
 int64_t sys_timer_getoverrun(const uint64_t* args) {
     SignalTimer* t = find_timer(args[0]);
-    if (!t || t == reinterpret_cast<SignalTimer*>(1)) return -e_inval;
+    if (!t) return -e_inval;
     sched::SpinGuard guard(signal_lock);
     return t->overrun;
 }
 
 int64_t sys_timer_delete(const uint64_t* args) {
+    Timers* all = my_timers();
+    if (!all || args[0] >= max_timers) return -e_inval;
     SignalTimer* t;
     {
         sched::SpinGuard guard(signal_lock);
-        t = find_timer(args[0]);
-        if (!t || t == reinterpret_cast<SignalTimer*>(1)) return -e_inval;
-        timers[args[0]] = nullptr;
-        t->deadline = 0;
+        t = all->timers[args[0]];
+        if (!t || t == reserved) return -e_inval;
+        all->timers[args[0]] = nullptr;
     }
-    t->timer.cancel();
-    t->~SignalTimer();
-    free(t);
+    delete_timer(t);
     return 0;
 }
 
 namespace mica::abi {
-// Called by signal.cc when a signal of a timer is delivered: its overrun count becomes what
-// timer_getoverrun reports.
+// Called by signal.cc (under signal_lock) when a signal of a timer is delivered: its overrun
+// count becomes what timer_getoverrun reports.
 void timer_signal_delivered(const SigInfo& info) {
     if (info.code != si_timer) return;
+    Process* p = current_process();
+    auto* all = p ? static_cast<Timers*>(p->timers) : nullptr;
     int id = info.timer.timer_id;
-    if (id >= 0 && id < max_timers && timers[id] && timers[id] != reinterpret_cast<SignalTimer*>(1)) {
-        timers[id]->overrun = info.timer.overrun;
+    if (all && id >= 0 && id < max_timers && all->timers[id] && all->timers[id] != reserved) {
+        all->timers[id]->overrun = info.timer.overrun;
     }
 }
 
-// fork emulation: the child inherits no timer. The parent's are stopped while the child
-// runs (they would signal the child) and keep their deadlines; the child's are deleted
-// when it ends, and the parent's re-armed (an expiration during the child fires at once).
-void* timers_fork() {
-    struct Saved {
-        SignalTimer* timers[max_timers];
-        SignalTimer* itimers[itimer_count];
-    };
-    auto* saved = static_cast<Saved*>(malloc(sizeof(Saved)));
-    if (!saved) return nullptr;
-    for (int i = 0; i < max_timers + itimer_count; ++i) {
-        SignalTimer*& t = i < max_timers ? timers[i] : itimers[i - max_timers];
-        if (t && t != reinterpret_cast<SignalTimer*>(1)) t->timer.cancel();
-        (i < max_timers ? saved->timers[i] : saved->itimers[i - max_timers]) = t;
-        sched::SpinGuard guard(signal_lock);
-        t = nullptr;
+void timers_free(void* p) {
+    auto* all = static_cast<Timers*>(p);
+    if (!all) return;
+    for (SignalTimer* t : all->timers) {
+        if (t && t != reserved) delete_timer(t);
     }
-    return saved;
+    for (SignalTimer* t : all->itimers) {
+        if (t) delete_timer(t);
+    }
+    free(all);
 }
 
-void timers_restore(void* p) {
-    struct Saved {
-        SignalTimer* timers[max_timers];
-        SignalTimer* itimers[itimer_count];
-    };
-    auto* saved = static_cast<Saved*>(p);
-    for (int i = 0; i < max_timers + itimer_count; ++i) {
-        SignalTimer*& t = i < max_timers ? timers[i] : itimers[i - max_timers];
-        SignalTimer* child = t;
+void timers_exec() {
+    Process* p = current_process();
+    auto* all = p ? static_cast<Timers*>(p->timers) : nullptr;
+    if (!all) return;
+    for (SignalTimer*& t : all->timers) {
+        SignalTimer* gone;
         {
             sched::SpinGuard guard(signal_lock);
-            t = i < max_timers ? saved->timers[i] : saved->itimers[i - max_timers];
-            if (child && child != reinterpret_cast<SignalTimer*>(1)) child->deadline = 0;
+            gone = t != reserved ? t : nullptr;
+            if (gone) t = nullptr;
         }
-        if (child && child != reinterpret_cast<SignalTimer*>(1)) {
-            child->timer.cancel();
-            child->~SignalTimer();
-            free(child);
-        }
-        uint64_t deadline = 0;
-        if (t && t != reinterpret_cast<SignalTimer*>(1)) {
-            sched::SpinGuard guard(signal_lock);
-            deadline = t->deadline;
-        }
-        if (deadline) t->timer.arm_at(deadline);
+        if (gone) delete_timer(gone);
     }
-    free(saved);
 }
 }  // namespace mica::abi

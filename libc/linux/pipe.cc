@@ -25,26 +25,8 @@ public:
 };
 PipeFs pipe_fs;  // owns nothing; pipe vnodes only point at it
 
-// Data a forked child writes beyond the ring. With fork emulated (fork.cc) the reader of a
-// child's pipe - its parent, or a sibling started later - cannot run until the child ends,
-// so a child that filled the ring would wait for ever; its writes queue here instead,
-// unbounded (memory permitting), and reads refill the ring from here in order.
-struct Overflow {
-    Overflow* next;
-    size_t length, offset;
-    uint8_t data[];
-};
-
 struct Pipe {
     fs::PollHead head;  // destroyed last (declared first): the ends' waiters are gone by then
-    ~Pipe() {
-        while (Overflow* o = overflow_head) {
-            overflow_head = o->next;
-            free(o);
-        }
-    }
-    Overflow* overflow_head = nullptr;
-    Overflow* overflow_tail = nullptr;
     sched::Mutex mutex;
     sched::CondVar readable;  // data arrived or the write end closed
     sched::CondVar writable;  // space freed or the read end closed
@@ -125,43 +107,6 @@ int pipe_create(int flags, fs::OpenFile** read_end, fs::OpenFile** write_end) {
     return result;
 }
 
-// Moves queued overflow into the ring while it has room; mutex held.
-void refill(Pipe* p) {
-    while (Overflow* o = p->overflow_head) {
-        while (o->offset < o->length) {
-            PipeBuffer::Span span = p->ring.writable();
-            if (span.length == 0) return;
-            size_t n = span.length < o->length - o->offset ? span.length : o->length - o->offset;
-            memcpy(span.data, o->data + o->offset, n);
-            p->ring.commit(n);
-            o->offset += n;
-        }
-        p->overflow_head = o->next;
-        if (!p->overflow_head) p->overflow_tail = nullptr;
-        free(o);
-    }
-}
-
-// Queues the rest of a write as overflow (see Overflow): bytes taken, or -errno.
-int64_t queue_overflow(Pipe* p, fs::IoVector& data) {
-    constexpr size_t max_chunk = 1 << 20;
-    size_t n = data.remaining() < max_chunk ? data.remaining() : max_chunk;
-    auto* o = static_cast<Overflow*>(malloc(sizeof(Overflow) + n));
-    if (!o) return -fs::errno_nomem;
-    int64_t got = data.get(o->data, n);
-    if (got <= 0) {
-        free(o);
-        return got < 0 ? got : -errno_fault;
-    }
-    n = static_cast<size_t>(got);
-    *o = Overflow{nullptr, n, 0};
-    if (p->overflow_tail) p->overflow_tail->next = o;
-    else p->overflow_head = o;
-    p->overflow_tail = o;
-    return static_cast<int64_t>(n);
-}
-
-
 int64_t PipeEnd::read_stream(fs::IoVector& data, bool nonblock) {
     if (!read_end_) return -fs::errno_badf;
     if (data.remaining() == 0) return 0;
@@ -185,7 +130,6 @@ int64_t PipeEnd::read_stream(fs::IoVector& data, bool nonblock) {
             }
             p->ring.consume(static_cast<size_t>(n));
             done += static_cast<size_t>(n);
-            refill(p);
             if (static_cast<size_t>(n) < span.length && data.remaining() > 0) break;  // a fault
         }
         p->writable.broadcast();
@@ -211,17 +155,6 @@ int64_t PipeEnd::write_stream(fs::IoVector& data, bool nonblock) {
                 break;
             }
             size_t needed = atomic ? length : 1;
-            if (p->overflow_head || (p->ring.space() < needed && abi::parent_pid() != 0)) {
-                // A forked child (see Overflow), or data already queued behind the ring.
-                int64_t n = queue_overflow(p, data);
-                if (n < 0) {
-                    error = n;
-                    break;
-                }
-                done += static_cast<size_t>(n);
-                p->readable.broadcast();
-                continue;
-            }
             if (p->ring.space() < needed) {
                 if (nonblock) {
                     error = -errno_again;

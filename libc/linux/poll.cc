@@ -70,7 +70,7 @@ public:
 
     // Takes a reference to the file behind `fd` for entry `i` (none: nullptr). Lock held.
     OpenFile* take(size_t i, int fd) {
-        OpenFile* file = fd >= 0 ? fd_table.get(fd) : nullptr;
+        OpenFile* file = fd >= 0 ? descriptors().get(fd) : nullptr;
         if (file) file->ref();
         entries_[i].file = file;
         return file;
@@ -135,7 +135,7 @@ int check_sigmask(uint64_t address, uint64_t size) {
 }
 
 int64_t do_poll(uint64_t app_fds, uint64_t count, int64_t timeout_ns, uint64_t* deadline_out) {
-    if (count > static_cast<uint64_t>(fd_table.limit())) return -fs::errno_inval;
+    if (count > static_cast<uint64_t>(descriptors().limit())) return -fs::errno_inval;
     PollFd* fds = nullptr;
     if (count > 0) {
         fds = static_cast<PollFd*>(malloc(count * sizeof(PollFd)));
@@ -204,7 +204,7 @@ int64_t do_select(int64_t nfds, const uint64_t app_sets[3], int64_t timeout_ns, 
     if (nfds < 0 || nfds > INT32_MAX) return -fs::errno_inval;
     // Bits beyond the descriptor table's size are ignored, as Linux ignores those beyond
     // the table it has allocated.
-    int n = nfds > fd_table.limit() ? fd_table.limit() : static_cast<int>(nfds);
+    int n = nfds > descriptors().limit() ? descriptors().limit() : static_cast<int>(nfds);
     size_t bytes = (static_cast<size_t>(n) + 63) / 64 * 8;
     FdSets sets;
     uint8_t* in_copy[3] = {};

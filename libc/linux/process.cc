@@ -5,6 +5,7 @@
 #include <arch/traits.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
+#include "processes.h"
 #include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
@@ -27,11 +28,6 @@ constexpr uint64_t clone_vm = 0x100, clone_fs = 0x200, clone_files = 0x400, clon
                    clone_child_settid = 0x1000000;
 constexpr int main_tid = 1;  // the main thread's tid is the process id, as on Linux
 
-// Owned here: live application threads (the last one to exit ends the application) and the
-// next thread id, under `lock`.
-sched::Spinlock lock;
-int live_threads = 0;
-int next_tid = main_tid;
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
 
@@ -53,8 +49,6 @@ uint64_t saturating_ns(int64_t sec, int64_t nsec) {
 }
 }  // namespace
 
-int64_t clone_process(uint64_t flags, uint32_t* child_tid);  // fork.cc
-
 namespace {
 
 // What a clone() child needs to start: its parent's registers at the call, its stack, TLS.
@@ -64,37 +58,6 @@ struct CloneStart {
     uint32_t* child_tid;
     alignas(16) uint8_t frame[];  // arch::syscall_frame_size() bytes
 };
-
-[[noreturn]] void end_thread(int status) {
-    sched::Thread* self = sched::current();
-    auto* app = static_cast<AppThread*>(self->app);
-    bool last;
-    {
-        sched::SpinGuard guard(lock);
-        last = live_threads == 1;
-    }
-    if (last) abi::exit_application(status);  // the process ends with its last thread
-    if (app && app->clear_child_tid) {
-        uint32_t zero = 0;
-        if (mm::vm::copy_to_app(app->clear_child_tid, &zero, sizeof zero) == 0) {
-            sched::futex_wake(app->clear_child_tid, 1);
-        }
-    }
-    {
-        sched::SpinGuard guard(lock);
-        --live_threads;
-    }
-    if (app) {
-        abi::free_thread_signals(static_cast<abi::ThreadSignals*>(app->signals));
-        app->signals = nullptr;
-        self->app_state = nullptr;  // no FPU save for a thread that is going away
-        free(app->state);
-        free(app->start);
-        free(app);
-        self->app = nullptr;
-    }
-    sched::exit();
-}
 
 void clone_child_main(void* arg) {
     auto* start = static_cast<CloneStart*>(arg);
@@ -112,12 +75,43 @@ void clone_child_main(void* arg) {
 
 namespace mica::abi {
 
-int register_main_thread(AppThread* app) {
-    sched::SpinGuard guard(lock);
-    ++live_threads;
-    app->tid = next_tid++;
-    return app->tid;
+sched::Thread* create_clone_thread(uint64_t flags, uintptr_t stack, uintptr_t tls, uint32_t* child_tid,
+                                   Process* process, int tid) {
+    size_t frame_size = arch::syscall_frame_size();
+    auto* start = static_cast<CloneStart*>(aligned_alloc(16, sizeof(CloneStart) + frame_size));
+    auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
+    void* state = aligned_alloc(16, arch::app_state_size());
+    sched::Thread* t = start && app && state ? sched::create("app", clone_child_main, start) : nullptr;
+    auto* frame = static_cast<const arch::SyscallFrame*>(sched::current()->syscall_frame);
+    if (t) {
+        app->signals = new_thread_signals(process->signals, t, tid, current_thread_signals());
+    }
+    if (!t || !app->signals) {
+        if (t) sched::detach(t);  // never started (its slot stays taken: out of memory anyway)
+        free(start);
+        free(app);
+        free(state);
+        return nullptr;
+    }
+    *start = CloneStart{flags, stack ? stack : arch::syscall_frame_sp(frame), tls, child_tid};
+    memcpy(start->frame, frame, frame_size);
+    app->exception_base = t->exception_top;
+    arch::app_state_save(state);  // the child starts with its parent's FPU state and TLS
+    app->state = state;
+    app->start = start;
+    app->tid = tid;
+    app->process = process;
+    if (flags & clone_child_cleartid) app->clear_child_tid = child_tid;
+    t->app = app;
+    t->app_state = state;
+    t->space = process->space;
+    sched::detach(t);
+    return t;
 }
+
+}  // namespace mica::abi
+
+namespace mica::abi {
 
 namespace {
 bool memory_report = false;  // set once at boot (--memstats)
@@ -134,23 +128,6 @@ void report_memory(const char* event, int pid) {
     kprintf("mica: memstats: %s pid %d: heap %zu allocations %zu bytes %zu pages, kernel %zu KiB, application %zu KiB, "
             "free %zu KiB\n", event, pid, u.live_allocations, u.live_bytes, u.heap_pages, kernel * page_kib,
             app * page_kib, u.free_pages * page_kib);
-}
-
-void exit_application(int status) {
-    finish_forked_child((status & 0xff) << 8);  // returns only in the first process
-    report_memory("exit", current_pid());
-    power::shutdown(status & 0xff);
-}
-
-void end_process_by_signal(int signal) {
-    finish_forked_child(signal & 0x7f);
-    report_memory("exit", current_pid());
-    power::shutdown(128 + signal);
-}
-
-bool single_threaded() {
-    sched::SpinGuard guard(lock);
-    return live_threads == 1;
 }
 
 void kill_application(int signal, const char* what, uintptr_t address, uintptr_t pc) {
@@ -183,7 +160,7 @@ void kill_application_out_of_memory(uintptr_t address, uintptr_t pc) {
 
 int64_t sys_exit_group(const uint64_t* args) { abi::exit_application(static_cast<int>(args[0] & 0xff)); }
 
-int64_t sys_exit(const uint64_t* args) { end_thread(static_cast<int>(args[0] & 0xff)); }
+int64_t sys_exit(const uint64_t* args) { abi::end_current_thread(static_cast<int>(args[0] & 0xff)); }
 
 int64_t sys_set_tid_address(const uint64_t* args) {
     AppThread* app = self_app();
@@ -264,62 +241,31 @@ int64_t sys_clone(const uint64_t* args) {
     uintptr_t tls = args[arch::traits::clone_tls_arg];
     constexpr uint64_t thread_flags = clone_vm | clone_thread | clone_sighand;
     if ((flags & thread_flags) != thread_flags) {
-        // A new process: fork emulation (fork.cc), for a process with one thread.
-        if (!(flags & clone_vm) || (flags & clone_vfork)) {
-            if (!abi::single_threaded()) {
-                kprintf("mica: fork with more than one thread is not supported\n");
-                return -e_nosys;
-            }
-            return clone_process(flags, child_tid);
+        // A new process (processes.cc): fork, or vfork (with CLONE_VM: the child gets a
+        // copy-on-write copy, which only a child that writes memory before exec can tell).
+        if ((flags & (clone_thread | clone_sighand)) || ((flags & clone_vm) && !(flags & clone_vfork))) return -e_inval;
+        int64_t pid = abi::fork_process(flags, stack, child_tid);
+        if (pid > 0 && (flags & clone_parent_settid)) {
+            uint32_t id = static_cast<uint32_t>(pid);
+            mm::vm::copy_to_app(parent_tid, &id, sizeof id);
         }
-        return -e_inval;
+        return pid;
     }
     if (!stack || (flags & clone_vfork)) return -e_inval;
     (void)clone_fs;
     (void)clone_files;
-    size_t frame_size = arch::syscall_frame_size();
-    auto* start = static_cast<CloneStart*>(aligned_alloc(16, sizeof(CloneStart) + frame_size));
-    auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
-    void* state = aligned_alloc(16, arch::app_state_size());
-    sched::Thread* t = start && app && state ? sched::create("app", clone_child_main, start) : nullptr;
-    if (!t) {
-        free(start);
-        free(app);
-        free(state);
-        return -e_nomem;
-    }
-    *start = CloneStart{flags, stack, tls, child_tid};
-    app->exception_base = t->exception_top;
-    memcpy(start->frame, sched::current()->syscall_frame, frame_size);
-    arch::app_state_save(state);  // the child starts with its parent's FPU state and TLS
-    app->state = state;
-    app->start = start;
-    if (flags & clone_child_cleartid) app->clear_child_tid = child_tid;
+    abi::Process* process = abi::current_process();
+    int tid = abi::allocate_id();
+    sched::Thread* t = abi::create_clone_thread(flags, stack, tls, child_tid, process, tid);
+    if (!t) return -e_nomem;
     {
-        sched::SpinGuard guard(lock);
-        ++live_threads;
-        app->tid = next_tid++;
+        sched::SpinGuard guard(abi::process_lock);
+        ++process->threads;
     }
-    app->signals = abi::new_thread_signals(t, app->tid, abi::current_thread_signals());
-    if (!app->signals) {
-        // Not started yet: nothing of it is visible but the thread id, never to be reused.
-        {
-            sched::SpinGuard guard(lock);
-            --live_threads;
-        }
-        sched::detach(t);
-        free(start);
-        free(app);
-        free(state);
-        return -e_nomem;
-    }
-    t->app = app;
-    t->app_state = state;
-    uint32_t tid = static_cast<uint32_t>(app->tid);
-    if ((flags & clone_parent_settid) && mm::vm::copy_to_app(parent_tid, &tid, sizeof tid)) {
+    uint32_t id = static_cast<uint32_t>(tid);
+    if ((flags & clone_parent_settid) && mm::vm::copy_to_app(parent_tid, &id, sizeof id)) {
         // Linux writes it before the child runs; a bad pointer there is the caller's problem.
     }
-    sched::detach(t);
     sched::start(t);
     return tid;
 }

@@ -9,14 +9,20 @@
 #include <mica/sched/sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mica/linux/process.h>
 #include "files_internal.h"
 
 namespace mica::abi::files {
 namespace {
 
-// The executable's path for /proc/self/exe and the image lines of maps. Owned here; written
-// by set_executable_path (once, at start-up, before the application runs).
+// The executable's path for /proc/self/exe and the image lines of maps: the calling
+// process's (processes.h), or for kernel threads the first program's. Owned here; written
+// by set_executable_path.
 char exe_path[fs::path_max] = "";
+const char* my_exe_path() {
+    const char* mine = abi::process_executable();
+    return mine ? mine : exe_path;
+}
 
 using Generator = void (*)(Text& out);
 
@@ -58,10 +64,11 @@ class ExeLink final : public fs::Vnode {
 public:
     explicit ExeLink(fs::FileSystem* owner) : Vnode(owner, fs::s_iflnk | 0777) {}
     int64_t readlink(char* buffer, size_t size) override {
-        size_t n = strlen(exe_path);
+        const char* path = my_exe_path();
+        size_t n = strlen(path);
         if (n == 0) return -fs::errno_noent;  // no application loaded
         if (n > size) n = size;
-        memcpy(buffer, exe_path, n);
+        memcpy(buffer, path, n);
         return static_cast<int64_t>(n);
     }
 };
@@ -133,9 +140,13 @@ int procfs_create(fs::Clock clock, fs::FileSystem** out) {
 
 const fs::FileSystemType procfs_type{"procfs", procfs_create};
 
-const char* executable_path() { return exe_path; }
+const char* executable_path() { return my_exe_path(); }
 
 void set_executable_path(const char* path) {
+    // exec of /proc/self/exe (busybox runs its applets so) runs the same file again: its
+    // path stays (recording the link itself would make it point at itself).
+    if (strcmp(path, "/proc/self/exe") == 0) return;
+    if (abi::set_process_executable(path)) return;
     size_t n = strnlen(path, sizeof(exe_path) - 1);
     memcpy(exe_path, path, n);
     exe_path[n] = '\0';

@@ -8,6 +8,7 @@
 #include <arch/arch.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
+#include "processes.h"
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <initializer_list>
@@ -17,12 +18,9 @@
 namespace mica::abi {
 
 sched::Spinlock signal_lock;
-ProcessSignals process_signals;
-ThreadSignals* signal_threads = nullptr;
 
 namespace {
-constexpr size_t max_queued = 1024;  // real-time signals queued per process (RLIMIT_SIGPENDING)
-size_t queued = 0;                   // under signal_lock
+constexpr size_t max_queued = 1024;  // real-time signals queued per set (RLIMIT_SIGPENDING)
 
 bool default_ignored(int sig) { return sig == sigchld || sig == sigcont || sig == sigurg || sig == sigwinch; }
 bool stop_signal(int sig) { return sig == sigstop || sig == sigtstp || sig == sigttin || sig == sigttou; }
@@ -30,19 +28,17 @@ bool stop_signal(int sig) { return sig == sigstop || sig == sigtstp || sig == si
 // Whether a signal sent now would be thrown away: ignored, explicitly or by default, and not
 // blocked by the thread it is for (a blocked one stays pending: its disposition may change
 // before it is unblocked, as on Linux).
-bool discarded(int sig, const ThreadSignals* target) {
-    uint64_t h = process_signals.actions[sig].handler;
-    bool ignored = h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
-    if (!ignored) return false;
+bool discarded(const SignalProcess& p, int sig, const ThreadSignals* target) {
+    if (!ignored_in(p, sig)) return false;
     if (target) return !(target->mask & bit(sig)) && !(target->waiting & bit(sig));
-    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+    for (ThreadSignals* t = p.threads; t; t = t->next) {
         if ((t->mask & bit(sig)) || (t->waiting & bit(sig))) return false;
     }
     return true;
 }
 
 uint64_t deliverable(const ThreadSignals* t) {
-    return (t->pending.bits | process_signals.pending.bits) & (~t->mask | t->waiting);
+    return (t->pending.bits | t->owner->pending.bits) & (~t->mask | t->waiting);
 }
 
 // Marks `t` if it has something to deliver. Under signal_lock.
@@ -53,7 +49,7 @@ void notify(ThreadSignals* t) {
 bool enqueue(PendingSet& set, const SigInfo& info) {
     int sig = info.signo;
     if (sig < 32 && (set.bits & bit(sig))) return true;  // a standard signal is pending once
-    if (sig >= 32 && queued >= max_queued) return false;
+    if (sig >= 32 && set.queued >= max_queued) return false;
     auto* p = static_cast<PendingSignal*>(malloc(sizeof(PendingSignal)));
     if (!p) return false;
     p->info = info;
@@ -62,34 +58,36 @@ bool enqueue(PendingSet& set, const SigInfo& info) {
     while (*tail) tail = &(*tail)->next;
     *tail = p;
     set.bits |= bit(sig);
-    if (sig >= 32) ++queued;
+    if (sig >= 32) ++set.queued;
     return true;
 }
 
 // The thread of this process that takes a process-directed `sig`: the current one when it
 // can, else the first that does not block it or waits for it (sigwait).
 bool takes(const ThreadSignals* t, int sig) { return !(t->mask & bit(sig)) || (t->waiting & bit(sig)); }
-ThreadSignals* taker(int sig) {
+ThreadSignals* taker(SignalProcess& p, int sig) {
     auto* self = current_thread_signals();
-    if (self && takes(self, sig)) return self;
-    for (ThreadSignals* t = signal_threads; t; t = t->next) {
+    if (self && self->owner == &p && takes(self, sig)) return self;
+    for (ThreadSignals* t = p.threads; t; t = t->next) {
         if (takes(t, sig)) return t;
     }
     return nullptr;
 }
 
-int64_t post(ThreadSignals* target, const SigInfo& info) {
+// Nothing stops yet (stop signals are ignored), so SIGCONT only runs its handler.
+int64_t post(SignalProcess& p, ThreadSignals* target, const SigInfo& info) {
     int sig = info.signo;
     if (sig == 0) return 0;
     if (sig < 1 || sig > signal_count) return -22;
-    if (discarded(sig, target) && sig != sigkill) return 0;
-    if (sig == sigcont) {
-        // Nothing stops yet (stop signals are ignored), so SIGCONT only runs its handler.
-    }
-    PendingSet& set = target ? target->pending : process_signals.pending;
+    if (discarded(p, sig, target) && sig != sigkill) return 0;
+    PendingSet& set = target ? target->pending : p.pending;
     if (!enqueue(set, info)) return -11;
-    ThreadSignals* t = target ? target : taker(sig);
-    if (sig == sigkill) t = t ? t : signal_threads;
+    ThreadSignals* t = target ? target : taker(p, sig);
+    if (sig == sigkill) {
+        // SIGKILL cannot be blocked: every thread hears it (the process ends).
+        for (ThreadSignals* each = p.threads; each; each = each->next) sched::interrupt(each->thread);
+        return 0;
+    }
     if (t) notify(t);
     return 0;
 }
@@ -104,6 +102,16 @@ SigInfo user_info(int sig, int code) {
     return info;
 }
 }  // namespace
+
+bool ignored_in(const SignalProcess& p, int sig) {
+    uint64_t h = p.actions[sig].handler;
+    return h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+}
+
+SignalProcess* current_signals() {
+    ThreadSignals* self = current_thread_signals();
+    return self ? self->owner : nullptr;
+}
 
 ThreadSignals* current_thread_signals() {
     auto* app = static_cast<AppThread*>(sched::current()->app);
@@ -121,7 +129,7 @@ bool dequeue(PendingSet& set, int sig, SigInfo* out) {
                 found = true;
                 if (out) *out = p->info;
                 *link = p->next;
-                if (sig >= 32) --queued;
+                if (sig >= 32) --set.queued;
                 free(p);
                 continue;
             }
@@ -149,45 +157,65 @@ void refresh_current() {
     else sched::clear_interrupt();
 }
 
-void wake_takers() {
-    for (ThreadSignals* t = signal_threads; t; t = t->next) notify(t);
+void wake_takers(SignalProcess& p) {
+    for (ThreadSignals* t = p.threads; t; t = t->next) notify(t);
 }
 
-int64_t post_locked(int tid, const SigInfo& info) {
-    if (!tid) return post(nullptr, info);
-    for (ThreadSignals* t = signal_threads; t; t = t->next) {
-        if (t->tid == tid) return post(t, info);
+int64_t post_locked(SignalProcess& p, int tid, const SigInfo& info) {
+    if (!tid) return post(p, nullptr, info);
+    for (ThreadSignals* t = p.threads; t; t = t->next) {
+        if (t->tid == tid) return post(p, t, info);
     }
     return -3;
 }
 
 int64_t send_to_process(int pid, const SigInfo& info) {
-    if (pid != current_pid()) return signal_suspended_process(pid, info);
+    sched::SpinGuard processes(process_lock);  // keeps the process from going away
+    Process* target = find_process(pid);
+    if (!target || !target->signals || target->exiting) return target ? 0 : -3;
     sched::SpinGuard guard(signal_lock);
-    return post(nullptr, info);
+    return post(*target->signals, nullptr, info);
 }
 
-int64_t send_to_thread(int tid, const SigInfo& info) {
-    sched::SpinGuard guard(signal_lock);
-    for (ThreadSignals* t = signal_threads; t; t = t->next) {
-        if (t->tid == tid) return post(t, info);
+// A thread of the calling process (tgid 0) or of process `tgid`, or any thread (tgid -1).
+int64_t send_to_thread(int tgid, int tid, const SigInfo& info) {
+    sched::SpinGuard processes(process_lock);
+    for (Process* p = all_processes; p; p = p->next) {
+        if (p->zombie || !p->signals || (tgid > 0 && p->pid != tgid)) continue;
+        sched::SpinGuard guard(signal_lock);
+        for (ThreadSignals* t = p->signals->threads; t; t = t->next) {
+            if (t->tid == tid) return p->exiting ? 0 : post(*p->signals, t, info);
+        }
     }
     return -3;
 }
 
+int64_t send_to_thread(int tid, const SigInfo& info) { return send_to_thread(current_pid(), tid, info); }
+
 int64_t send_user_signal(int pid, int tid, int sig, int code) {
     if (sig < 0 || sig > signal_count) return -22;
     SigInfo info = user_info(sig, code);
-    return tid ? send_to_thread(tid, info) : send_to_process(pid, info);
+    return tid ? send_to_thread(pid, tid, info) : send_to_process(pid, info);
+}
+
+int64_t signal_group(int pgid, const SigInfo& info, bool skip_first) {
+    sched::SpinGuard processes(process_lock);
+    int64_t result = -3;
+    for (Process* p = all_processes; p; p = p->next) {
+        if (p->zombie || p->exiting || !p->signals || (pgid > 0 && p->pgid != pgid)) continue;
+        if (skip_first && p->pid == 1) continue;
+        sched::SpinGuard guard(signal_lock);
+        int64_t r = post(*p->signals, nullptr, info);
+        if (result != 0) result = r;
+    }
+    return result;
 }
 
 void signal_process_group(int pgid, int signal) {
-    if (pgid != current_process_group()) return;
     SigInfo info = {};
     info.signo = signal;
     info.code = si_kernel;
-    sched::SpinGuard guard(signal_lock);
-    post(nullptr, info);
+    signal_group(pgid, info, false);
 }
 
 void send_sigpipe() {
@@ -195,14 +223,15 @@ void send_sigpipe() {
     if (!self) return;
     SigInfo info = user_info(sigpipe, si_user);
     sched::SpinGuard guard(signal_lock);
-    post(self, info);
+    post(*self->owner, self, info);
 }
 
 bool signal_pending() { return sched::interrupted(); }
 
-bool children_reaped_automatically() {
+bool children_reaped_automatically(const SignalProcess* p) {
+    if (!p) return false;
     sched::SpinGuard guard(signal_lock);
-    const KernelSigaction& a = process_signals.actions[sigchld];
+    const KernelSigaction& a = p->actions[sigchld];
     return a.handler == sig_ign || (a.flags & sa_nocldwait);
 }
 
@@ -218,7 +247,7 @@ void fault_signal(arch::UserRegs*, const SigInfo& fault, const char* what, uintp
     }
     {
         sched::SpinGuard guard(signal_lock);
-        uint64_t handler = process_signals.actions[sig].handler;
+        uint64_t handler = self ? self->owner->actions[sig].handler : sig_dfl;
         bool catchable = self && handler != sig_dfl && handler != sig_ign && !(self->mask & bit(sig));
         if (catchable) {
             // At the head of the queue: it is delivered before anything else.
@@ -228,7 +257,7 @@ void fault_signal(arch::UserRegs*, const SigInfo& fault, const char* what, uintp
                 p->next = self->pending.head;
                 self->pending.head = p;
                 self->pending.bits |= bit(sig);
-                if (sig >= 32) ++queued;
+                if (sig >= 32) ++self->pending.queued;
                 sched::interrupt(self->thread);
                 return;
             }
@@ -251,14 +280,17 @@ namespace {
 void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
     ThreadSignals* self = current_thread_signals();
     if (!self) return;
+    SignalProcess& process = *self->owner;
     bool restart_pending = syscall && arch::syscall_result(regs) == -e_restart;
     for (;;) {
+        // The process is ending (exit_group, a fatal signal in another thread): so does this thread.
+        if (current_process()->exiting) end_current_thread(0);
         SigInfo info;
         KernelSigaction action;
         uint64_t saved_mask = 0;
         {
             sched::SpinGuard guard(signal_lock);
-            uint64_t bits = (self->pending.bits | process_signals.pending.bits) & ~self->mask;
+            uint64_t bits = (self->pending.bits | process.pending.bits) & ~self->mask;
             int sig = pick_signal(bits);
             if (!sig) {
                 sched::clear_interrupt();
@@ -270,9 +302,9 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
                 break;
             }
             if (self->pending.bits & bit(sig)) dequeue(self->pending, sig, &info);
-            else dequeue(process_signals.pending, sig, &info);
+            else dequeue(process.pending, sig, &info);
             timer_signal_delivered(info);
-            action = process_signals.actions[sig];
+            action = process.actions[sig];
             if (action.handler == sig_ign) continue;
             if (action.handler == sig_dfl) {
                 if (default_ignored(sig) || stop_signal(sig)) continue;
@@ -282,8 +314,8 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
                 self->mask |= action.mask | ((action.flags & sa_nodefer) ? 0 : bit(sig));
                 self->mask &= ~(bit(sigkill) | bit(sigstop));
                 if (action.flags & sa_resethand) {
-                    process_signals.actions[sig].handler = sig_dfl;
-                    process_signals.actions[sig].flags &= ~sa_siginfo;
+                    process.actions[sig].handler = sig_dfl;
+                    process.actions[sig].flags &= ~sa_siginfo;
                 }
             }
         }
@@ -337,46 +369,75 @@ void signal_return(arch::UserRegs* regs) {
     refresh_current();
 }
 
-ThreadSignals* new_thread_signals(sched::Thread* thread, int tid, const ThreadSignals* parent) {
+ThreadSignals* new_thread_signals(SignalProcess* owner, sched::Thread* thread, int tid, const ThreadSignals* parent) {
     auto* s = static_cast<ThreadSignals*>(calloc(1, sizeof(ThreadSignals)));
     if (!s) return nullptr;
+    s->owner = owner;
     s->thread = thread;
     s->tid = tid;
     s->alt_flags = ss_disable;
     if (parent) s->mask = parent->mask;  // a new thread inherits the mask, not the pending set
+    if (parent && parent->owner != owner) {
+        // fork: the child's thread also inherits the alternate stack.
+        s->alt_sp = parent->alt_sp;
+        s->alt_size = parent->alt_size;
+        s->alt_flags = parent->alt_flags;
+    }
     sched::SpinGuard guard(signal_lock);
-    s->next = signal_threads;
-    signal_threads = s;
+    s->next = owner->threads;
+    owner->threads = s;
     return s;
 }
+
+namespace {
+void clear(PendingSet& set) {
+    while (PendingSignal* p = set.head) {
+        set.head = p->next;
+        free(p);
+    }
+    set = {};
+}
+}  // namespace
 
 void free_thread_signals(ThreadSignals* s) {
     if (!s) return;
     sched::SpinGuard guard(signal_lock);
-    for (ThreadSignals** link = &signal_threads; *link; link = &(*link)->next) {
+    for (ThreadSignals** link = &s->owner->threads; *link; link = &(*link)->next) {
         if (*link == s) {
             *link = s->next;
             break;
         }
     }
-    while (PendingSignal* p = s->pending.head) {
-        s->pending.head = p->next;
-        if (p->info.signo >= 32) --queued;
-        free(p);
-    }
+    clear(s->pending);
     // Process-directed signals it would have taken go to another thread.
-    wake_takers();
+    wake_takers(*s->owner);
     free(s);
 }
 
-void set_thread_id(ThreadSignals* s, int tid) {
-    sched::SpinGuard guard(signal_lock);
-    s->tid = tid;
+SignalProcess* new_process_signals(const SignalProcess* parent, int pid) {
+    auto* p = static_cast<SignalProcess*>(calloc(1, sizeof(SignalProcess)));
+    if (!p) return nullptr;
+    p->pid = pid;
+    if (parent) {
+        sched::SpinGuard guard(signal_lock);
+        memcpy(p->actions, parent->actions, sizeof p->actions);  // fork: dispositions, nothing pending
+    }
+    return p;
+}
+
+void free_process_signals(SignalProcess* p) {
+    if (!p) return;
+    {
+        sched::SpinGuard guard(signal_lock);
+        clear(p->pending);
+    }
+    free(p);
 }
 
 void signals_exec() {
+    SignalProcess* p = current_signals();
     sched::SpinGuard guard(signal_lock);
-    for (auto& a : process_signals.actions) {
+    for (auto& a : p->actions) {
         if (a.handler != sig_ign) a = KernelSigaction{};
         else a.flags = 0;
     }
@@ -385,81 +446,6 @@ void signals_exec() {
         self->alt_size = 0;
         self->alt_flags = ss_disable;
     }
-}
-
-namespace {
-struct SavedSignals {
-    void* timers;
-    ProcessSignals process;
-    PendingSet thread_pending;
-    uint64_t mask;
-    uint64_t alt_sp, alt_size;
-    int alt_flags;
-};
-}  // namespace
-
-void* signals_fork() {
-    auto* saved = static_cast<SavedSignals*>(malloc(sizeof(SavedSignals)));
-    if (!saved) return nullptr;
-    saved->timers = timers_fork();
-    if (!saved->timers) {
-        free(saved);
-        return nullptr;
-    }
-    ThreadSignals* self = current_thread_signals();
-    sched::SpinGuard guard(signal_lock);
-    saved->process = process_signals;
-    process_signals.pending = {};
-    if (self) {
-        saved->thread_pending = self->pending;
-        saved->mask = self->mask;
-        saved->alt_sp = self->alt_sp;
-        saved->alt_size = self->alt_size;
-        saved->alt_flags = self->alt_flags;
-        self->pending = {};
-    }
-    return saved;
-}
-
-int64_t queue_saved_signal(void* p, const SigInfo& info) {
-    auto* saved = static_cast<SavedSignals*>(p);
-    int sig = info.signo;
-    if (sig == 0) return 0;
-    if (sig < 1 || sig > signal_count) return -22;
-    sched::SpinGuard guard(signal_lock);
-    uint64_t h = saved->process.actions[sig].handler;
-    bool ignored = h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
-    if (ignored && !(saved->mask & bit(sig)) && sig != sigkill) return 0;
-    return enqueue(saved->process.pending, info) ? 0 : -11;
-}
-
-void signals_restore(void* p) {
-    auto* saved = static_cast<SavedSignals*>(p);
-    timers_restore(saved->timers);
-    ThreadSignals* self = current_thread_signals();
-    sched::SpinGuard guard(signal_lock);
-    // What the child left pending goes with it.
-    for (PendingSet* set : {&process_signals.pending, self ? &self->pending : nullptr}) {
-        if (!set) continue;
-        while (PendingSignal* q = set->head) {
-            set->head = q->next;
-            if (q->info.signo >= 32) --queued;
-            free(q);
-        }
-        *set = {};
-    }
-    process_signals = saved->process;
-    if (self) {
-        self->pending = saved->thread_pending;
-        self->mask = saved->mask;
-        self->alt_sp = saved->alt_sp;
-        self->alt_size = saved->alt_size;
-        self->alt_flags = saved->alt_flags;
-        self->saved_mask_valid = false;
-        self->waiting = 0;
-    }
-    free(saved);
-    refresh_current();
 }
 
 }  // namespace mica::abi

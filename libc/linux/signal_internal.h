@@ -33,9 +33,13 @@ struct PendingSignal {
 struct PendingSet {
     uint64_t bits = 0;
     PendingSignal* head = nullptr;
+    size_t queued = 0;  // real-time records (at most max_queued)
 };
 
+struct SignalProcess;
+
 struct ThreadSignals {
+    SignalProcess* owner;
     sched::Thread* thread;
     int tid;
     uint64_t mask;
@@ -48,14 +52,17 @@ struct ThreadSignals {
     ThreadSignals* next;      // signal_threads
 };
 
-struct ProcessSignals {
+// A process's signal state: dispositions, the process-directed pending set, its threads.
+struct SignalProcess {
     KernelSigaction actions[signal_count + 1];
     PendingSet pending;
+    ThreadSignals* threads;
+    int pid;
 };
 
 extern sched::Spinlock signal_lock;
-extern ProcessSignals process_signals;
-extern ThreadSignals* signal_threads;
+// The calling thread's process's (nullptr on kernel threads).
+SignalProcess* current_signals();
 
 // Removes the first queued `sig` from `set` into *out (a record-less one: from the kernel).
 // Returns whether one was pending.
@@ -64,16 +71,20 @@ bool dequeue(PendingSet& set, int sig, SigInfo* out);
 int pick_signal(uint64_t bits);
 // Re-marks or clears the current thread after its mask or pending set changed.
 void refresh_current();
-// Marks every thread that now has something deliverable (after a mask change elsewhere).
-void wake_takers();
+// Marks every thread of `p` that now has something deliverable.
+void wake_takers(SignalProcess& p);
+// Whether `sig` is ignored in `p` (explicitly, or by default).
+bool ignored_in(const SignalProcess& p, int sig);
 bool on_alternate_stack(const ThreadSignals* t, uintptr_t sp);
-// Queues `info` for thread `tid` of this process (0: the process); under signal_lock.
-int64_t post_locked(int tid, const SigInfo& info);
+// Queues `info` for thread `tid` of `p` (0: the process); under signal_lock.
+int64_t post_locked(SignalProcess& p, int tid, const SigInfo& info);
 // itimer.cc: a timer's signal was delivered (its overrun is what timer_getoverrun reports);
 // the fork emulation's set-aside of the parent's timers.
 void timer_signal_delivered(const SigInfo& info);
-void* timers_fork();
-void timers_restore(void* saved);
+// A process's timers (Process::timers): freed when it ends; exec deletes the POSIX ones
+// and keeps the interval timers, as Linux.
+void timers_free(void* timers);
+void timers_exec();
 // kill/tgkill/tkill: a signal from the calling process (tid 0: process-directed).
 int64_t send_user_signal(int pid, int tid, int sig, int code);
 

@@ -1,6 +1,7 @@
 // Signal system calls (signals.def): dispositions, masks, alternate stacks, sending, and
 // waiting for signals. The state and delivery are in signal.cc.
 #include "signal_internal.h"
+#include <stdint.h>
 #include <initializer_list>
 #include <arch/arch.h>
 #include <arch/traits.h>
@@ -56,6 +57,7 @@ int64_t sys_rt_sigaction(const uint64_t* args) {
         fresh.mask &= ~unblockable;
     }
     KernelSigaction old;
+    SignalProcess& process_signals = *current_signals();
     {
         sched::SpinGuard guard(signal_lock);
         old = process_signals.actions[sig];
@@ -67,7 +69,7 @@ int64_t sys_rt_sigaction(const uint64_t* args) {
                                                          sig == sigwinch));
             if (ignored) {
                 while (dequeue(process_signals.pending, sig, nullptr)) {}
-                for (ThreadSignals* t = signal_threads; t; t = t->next) {
+                for (ThreadSignals* t = process_signals.threads; t; t = t->next) {
                     while (dequeue(t->pending, sig, nullptr)) {}
                 }
             }
@@ -106,7 +108,7 @@ int64_t sys_rt_sigpending(const uint64_t* args) {
     uint64_t pending;
     {
         sched::SpinGuard guard(signal_lock);
-        pending = (self->pending.bits | process_signals.pending.bits) & self->mask;
+        pending = (self->pending.bits | self->owner->pending.bits) & self->mask;
     }
     return write_app(args[0], &pending, args[1]);
 }
@@ -154,23 +156,27 @@ int64_t sys_kill(const uint64_t* args) {
     int pid = static_cast<int>(args[0]);
     int64_t sig = static_cast<int64_t>(args[1]);
     if (sig < 0 || sig > signal_count) return -e_inval;
-    // This process, its group (0 and -pgid) or everyone it may signal (-1): with processes
-    // run one at a time, all mean the running one.
-    if (pid == 0 || pid == -1 || pid == -current_process_group()) pid = current_pid();
-    return send_user_signal(pid, 0, static_cast<int>(sig), si_user);
+    SigInfo info = {};
+    info.signo = static_cast<int32_t>(sig);
+    info.code = si_user;
+    info.kill.pid = current_pid();
+    if (pid > 0) return send_to_process(pid, info);
+    // Its own group (0), group -pid, or every process but the first (-1), as Linux.
+    if (pid == -1) return signal_group(-1, info, true);
+    if (pid == INT32_MIN) return -e_srch;
+    return signal_group(pid == 0 ? current_process_group() : -pid, info, false);
 }
 
 int64_t sys_tkill(const uint64_t* args) {
     int64_t tid = static_cast<int64_t>(args[0]), sig = static_cast<int64_t>(args[1]);
     if (tid <= 0 || sig < 0 || sig > signal_count) return -e_inval;
-    return send_user_signal(current_pid(), static_cast<int>(tid), static_cast<int>(sig), si_tkill);
+    return send_user_signal(-1, static_cast<int>(tid), static_cast<int>(sig), si_tkill);
 }
 
 int64_t sys_tgkill(const uint64_t* args) {
     int64_t tgid = static_cast<int64_t>(args[0]), tid = static_cast<int64_t>(args[1]), sig = static_cast<int64_t>(args[2]);
     if (tgid <= 0 || tid <= 0 || sig < 0 || sig > signal_count) return -e_inval;
-    if (tgid != current_pid()) return -e_srch;
-    return send_user_signal(current_pid(), static_cast<int>(tid), static_cast<int>(sig), si_tkill);
+    return send_user_signal(static_cast<int>(tgid), static_cast<int>(tid), static_cast<int>(sig), si_tkill);
 }
 
 namespace {
@@ -181,7 +187,7 @@ int64_t queue_info(int pid, int tid, int64_t sig, uint64_t info_address) {
     // Linux refuses codes that would pretend to come from the kernel (or from kill).
     if (info.code >= 0 || info.code == si_tkill) return -e_perm;
     info.signo = static_cast<int32_t>(sig);
-    return tid ? send_to_thread(tid, info) : send_to_process(pid, info);
+    return tid ? send_to_thread(pid, tid, info) : send_to_process(pid, info);
 }
 }  // namespace
 
@@ -190,8 +196,8 @@ int64_t sys_rt_sigqueueinfo(const uint64_t* args) {
 }
 
 int64_t sys_rt_tgsigqueueinfo(const uint64_t* args) {
-    if (static_cast<int>(args[0]) != current_pid()) return -e_srch;
-    return queue_info(current_pid(), static_cast<int>(args[1]), static_cast<int64_t>(args[2]), args[3]);
+    if (static_cast<int>(args[0]) <= 0) return -e_inval;
+    return queue_info(static_cast<int>(args[0]), static_cast<int>(args[1]), static_cast<int64_t>(args[2]), args[3]);
 }
 
 // pause and rt_sigsuspend end only when a handler runs: -EINTR (never restarted).
@@ -239,11 +245,11 @@ int64_t sys_rt_sigtimedwait(const uint64_t* args) {
         int sig = 0;
         {
             sched::SpinGuard guard(signal_lock);
-            uint64_t waiting = (self->pending.bits | process_signals.pending.bits) & set;
+            uint64_t waiting = (self->pending.bits | self->owner->pending.bits) & set;
             sig = pick_signal(waiting);
             if (sig) {
                 if (self->pending.bits & bit(sig)) dequeue(self->pending, sig, &info);
-                else dequeue(process_signals.pending, sig, &info);
+                else dequeue(self->owner->pending, sig, &info);
                 self->waiting = 0;
                 refresh_current();
             } else {
@@ -258,7 +264,7 @@ int64_t sys_rt_sigtimedwait(const uint64_t* args) {
         bool other = false;
         {
             sched::SpinGuard guard(signal_lock);
-            other = ((self->pending.bits | process_signals.pending.bits) & ~self->mask & ~set) != 0;
+            other = ((self->pending.bits | self->owner->pending.bits) & ~self->mask & ~set) != 0;
             if (other || poll_only) self->waiting = 0;
         }
         if (other) return -e_intr;  // a handler runs first

@@ -113,7 +113,7 @@ int parse_control(const uint8_t* control, size_t length, net::Ancillary* out) {
                     for (size_t i = 0; i < count; ++i) {
                         int32_t fd;
                         memcpy(&fd, data + i * sizeof(fd), sizeof(fd));
-                        OpenFile* file = fd_table.get(fd);
+                        OpenFile* file = descriptors().get(fd);
                         if (!file) return -fs::errno_badf;
                         file->ref();
                         out->files[out->file_count++] = file;
@@ -162,7 +162,7 @@ int64_t write_control(uint64_t app, size_t room, net::Ancillary& ancillary, bool
         {
             Guard guard(vfs_lock);
             for (; installed < count; ++installed) {
-                int fd = fd_table.install(ancillary.files[installed], cloexec);
+                int fd = descriptors().install(ancillary.files[installed], cloexec);
                 if (fd < 0) break;
                 fds[installed] = fd;
             }
@@ -171,7 +171,7 @@ int64_t write_control(uint64_t app, size_t room, net::Ancillary& ancillary, bool
         if (installed > 0) {
             if (int r = put(net::scm_rights, fds, static_cast<size_t>(installed) * sizeof(int32_t)); r < 0) {
                 Guard guard(vfs_lock);
-                for (int i = 0; i < installed; ++i) fd_table.close(fds[i]);
+                for (int i = 0; i < installed; ++i) descriptors().close(fds[i]);
                 release(ancillary);
                 return r;
             }
@@ -278,7 +278,7 @@ int64_t do_accept(int fd, uint64_t app_address, uint64_t app_length, int flags) 
     if (new_fd < 0 || !app_address) return new_fd;
     if (int r = write_address(peer, app_address, app_length); r < 0) {
         Guard guard(vfs_lock);
-        fd_table.close(static_cast<int>(new_fd));
+        descriptors().close(static_cast<int>(new_fd));
         return r;
     }
     return new_fd;
@@ -338,8 +338,8 @@ int64_t sys_socketpair(const uint64_t* args) {
     fds[1] = static_cast<int32_t>(install_socket(second, flags));
     if (fds[1] < 0 || mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), fds, sizeof(fds)) < 0) {
         Guard guard(vfs_lock);
-        fd_table.close(fds[0]);
-        if (fds[1] >= 0) fd_table.close(fds[1]);
+        descriptors().close(fds[0]);
+        if (fds[1] >= 0) descriptors().close(fds[1]);
         return fds[1] < 0 ? fds[1] : -errno_fault;
     }
     return 0;

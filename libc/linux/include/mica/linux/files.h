@@ -37,12 +37,14 @@ void files_shutdown();
 
 // The executable's path as /proc/self/exe reports it (copied; at most 4095 bytes).
 void set_executable_path(const char* path);
-// fork in one address space (fork.cc): files_fork keeps a copy of the parent's descriptors,
-// working directory and umask while its child runs (nullptr when out of memory);
-// files_restore puts them back and closes what the child still had open. files_exec
-// closes the close-on-exec descriptors (execve).
-void* files_fork();
-void files_restore(void* saved);
+// Each process has its own descriptors, working directory and umask (processes.cc keeps
+// them): files_copy copies the calling process's (fork; the kernel's before the first
+// process), nullptr when out of memory; files_free closes everything of one; files_exec
+// closes the close-on-exec descriptors. current_process_files (processes.cc) is the calling
+// thread's process's, or nullptr for kernel threads.
+void* files_copy();
+void files_free(void* files);
+void* current_process_files();
 void files_exec();
 
 // Reads the regular file `path` (absolute, or relative to the working directory) from the

@@ -18,10 +18,9 @@ struct AppThread {
     uintptr_t exception_base;   // the thread's own exception stack top (aarch64 moves it in calls)
     char name[16];              // prctl(PR_SET_NAME)
     void* signals;              // ThreadSignals (signal.h): mask, pending set, alternate stack
+    void* process;              // its Process (processes.h)
 };
 
-// Counts the first thread in (process.cc) and gives it the process id as its tid.
-int register_main_thread(AppThread* app);
 
 // Loads `argv[0]` from the root filesystem and starts it on a new thread. On failure
 // writes a message naming the problem into `error` and returns a negative errno.
@@ -36,18 +35,19 @@ int load_program(const char* path, const char* const* argv, const char* const* e
 // Exit statuses when the application cannot start, as a shell's: not found, cannot run.
 inline constexpr int exit_not_found = 127, exit_not_executable = 126;
 
-// Ends the running process with `status` (0-255): a forked child's parent resumes (fork.cc),
-// the first process powers the machine off with it as the exit status.
+// Ends the calling process with `status` (0-255): its threads end, its parent hears of it;
+// the first process powers the machine off with it as the exit status (processes.cc).
 [[noreturn]] void exit_application(int status);
 // The same for a process killed by `signal`.
 [[noreturn]] void end_process_by_signal(int signal);
-// fork.cc: the running process's id, its parent's, and whether it is a forked child.
+// The calling process's id and its parent's (0 for the first process or a kernel thread).
 int current_pid();
 int parent_pid();
-// Called by exit paths: returns only when the running process is the first one.
-void finish_forked_child(int wait_status);
-// Whether the application has a single thread (fork is only possible then).
-bool single_threaded();
+
+// The calling process's executable path (nullptr on kernel threads), and setting it
+// (false on kernel threads: the caller keeps the first program's).
+const char* process_executable();
+bool set_process_executable(const char* path);
 
 // --memstats (tools/soak): the kernel's memory accounting is printed when the application
 // starts and whenever a process ends, one line each:

@@ -70,15 +70,21 @@ static_assert(sizeof(SigInfo) == 128);
 // Sends a signal to the process `pid` (a process-directed signal: any thread that does not
 // block it takes it). Returns 0, or -ESRCH / -EINVAL / -EAGAIN (real-time queue full).
 int64_t send_to_process(int pid, const SigInfo& info);
-// Sends a signal to thread `tid` of the calling process (tgkill, timers' SIGEV_THREAD_ID).
+// Sends a signal to thread `tid` of the calling process (timers' SIGEV_THREAD_ID), or of
+// process `tgid` (tgkill; -1: of any process, tkill).
 int64_t send_to_thread(int tid, const SigInfo& info);
+int64_t send_to_thread(int tgid, int tid, const SigInfo& info);
+// Sends `info` to every process of group `pgid` (-1: every process but the first, as
+// kill(-1) from it; `skip_first`). -ESRCH when there is none.
+int64_t signal_group(int pgid, const SigInfo& info, bool skip_first);
 // Sends `signal` (from the kernel: si_code SI_KERNEL) to every process of process group
 // `pgid` (the console's ^C and ^\); ignored when no process is in it.
 void signal_process_group(int pgid, int signal);
 // The process group of the calling process and of the foreground job on the console.
 int current_process_group();
-// Whether the calling process's children leave no zombie (SIGCHLD ignored or SA_NOCLDWAIT).
-bool children_reaped_automatically();
+// Whether a process's children leave no zombie (SIGCHLD ignored or SA_NOCLDWAIT).
+struct SignalProcess;
+bool children_reaped_automatically(const SignalProcess* p);
 // SIGPIPE to the calling thread, as a write to a broken pipe or socket sends it; and the
 // same for a write's result when it is -EPIPE (then returned unchanged).
 void send_sigpipe();
@@ -107,25 +113,19 @@ bool signal_pending();
 // the process ends with SIGSEGV, as on Linux.
 void signal_return(arch::UserRegs* regs);
 
-// Processes and threads (process.cc, fork.cc, exec.cc).
+// Processes and threads (processes.cc, process.cc, exec.cc). A process's signal state: a
+// copy of `parent`'s dispositions (fork) or the defaults, nothing pending.
+SignalProcess* new_process_signals(const SignalProcess* parent, int pid);
+void free_process_signals(SignalProcess* p);
 // Per thread: mask, pending set, alternate stack (AppThread::signals). A new thread starts
-// with `parent`'s mask (none: the first thread) and nothing pending.
+// with `parent`'s mask (none: the first thread) and nothing pending; a forked child's
+// thread also keeps the alternate stack.
 struct ThreadSignals;
-ThreadSignals* new_thread_signals(sched::Thread* thread, int tid, const ThreadSignals* parent);
+ThreadSignals* new_thread_signals(SignalProcess* owner, sched::Thread* thread, int tid, const ThreadSignals* parent);
 void free_thread_signals(ThreadSignals* s);
-void set_thread_id(ThreadSignals* s, int tid);  // fork emulation: the child's main thread
 ThreadSignals* current_thread_signals();
 // exec: handled signals go back to their default action (ignored ones stay ignored), the
 // alternate stack is dropped; masks and pending signals stay.
 void signals_exec();
-// fork emulation (fork.cc): the parent's dispositions and pending set are put aside while
-// the child runs (the child inherits the dispositions, not the pending signals), and come
-// back when it ends. An opaque saved copy.
-void* signals_fork();
-void signals_restore(void* saved);
-// A signal for a process that is set aside (fork.cc finds it; -ESRCH when there is none),
-// and queueing it in the saved state, delivered when that process runs again.
-int64_t signal_suspended_process(int pid, const SigInfo& info);
-int64_t queue_saved_signal(void* saved, const SigInfo& info);
 
 }  // namespace mica::abi
