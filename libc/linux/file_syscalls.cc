@@ -302,12 +302,16 @@ int64_t sys_write(const uint64_t* args) {
     int64_t count = buffer_count(file.get(), true, args[1], args[2]);
     if (count < 0) return count;
     fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
-    return abi::sigpipe_on_epipe(file_write(file.get(), data, -1, false));
+    int64_t r = file_write(file.get(), data, -1, false);
+    return abi::write_raises_sigpipe(file->vnode()) ? abi::sigpipe_on_epipe(r) : r;
 }
 
 int64_t sys_readv(const uint64_t* args) { return vector_transfer(fd_arg(args[0]), args[1], args[2], false, -1); }
 int64_t sys_writev(const uint64_t* args) {
-    return abi::sigpipe_on_epipe(vector_transfer(fd_arg(args[0]), args[1], args[2], true, -1));
+    int64_t r = vector_transfer(fd_arg(args[0]), args[1], args[2], true, -1);
+    if (r != -32) return r;
+    FileRef file(fd_arg(args[0]));
+    return file && abi::write_raises_sigpipe(file->vnode()) ? abi::sigpipe_on_epipe(r) : r;
 }
 
 // preadv/pwritev(fd, iov, count, pos_l, pos_h): on 64-bit architectures the offset is pos_l

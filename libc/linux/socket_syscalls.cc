@@ -26,9 +26,10 @@ using net::SocketAddress;
 
 namespace {
 
-int64_t sigpipe_unless(int64_t result, int flags) {
-    constexpr int msg_nosignal = 0x4000;
-    return (flags & msg_nosignal) ? result : abi::sigpipe_on_epipe(result);
+// SIGPIPE goes with EPIPE on stream sockets only (as Linux: not for datagrams).
+int64_t sigpipe_unless(int64_t result, int flags, const Socket* socket) {
+    constexpr int msg_nosignal = 0x4000, sock_stream = 1;
+    return (flags & msg_nosignal) || socket->type() != sock_stream ? result : abi::sigpipe_on_epipe(result);
 }
 
 constexpr int sock_max = 11;                   // Linux's SOCK_MAX: larger types are EINVAL
@@ -396,7 +397,7 @@ int64_t sys_sendto(const uint64_t* args) {
     net::Message message(data);
     message.flags = static_cast<int>(args[3]);
     message.address = has_address ? &address : nullptr;
-    return sigpipe_unless(socket->send(message, socket.nonblock()), message.flags);
+    return sigpipe_unless(socket->send(message, socket.nonblock()), message.flags, socket.get());
 }
 
 int64_t sys_recvfrom(const uint64_t* args) {
@@ -424,7 +425,7 @@ int64_t sys_sendmsg(const uint64_t* args) {
     net::MsgHdr header;
     if (mm::vm::copy_from_app(&header, reinterpret_cast<const void*>(args[1]), sizeof(header)) < 0) return -errno_fault;
     return sigpipe_unless(do_sendmsg(socket.get(), socket.nonblock(), header, static_cast<int>(args[2])),
-                          static_cast<int>(args[2]));
+                          static_cast<int>(args[2]), socket.get());
 }
 
 int64_t sys_recvmsg(const uint64_t* args) {
@@ -531,3 +532,10 @@ int64_t sys_setsockopt(const uint64_t* args) {
     if (n > 0 && mm::vm::copy_from_app(value, reinterpret_cast<const void*>(args[3]), n) < 0) return -errno_fault;
     return socket->set_option(static_cast<int>(args[1]), static_cast<int>(args[2]), value, n);
 }
+
+namespace mica::abi {
+bool write_raises_sigpipe(fs::Vnode* node) {
+    constexpr int sock_stream = 1;
+    return !Socket::is_socket(node) || static_cast<const Socket*>(node)->type() == sock_stream;
+}
+}  // namespace mica::abi

@@ -18,6 +18,9 @@ struct UserRegs;
 namespace mica::sched {
 struct Thread;
 }
+namespace mica::fs {
+class Vnode;
+}
 
 namespace mica::abi {
 
@@ -88,6 +91,9 @@ bool children_reaped_automatically(const SignalProcess* p);
 // SIGPIPE to the calling thread, as a write to a broken pipe or socket sends it; and the
 // same for a write's result when it is -EPIPE (then returned unchanged).
 void send_sigpipe();
+// Whether a write to `node` that fails with EPIPE raises SIGPIPE (pipes and stream sockets;
+// socket_syscalls.cc).
+bool write_raises_sigpipe(fs::Vnode* node);
 inline int64_t sigpipe_on_epipe(int64_t result) {
     constexpr int64_t e_pipe = 32;
     if (result == -e_pipe) send_sigpipe();
