@@ -17,12 +17,6 @@
 #include <mica/sched/sync.h>
 #include "files_internal.h"
 
-namespace mica::abi {
-// Signal delivery (signal.cc) is being written; until it lands this empty default keeps the
-// kernel linking, and ^C / ^\ / ^Z do nothing. The real (strong) definition replaces it.
-__attribute__((weak)) void signal_process_group(int, int) {}
-}  // namespace mica::abi
-
 namespace mica::abi::files {
 namespace {
 
@@ -32,7 +26,8 @@ inline constexpr unsigned long tcgets = 0x5401, tcsets = 0x5402, tcsetsw = 0x540
                                tiocswinsz = 0x5414, tiocnotty = 0x5422, tcsbrkp = 0x5425, tiocgsid = 0x5429;
 inline constexpr uint64_t tciflush = 0, tcoflush = 1, tcioflush = 2;
 inline constexpr uint16_t default_rows = 24, default_cols = 80;
-inline constexpr int first_process = 1;       // the application's pid, process group and session
+inline constexpr int first_process = 1;       // the application's pid and session
+inline constexpr int no_group = 0;            // TIOCSPGRP never called
 inline constexpr size_t chunk = 256;          // bytes per copy through a stack buffer
 
 struct WinSize {
@@ -53,18 +48,26 @@ struct Terminal {
     sched::Spinlock lock;
     tty::LineDiscipline ldisc;          // under lock
     fs::PollHead head;                  // POLLIN when input becomes readable
-    int foreground = first_process;     // TIOCSPGRP; atomic
+    int foreground = no_group;          // TIOCSPGRP; atomic
     WinSize size{default_rows, default_cols, 0, 0};  // under lock
     uint32_t pending_signals = 0;       // atomic: typed, not yet sent
     sched::Semaphore signal_wake;
     bool started = false;
 } terminal;
 
+// The foreground process group. Until a job-control shell sets one, every process shares
+// the console's group, as on Linux without job control; with fork emulated that is the
+// process running now (each process is its own group: signal.cc).
+int foreground_group() {
+    int group = __atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED);
+    return group == no_group ? current_process_group() : group;
+}
+
 void send_typed_signals(void*) {
     for (;;) {
         terminal.signal_wake.wait();
         uint32_t signals = __atomic_exchange_n(&terminal.pending_signals, 0u, __ATOMIC_ACQ_REL);
-        int group = __atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED);
+        int group = foreground_group();
         for (int s = 1; s < 32; ++s) {
             if (signals & (1u << s)) signal_process_group(group, s);
         }
@@ -226,11 +229,11 @@ int64_t tty_ioctl(unsigned long request, uint64_t arg) {
             changed = w.rows != terminal.size.rows || w.cols != terminal.size.cols;
             terminal.size = w;
         }
-        if (changed) signal_process_group(__atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED), sigwinch);
+        if (changed) signal_process_group(foreground_group(), sigwinch);
         return 0;
     }
     case tiocgpgrp: {
-        int32_t group = __atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED);
+        int32_t group = foreground_group();
         return mm::vm::copy_to_app(app, &group, sizeof(group));
     }
     case tiocspgrp: {

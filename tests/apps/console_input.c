@@ -6,11 +6,15 @@
  * the driver checks the lines.) */
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 #include "app_test.h"
+
+static volatile sig_atomic_t interrupts;
+static void on_interrupt(int sig) { interrupts += sig == SIGINT; }
 
 static void show_read(const char* what, int fd, size_t size) {
     char buffer[256];
@@ -52,6 +56,22 @@ int main(void) {
     show_read("line", 0, 100);
     show_read("eof", 0, 100);
     show_read("partial", 0, 100);
+
+    /* ^C (ISIG): SIGINT to the foreground group, which is us. Without SA_RESTART the read
+     * fails with EINTR; with it the read goes on and returns the next line. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, NULL);
+    printf("> sigint\n");
+    show_read("interrupted", 0, 100);
+    printf("handler ran: %s\n", yes_no(interrupts > 0));
+    interrupts = 0;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    printf("> sigint restart\n");
+    show_read("restarted", 0, 100);
+    printf("handler ran: %s\n", yes_no(interrupts > 0));
 
     /* Raw: nothing typed yet, so VMIN 0 reads return at once with nothing. */
     t = saved;

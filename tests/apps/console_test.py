@@ -12,7 +12,8 @@ Scenarios:
              a backspace (DEL) and expects the corrected output; `exit 3` ends it with 3.
   shell-eof  the same shell; ^D at the prompt ends it with status 0.
   raw        BIN is tests/apps/console_input.c: isatty, termios, canonical lines with
-             editing and ^D, raw mode byte by byte (VMIN/VTIME), poll, FIONREAD.
+             editing and ^D, ^C interrupting a read (EINTR, and restarted with SA_RESTART),
+             raw mode byte by byte (VMIN/VTIME), poll, FIONREAD.
 Every wait has a time limit; none is an assertion on speed. Exit status 0 when every check
 passed; the console output is printed either way.
 """
@@ -96,6 +97,18 @@ class Guest:
         return status
 
 
+def type_until(g, data, pattern, timeout, every=5):
+    """Types `data` again every `every` seconds until the output matches `pattern`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        g.type(data)
+        try:
+            return g.wait_for(pattern, min(every, max(deadline - time.monotonic(), 0.1)))
+        except Failure:
+            if time.monotonic() >= deadline or g.proc.poll() is not None:
+                raise
+
+
 def expect_status(g, want, timeout):
     status = g.finish(timeout)
     if status != want:
@@ -142,6 +155,17 @@ def scenario_raw(a, g):
     g.wait_for(r"^eof: 0 bytes:\s*$", a.timeout)
     g.type(b"partial\x04")
     g.wait_for(r"partial: 7 bytes: 70 61 72 74 69 61 6c\s*$", a.timeout)  # after the echo
+    # ^C: SIGINT to the program, whose read fails with EINTR; then with SA_RESTART the read
+    # goes on to the next line. (The input before ^C is flushed.)
+    g.wait_for(r"^> sigint\r?$", a.timeout)
+    # A ^C that arrives before the read starts only runs the handler; another one follows
+    # until the read reports EINTR.
+    type_until(g, b"lost\x03", r"interrupted: read: EINTR", a.timeout)
+    g.wait_for(r"^handler ran: yes", a.timeout)
+    g.wait_for(r"^> sigint restart", a.timeout)
+    g.type(b"gone\x03kept\r")
+    g.wait_for(r"restarted: 5 bytes: 6b 65 70 74 0a", a.timeout)
+    g.wait_for(r"^handler ran: yes", a.timeout)
     for line in (r"^VMIN 0 VTIME 0: 0 bytes:\s*$", r"^VMIN 0 VTIME 2: 0 bytes:\s*$",
                  r"^O_NONBLOCK: read: EAGAIN", r"^poll with nothing typed: 0", r"^> raw"):
         g.wait_for(line, a.timeout)
