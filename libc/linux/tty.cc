@@ -55,9 +55,9 @@ struct Terminal {
     bool started = false;
 } terminal;
 
-// The foreground process group. Until a job-control shell sets one, every process shares
-// the console's group, as on Linux without job control; with fork emulated that is the
-// process running now (each process is its own group: signal.cc).
+// The foreground process group. Until a job-control shell sets one (TIOCSPGRP), it is the
+// running process's: without job control every process stays in the group it inherited,
+// as on Linux, and with fork emulated only the running process can take a signal.
 int foreground_group() {
     int group = __atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED);
     return group == no_group ? current_process_group() : group;

@@ -6,8 +6,8 @@ stdio reads a pipe this test writes) and checks what comes back.
                   [--timeout SECONDS]
 
 Scenarios:
-  shell      BIN is Debian's busybox: an interactive `sh +m` (no job control: Mica has no
-             process groups yet); waits for the prompt, types `echo hello $((6*7))` and
+  shell      BIN is Debian's busybox: an interactive `sh` (with job control: it takes the
+             terminal with setpgid and TIOCSPGRP); waits for the prompt, types `echo hello $((6*7))` and
              Enter (\\r, as QEMU sends it), expects `hello 42`; types a line corrected with
              a backspace (DEL) and expects the corrected output; `exit 3` ends it with 3.
   shell-eof  the same shell; ^D at the prompt ends it with status 0.
@@ -185,8 +185,8 @@ def scenario_raw(a, g):
 
 
 SCENARIOS = {
-    "shell": ("/bin/busybox", ["sh", "+m"], scenario_shell),
-    "shell-eof": ("/bin/busybox", ["sh", "+m"], scenario_shell_eof),
+    "shell": ("/bin/busybox", ["sh"], scenario_shell),
+    "shell-eof": ("/bin/busybox", ["sh"], scenario_shell_eof),
     "raw": ("/bin/console_input", [], scenario_raw),
 }
 
