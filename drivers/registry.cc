@@ -8,7 +8,7 @@ namespace mica::drivers {
 // Each driver defines one Driver object; only enabled drivers are compiled and linked.
 extern const Driver uart16550_driver, debugcon_driver, pci_driver, pit_driver, isa_debug_exit_driver,
     i8042_reset_driver, pl011_driver, psci_driver, semihosting_exit_driver, gic_driver, cmos_rtc_driver, pl031_driver,
-    ioapic_driver, virtio_mmio_driver, pci_drivers_driver;
+    ioapic_driver, virtio_mmio_driver, pci_drivers_driver, uart16550_input_driver, pl011_input_driver;
 
 namespace {
 const Driver* const table[] = {
@@ -48,6 +48,13 @@ const Driver* const table[] = {
 #endif
 #if CONF_drivers_virtio_mmio
     &virtio_mmio_driver,
+#endif
+// Console input (devices phase: after the interrupt controllers).
+#if CONF_drivers_uart16550
+    &uart16550_input_driver,
+#endif
+#if CONF_drivers_pl011
+    &pl011_input_driver,
 #endif
 #if CONF_drivers_cmos_rtc
     &cmos_rtc_driver,

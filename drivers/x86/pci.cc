@@ -9,6 +9,7 @@
 #include <mica/drivers/registry.h>
 #include <mica/pci/pci.h>
 #include <mica/sched/spinlock.h>
+#include "isa_irq.h"
 
 namespace mica::drivers {
 namespace {
@@ -16,8 +17,6 @@ constexpr uint16_t config_address = 0xcf8, config_data = 0xcfc;
 constexpr uint32_t enable_bit = 0x80000000u;
 constexpr uint8_t reg_interrupt_line = 0x3c;
 constexpr uint8_t no_line = 0xff, isa_irqs = 16;
-constexpr uint16_t inti_polarity_mask = 3, inti_active_low = 3, inti_trigger_shift = 2, inti_trigger_mask = 3,
-                   inti_edge = 1;
 constexpr int errno_nodev = 19;
 
 // Owned here: serialises address/data pairs between CPUs.
@@ -48,17 +47,8 @@ void write(pci::Address a, uint16_t offset, unsigned size, uint32_t value) {
 int route_intx(const pci::Device& d, uint8_t, uint8_t, uint8_t, unsigned& line, irq::LineConfig& config) {
     uint8_t isa = d.read8(reg_interrupt_line);
     if (isa == no_line || isa == 0) return -errno_nodev;  // the firmware routed nothing
-    line = isa;
     config = {irq::Trigger::level, irq::Polarity::high};
-    if (isa >= isa_irqs) return 0;
-    const x86::InterruptRouting& routing = x86::interrupt_routing();
-    for (size_t i = 0; i < routing.override_count; ++i) {
-        const x86::IsaOverride& o = routing.overrides[i];
-        if (o.source != isa) continue;
-        line = o.gsi;
-        if ((o.flags & inti_polarity_mask) == inti_active_low) config.polarity = irq::Polarity::low;
-        if (((o.flags >> inti_trigger_shift) & inti_trigger_mask) == inti_edge) config.trigger = irq::Trigger::edge;
-    }
+    line = isa < isa_irqs ? x86_isa::gsi(isa, config) : isa;
     return 0;
 }
 

@@ -70,6 +70,20 @@ void write_crlf(const char* text, size_t length, void (*put)(char)) {
     }
 }
 
+namespace {
+// Set once each: by the Linux layer when it creates the terminal, by the receiving driver.
+InputHandler input_handler = nullptr;
+const char* input_driver_name = nullptr;
+}  // namespace
+
+void set_input_handler(InputHandler handler) { __atomic_store_n(&input_handler, handler, __ATOMIC_RELEASE); }
+void set_input_driver(const char* name) { __atomic_store_n(&input_driver_name, name, __ATOMIC_RELEASE); }
+const char* input_driver() { return __atomic_load_n(&input_driver_name, __ATOMIC_ACQUIRE); }
+
+void receive(const char* bytes, size_t length) {
+    if (InputHandler h = __atomic_load_n(&input_handler, __ATOMIC_ACQUIRE)) h(bytes, length);
+}
+
 }  // namespace mica::console
 
 namespace mica {

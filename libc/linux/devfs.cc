@@ -1,4 +1,4 @@
-// devfs, mounted on /dev: console and tty (the kernel console), null, zero, random and
+// devfs, mounted on /dev: console and tty (the console terminal, tty.cc), null, zero, random and
 // urandom. Device numbers are Linux's (mem 1:3/1:5/1:8/1:9, tty 5:0, console 5:1), so
 // programs that check st_rdev see what they expect.
 #include <arch/arch.h>
@@ -20,12 +20,12 @@ constexpr uint64_t device_number(uint32_t major, uint32_t minor) {
 
 constexpr size_t chunk = 512;  // bytes per copy through a stack buffer
 
-// The console: writes go to every console driver; reads give EOF because there is no
-// console input driver yet (an interactive shell sees end of input and exits).
+// The console: writes go to every console driver; reads and the terminal ioctls are the
+// terminal's (tty.cc).
 class Console final : public Device {
 public:
     Console(fs::FileSystem* owner, uint64_t rdev) : Device(owner, fs::s_ifchr | 0620, rdev) {}
-    int64_t read_stream(fs::IoVector&, bool) override { return 0; }
+    int64_t read_stream(fs::IoVector& data, bool nonblock) override { return tty_read(data, nonblock); }
     int64_t write_stream(fs::IoVector& data, bool) override {
         char text[chunk];
         size_t done = 0;
@@ -38,11 +38,8 @@ public:
         return static_cast<int64_t>(done);
     }
     bool is_terminal() const override { return true; }
-    // Always ready (no input, so reads never block): the head never notifies.
-    fs::PollHead* poll_head() override { return &head_; }
-
-private:
-    fs::PollHead head_;
+    uint32_t poll_events() override { return tty_poll_events(); }
+    fs::PollHead* poll_head() override { return tty_poll_head(); }
 };
 
 class Null final : public Device {
@@ -131,6 +128,7 @@ int devfs_create(fs::Clock clock, fs::FileSystem** out) {
         delete devfs;
         return -fs::errno_nomem;
     }
+    tty_start();
     *out = devfs;
     return 0;
 }

@@ -612,7 +612,7 @@ int64_t sys_ioctl(const uint64_t* args) {
             Guard guard(vfs_lock);
             available = node->size > file->offset() ? static_cast<int32_t>(node->size - file->offset()) : 0;
         } else if (is_device(node) && static_cast<Device*>(node)->is_terminal()) {
-            available = 0;  // no console input yet
+            available = static_cast<int32_t>(tty_available());
         } else {
             return -errno_notty;
         }
@@ -620,7 +620,7 @@ int64_t sys_ioctl(const uint64_t* args) {
     }
     default: break;
     }
-    if (is_device(node) && static_cast<Device*>(node)->is_terminal()) return terminal_ioctl(request, arg);
+    if (is_device(node) && static_cast<Device*>(node)->is_terminal()) return tty_ioctl(request, arg);
     return -errno_notty;
 }
 

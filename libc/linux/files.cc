@@ -259,56 +259,6 @@ int64_t install_node(Vnode* node, int flags, bool close_on_exec) {
     return fd;
 }
 
-// ---- terminal ioctls ----------------------------------------------------------------------
-
-
-// A terminal in the state a fresh Linux tty has ("stty sane"): 38400 baud, 8 bits, canonical
-// mode with echo, output CR-LF translation.
-KernelTermios default_termios() {
-    KernelTermios t{};
-    t.c_iflag = 0x0500;  // ICRNL | IXON
-    t.c_oflag = 0x0005;  // OPOST | ONLCR
-    t.c_cflag = 0x00bf;  // B38400 | CS8 | CREAD | HUPCL
-    t.c_lflag = 0x8a3b;  // ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
-    const uint8_t cc[] = {3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0x0f, 0x17, 0x16, 0};
-    memcpy(t.c_cc, cc, sizeof(cc));
-    return t;
-}
-
-int64_t terminal_ioctl(unsigned long request, uint64_t arg) {
-    void* app = reinterpret_cast<void*>(arg);
-    switch (request) {
-    case tcgets: {
-        KernelTermios t = default_termios();
-        return mm::vm::copy_to_app(app, &t, sizeof(t));
-    }
-    case tcsets:
-    case tcsetsw:
-    case tcsetsf: {
-        // Accepted and ignored: output is a serial console with fixed settings.
-        KernelTermios t;
-        return mm::vm::copy_from_app(&t, app, sizeof(t));
-    }
-    case tiocgwinsz: {
-        WinSize w{terminal_rows, terminal_cols, 0, 0};
-        return mm::vm::copy_to_app(app, &w, sizeof(w));
-    }
-    case tiocswinsz: {
-        WinSize w;
-        return mm::vm::copy_from_app(&w, app, sizeof(w));
-    }
-    case tiocgpgrp: {
-        int32_t group = 1;  // the application is process 1
-        return mm::vm::copy_to_app(app, &group, sizeof(group));
-    }
-    case tiocspgrp: {
-        int32_t group;
-        return mm::vm::copy_from_app(&group, app, sizeof(group));
-    }
-    default: return -errno_notty;
-    }
-}
-
 // ---- fcntl constants ----------------------------------------------------------------------
 
 // ---- getcwd -------------------------------------------------------------------------------

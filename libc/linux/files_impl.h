@@ -91,20 +91,6 @@ struct VnodeRef {
     }
 };
 
-// Linux's struct termios as the kernel passes it (asm-generic/termbits.h: NCCS 19; the same
-// on x86_64 and aarch64) and struct winsize.
-struct KernelTermios {
-    uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
-    uint8_t c_line;
-    uint8_t c_cc[19];
-};
-
-static_assert(sizeof(KernelTermios) == 36);
-
-struct WinSize {
-    uint16_t rows, cols, xpixel, ypixel;
-};
-
 inline constexpr size_t bounce_size = 64 * 1024;        // regular-file transfers per lock hold
 
 inline constexpr size_t max_rw_count = 0x7ffff000;      // Linux's MAX_RW_COUNT
@@ -113,12 +99,7 @@ inline constexpr int uio_maxiov = 1024;                 // iovecs per readv/writ
 
 inline constexpr size_t getdents_max = 64 * 1024;       // kernel buffer for one getdents64
 
-inline constexpr unsigned long tcgets = 0x5401, tcsets = 0x5402, tcsetsw = 0x5403, tcsetsf = 0x5404,
-                        tiocgpgrp = 0x540f, tiocspgrp = 0x5410, tiocgwinsz = 0x5413,
-                        tiocswinsz = 0x5414, fionread = 0x541b, fionbio = 0x5421,
-                        fionclex = 0x5450, fioclex = 0x5451;
-
-inline constexpr uint16_t terminal_rows = 24, terminal_cols = 80;
+inline constexpr unsigned long fionread = 0x541b, fionbio = 0x5421, fionclex = 0x5450, fioclex = 0x5451;
 
 inline constexpr int f_dupfd = 0, f_getfd = 1, f_setfd = 2, f_getfl = 3, f_setfl = 4, f_getlk = 5,
               f_setlk = 6, f_setlkw = 7, f_ofd_getlk = 36, f_ofd_setlk = 37, f_ofd_setlkw = 38,
@@ -154,8 +135,5 @@ int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write, in
 // `flags` (access mode, O_NONBLOCK), close-on-exec as asked. The descriptor or -errno.
 int64_t install_node(Vnode* node, int flags, bool close_on_exec);
 
-// ---- terminals ----------------------------------------------------------------------------
-KernelTermios default_termios();
-int64_t terminal_ioctl(unsigned long request, uint64_t arg);
 
 }  // namespace mica::abi::files

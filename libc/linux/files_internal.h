@@ -32,7 +32,7 @@ size_t pipe_available(fs::Vnode* end);  // FIONREAD
 // ---- devices (devfs.cc) -------------------------------------------------------------------
 // Character devices: only devfs makes S_IFCHR vnodes, and they are all Device. They are
 // streams (vnode.h): transfers run outside the VFS lock (the console may be slow) and are
-// thread-safe. None ever blocks; the console and the random devices have a PollHead that
+// thread-safe. Only the console's reads block; the random devices have a PollHead that
 // never notifies, so epoll accepts them as Linux does (it refuses null and zero: -EPERM).
 class Device : public fs::Vnode {
 public:
@@ -52,6 +52,18 @@ public:
 };
 inline bool is_device(const fs::Vnode* node) { return (node->mode & fs::s_ifmt) == fs::s_ifchr; }
 extern const fs::FileSystemType devfs_type;
+
+// ---- the console terminal (tty.cc) --------------------------------------------------------
+// /dev/console and /dev/tty are one terminal: the console driver's input through the line
+// discipline (mica/linux/tty_ldisc.h). tty_start (devfs, at mount) connects it to the
+// console's input. A read blocks as a Linux tty read does (interruptibly); without a
+// console that receives, it returns end of file at once.
+void tty_start();
+int64_t tty_read(fs::IoVector& data, bool nonblock);
+uint32_t tty_poll_events();
+fs::PollHead* tty_poll_head();
+size_t tty_available();                                   // FIONREAD
+int64_t tty_ioctl(unsigned long request, uint64_t arg);   // TCGETS, TIOCGWINSZ... (else -ENOTTY)
 
 // ---- anonymous files (eventfd, timerfd, epoll) -------------------------------------------
 // Objects with a descriptor but no name, on filesystems that are never mounted (Linux's
