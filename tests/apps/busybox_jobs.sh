@@ -52,9 +52,8 @@ seq 1 100000 | head -n 3
 echo "the writer ended by SIGPIPE after head: $(seq 1 1000000 | head -n 1 > /dev/null; echo ok)"
 
 echo "-- a reader that waits for a writer"
-mkfifo "$dir/fifo"
-(sleep 0.1; echo "through the fifo" > "$dir/fifo") &
-cat "$dir/fifo"
+# (Through a pipe: Mica has no named FIFOs yet - mknod of a FIFO is ENOSYS.)
+(sleep 0.1; echo "through the pipe") | cat
 wait
 rm -rf "$dir"
 echo done
