@@ -23,6 +23,8 @@ namespace {
 constexpr int64_t e_perm = 1, e_srch = 3, e_child = 10, e_nomem = 12, e_fault = 14, e_inval = 22, e_2big = 7;
 constexpr uint32_t wnohang = 1, wuntraced = 2, wexited = 4, wcontinued = 8, wnowait = 0x1000000,
                    wnothread = 0x20000000, wall = 0x40000000, wclone = 0x80000000;
+// wait4 always reports ended children; waitid only with WEXITED (wait4 passes this bit).
+constexpr uint32_t wexited_or_wait4 = wexited;
 
 // Whether child `c` is one that wait4's `pid` (or waitid's id type and id) asks for.
 bool wanted(const Process* self, const Process* c, int64_t pid) {
@@ -32,9 +34,26 @@ bool wanted(const Process* self, const Process* c, int64_t pid) {
     return c->pgid == -pid;
 }
 
-// Waits for a child that `pid` asks for to end (wait4's encoding of what it found in
-// *status, its pid returned), 0 under WNOHANG when none has yet, or -errno. `keep`
-// (WNOWAIT) leaves the zombie.
+// Under process_lock: a stop (WUNTRACED) or continuation (WCONTINUED) of `c` not yet
+// reported, as wait4 encodes it (0: none); consumed unless `keep`.
+int job_change(Process* c, uint32_t options, bool keep) {
+    abi::SignalProcess* s = c->signals;
+    if (!s) return 0;
+    sched::SpinGuard guard(abi::signal_lock);
+    if ((options & wuntraced) && s->stop_report) {
+        if (!keep) s->stop_report = false;
+        return (s->stop_signal << 8) | 0x7f;
+    }
+    if ((options & wcontinued) && s->continue_report) {
+        if (!keep) s->continue_report = false;
+        return 0xffff;
+    }
+    return 0;
+}
+
+// Waits for a child that `pid` asks for to end - or stop or continue, as `options` ask -
+// (wait4's encoding of what it found in *status, its pid returned), 0 under WNOHANG when
+// none has yet, or -errno. `keep` (WNOWAIT) leaves the zombie or the report.
 int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep) {
     Process* self = abi::current_process();
     sched::InterruptibleScope scope;
@@ -48,9 +67,13 @@ int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep) {
                 for (Process* c = self->first_child; c; c = c->next_sibling) {
                     if (!wanted(self, c, pid)) continue;
                     any = true;
-                    if (c->zombie) {
+                    if (c->zombie && (options & wexited_or_wait4)) {
                         found = c;
                         break;
+                    }
+                    if (int change = c->zombie ? 0 : job_change(c, options, keep)) {
+                        *status = change;
+                        return c->pid;  // (the queue guard and the lock are dropped on return)
                     }
                 }
                 if (found && !keep) {
@@ -95,7 +118,7 @@ int64_t sys_wait4(const uint64_t* args) {
     if (options & ~known_options) return -e_inval;
     if (pid == INT32_MIN) return -e_srch;
     int status = 0;
-    int64_t found = wait_for_child(pid, options, &status, false);
+    int64_t found = wait_for_child(pid, options | wexited_or_wait4, &status, false);
     if (found <= 0) return found;
     if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &status, sizeof status)) return -e_fault;
     if (args[3]) {
@@ -117,18 +140,23 @@ int64_t sys_waitid(const uint64_t* args) {
     int64_t pid = type == p_all ? -1 : type == p_pid ? id : -static_cast<int64_t>(id);
     if (type == p_pgid && id == abi::current_process_group()) pid = 0;
     abi::SigInfo info = {};
-    if (!(options & wexited)) {
-        // Only stops and continues are asked for, and nothing stops yet.
-        if (!(options & wnohang)) return -e_child;
-    } else {
-        int status = 0;
-        int64_t found = wait_for_child(pid, options, &status, options & wnowait);
-        if (found < 0) return found;
-        if (found > 0) {
-            info.signo = abi::sigchld;
+    int status = 0;
+    // waitid's WSTOPPED is wait4's WUNTRACED (the same bit).
+    int64_t found = wait_for_child(pid, options, &status, options & wnowait);
+    if (found < 0) return found;
+    if (found > 0) {
+        constexpr int cld_stopped = 5, cld_continued = 6;
+        info.signo = abi::sigchld;
+        info.child.pid = static_cast<int32_t>(found);
+        if (status == 0xffff) {
+            info.code = cld_continued;
+            info.child.status = abi::sigcont;
+        } else if ((status & 0xff) == 0x7f) {
+            info.code = cld_stopped;
+            info.child.status = (status >> 8) & 0xff;
+        } else {
             bool exited = (status & 0x7f) == 0;
             info.code = exited ? abi::cld_exited : abi::cld_killed;
-            info.child.pid = static_cast<int32_t>(found);
             info.child.status = exited ? (status >> 8) & 0xff : status & 0x7f;
         }
     }

@@ -74,11 +74,35 @@ ThreadSignals* taker(SignalProcess& p, int sig) {
     return nullptr;
 }
 
-// Nothing stops yet (stop signals are ignored), so SIGCONT only runs its handler.
+void discard_everywhere(SignalProcess& p, int sig) {
+    while (dequeue(p.pending, sig, nullptr)) {}
+    for (ThreadSignals* t = p.threads; t; t = t->next) {
+        while (dequeue(t->pending, sig, nullptr)) {}
+    }
+}
+
+// Ends a stop (SIGCONT, SIGKILL): the stopped threads go on (signal_lock held).
+void resume(SignalProcess& p, bool report) {
+    if (!__atomic_load_n(&p.stopped, __ATOMIC_ACQUIRE)) return;
+    __atomic_store_n(&p.stopped, uint8_t{0}, __ATOMIC_RELEASE);
+    p.stop_report = false;
+    if (report) p.continue_report = p.continue_notice = true;
+    sched::WaitQueue::Guard guard(p.stop_wait);
+    p.stop_wait.wake_all();
+}
+
+// As Linux: a stop signal discards a pending SIGCONT and the other way round; SIGCONT
+// continues a stopped process even when it is blocked, ignored or handled.
 int64_t post(SignalProcess& p, ThreadSignals* target, const SigInfo& info) {
     int sig = info.signo;
     if (sig == 0) return 0;
     if (sig < 1 || sig > signal_count) return -22;
+    if (stop_signal(sig)) discard_everywhere(p, sigcont);
+    if (sig == sigcont) {
+        for (int stop : {sigstop, sigtstp, sigttin, sigttou}) discard_everywhere(p, stop);
+        resume(p, true);
+    }
+    if (sig == sigkill) resume(p, false);
     if (discarded(p, sig, target) && sig != sigkill) return 0;
     PendingSet& set = target ? target->pending : p.pending;
     if (!enqueue(set, info)) return -11;
@@ -105,7 +129,7 @@ SigInfo user_info(int sig, int code) {
 
 bool ignored_in(const SignalProcess& p, int sig) {
     uint64_t h = p.actions[sig].handler;
-    return h == sig_ign || (h == sig_dfl && (default_ignored(sig) || stop_signal(sig)));
+    return h == sig_ign || (h == sig_dfl && default_ignored(sig));
 }
 
 SignalProcess* current_signals() {
@@ -267,6 +291,54 @@ void fault_signal(arch::UserRegs*, const SigInfo& fault, const char* what, uintp
 }
 
 namespace {
+void notify_parent(int code, int status) {
+    Process* self = current_process();
+    Process* parent;
+    {
+        sched::SpinGuard guard(process_lock);
+        parent = self->parent;
+    }
+    if (!parent) return;
+    bool quiet;
+    {
+        sched::SpinGuard guard(process_lock);
+        sched::SpinGuard signals(signal_lock);
+        quiet = !parent->signals || (parent->signals->actions[sigchld].flags & sa_nocldstop);
+    }
+    if (!quiet) {
+        SigInfo chld = {};
+        chld.signo = sigchld;
+        chld.code = code;
+        chld.child.pid = self->pid;
+        chld.child.status = status;
+        send_to_process(parent->pid, chld);
+    }
+    sched::WaitQueue::Guard guard(parent->children);  // wait4's WUNTRACED / WCONTINUED
+    parent->children.wake_all();
+}
+
+void notify_parent_of_stop(SignalProcess&, int sig) {
+    constexpr int cld_stopped = 5;
+    notify_parent(cld_stopped, sig);
+}
+
+// A stopped process's threads wait here (at a delivery point, nothing held) for SIGCONT or
+// SIGKILL; the first to go on tells the parent it continued.
+void wait_while_stopped(SignalProcess& p) {
+    {
+        sched::WaitQueue::Guard guard(p.stop_wait);
+        while (__atomic_load_n(&p.stopped, __ATOMIC_ACQUIRE)) p.stop_wait.wait(guard);
+    }
+    bool notice;
+    {
+        sched::SpinGuard guard(signal_lock);
+        notice = p.continue_notice;
+        p.continue_notice = false;
+    }
+    constexpr int cld_continued = 6;
+    if (notice) notify_parent(cld_continued, sigcont);
+}
+
 // The default action of `sig`, which ends the process (ignored ones never get here).
 [[noreturn]] void default_action(int sig, const SigInfo& info) {
     if (info.code == si_kernel || info.code == si_user || info.code == si_tkill || info.code == si_queue) {
@@ -285,6 +357,7 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
     for (;;) {
         // The process is ending (exit_group, a fatal signal in another thread): so does this thread.
         if (current_process()->exiting) end_current_thread(0);
+        if (__atomic_load_n(&process.stopped, __ATOMIC_ACQUIRE)) wait_while_stopped(process);
         SigInfo info;
         KernelSigaction action;
         uint64_t saved_mask = 0;
@@ -307,7 +380,17 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
             action = process.actions[sig];
             if (action.handler == sig_ign) continue;
             if (action.handler == sig_dfl) {
-                if (default_ignored(sig) || stop_signal(sig)) continue;
+                if (default_ignored(sig)) continue;
+                if (stop_signal(sig)) {
+                    // The default action stops the process (below, without the lock).
+                    process.stop_signal = sig;
+                    process.stop_report = true;
+                    process.continue_report = false;
+                    __atomic_store_n(&process.stopped, uint8_t{1}, __ATOMIC_RELEASE);
+                    for (ThreadSignals* t = process.threads; t; t = t->next) {
+                        if (t != self) sched::interrupt(t->thread);
+                    }
+                }
             } else {
                 saved_mask = self->saved_mask_valid ? self->saved_mask : self->mask;
                 self->saved_mask_valid = false;
@@ -318,6 +401,10 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
                     process.actions[sig].flags &= ~sa_siginfo;
                 }
             }
+        }
+        if (action.handler == sig_dfl && stop_signal(info.signo)) {
+            notify_parent_of_stop(process, info.signo);
+            continue;  // the loop's start waits while stopped
         }
         if (action.handler == sig_dfl) default_action(info.signo, info);
         if (restart_pending) {
@@ -415,7 +502,7 @@ void free_thread_signals(ThreadSignals* s) {
 }
 
 SignalProcess* new_process_signals(const SignalProcess* parent, int pid) {
-    auto* p = static_cast<SignalProcess*>(calloc(1, sizeof(SignalProcess)));
+    auto* p = new SignalProcess{};
     if (!p) return nullptr;
     p->pid = pid;
     if (parent) {
@@ -431,7 +518,7 @@ void free_process_signals(SignalProcess* p) {
         sched::SpinGuard guard(signal_lock);
         clear(p->pending);
     }
-    free(p);
+    delete p;
 }
 
 void signals_exec() {

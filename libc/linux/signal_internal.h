@@ -4,6 +4,7 @@
 
 #include <mica/linux/process.h>
 #include <mica/linux/signal.h>
+#include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
 #include <stdint.h>
 
@@ -58,6 +59,13 @@ struct SignalProcess {
     PendingSet pending;
     ThreadSignals* threads;
     int pid;
+    // Job control: stopped by a stop signal's default action until SIGCONT or SIGKILL
+    // (atomic: threads wait on stop_wait without signal_lock); what wait4 has yet to report
+    // (WUNTRACED, WCONTINUED) and the parent to hear (SIGCHLD), under signal_lock.
+    uint8_t stopped;
+    int stop_signal;
+    bool stop_report, continue_report, continue_notice;
+    sched::WaitQueue stop_wait;
 };
 
 extern sched::Spinlock signal_lock;
