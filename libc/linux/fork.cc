@@ -264,6 +264,9 @@ int64_t sys_execve(const uint64_t* args) {
         free(pointers);
         return result;
     }
+    // As Linux: the other threads end before the new program starts (also when it fails to
+    // load after this point: the process goes on with this one thread).
+    abi::end_other_threads();
     char error[256];
     uintptr_t entry, sp;
     bool committed;

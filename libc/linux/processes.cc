@@ -308,6 +308,43 @@ void exit_process(int wait_status) {
     end_current_thread(0);
 }
 
+bool thread_must_end() {
+    Process* p = current_process();
+    return p && (p->exiting || (p->exec_thread && p->exec_thread != sched::current()));
+}
+
+void end_other_threads() {
+    Process* p = current_process();
+    {
+        sched::SpinGuard guard(process_lock);
+        if (p->threads == 1) return;
+        p->exec_thread = sched::current();
+    }
+    {
+        sched::SpinGuard guard(signal_lock);
+        for (ThreadSignals* t = p->signals->threads; t; t = t->next) {
+            if (t->thread != sched::current()) sched::interrupt(t->thread);
+        }
+    }
+    // They end at their next delivery point (a thread in a wait that cannot be cut short
+    // ends when the wait does): poll, as this is rare.
+    constexpr uint64_t poll_ns = 1000000;
+    for (;;) {
+        {
+            sched::SpinGuard guard(process_lock);
+            if (p->threads == 1) {
+                p->exec_thread = nullptr;
+                break;
+            }
+        }
+        sched::sleep_ns(poll_ns);
+    }
+    auto* app = static_cast<AppThread*>(sched::current()->app);
+    app->tid = p->pid;
+    sched::SpinGuard guard(signal_lock);
+    static_cast<ThreadSignals*>(app->signals)->tid = p->pid;
+}
+
 void exit_application(int status) { exit_process((status & 0xff) << 8); }
 
 void end_process_by_signal(int signal) { exit_process(signal & 0x7f); }

@@ -30,6 +30,7 @@ struct Process {
     int threads = 0;                  // live threads
     bool zombie = false;
     bool exiting = false;             // exit_group or a fatal signal: its threads end
+    sched::Thread* exec_thread = nullptr;  // execve in progress: every other thread ends
     int exit_status = 0;              // wait4's encoding, once exiting
     void* vfork = nullptr;            // a vfork child: its parent's wait (processes.cc)
     sched::WaitQueue children;        // the parent side of wait4 and vfork
@@ -70,6 +71,12 @@ struct AppThread;
 bool become_first_process(sched::Thread* t, AppThread* app);
 // execve committed: a vfork parent may go on.
 void vfork_exec_done();
+// execve: the process's other threads end (Linux's de_thread); the caller becomes the
+// main thread (its tid the pid).
+void end_other_threads();
+// Whether the calling thread must end at its next delivery point (its process is exiting,
+// or another thread of it is exec'ing).
+bool thread_must_end();
 // The process of the calling thread ends with `wait_status` (wait4's encoding): its other
 // threads are told to end, this one ends; the first process stops the machine instead.
 [[noreturn]] void exit_process(int wait_status);

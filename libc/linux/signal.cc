@@ -356,7 +356,7 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
     bool restart_pending = syscall && arch::syscall_result(regs) == -e_restart;
     for (;;) {
         // The process is ending (exit_group, a fatal signal in another thread): so does this thread.
-        if (current_process()->exiting) end_current_thread(0);
+        if (thread_must_end()) end_current_thread(0);
         if (__atomic_load_n(&process.stopped, __ATOMIC_ACQUIRE)) wait_while_stopped(process);
         SigInfo info;
         KernelSigaction action;
