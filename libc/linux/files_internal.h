@@ -83,6 +83,16 @@ const char* executable_path();
 
 // ---- synthetic trees (devfs, procfs) ------------------------------------------------------
 // A directory with a fixed list of children, built once at mount.
+// Entries a StaticDir finds at run time after its fixed ones (/proc's process ids).
+class DynamicEntries {
+public:
+    virtual ~DynamicEntries() = default;
+    // A new reference to the node named `name`, or -ENOENT.
+    virtual int lookup(fs::Name name, fs::Vnode** out) = 0;
+    // The `index`-th entry (name, inode number, dt_* type); false past the last one.
+    virtual bool entry(uint64_t index, fs::DirEntry* out) = 0;
+};
+
 class StaticDir final : public fs::Vnode {
 public:
     static constexpr int max_entries = 16;
@@ -90,10 +100,13 @@ public:
     ~StaticDir() override;
     // Adds `node` under `name` (a string literal), taking over the creator's reference.
     bool add(const char* name, fs::Vnode* node);
+    // Entries found at run time after the fixed ones (owned from here on).
+    void set_dynamic(DynamicEntries* dynamic) { dynamic_ = dynamic; }
     int lookup(fs::Name name, fs::Vnode** out) override;
     int readdir(uint64_t cookie, fs::DirEntry* out) override;
 
 private:
+    DynamicEntries* dynamic_ = nullptr;
     struct Entry {
         const char* name;
         fs::Vnode* node;
@@ -102,6 +115,9 @@ private:
     Entry entries_[max_entries] = {};
     int count_ = 0;
 };
+
+// /proc's process directories (procfs_pid.cc), for its root.
+DynamicEntries* process_directories(fs::FileSystem* owner, StaticDir* root);
 
 // A filesystem whose tree is built by `populate` at creation.
 class StaticFs final : public fs::FileSystem {

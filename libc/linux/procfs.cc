@@ -126,6 +126,7 @@ int procfs_create(fs::Clock clock, fs::FileSystem** out) {
     bool ok = self && self->add("exe", fs::make_object<ExeLink>(owner)) &&
               self->add("maps", fs::make_object<ProcFile>(owner, &generate_maps));
     ok = root->add("self", self) && ok;  // add() drops a node it cannot take
+    root->set_dynamic(process_directories(owner, root));
     ok = ok && root->add("meminfo", fs::make_object<ProcFile>(owner, &generate_meminfo)) &&
          root->add("cpuinfo", fs::make_object<ProcFile>(owner, &generate_cpuinfo));
     if (!ok) {

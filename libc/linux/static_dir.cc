@@ -11,6 +11,7 @@ StaticDir::StaticDir(fs::FileSystem* owner, StaticDir* parent)
 
 StaticDir::~StaticDir() {
     for (int i = 0; i < count_; ++i) entries_[i].node->unref();
+    delete dynamic_;
 }
 
 bool StaticDir::add(const char* name, fs::Vnode* node) {
@@ -35,7 +36,7 @@ int StaticDir::lookup(fs::Name name, fs::Vnode** out) {
             if (name.equals(entries_[i].name)) found = entries_[i].node;
         }
     }
-    if (!found) return -fs::errno_noent;
+    if (!found) return dynamic_ ? dynamic_->lookup(name, out) : -fs::errno_noent;
     found->ref();
     *out = found;
     return 0;
@@ -55,7 +56,9 @@ int StaticDir::readdir(uint64_t cookie, fs::DirEntry* out) {
         name = entries_[cookie - 2].name;
         node = entries_[cookie - 2].node;
     } else {
-        return 0;
+        if (!dynamic_ || !dynamic_->entry(cookie - 2 - count_, out)) return 0;
+        out->next_cookie = cookie + 1;
+        return 1;
     }
     out->ino = node->ino;
     out->type = fs::dtype_of(node->mode);

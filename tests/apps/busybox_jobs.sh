@@ -28,11 +28,13 @@ pid=$!
 kill $pid
 wait $pid
 echo "killed sleep: status $?"
+# (Not SIGINT: a non-interactive shell's background job ignores it once it has set that up,
+# so whether SIGINT kills it depends on which comes first, on Linux too.)
 sleep 30 &
 pid=$!
-kill -INT $pid
+kill -HUP $pid
 wait $pid
-echo "interrupted sleep: status $?"
+echo "hung-up sleep: status $?"
 kill -0 $pid 2>/dev/null || echo "it is gone"
 
 echo "-- the shell takes a signal while waiting"
@@ -55,5 +57,14 @@ echo "-- a reader that waits for a writer"
 # (Through a pipe: Mica has no named FIFOs yet - mknod of a FIFO is ENOSYS.)
 (sleep 0.1; echo "through the pipe") | cat
 wait
+echo "-- /proc of a background job"
+sleep 1 &
+job=$!
+[ -d /proc/$job ] && echo "its directory: yes"
+[ "$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$job/status)" = "$$" ] && echo "its parent is this shell: yes"
+[ "$(cut -d' ' -f5 /proc/$job/stat)" = "$(cut -d' ' -f5 /proc/$$/stat)" ] && echo "same process group: yes"
+kill $job
+wait $job
+[ -d /proc/$job ] || echo "gone once waited for: yes"
 rm -rf "$dir"
 echo done
