@@ -5,6 +5,7 @@
 #include "signal_internal.h"
 #include "files_internal.h"
 #include <arch/arch.h>
+#include <mica/config.h>
 #include <mica/console.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
@@ -206,8 +207,15 @@ bool become_first_process(sched::Thread* t, AppThread* app) {
 }
 
 int64_t fork_process(uint64_t flags, uintptr_t stack, uint32_t* child_tid) {
-    constexpr int64_t e_nomem = 12;
+    constexpr int64_t e_nomem = 12, e_nosys = 38;
     constexpr uint64_t clone_vfork = 0x4000;
+    if (!CONFIG_PROCESSES) {
+        static bool reported = false;  // once: a shell may try for every command
+        if (!__atomic_exchange_n(&reported, true, __ATOMIC_RELAXED)) {
+            kprintf("mica: fork: this kernel runs one process (CONFIG_PROCESSES is off): returning -ENOSYS\n");
+        }
+        return -e_nosys;
+    }
     Process* parent = current_process();
     auto* child = new Process;
     if (!child) return -e_nomem;
