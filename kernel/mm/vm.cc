@@ -1,6 +1,6 @@
 // Virtual memory (vm.h): the kernel page table, the operations on the current address
 // space, demand paging and copy-on-write faults, and cross-CPU TLB invalidation. Spaces are
-// created, forked, switched and destroyed in space.cc; snapshots are in snapshot.cc; the
+// created, forked, switched and destroyed in space.cc; emptying one is in clear_space.cc; the
 // checked copies to and from the application are in app_copy.cc.
 //
 // Locking: `vm_lock` (a spinlock, interrupts off, held briefly) covers every space's areas

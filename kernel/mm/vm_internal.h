@@ -1,5 +1,5 @@
 // Shared between the parts of mm::vm (vm.cc: operations on the current address space and
-// faults; space.cc: creating, forking, switching and destroying spaces; snapshot.cc; and
+// faults; space.cc: creating, forking, switching and destroying spaces; clear_space.cc; and
 // app_copy.cc): not part of the interface.
 #pragma once
 

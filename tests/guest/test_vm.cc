@@ -43,27 +43,6 @@ KTEST(vm, demand_paging_populates_on_touch) {
     KEXPECT(!readable(static_cast<uintptr_t>(a)));
 }
 
-KTEST(vm, resident_count_survives_a_snapshot_of_many_areas) {
-    // Restoring a fork snapshot clears every area at once; the resident count went down by
-    // a running total instead of each area's pages (AnonPages wrapped below zero after the
-    // first fork of a shell; found by tools/soak's --memstats).
-    vm::Stats before = vm::stats();
-    intptr_t areas[3];
-    for (auto& a : areas) {
-        a = vm::map_anonymous(0, 4 * page, rw, false);
-        KASSERT(a > 0);
-        for (size_t i = 0; i < 4 * page; i += page) reinterpret_cast<volatile char*>(a)[i] = 1;
-    }
-    KEXPECT_EQ(vm::stats().resident_pages, before.resident_pages + 12);
-    vm::Snapshot* s = vm::take_snapshot();
-    KASSERT(s != nullptr);
-    vm::restore_snapshot(s);
-    KEXPECT_EQ(vm::stats().resident_pages, before.resident_pages + 12);
-    for (auto a : areas) KEXPECT_EQ(reinterpret_cast<volatile char*>(a)[page], 1);
-    for (auto a : areas) KEXPECT_EQ(vm::unmap(static_cast<uintptr_t>(a), 4 * page), 0);
-    KEXPECT_EQ(vm::stats().resident_pages, before.resident_pages);
-}
-
 KTEST(vm, protection_faults_are_reported) {
     intptr_t a = vm::map_anonymous(0, 4 * page, rw, false);
     KASSERT(a > 0);

@@ -156,14 +156,6 @@ int copy_to_app(void* app_dst, const void* src, size_t length);
 // -EFAULT, or -ENAMETOOLONG (errno 36) when no NUL comes within `capacity` bytes.
 int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity);
 
-// fork() in one address space (libc/linux/fork.cc, until it moves to fork_space): a copy of every application area and
-// the contents of its populated pages, taken when a parent forks and put back when its
-// child is done. restore_snapshot replaces whatever the application has mapped with the
-// snapshot and frees it; discard_snapshot only frees it.
-struct Snapshot;
-Snapshot* take_snapshot();
-void restore_snapshot(Snapshot* snapshot);
-void discard_snapshot(Snapshot* snapshot);
 // Removes every application area (execve).
 void unmap_all();
 
