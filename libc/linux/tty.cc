@@ -5,8 +5,8 @@
 // Locking: `lock` (a spinlock, interrupts off) guards the discipline and is taken by the
 // interrupt handler, so nothing under it sleeps; echoes go to console::write under it (the
 // console's output lock nests inside). Readers sleep on the terminal's PollHead, which every
-// input notifies. Signals typed (^C, ^\, ^Z) are sent from a small kernel thread, not from
-// the interrupt handler: sending one may take locks that are not for interrupt context.
+// input notifies. Signals typed (^C, ^\, ^Z) are sent from the interrupt handler: sending
+// takes only spinlocks (process_lock, signal_lock), which keep interrupts off.
 #include <mica/console.h>
 #include <mica/fs/poll_wait.h>
 #include <mica/linux/signal.h>
@@ -50,28 +50,16 @@ struct Terminal {
     fs::PollHead head;                  // POLLIN when input becomes readable
     int foreground = no_group;          // TIOCSPGRP; atomic
     WinSize size{default_rows, default_cols, 0, 0};  // under lock
-    uint32_t pending_signals = 0;       // atomic: typed, not yet sent
-    sched::Semaphore signal_wake;
     bool started = false;
 } terminal;
 
 // The foreground process group. Until a job-control shell sets one (TIOCSPGRP), it is the
-// running process's: without job control every process stays in the group it inherited,
-// as on Linux, and with fork emulated only the running process can take a signal.
+// first process's group (1), the session's: without job control every process stays in the
+// group it inherited, as on Linux.
 int foreground_group() {
+    constexpr int first_group = 1;
     int group = __atomic_load_n(&terminal.foreground, __ATOMIC_RELAXED);
-    return group == no_group ? current_process_group() : group;
-}
-
-void send_typed_signals(void*) {
-    for (;;) {
-        terminal.signal_wake.wait();
-        uint32_t signals = __atomic_exchange_n(&terminal.pending_signals, 0u, __ATOMIC_ACQ_REL);
-        int group = foreground_group();
-        for (int s = 1; s < 32; ++s) {
-            if (signals & (1u << s)) signal_process_group(group, s);
-        }
-    }
+    return group == no_group ? first_group : group;
 }
 
 // The console's input handler: interrupt context.
@@ -82,9 +70,12 @@ void receive(const char* bytes, size_t length) {
         terminal.ldisc.receive(reinterpret_cast<const uint8_t*>(bytes), length, host);
     }
     terminal.head.notify(pollin | pollrdnorm);
+    // Sending a signal takes only spinlocks, so it is done here, in the interrupt.
     if (host.signals) {
-        __atomic_fetch_or(&terminal.pending_signals, host.signals, __ATOMIC_ACQ_REL);
-        terminal.signal_wake.post();
+        int group = foreground_group();
+        for (int s = 1; s < 32; ++s) {
+            if (host.signals & (1u << s)) signal_process_group(group, s);
+        }
     }
 }
 
@@ -117,11 +108,6 @@ int64_t take(fs::IoVector& data) {
 void tty_start() {
     if (terminal.started) return;  // devfs is mounted once per boot (and again by tests)
     terminal.started = true;
-    sched::Thread* t = sched::create("tty-signals", send_typed_signals, nullptr);
-    if (t) {
-        sched::detach(t);
-        sched::start(t);
-    }
     console::set_input_handler(receive);
 }
 
