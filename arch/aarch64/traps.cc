@@ -66,15 +66,12 @@ void return_to_application(TrapFrame* frame) {
     }
 }
 
-// A fault in application code: its signal goes to the handler (on return from here), or the
+
+// A fault in application code: its signal goes to the handler on the way back, or the
 // process ends as the signal's default action would end it.
-void application_fault(TrapFrame* frame, int signal, int code, uintptr_t address, const char* what,
-                       uintptr_t report_address) {
-    mica::abi::SigInfo info = {};
-    info.signo = signal;
-    info.code = code;
-    info.fault.address = address;
-    mica::abi::fault_signal(static_cast<mica::arch::UserRegs*>(frame), info, what, report_address, frame->elr);
+void application_fault_at(TrapFrame* frame, int signal, int code, uintptr_t fault_address, const char* what,
+                          uintptr_t report_address) {
+    mica::abi::fault_signal(signal, code, fault_address, what, report_address, frame->elr);
     return_to_application(frame);
 }
 
@@ -117,7 +114,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         if (in_application(pc)) {
             if (vm::fault_for_lack_of_memory(frame->far, access)) mica::abi::kill_application_out_of_memory(frame->far, pc);
             bool permission = ((iss & 0x3f) >> 2) == 0x3;
-            application_fault(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
+            application_fault_at(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
                               frame->far, (iss & iss_wnr) ? "write to" : "read from", frame->far);
             return;
         }
@@ -129,7 +126,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         if (vm::handle_fault(frame->far, vm::Access::execute)) return;
         if (in_application(pc)) {
             bool permission = ((iss & 0x3f) >> 2) == 0x3;
-            application_fault(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
+            application_fault_at(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
                               frame->far, "instruction fetch from", frame->far);
             return;
         }
@@ -138,20 +135,20 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
                        fault_status(iss & 0x3f), vm::describe_fault(frame->far, vm::Access::execute), pc);
     case ec_unknown:
         if (in_application(pc)) {
-            application_fault(frame, mica::abi::sigill, mica::abi::ill_illopc, pc, "undefined instruction", 0);
+            application_fault_at(frame, mica::abi::sigill, mica::abi::ill_illopc, pc, "undefined instruction", 0);
             return;
         }
         mica::panic_at(pc, fp, dump_registers, frame, "undefined instruction at pc %#lx", pc);
     case ec_brk:
         if (in_application(pc)) {
-            application_fault(frame, mica::abi::sigtrap, mica::abi::trap_brkpt, pc, "breakpoint", 0);
+            application_fault_at(frame, mica::abi::sigtrap, mica::abi::trap_brkpt, pc, "breakpoint", 0);
             return;
         }
         mica::panic_at(pc, fp, dump_registers, frame, "breakpoint (brk #%#lx) at pc %#lx", iss & 0xffff, pc);
     case ec_pc_alignment:
     case ec_sp_alignment:
         if (in_application(pc)) {
-            application_fault(frame, mica::abi::sigbus, mica::abi::bus_adraln, pc, "misaligned pc or sp", 0);
+            application_fault_at(frame, mica::abi::sigbus, mica::abi::bus_adraln, pc, "misaligned pc or sp", 0);
             return;
         }
         mica::panic_at(pc, fp, dump_registers, frame, "%s alignment fault at pc %#lx",

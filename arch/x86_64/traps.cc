@@ -63,17 +63,14 @@ void return_to_application(TrapFrame* frame) {
     mica_signal_exit(moved, nullptr);
 }
 
-// A fault in application code: its signal goes to the handler (on return from here), or
-// the process ends as the signal's default action would end it.
-void application_fault(TrapFrame* frame, int signal, int code, uintptr_t address, const char* what,
-                       uintptr_t report_address) {
-    mica::abi::SigInfo info = {};
-    info.signo = signal;
-    info.code = code;
-    info.fault.address = address;
-    mica::abi::fault_signal(static_cast<mica::arch::UserRegs*>(frame), info, what, report_address, frame->rip);
+// A fault in application code: its signal goes to the handler on the way back, or the
+// process ends as the signal's default action would end it.
+void application_fault_at(TrapFrame* frame, int signal, int code, uintptr_t fault_address, const char* what,
+                          uintptr_t report_address) {
+    mica::abi::fault_signal(signal, code, fault_address, what, report_address, frame->rip);
     return_to_application(frame);
 }
+
 }  // namespace
 
 extern "C" void x86_64_trap(TrapFrame* frame) {
@@ -103,7 +100,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
         }
         if (in_application(frame->rip)) {
             if (vm::fault_for_lack_of_memory(address, access)) mica::abi::kill_application_out_of_memory(address, frame->rip);
-            application_fault(frame, mica::abi::sigsegv,
+            application_fault_at(frame, mica::abi::sigsegv,
                               (e & pf_present) ? mica::abi::segv_accerr : mica::abi::segv_maperr, address,
                               (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",
                               address);
@@ -138,7 +135,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
                    : signal == mica::abi::sigbus ? bus_adraln
                                                  : mica::abi::si_kernel;
         uintptr_t address = signal == mica::abi::sigsegv || signal == mica::abi::sigtrap ? 0 : frame->rip;
-        application_fault(frame, signal, code, address, name, 0);
+        application_fault_at(frame, signal, code, address, name, 0);
         return;
     }
     mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "%s (vector %lu, error code %#lx) at rip %#lx",

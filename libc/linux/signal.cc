@@ -259,35 +259,40 @@ bool children_reaped_automatically(const SignalProcess* p) {
     return a.handler == sig_ign || (a.flags & sa_nocldwait);
 }
 
-void fault_signal(arch::UserRegs*, const SigInfo& fault, const char* what, uintptr_t address, uintptr_t pc) {
+void fault_signal(int signal, int code, uintptr_t fault_address, const char* what, uintptr_t address, uintptr_t pc) {
     ThreadSignals* self = current_thread_signals();
-    SigInfo info = fault;
-    int sig = info.signo;
+    SigInfo info = {};
+    info.signo = signal;
+    info.code = code;
+    info.fault.address = fault_address;
+    int sig = signal;
     // Linux's si_code: an access the area's protection forbids is SEGV_ACCERR, an address in
     // no area SEGV_MAPERR (a PROT_NONE page is not present, so the CPU cannot tell).
     int prot;
     if (sig == sigsegv && mm::vm::area_protection(info.fault.address & ~uintptr_t{4095}, 1, &prot) == 0) {
         info.code = segv_accerr;
     }
-    {
-        sched::SpinGuard guard(signal_lock);
-        uint64_t handler = self ? self->owner->actions[sig].handler : sig_dfl;
-        bool catchable = self && handler != sig_dfl && handler != sig_ign && !(self->mask & bit(sig));
-        if (catchable) {
-            // At the head of the queue: it is delivered before anything else.
-            auto* p = static_cast<PendingSignal*>(malloc(sizeof(PendingSignal)));
-            if (p) {
-                p->info = info;
-                p->next = self->pending.head;
-                self->pending.head = p;
-                self->pending.bits |= bit(sig);
-                if (sig >= 32) ++self->pending.queued;
-                sched::interrupt(self->thread);
-                return;
-            }
-        }
+    // Queued at the head: it is delivered before anything else, on the way back to the
+    // application - also when it ends the process, so that the exit (which may sleep) runs on
+    // the thread's own stack rather than on a fault's.
+    auto* p = self ? static_cast<PendingSignal*>(malloc(sizeof(PendingSignal))) : nullptr;
+    if (!p) kill_application(sig, what, address, pc);  // no thread state or no memory: at once
+    sched::SpinGuard guard(signal_lock);
+    KernelSigaction& action = self->owner->actions[sig];
+    if (action.handler == sig_dfl || action.handler == sig_ign || (self->mask & bit(sig))) {
+        // As Linux's force_sig: blocked or ignored, it is unblocked and takes its default action.
+        self->mask &= ~bit(sig);
+        action.handler = sig_dfl;
+        self->fatal_what = what;
+        self->fatal_address = address;
+        self->fatal_pc = pc;
     }
-    kill_application(sig, what, address, pc);
+    p->info = info;
+    p->next = self->pending.head;
+    self->pending.head = p;
+    self->pending.bits |= bit(sig);
+    if (sig >= 32) ++self->pending.queued;
+    sched::interrupt(self->thread);
 }
 
 namespace {
@@ -340,7 +345,11 @@ void wait_while_stopped(SignalProcess& p) {
 }
 
 // The default action of `sig`, which ends the process (ignored ones never get here).
-[[noreturn]] void default_action(int sig, const SigInfo& info) {
+[[noreturn]] void default_action(ThreadSignals* self, int sig, const SigInfo& info) {
+    // A fault's report names what was accessed where.
+    if (self->fatal_what && (sig == sigsegv || sig == sigbus || sig == sigill || sig == sigtrap || sig == sigfpe)) {
+        kill_application(sig, self->fatal_what, self->fatal_address, self->fatal_pc);
+    }
     if (info.code == si_kernel || info.code == si_user || info.code == si_tkill || info.code == si_queue) {
         const char* how = info.code == si_kernel ? "sent by the kernel" : "sent by the application";
         kill_application(sig, how, 0, 0);
@@ -406,7 +415,7 @@ void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
             notify_parent_of_stop(process, info.signo);
             continue;  // the loop's start waits while stopped
         }
-        if (action.handler == sig_dfl) default_action(info.signo, info);
+        if (action.handler == sig_dfl) default_action(self, info.signo, info);
         if (restart_pending) {
             if (action.flags & sa_restart) arch::restart_syscall(regs, syscall->number, syscall->first_argument);
             else arch::set_syscall_result(regs, -e_intr);

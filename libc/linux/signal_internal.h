@@ -50,7 +50,10 @@ struct ThreadSignals {
     uint64_t waiting;         // rt_sigtimedwait: the set being waited for (wakes, not delivered)
     uint64_t alt_sp, alt_size;
     int alt_flags;
-    ThreadSignals* next;      // signal_threads
+    // A fault that will end the process (fault_signal): its report.
+    const char* fatal_what;
+    uintptr_t fatal_address, fatal_pc;
+    ThreadSignals* next;      // the process's threads
 };
 
 // A process's signal state: dispositions, the process-directed pending set, its threads.

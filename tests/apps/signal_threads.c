@@ -3,7 +3,7 @@
  * thread that does not block it, masks are per thread (and inherited by new threads),
  * thread-directed and process-wide pending sets, sigwait in a dedicated thread. */
 #define _GNU_SOURCE
-#include "app_test.h"
+#include "signal_test.h"
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -12,27 +12,6 @@
 #include <unistd.h>
 
 #define THREADS 4
-
-static pid_t my_tid(void) { return (pid_t)syscall(SYS_gettid); }
-
-/* A kernel that never interrupts a blocked call would hang the test until ctest's timeout:
- * the watchdog thread (every signal blocked, so it takes none) names the section instead. */
-static const char* volatile section = "start";
-static void* watchdog(void* arg) {
-    (void)arg;
-    sleep(60);
-    printf("watchdog: no progress after 60 s in section \"%s\"\n", section);
-    _exit(2);
-}
-static void start_watchdog(void) {
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    pthread_t t;
-    APP_REQUIRE(pthread_create(&t, NULL, watchdog, NULL) == 0);
-    pthread_detach(t);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-}
 
 static void install(int sig, void (*action)(int, siginfo_t*, void*)) {
     struct sigaction sa;

@@ -103,7 +103,9 @@ inline int64_t sigpipe_on_epipe(int64_t result) {
 // A fault in application code (arch traps): delivers `info` to the faulting thread's
 // handler on return from the fault, or, when the signal is blocked, ignored or has its
 // default action, ends the process as Linux does (with the report kill_application prints).
-void fault_signal(arch::UserRegs* regs, const SigInfo& info, const char* what, uintptr_t address, uintptr_t pc);
+// `signal` with si_code `code` and si_addr `fault_address`; `what`, `address` and `pc` name the
+// fault in the report.
+void fault_signal(int signal, int code, uintptr_t fault_address, const char* what, uintptr_t address, uintptr_t pc);
 
 // Delivery point (arch code): called with the registers the application thread resumes
 // with, interrupts off. `syscall` says whether it returns from a system call, whose result
