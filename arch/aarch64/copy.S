@@ -1,6 +1,7 @@
 /* Copies that may fault: mica_copy_checked(dst, src, n) returns 0, or -EFAULT (-14) when an
    access faults and demand paging cannot resolve it (the trap handler resumes at the fixup,
-   see arch::copy_fixup). Byte by byte: it copies system-call arguments, not bulk data. */
+   see arch::copy_fixup). Eight bytes at a time, then the rest byte by byte (signal frames
+   and system-call arguments are a few hundred bytes to a few KiB). */
     .text
     .globl mica_copy_checked
     .hidden mica_copy_checked
@@ -9,7 +10,15 @@ mica_copy_checked:
     cbz x2, 2f
     .globl mica_copy_checked_insn
     .hidden mica_copy_checked_insn
-mica_copy_checked_insn:
+mica_copy_checked_insn:                 /* a fault anywhere up to the fixup is -EFAULT */
+    cmp x2, #8
+    b.lo 1f
+3:  ldr x3, [x1], #8
+    str x3, [x0], #8
+    sub x2, x2, #8
+    cmp x2, #8
+    b.hs 3b
+    cbz x2, 2f
 1:  ldrb w3, [x1], #1
     strb w3, [x0], #1
     subs x2, x2, #1
