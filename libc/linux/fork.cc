@@ -100,7 +100,7 @@ int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep) {
         }
         *status = found->exit_status;
         int found_pid = found->pid;
-        if (!keep) delete found;
+        if (!keep) abi::put_process(found);
         return found_pid;
     }
 }

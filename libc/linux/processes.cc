@@ -102,6 +102,7 @@ void wake_parent(Process* parent) {
             orphans_ended |= c->zombie;
         }
         parent = p->parent;
+        if (parent) ++parent->refs;  // used below, outside the lock
         reaped = !parent || children_reaped_automatically(parent->signals);
         p->zombie = true;
         p->exit_status = wait_status;
@@ -124,14 +125,32 @@ void wake_parent(Process* parent) {
         chld.child.status = exited ? (wait_status >> 8) & 0xff : wait_status & 0x7f;
         send_to_process(parent->pid, chld);
         wake_parent(parent);
+        put_process(parent);
     }
-    if (orphans_ended && init) wake_parent(init);
-    if (reaped) delete p;
+    if (orphans_ended && init) wake_parent(init);  // process 1 is never freed
+    if (reaped) put_process(p);
     sched::exit();
 }
 }  // namespace
 
 int allocate_id() { return __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED); }
+
+Process* hold_parent() {
+    Process* self = current_process();
+    sched::SpinGuard guard(process_lock);
+    Process* parent = self ? self->parent : nullptr;
+    if (parent) ++parent->refs;
+    return parent;
+}
+
+void put_process(Process* p) {
+    bool last;
+    {
+        sched::SpinGuard guard(process_lock);
+        last = --p->refs == 0;
+    }
+    if (last) delete p;
+}
 
 Process* current_process() {
     AppThread* app = self_app();

@@ -36,6 +36,9 @@ struct Process {
     sched::WaitQueue children;        // the parent side of wait4 and vfork
     char name[16] = {};               // the executable's last path component (procfs)
     char* exe = nullptr;              // its path (/proc/self/exe), malloc'd
+    // References to this record: the process table's (dropped when it is reaped) and those
+    // of threads using it outside process_lock (a child telling it about its end or stop).
+    int refs = 1;                     // under process_lock
 };
 
 extern sched::Spinlock process_lock;
@@ -51,6 +54,10 @@ extern Process* all_processes;
 
 // A new process id (process and thread ids share one space, as on Linux).
 int allocate_id();
+// The calling process's parent with a reference taken (nullptr for none), and dropping a
+// reference (the last one frees the record).
+Process* hold_parent();
+void put_process(Process* p);
 
 // fork/vfork/clone without CLONE_VM: a child process running a copy of the calling thread
 // from this system call, on `stack` (0: the same stack pointer). Returns the child's pid to

@@ -298,11 +298,7 @@ void fault_signal(int signal, int code, uintptr_t fault_address, const char* wha
 namespace {
 void notify_parent(int code, int status) {
     Process* self = current_process();
-    Process* parent;
-    {
-        sched::SpinGuard guard(process_lock);
-        parent = self->parent;
-    }
+    Process* parent = hold_parent();
     if (!parent) return;
     bool quiet;
     {
@@ -318,8 +314,11 @@ void notify_parent(int code, int status) {
         chld.child.status = status;
         send_to_process(parent->pid, chld);
     }
-    sched::WaitQueue::Guard guard(parent->children);  // wait4's WUNTRACED / WCONTINUED
-    parent->children.wake_all();
+    {
+        sched::WaitQueue::Guard guard(parent->children);  // wait4's WUNTRACED / WCONTINUED
+        parent->children.wake_all();
+    }
+    put_process(parent);
 }
 
 void notify_parent_of_stop(SignalProcess&, int sig) {
