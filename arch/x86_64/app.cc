@@ -116,6 +116,7 @@ void to_user_regs(const mica::arch::SyscallFrame* f, mica::x86::TrapFrame* t) {
 }  // namespace
 
 extern "C" [[noreturn]] void mica_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall);
+extern "C" [[noreturn]] void mica_restore_trap_frame(mica::x86::TrapFrame* frame);
 
 namespace mica::arch {
 // On the kernel stack just below `frame` (its top): this may run on a fault's IST stack,
@@ -133,6 +134,25 @@ extern "C" void x86_64_signal_exit(mica::x86::TrapFrame* frame, const mica::abi:
     mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), syscall);
 }
 
+namespace {
+// Leaves a delivery point on the system call's own exit path when it can: that path restores
+// every register but %rcx and %r11 (they carry the return address and flags), so it serves
+// when those two hold exactly that - after a handler's frame was pushed (the handler does not
+// read them) and after rt_sigreturn to code that was itself in a system call (as Linux's
+// opportunistic sysret). Anything else leaves through iretq, which restores everything.
+void leave_with(mica::x86::TrapFrame& regs, mica::arch::SyscallFrame* frame) {
+    constexpr uint64_t rflags_tf = 1 << 8, rflags_rf = 1 << 16;
+    if (regs.rcx != regs.rip || regs.r11 != regs.rflags || (regs.rflags & (rflags_tf | rflags_rf))) {
+        mica_restore_trap_frame(&regs);
+    }
+    *frame = mica::arch::SyscallFrame{};
+    frame->r15 = regs.r15, frame->r14 = regs.r14, frame->r13 = regs.r13, frame->r12 = regs.r12;
+    frame->rbp = regs.rbp, frame->rbx = regs.rbx, frame->r9 = regs.r9, frame->r8 = regs.r8;
+    frame->r10 = regs.r10, frame->rdx = regs.rdx, frame->rsi = regs.rsi, frame->rdi = regs.rdi;
+    frame->rax = regs.rax, frame->rip = regs.rip, frame->rflags = regs.rflags, frame->rsp = regs.rsp;
+}
+}  // namespace
+
 extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
     mica::sched::current()->syscall_frame = frame;
     mica::arch::interrupts_enable();
@@ -143,7 +163,10 @@ extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
         to_user_regs(frame, &regs);
         mica::abi::signal_return(static_cast<mica::arch::UserRegs*>(&regs));
         mica::arch::interrupts_disable();
-        mica_signal_exit(&regs, nullptr);
+        // (On this kernel stack, which the frame writes' nested faults do not use.)
+        if (mica::sched::interrupted()) mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(&regs), nullptr);
+        leave_with(regs, frame);
+        return;
     }
     int64_t result = mica::abi::dispatch(number, args);
     frame->rax = static_cast<uint64_t>(result);
@@ -152,6 +175,7 @@ extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
         alignas(16) mica::x86::TrapFrame regs;
         to_user_regs(frame, &regs);
         const mica::abi::SyscallReturn syscall = {number, args[0]};
-        mica_signal_exit(&regs, &syscall);
+        mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(&regs), &syscall);
+        leave_with(regs, frame);
     }
 }

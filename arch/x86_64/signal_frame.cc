@@ -112,6 +112,10 @@ bool push_signal_frame(UserRegs* r, const SignalFrameRequest& q) {
     r->rsp = at;
     r->rip = q.handler;
     r->rflags &= ~(rflags_df | rflags_tf | rflags_rf | rflags_ac);
+    // %rcx and %r11 are scratch at the handler's entry (the frame keeps their values): set
+    // as a system call leaves them, the return can take the system call's exit path.
+    r->rcx = r->rip;
+    r->r11 = r->rflags;
     return true;
 }
 

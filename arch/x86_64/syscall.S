@@ -76,6 +76,14 @@ mica_signal_exit:
     call x86_64_signal_exit             /* %rsp is 16-byte aligned (a TrapFrame is 176 bytes) */
     jmp mica_trap_exit
 
+/* [[noreturn]] void mica_restore_trap_frame(TrapFrame* frame): restores every register from
+   `frame` (16-byte aligned, on this thread's kernel stack) and iretq. Interrupts are off. */
+    .globl mica_restore_trap_frame
+    .hidden mica_restore_trap_frame
+mica_restore_trap_frame:
+    mov %rdi, %rsp
+    jmp mica_trap_exit
+
 /* Where a handler returns when its sigaction had no SA_RESTORER (libcs always give one). */
     .globl mica_sigreturn_trampoline
     .hidden mica_sigreturn_trampoline

@@ -640,6 +640,9 @@ InterruptibleScope::~InterruptibleScope() { current()->interruptible = was_; }
 void interrupt(Thread* t) {
     __atomic_store_n(&t->interrupt_pending, uint8_t{1}, __ATOMIC_SEQ_CST);
     IrqGuard irqs;
+    // The running thread marking itself (a signal to itself, a mask change) is in no wait
+    // and on no other CPU: the mark is all it needs.
+    if (t == this_cpu().current) return;
     // A blocked thread stays on its CPU; a running one may move, but then it is not waiting
     // (it checks the mark under its new CPU's lock before it blocks).
     for (;;) {
