@@ -57,6 +57,22 @@ class Analyse(unittest.TestCase):
             figures, problems = self.verdict(console(rounds))
             self.assertTrue(any("kernel memory grew" in p for p in problems), (last, problems))
 
+    def test_a_slow_warm_up_and_pages_that_come_and_go_pass(self):
+        # Processes side by side reach their most threads after a few rounds; later a page
+        # or two of stacks comes and goes with timing. Neither is a leak.
+        warm = [[(145, 4000, 100, 900 + 40 * i)] * 2 for i in range(3)]
+        toggling = [[(145, 4000, 100, 1000 + (20 if i % 5 == 0 else 0))] * 2 for i in range(15)]
+        figures, problems = self.verdict(console(warm + toggling))
+        self.assertEqual(problems, [])
+        self.assertEqual(figures["kernel_kib"], 0)
+
+    def test_a_slow_leak_is_found_over_many_rounds(self):
+        # One page more every round: the last third's median is above the middle third's.
+        rounds = [[(145, 4000, 100, 1000 + 4 * i)] * 2 for i in range(18)]
+        figures, problems = self.verdict(console(rounds))
+        self.assertTrue(any("kernel memory grew" in p for p in problems), problems)
+        self.assertEqual(figures["kernel_kib"], 24)
+
     def test_a_changed_exit_status_fails(self):
         figures, problems = self.verdict(console([[STEADY] * 2] * 3, statuses={(2, "pipes"): 1}))
         self.assertIn("pipes exited with different statuses: [0, 1]", problems)
