@@ -138,9 +138,14 @@ void kill_application(int signal, const char* what, uintptr_t address, uintptr_t
                                         "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",
                                         "SIGPWR",  "SIGSYS"};
     const char* name = signal > 0 && signal < 32 ? names[signal] : "a real-time signal";
+    // Faults are reported for every process (they are what one debugs); a signal sent to a
+    // child is its parent's business (a shell's `kill %1`), so only the first process's end
+    // by one is reported, as the machine's exit status needs explaining.
+    int pid = current_pid();
     if (address || pc) {
-        kprintf("mica: application killed by %s: %s address %#lx at pc %#lx\n", name, what, address, pc);
-    } else {
+        kprintf("mica: application killed by %s: %s address %#lx at pc %#lx (pid %d)\n", name, what, address, pc,
+                pid);
+    } else if (pid <= 1) {
         kprintf("mica: application killed by %s: %s\n", name, what);
     }
     end_process_by_signal(signal);
