@@ -80,12 +80,12 @@ void enter_application(uintptr_t entry, uintptr_t sp) {
 }
 
 void resume_syscall(const SyscallFrame* saved, uintptr_t, uint64_t result) {
+    arch::interrupts_disable();  // as resume_clone_child: the frame goes where interrupts land
     sched::Thread* self = sched::current();
     auto* frame = reinterpret_cast<aarch64::TrapFrame*>((self->exception_top - sizeof(aarch64::TrapFrame)) & ~uintptr_t{15});
     aarch64::TrapFrame copy = *saved;
     *frame = copy;
     frame->x[0] = result;
-    arch::interrupts_disable();
     // A delivery point too (a forked parent resumes with its SIGCHLD pending).
     if (sched::interrupted()) abi::deliver_signals(static_cast<UserRegs*>(static_cast<aarch64::TrapFrame*>(frame)), nullptr);
     mica_resume_frame(frame);
@@ -96,6 +96,10 @@ uintptr_t syscall_frame_sp(const SyscallFrame* frame) { return frame->sp; }
 
 void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
     // The child's frame goes on its own exception stack, where an exception return expects it.
+    // Interrupts off first: an interrupt taken meanwhile would save its registers exactly
+    // there (the stack's top) and return with the half-written frame's values (the soak
+    // found a child resuming with x0 = 0 and faulting at address 0).
+    arch::interrupts_disable();
     sched::Thread* self = sched::current();
     auto* frame = reinterpret_cast<aarch64::TrapFrame*>((self->exception_top - sizeof(aarch64::TrapFrame)) & ~uintptr_t{15});
     *frame = *parent;
