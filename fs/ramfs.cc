@@ -1,3 +1,4 @@
+#include <mica/fs/file_pages.h>
 #include <mica/fs/ramfs.h>
 #include <mica/sched/list.h>
 #include <string.h>
@@ -77,15 +78,12 @@ private:
 class RamFile final : public Vnode {
 public:
     RamFile(FileSystem* fs, uint32_t mode) : Vnode(fs, s_ifreg | (mode & permission_bits)) {}
-    ~RamFile() override { free(data_); }
     int64_t read(uint64_t offset, void* buffer, size_t length) override;
     int64_t write(uint64_t offset, const void* buffer, size_t length) override;
     int truncate(uint64_t length) override;
 
 private:
-    int reserve(uint64_t bytes);
-    char* data_ = nullptr;
-    uint64_t capacity_ = 0;
+    FilePages data_;
 };
 
 class RamSymlink final : public Vnode {
@@ -304,55 +302,35 @@ int RamDir::readdir(uint64_t cookie, DirEntry* out) {
 
 // --- files -------------------------------------------------------------------------------
 
-int RamFile::reserve(uint64_t bytes) {
-    if (bytes <= capacity_) return 0;
-    if (bytes > ramfs_max_file_bytes) return -errno_fbig;
-    // Doubling keeps appends amortised O(1); the first allocation is exact (archive files).
-    uint64_t want = capacity_ ? capacity_ * 2 : bytes;
-    if (want < bytes) want = bytes;
-    if (want > ramfs_max_file_bytes) want = ramfs_max_file_bytes;
-    if (want != static_cast<size_t>(want)) return -errno_fbig;
-    auto* grown = static_cast<char*>(realloc(data_, want));
-    if (!grown && want > bytes) {
-        want = bytes;
-        grown = static_cast<char*>(realloc(data_, want));
-    }
-    if (!grown) return -errno_nomem;
-    data_ = grown;
-    capacity_ = want;
-    return 0;
-}
-
 int64_t RamFile::read(uint64_t offset, void* buffer, size_t length) {
     if (offset >= size) return 0;
     uint64_t n = size - offset < length ? size - offset : length;
-    memcpy(buffer, data_ + offset, n);
+    data_.read(offset, buffer, n);
     return static_cast<int64_t>(n);
 }
 
 int64_t RamFile::write(uint64_t offset, const void* buffer, size_t length) {
-    constexpr uint64_t max_size = INT64_MAX;
     if (length == 0) return 0;
-    if (offset > max_size || length > max_size - offset) return -errno_fbig;
+    if (offset > ramfs_max_file_bytes || length > ramfs_max_file_bytes - offset) return -errno_fbig;
     uint64_t end = offset + length;
-    if (int result = reserve(end); result < 0) return result;
-    if (offset > size) memset(data_ + size, 0, offset - size);  // a hole reads as zeros
-    memcpy(data_ + offset, buffer, length);
+    if (end > size) {
+        if (int result = data_.resize(end); result < 0) return result;
+    }
+    // A hole between the old end and `offset` has no pages: it reads as zeros.
+    int result = data_.write(offset, buffer, length);
     if (end > size) size = end;
     touch_modified();
+    if (result < 0) {
+        // Out of memory part way: the pages written stay (a short write), the size covers
+        // them; Linux's tmpfs reports ENOSPC-like failures the same way.
+        return result;
+    }
     return static_cast<int64_t>(length);
 }
 
 int RamFile::truncate(uint64_t length) {
-    if (length > INT64_MAX) return -errno_fbig;
-    if (length == 0) {
-        free(data_);
-        data_ = nullptr;
-        capacity_ = 0;
-    } else if (length > size) {
-        if (int result = reserve(length); result < 0) return result;
-        memset(data_ + size, 0, length - size);
-    }
+    if (length > ramfs_max_file_bytes) return -errno_fbig;
+    if (int result = data_.resize(length); result < 0) return result;
     size = length;
     touch_modified();
     return 0;

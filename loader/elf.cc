@@ -110,7 +110,8 @@ ElfResult add_load_segment(const Elf64ProgramHeader& ph, size_t index, size_t si
     return {};
 }
 
-ElfResult set_interpreter(const Elf64ProgramHeader& ph, size_t index, const uint8_t* file, size_t size, LoadPlan& plan) {
+ElfResult set_interpreter(const Elf64ProgramHeader& ph, size_t index, const uint8_t* file, size_t size,
+                          size_t available, LoadPlan& plan) {
     if (plan.interpreter)
         return fail(ElfError::bad_interpreter, "program header %zu: a second PT_INTERP", index);
     if (!inside_file(ph.offset, ph.filesz, size))
@@ -120,6 +121,10 @@ ElfResult set_interpreter(const Elf64ProgramHeader& ph, size_t index, const uint
     if (ph.filesz < 2 || ph.filesz > max_interpreter_path)
         return fail(ElfError::bad_interpreter, "program header %zu (PT_INTERP): path size %llu is not within 2..%zu",
                     index, ull(ph.filesz), max_interpreter_path);
+    if (!inside_file(ph.offset, ph.filesz, available))
+        return fail(ElfError::headers_beyond_prefix,
+                    "program header %zu (PT_INTERP): path at offset 0x%llx lies beyond the first %zu bytes read",
+                    index, ull(ph.offset), available);
     auto* path = reinterpret_cast<const char*>(file + ph.offset);
     size_t length = strnlen(path, ph.filesz);
     if (length != ph.filesz - 1)
@@ -142,7 +147,7 @@ ElfResult set_tls(const Elf64ProgramHeader& ph, size_t index, size_t size, LoadP
     return {};
 }
 
-ElfResult check_header(const Elf64Header& h, size_t size, uint16_t expected_machine) {
+ElfResult check_header(const Elf64Header& h, size_t size, size_t available, uint16_t expected_machine) {
     if (memcmp(h.ident, elf_magic, sizeof elf_magic) != 0)
         return fail(ElfError::bad_magic, "bad magic %02x %02x %02x %02x (expected 7f 'E' 'L' 'F')",
                     h.ident[0], h.ident[1], h.ident[2], h.ident[3]);
@@ -172,6 +177,10 @@ ElfResult check_header(const Elf64Header& h, size_t size, uint16_t expected_mach
         return fail(ElfError::program_headers_out_of_file,
                     "program header table at offset 0x%llx, size 0x%llx, lies outside the %zu-byte file",
                     ull(h.phoff), ull(table_size), size);
+    if (!inside_file(h.phoff, table_size, available))
+        return fail(ElfError::headers_beyond_prefix,
+                    "program header table at offset 0x%llx, size 0x%llx, lies beyond the first %zu bytes read",
+                    ull(h.phoff), ull(table_size), available);
     return {};
 }
 
@@ -236,21 +245,32 @@ const char* error_name(ElfError error) {
     case ElfError::bad_interpreter: return "bad PT_INTERP";
     case ElfError::bad_phdr_segment: return "bad PT_PHDR";
     case ElfError::bad_tls_segment: return "bad PT_TLS";
+    case ElfError::headers_beyond_prefix: return "headers beyond the part of the file read";
     }
     return "unknown error";
 }
 
 ElfResult parse_elf(const void* file, size_t size, uint16_t expected_machine, LoadPlan& plan) {
+    return parse_elf_prefix(file, size, size, expected_machine, plan);
+}
+
+ElfResult parse_elf_prefix(const void* prefix, size_t available, size_t size, uint16_t expected_machine,
+                           LoadPlan& plan) {
     plan = LoadPlan{};
+    const void* file = prefix;
     if (!file) return fail(ElfError::null_file, "no file");
+    if (available > size) available = size;
     auto* bytes = static_cast<const uint8_t*>(file);
     if (size < sizeof(Elf64Header))
         return fail(ElfError::truncated_header, "file is %zu bytes, shorter than the %zu-byte ELF header", size,
                     sizeof(Elf64Header));
+    if (available < sizeof(Elf64Header))
+        return fail(ElfError::headers_beyond_prefix, "only %zu bytes read, less than the %zu-byte ELF header", available,
+                    sizeof(Elf64Header));
     // Copies, not casts: the buffer need not be aligned for the structures.
     Elf64Header header;
     memcpy(&header, bytes, sizeof header);
-    if (ElfResult r = check_header(header, size, expected_machine); !r.ok()) return r;
+    if (ElfResult r = check_header(header, size, available, expected_machine); !r.ok()) return r;
 
     plan.machine = header.machine;
     plan.entry = header.entry;
@@ -268,7 +288,7 @@ ElfResult parse_elf(const void* file, size_t size, uint16_t expected_machine, Lo
         ElfResult r;
         switch (ph.type) {
         case pt_load: r = add_load_segment(ph, i, size, plan); break;
-        case pt_interp: r = set_interpreter(ph, i, bytes, size, plan); break;
+        case pt_interp: r = set_interpreter(ph, i, bytes, size, available, plan); break;
         case pt_tls: r = set_tls(ph, i, size, plan); break;
         case pt_phdr:
             if (has_phdr_segment) return fail(ElfError::bad_phdr_segment, "program header %zu: a second PT_PHDR", i);

@@ -1,10 +1,12 @@
 // Loading the application (process.h): the executable from the root filesystem, its
 // segments into demand-paged application memory, the break after them, an 8 MiB stack
 // with argv/envp/auxv, and a first thread that enters it. Static and static-PIE
-// executables; dynamically linked ones are refused with a message saying so.
+// executables start at their entry; a dynamically linked one starts in the interpreter its
+// PT_INTERP names (mode 2 of loader/Kconfig), loaded beside it, which maps the libraries.
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
+#include <mica/config.h>
 #include <mica/format.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
@@ -64,8 +66,8 @@ int fail(char* error, size_t size, int code, const char* format, Args... args) {
     return code;
 }
 
-// Maps the segments of `plan` biased by `bias` and copies their file bytes.
-int load_segments(const loader::LoadPlan& plan, const uint8_t* file, uintptr_t bias, char* error, size_t n) {
+// Maps the segments of `plan` biased by `bias` and reads their file bytes into place.
+int load_segments(const loader::LoadPlan& plan, fs::OpenFile* file, uintptr_t bias, char* error, size_t n) {
     uintptr_t lo = plan.lowest_address + bias, hi = plan.highest_address + bias;
     intptr_t at = mm::vm::map_anonymous(lo, hi - lo, mm::prot_read | mm::prot_write, true, mm::VmaKind::image);
     if (at < 0) {
@@ -77,7 +79,13 @@ int load_segments(const loader::LoadPlan& plan, const uint8_t* file, uintptr_t b
     for (size_t i = 0; i < plan.segment_count; ++i) {
         const loader::LoadSegment& s = plan.segments[i];
         // The kernel writes application memory directly: pages fault in as it goes.
-        memcpy(reinterpret_cast<void*>(s.vaddr + bias), file + s.offset, s.filesz);
+        int64_t r = files_read_at(file, reinterpret_cast<void*>(s.vaddr + bias), s.filesz, s.offset);
+        if (r != static_cast<int64_t>(s.filesz)) {
+            return fail(error, n, r < 0 ? static_cast<int>(r) : -5 /* EIO */,
+                        "cannot read segment %zu (%llu bytes at offset %#llx): %s", i,
+                        static_cast<unsigned long long>(s.filesz), static_cast<unsigned long long>(s.offset),
+                        r < 0 ? "read error" : "the file is shorter than its headers say");
+        }
     }
     // Each segment's pages get its protection; a page two segments share gets both.
     for (size_t i = 0; i < plan.segment_count; ++i) {
@@ -121,52 +129,130 @@ int start_application(const char* const* argv, const char* const* envp, char* er
     return 0;
 }
 
+namespace {
+
+// An executable or interpreter, open, with its headers read and validated; the segments are
+// read straight into place (load_segments), so a large program never sits in the heap.
+struct Image {
+    fs::OpenFile* file = nullptr;
+    uint8_t* headers = nullptr;  // the first bytes of the file (plan.interpreter points here)
+    loader::LoadPlan plan;
+    ~Image() {
+        free(headers);
+        if (file) files_release(&file, 1);
+    }
+};
+
+// Headers are read a page at first; real programs keep their program headers and
+// interpreter path there. A file that puts them further is read up to this much.
+constexpr size_t first_header_read = page, max_header_read = 256 * 1024;
+
+const char* read_failure(int r) {
+    return r == -2    ? "no such file"
+           : r == -12 ? "out of memory"
+           : r == -13 ? "not a regular file"
+           : r == -20 ? "a path component is not a directory"
+                      : "read error";
+}
+
+// Opens `path` and parses its headers: 0, or -errno (ENOEXEC for a malformed file) and a
+// message naming the problem.
+int open_image(const char* path, Image& image, char* error, size_t n) {
+    uint64_t size = 0;
+    if (int r = files_open_regular(path, &image.file, &size)) {
+        image.file = nullptr;
+        return fail(error, n, r, "cannot read %s: %s", path, read_failure(r));
+    }
+    for (size_t want = first_header_read;; want = max_header_read) {
+        size_t length = size < want ? static_cast<size_t>(size) : want;
+        free(image.headers);
+        image.headers = static_cast<uint8_t*>(malloc(length ? length : 1));
+        if (!image.headers) return fail(error, n, -12, "cannot read %s: out of memory", path);
+        int64_t got = files_read_at(image.file, image.headers, length, 0);
+        if (got < 0) return fail(error, n, static_cast<int>(got), "cannot read %s: read error", path);
+        loader::ElfResult parsed =
+            loader::parse_elf_prefix(image.headers, static_cast<size_t>(got), size, machine, image.plan);
+        if (parsed.ok()) return 0;
+        if (parsed.error != loader::ElfError::headers_beyond_prefix || want == max_header_read || length == size)
+            return fail(error, n, -8 /* ENOEXEC */, "%s: %s", path, parsed.message);
+    }
+}
+
+
+// The interpreter a dynamic program names, read and checked before anything of the old
+// program goes: a missing one is -ENOENT as on Linux (a shell says "not found" although the
+// program exists), a bad one -ELIBBAD.
+int read_interpreter(const char* path, const Image& program, Image& interpreter, char* error, size_t n) {
+    const char* name = program.plan.interpreter;
+    if (!CONFIG_LOADER_DYNAMIC) {
+        return fail(error, n, -8, "%s is dynamically linked (interpreter %s), and this kernel runs static executables "
+                    "only (CONFIG_LOADER_STATIC_ONLY)", path, name);
+    }
+    constexpr int e_libbad = 80;
+    char why[192];
+    if (int r = open_image(name, interpreter, why, sizeof why)) {
+        const char* hint = r == -2 ? " (tools/run --app packs a program's interpreter and libraries)" : "";
+        return fail(error, n, r == -2 ? r : -e_libbad, "cannot run %s: its interpreter: %s%s", path, why, hint);
+    }
+    if (interpreter.plan.kind == loader::ElfKind::dynamic) {
+        return fail(error, n, -e_libbad, "cannot run %s: its interpreter %s names an interpreter itself (%s)", path, name,
+                    interpreter.plan.interpreter);
+    }
+    return 0;
+}
+
+// Where a position-independent image of `plan`'s size fits at or above `hint`: a free range
+// found by placing a temporary area there. The load bias, or -errno.
+intptr_t choose_bias(const loader::LoadPlan& plan, uintptr_t hint) {
+    size_t span = plan.highest_address - plan.lowest_address;
+    intptr_t at = mm::vm::map_anonymous(hint, span, 0, false);
+    if (at < 0) return at;
+    mm::vm::unmap(static_cast<uintptr_t>(at), span);
+    return at - static_cast<intptr_t>(plan.lowest_address);
+}
+
+// Maps `image` (a PIE at a bias found from `hint`, anything else at its link addresses)
+// and copies its segments in: the bias, or -errno and a message.
+intptr_t map_image(const char* path, const Image& image, uintptr_t hint, char* error, size_t n) {
+    uintptr_t bias = 0;
+    if (image.plan.position_independent) {
+        intptr_t b = choose_bias(image.plan, hint);
+        if (b < 0) {
+            return fail(error, n, static_cast<int>(b), "no room for %s (%llu bytes)", path,
+                        static_cast<unsigned long long>(image.plan.highest_address - image.plan.lowest_address));
+        }
+        bias = static_cast<uintptr_t>(b);
+    }
+    if (int r = load_segments(image.plan, image.file, bias, error, n)) return r;
+    return static_cast<intptr_t>(bias);
+}
+
+}  // namespace
+
 int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
                  uintptr_t& stack_pointer, char* error, size_t n, bool& committed) {
     committed = false;
-    void* data = nullptr;
-    size_t size = 0;
-    if (int r = files_read_whole(path, &data, &size)) {
-        const char* why = r == -2    ? "no such file"
-                          : r == -12 ? "out of memory (the whole file is read into the kernel heap)"
-                          : r == -13 ? "not a regular file"
-                          : r == -20 ? "a path component is not a directory"
-                                     : "read error";
-        return fail(error, n, r, "cannot read %s: %s", path, why);
-    }
-    auto* file = static_cast<const uint8_t*>(data);
-    loader::LoadPlan plan;
-    loader::ElfResult parsed = loader::parse_elf(file, size, machine, plan);
-    if (!parsed.ok()) {
-        free(data);
-        return fail(error, n, -8 /* ENOEXEC */, "%s: %s", path, parsed.message);
-    }
-    if (plan.kind == loader::ElfKind::dynamic) {
-        free(data);
-        return fail(error, n, -8, "%s is dynamically linked (interpreter %s): only static executables run so far",
-                    path, plan.interpreter);
+    Image program, interpreter;
+    if (int r = open_image(path, program, error, n)) return r;
+    const loader::LoadPlan& plan = program.plan;
+    bool dynamic = plan.kind == loader::ElfKind::dynamic;
+    if (dynamic) {
+        if (int r = read_interpreter(path, program, interpreter, error, n)) return r;
     }
     // The point of no return of execve: whatever the process had mapped goes.
     committed = true;
     mm::vm::unmap_all();
-    uintptr_t bias = 0;
-    if (plan.position_independent) {
-        // Anywhere: a free range found by placing a temporary area the program's size.
-        size_t span = plan.highest_address - plan.lowest_address;
-        intptr_t at = mm::vm::map_anonymous(arch::traits::pie_base, span, 0, false);
-        if (at < 0) {
-            free(data);
-            return fail(error, n, static_cast<int>(at), "no room for %s (%zu bytes)", path, span);
-        }
-        mm::vm::unmap(static_cast<uintptr_t>(at), span);
-        bias = static_cast<uintptr_t>(at) - plan.lowest_address;
+    intptr_t bias = map_image(path, program, arch::traits::pie_base, error, n);
+    if (bias < 0) return static_cast<int>(bias);
+    uintptr_t program_end = plan.highest_address + static_cast<uintptr_t>(bias);
+    mm::vm::set_break_area(program_end);
+    // The interpreter goes where mmap puts things (Linux: the mmap base), away from the
+    // program, so that the program's break can grow.
+    intptr_t interpreter_bias = 0;
+    if (dynamic) {
+        interpreter_bias = map_image(plan.interpreter, interpreter, arch::traits::mmap_base, error, n);
+        if (interpreter_bias < 0) return static_cast<int>(interpreter_bias);
     }
-    if (int r = load_segments(plan, file, bias, error, n)) {
-        free(data);
-        return r;
-    }
-    free(data);
-    mm::vm::set_break_area(plan.highest_address + bias);
 
     int stack_prot = mm::prot_read | mm::prot_write | (plan.stack_prot & mm::prot_exec);
     intptr_t stack = mm::vm::map_anonymous(0, stack_size, stack_prot, false, mm::VmaKind::stack);
@@ -179,10 +265,17 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     info.execfn = path;
     info.platform = platform;
     info.random = random;
+    // AT_PHDR must point at the table in memory: ld.so finds the program's PT_DYNAMIC
+    // through it. A program whose loaded bytes do not cover the table cannot be linked.
+    if (dynamic && !plan.phdr_address) {
+        return fail(error, n, -8, "%s: its program headers are not in a loaded segment, so %s cannot find them",
+                    path, plan.interpreter);
+    }
     info.phdr = plan.phdr_address ? plan.phdr_address + bias : 0;
     info.phent = plan.phentsize;
     info.phnum = plan.phnum;
     info.entry = plan.entry + bias;
+    info.base = dynamic ? interpreter.plan.lowest_address + interpreter_bias : 0;
     info.hwcap = arch::linux_hwcap();
     // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
@@ -198,7 +291,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     if (r) return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
 
     set_executable_path(path);
-    entry = plan.entry + bias;
+    entry = dynamic ? interpreter.plan.entry + interpreter_bias : plan.entry + bias;
     stack_pointer = static_cast<uintptr_t>(sp);
     return 0;
 }

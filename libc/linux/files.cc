@@ -476,6 +476,32 @@ void files_release(fs::OpenFile** files, int count) {
     for (int i = 0; i < count; ++i) files[i]->unref();
 }
 
+int files_open_regular(const char* path, fs::OpenFile** out, uint64_t* size) {
+    Guard guard(vfs_lock);
+    if (!the_vfs) return -fs::errno_noent;
+    OpenFile* file;
+    if (int r = the_vfs->open(path[0] == '/' ? nullptr : state().cwd, path, fs::o_rdonly, 0, &file); r < 0) return r;
+    if (!file->vnode()->is_regular()) {
+        file->unref();
+        return -fs::errno_acces;
+    }
+    *out = file;
+    *size = file->vnode()->size;
+    return 0;
+}
+
+int64_t files_read_at(fs::OpenFile* file, void* buffer, size_t length, uint64_t offset) {
+    Guard guard(vfs_lock);
+    size_t done = 0;
+    while (done < length) {
+        int64_t n = file->pread(static_cast<char*>(buffer) + done, length - done, static_cast<int64_t>(offset + done));
+        if (n < 0) return n;
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    return static_cast<int64_t>(done);
+}
+
 int files_read_whole(const char* path, void** data, size_t* size) {
     Guard guard(vfs_lock);
     if (!the_vfs) return -fs::errno_noent;

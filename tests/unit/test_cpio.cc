@@ -118,13 +118,6 @@ TEST_F(CpioTest, IntoASubdirectoryAndOverExistingFiles) {
     EXPECT_EQ(read_file("/target/f"), "new");
 }
 
-TEST_F(CpioTest, AFileLargerThanRamfsAllowsIsNamedAsSuch) {
-    std::string data(ramfs_max_file_bytes + 1, 'x');
-    EXPECT_EQ(unpack(Writer().add("huge", s_ifreg | 0644, data).trailer().bytes()), -errno_fbig);
-    EXPECT_NE(std::string(report.error).find("\"huge\" is larger than a ramfs file can be"), std::string::npos)
-        << report.error;
-}
-
 TEST_F(CpioTest, HardLinksAsGnuCpioWritesThem) {
     std::string archive = Writer()
                               .add("a", s_ifreg | 0644, "", 3, 7)

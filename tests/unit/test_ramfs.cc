@@ -11,9 +11,9 @@ using namespace fs_test;
 
 namespace {
 
-// A file is one kernel heap allocation: past the heap's largest it is EFBIG, not ENOMEM
-// (which sent users looking for memory the machine had: a 20 MB file in the boot archive
-// failed to unpack with 512 MiB free).
+// A file's page index is one kernel heap allocation: past what it can index (2 GiB) a file is
+// EFBIG, not ENOMEM (which sent users looking for memory the machine had). Sparse: only the
+// last page is allocated.
 TEST_F(VfsTest, FilesStopAtTheLargestAllocationWithEfbig) {
     OpenFile* f;
     ASSERT_EQ(vfs.open(nullptr, "/big", o_rdwr | o_creat, 0644, &f), 0);

@@ -155,6 +155,7 @@ enum class ElfError {
     bad_interpreter,               // PT_INTERP out of the file, empty, unterminated, repeated
     bad_phdr_segment,              // PT_PHDR not inside a loaded segment, or repeated
     bad_tls_segment,               // PT_TLS inconsistent or repeated
+    headers_beyond_prefix,         // parse_elf_prefix: the header, table or path lie past `available`
 };
 // A short fixed description; the ElfResult message adds the details.
 const char* error_name(ElfError error);
@@ -171,5 +172,11 @@ struct ElfResult {
 // (em_x86_64 or em_aarch64). Fills `plan` on success; on failure `plan` is left in an
 // unspecified state. plan.interpreter points into `file`, so it lives as long as the file.
 ElfResult parse_elf(const void* file, size_t size, uint16_t expected_machine, LoadPlan& plan);
+// The same from the first `available` bytes of a file of `size` bytes (the loader reads a
+// page or two, then each segment straight into place): everything is checked against the
+// whole file as above, and the bytes parsed (ELF header, program header table, PT_INTERP
+// path) must lie in the prefix, else headers_beyond_prefix (read more and parse again).
+ElfResult parse_elf_prefix(const void* prefix, size_t available, size_t size, uint16_t expected_machine,
+                           LoadPlan& plan);
 
 }  // namespace mica::loader

@@ -51,6 +51,12 @@ void files_exec();
 // VFS into a malloc'd buffer: 0 and *data / *size (free() it), or -errno (-EACCES for a
 // directory or device).
 int files_read_whole(const char* path, void** data, size_t* size);
+// The regular file `path` opened for the kernel's own reads (the ELF loader), with its size:
+// 0, or -errno as files_read_whole. Release it with files_release.
+int files_open_regular(const char* path, fs::OpenFile** out, uint64_t* size);
+// Reads up to `length` bytes at `offset` (fewer only at end of file): the count or -errno.
+// `buffer` may be application memory the kernel writes directly (pages fault in).
+int64_t files_read_at(fs::OpenFile* file, void* buffer, size_t length, uint64_t offset);
 
 // The VFS (after files_init) and the lock that serialises every use of it.
 fs::Vfs& vfs();
