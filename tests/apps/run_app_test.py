@@ -10,9 +10,11 @@
       crash, as a shell reports it) to REF.json.
 
   run_app_test.py guest --run tools/run --build-dir DIR --binary BIN --expected REF.json
-                  [--kernel K] [--timeout S] [--machine M] [--memory SIZE] [common options] [-- args]
+                  [--kernel K] [--timeout S] [--machine M] [--memory SIZE] [--run-arg ARG...]
+                  [common options] [-- args]
       Boots BIN on the kernel in DIR through `tools/run --app` and compares the application's
-      output and exit status with REF.json.
+      output and exit status with REF.json. --run-arg passes ARG to tools/run only (files the
+      host run finds in place, such as Python's standard library).
 
   run_app_test.py same A.json B.json
       The two references agree (the program is deterministic across C libraries).
@@ -165,6 +167,7 @@ def guest(a):
         cmd.append("--env=TMPDIR=/tmp")
     for item in a.add:
         cmd += ["--add", item]
+    cmd += a.run_arg
     manifest = None
     if a.applets:
         # /bin/<applet> -> the binary, as `busybox --install -s` would make them.
@@ -270,6 +273,8 @@ def main(argv):
     g.add_argument("--expected", required=True, help="reference JSON written by the reference mode")
     g.add_argument("--status", type=int, help="expected exit status (default: the reference's)")
     g.add_argument("--memory", help="the machine's memory (tools/run -m)")
+    g.add_argument("--run-arg", action="append", default=[],
+                   help="passed to tools/run only, not to the host run (e.g. --add of a tree the host has in place)")
     for mode in ("refused", "console"):
         x = sub.add_parser(mode)
         x.add_argument("--binary", required=True, help="any runnable program (the archive carries it)")
