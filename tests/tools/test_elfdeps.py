@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """tools/elfdeps.py finds what ld.so finds, and tools/run packs it (no guest is booted).
 
-  test_elfdeps.py [unittest options] [TEST...]
+  test_elfdeps.py [--x86_64 BUILD_DIR] [--aarch64 BUILD_DIR] [unittest options] [TEST...]
 
 HostPrograms: Debian's /usr/bin/sqlite3, /bin/ls, python3.11 and its extension modules, and a
 musl program, against ldd (glibc) and `ld-musl --list` (musl), which run the host's own dynamic
@@ -12,6 +12,8 @@ reached under two names, an ld.so.conf of a sysroot; checked against ldd where i
 Archives: `tools/run --dry-run --archive` and `cpio -itv`: where the interpreter and libraries go.
 Aarch64: a sysroot made here with aarch64-linux-gnu-gcc (no network), the cross compiler's
 glibc, and, when tools/arm64-sysroot can fetch them, Debian's arm64 sqlite3, lua5.4 and gawk.
+Boot: with the build directories given (kernels with CONFIG_LOADER_DYNAMIC), the same programs
+booted with tools/run, their output compared with the host's or known values.
 """
 import os
 import platform
@@ -29,6 +31,7 @@ sys.path.insert(0, TOOLS)
 import elfdeps  # noqa: E402
 
 X86_64 = platform.machine() == "x86_64"
+BUILD_DIRS = {}
 MUSL_LD = "/lib/ld-musl-x86_64.so.1"
 PYTHON_EXCLUDES = ["--exclude", "test/", "--exclude", "idlelib", "--exclude", "tkinter",
                    "--exclude", "ensurepip", "--exclude", "__pycache__", "--exclude", "lib2to3"]
@@ -524,11 +527,9 @@ class DebianArm64(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        r = subprocess.run([sys.executable, SYSROOT_HELPER, "sqlite3", "lua5.4", "gawk"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if r.returncode != 0:
-            raise unittest.SkipTest(f"tools/arm64-sysroot could not fetch the packages: {r.stderr.strip()}")
-        cls.root = r.stdout.strip().splitlines()[-1]
+        cls.root, why = arm64_sysroot()
+        if cls.root is None:
+            raise unittest.SkipTest(why)
 
     def test_programs(self):
         common = ["/lib/ld-linux-aarch64.so.1", "/lib/aarch64-linux-gnu/libc.so.6",
@@ -543,5 +544,86 @@ class DebianArm64(unittest.TestCase):
                 self.assertEqual(entries[path][0], "-", f"{program}: {path}")
 
 
+def arm64_sysroot():
+    """tools/arm64-sysroot's directory with sqlite3, lua5.4 and gawk, or the reason it is not."""
+    r = subprocess.run([sys.executable, SYSROOT_HELPER, "sqlite3", "lua5.4", "gawk"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        return None, f"tools/arm64-sysroot could not fetch the packages: {r.stderr.strip()}"
+    return r.stdout.strip().splitlines()[-1], None
+
+
+class Boot(unittest.TestCase):
+    """Dynamically linked programs booted on the kernels of the given build directories."""
+
+    def build(self, arch):
+        if arch not in BUILD_DIRS:
+            self.skipTest(f"no {arch} build directory given (--{arch})")
+        build = BUILD_DIRS[arch]
+        with open(os.path.join(build, ".config")) as f:
+            if "CONFIG_LOADER_DYNAMIC=y" not in f.read():
+                self.skipTest(f"the kernel in {build} does not start PT_INTERP (CONFIG_LOADER_DYNAMIC)")
+        return build
+
+    def boot(self, arch, *args):
+        p = subprocess.run([sys.executable, RUN, "-O", self.build(arch), "--accel", "tcg", "--timeout", "240",
+                            "-m", "256M", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=400)
+        return p.returncode, p.stdout
+
+    def test_x86_64_sqlite3(self):
+        self.build("x86_64")
+        if not os.path.exists("/usr/bin/sqlite3"):
+            self.skipTest("no /usr/bin/sqlite3 (tools/install-deps installs sqlite3)")
+        host = sh("/usr/bin/sqlite3", "-version").strip()
+        rc, out = self.boot("x86_64", "--app", "/usr/bin/sqlite3", "--", "-version")
+        self.assertEqual(rc, 0, out)
+        self.assertIn(host, out.splitlines())
+
+    def test_x86_64_python_loads_extension_modules_and_their_libraries(self):
+        self.build("x86_64")
+        if not os.path.isdir("/usr/lib/python3.11/lib-dynload"):
+            self.skipTest("no python3.11")
+        code = ('import sqlite3, hashlib; print(sqlite3.connect(":memory:").execute("select 6*7").fetchone()[0], '
+                'hashlib.sha256(b"mica").hexdigest())')
+        rc, out = self.boot("x86_64", "--app", "/usr/bin/python3.11", "--add", "/usr/lib/python3.11:/usr/lib/python3.11",
+                            *PYTHON_EXCLUDES, "--", "-c", code)
+        self.assertEqual(rc, 0, out)
+        self.assertIn(sh("/usr/bin/python3.11", "-c", code).strip(), out.splitlines())
+
+    @unittest.skipUnless(have("musl-gcc") and os.path.exists(MUSL_LD), "needs musl-gcc (musl-tools)")
+    def test_x86_64_musl(self):
+        self.build("x86_64")
+        with tempfile.TemporaryDirectory() as d:
+            write(f"{d}/hello.c", '#include <stdio.h>\nint main(int c, char **v) { printf("%s musl\\n", v[1]); return 3; }\n')
+            sh("musl-gcc", "-o", f"{d}/hello", f"{d}/hello.c")
+            rc, out = self.boot("x86_64", "--app", f"{d}/hello", "--", "dynamic")
+            self.assertEqual(rc, 3, out)
+            self.assertIn("dynamic musl", out.splitlines())
+
+    def test_aarch64_debian_programs(self):
+        self.build("aarch64")
+        root, why = arm64_sysroot()
+        if root is None:
+            self.skipTest(why)
+        for program, args, expected in (("sqlite3", ["-version"], "3."),
+                                        ("lua5.4", ["-e", "print(6*7)"], "42"),
+                                        ("gawk", ["BEGIN { print 2^64 }"], "18446744073709551616")):
+            rc, out = self.boot("aarch64", "--app", f"{root}/usr/bin/{program}", "--", *args)
+            self.assertEqual(rc, 0, out)
+            self.assertTrue([line for line in out.splitlines() if line.startswith(expected)], out)
+
+
+def main():
+    argv = [sys.argv[0]]
+    args = iter(sys.argv[1:])
+    for arg in args:
+        if arg in ("--x86_64", "--aarch64"):
+            BUILD_DIRS[arg[2:]] = next(args)
+        else:
+            argv.append(arg)
+    unittest.main(argv=argv, verbosity=2)
+
+
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    main()
