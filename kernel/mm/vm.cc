@@ -444,22 +444,23 @@ uintptr_t set_break(uintptr_t requested) {
         if (break_start == 0 || requested < break_start || requested > areas.highest()) return break_end;
         old_top = page_round_up(break_end);
         new_top = page_round_up(requested);
+        // As Linux's brk: growing needs the pages between the old and new break free (they
+        // join the heap area ending at the old break, or make a new one: a program may have
+        // mapped over part of its heap, as musl's dynamic linker does); shrinking unmaps
+        // whatever lies between the new and the old break.
         if (new_top > old_top) {
-            if (old_top == break_start) {  // no heap area yet: it must fit right at break_start
-                intptr_t at = areas.map(break_start, new_top - break_start, prot_read | prot_write, false, VmaKind::heap);
-                if (at != static_cast<intptr_t>(break_start)) {
-                    if (at >= 0) areas.unmap(static_cast<uintptr_t>(at), new_top - break_start);
+            const Vma* last = old_top > break_start ? areas.find(old_top - 1) : nullptr;
+            if (last && last->kind == VmaKind::heap && last->end == old_top) {
+                if (areas.resize(last->start, new_top) != 0) return break_end;
+            } else {
+                intptr_t at = areas.map(old_top, new_top - old_top, prot_read | prot_write, false, VmaKind::heap);
+                if (at != static_cast<intptr_t>(old_top)) {
+                    if (at >= 0) areas.unmap(static_cast<uintptr_t>(at), new_top - old_top);
                     return break_end;
                 }
-            } else if (areas.resize(break_start, new_top) != 0) {
-                return break_end;
             }
         } else if (new_top < old_top) {
-            if (new_top == break_start) {
-                areas.unmap(break_start, old_top - break_start);
-            } else {
-                areas.resize(break_start, new_top);
-            }
+            if (areas.unmap(new_top, old_top - new_top) != 0) return break_end;  // a reserved range: refused
             take_pages(space, new_top, old_top - new_top, freed);
         }
         break_end = requested;
