@@ -3,6 +3,7 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
+#include <mica/clock_data.h>
 #include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
@@ -22,10 +23,7 @@ struct Timespec {
     int64_t sec, nsec;
 };
 
-uint64_t now_ns() {
-    uint64_t c = arch::cycles(), hz = arch::cycles_per_second();
-    return c / hz * ns_per_s + c % hz * ns_per_s / hz;
-}
+uint64_t now_ns() { return clock::monotonic_ns(); }
 
 bool valid_clock(uint64_t id) { return id <= 11 && id != 10; }  // REALTIME ... TAI, as Linux
 
@@ -65,7 +63,10 @@ int read_timespec(uint64_t address, uint64_t& ns) {
 }
 }  // namespace
 
-bool is_wall_clock(uint64_t id) { return id == 0 || id == 5 || id == 8 || id == 11; }  // REALTIME(_COARSE/_ALARM), TAI
+// REALTIME(_COARSE/_ALARM), TAI; the rest count from the counter's zero, as MONOTONIC.
+bool is_wall_clock(uint64_t id) {
+    return id < 32 && ((clock::realtime_clock_mask | 1u << clock::clock_realtime_alarm) >> id & 1);
+}
 
 int64_t sys_clock_gettime(const uint64_t* args) {
     if (!valid_clock(args[0])) return -e_inval;
