@@ -166,6 +166,15 @@ int64_t sys_sysinfo(const uint64_t* args) {
     return mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &info, sizeof info) ? -e_fault : 0;
 }
 
+// getcpu(cpu, node, cache): the CPU the caller runs on (it may have moved by the time it
+// looks, as on Linux), node 0; the cache argument is unused since Linux 2.6.24.
+int64_t sys_getcpu(const uint64_t* args) {
+    uint32_t cpu = arch::cpu_index(), node = 0;
+    if (args[0] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &cpu, sizeof cpu)) return -e_fault;
+    if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &node, sizeof node)) return -e_fault;
+    return 0;
+}
+
 int64_t sys_uname(const uint64_t* args) {
     struct {
         char sysname[65], nodename[65], release[65], version[65], machine[65], domainname[65];
