@@ -10,6 +10,7 @@
 #include <mica/linux/process.h>
 #include "processes.h"
 #include <mica/linux/signal.h>
+#include <mica/linux/vdso.h>
 #include <mica/loader/elf.h>
 #include <mica/loader/initial_stack.h>
 #include <mica/mm/vm.h>
@@ -184,6 +185,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     info.phnum = plan.phnum;
     info.entry = plan.entry + bias;
     info.hwcap = arch::linux_hwcap();
+    if (intptr_t vdso = map_vdso(); vdso > 0) info.sysinfo_ehdr = static_cast<uint64_t>(vdso);  // else none
     // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
     int r = -loader::errno_2big;

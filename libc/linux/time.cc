@@ -1,5 +1,7 @@
 // Time, randomness and system information (process.def). Clocks come from the CPU's cycle
 // counter; CLOCK_REALTIME adds the time of day an RTC driver read at boot (mica/clock.h).
+// The vDSO (libc/linux/vdso.cc) answers the same clock ids from the same published data with
+// the same conversion (mica/clock_data.h), and calls these for the ones it does not answer.
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
