@@ -23,7 +23,8 @@ void wait_for_interrupt() { asm volatile("sti; hlt; cli" ::: "memory"); }
 namespace {
 constexpr uint32_t msr_gs_base = 0xc0000101;
 // The layout syscall.S relies on: %gs:0 index, %gs:8 the running thread's system-call
-// stack, %gs:16 scratch for the application's %rsp during entry.
+// stack, %gs:16 scratch for the application's %rsp during entry. The vDSO's getcpu reads
+// %gs:0 too (arch/x86_64/vdso/vdso.cc).
 struct CpuSlot {
     uint64_t index;
     uint64_t syscall_stack;

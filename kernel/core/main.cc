@@ -222,6 +222,7 @@ void kernel_main(BootInfo& boot) {
     drivers::init(drivers::Phase::platform);  // the exit methods: check_machine may stop
     check_machine(boot);
     arch::clock_init();
+    clock::init();
     bootchart::mark("clock");
 
     collect_fault_kinds();

@@ -12,6 +12,7 @@
 #include <mica/linux/process.h>
 #include "processes.h"
 #include <mica/linux/signal.h>
+#include <mica/linux/vdso.h>
 #include <mica/loader/elf.h>
 #include <mica/loader/initial_stack.h>
 #include <mica/mm/vm.h>
@@ -277,6 +278,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     info.entry = plan.entry + bias;
     info.base = dynamic ? interpreter.plan.lowest_address + interpreter_bias : 0;
     info.hwcap = arch::linux_hwcap();
+    if (intptr_t vdso = map_vdso(); vdso > 0) info.sysinfo_ehdr = static_cast<uint64_t>(vdso);  // else none
     // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
     int r = -loader::errno_2big;

@@ -3,6 +3,7 @@
 // little of signals a single process needs.
 #include <arch/arch.h>
 #include <arch/traits.h>
+#include <mica/clock.h>
 #include <mica/console.h>
 #include <mica/linux/process.h>
 #include "processes.h"
@@ -297,9 +298,8 @@ int64_t sys_futex(const uint64_t* args) {
             if (mm::vm::copy_from_app(&ts, reinterpret_cast<void*>(args[3]), sizeof ts)) return -e_fault;
             if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000) return -e_inval;
             uint64_t t = saturating_ns(ts.sec, ts.nsec);
-            if (op == op_wait_bitset) {  // absolute, on the clock the flag names; both tick alike here
-                uint64_t now = arch::cycles() / arch::cycles_per_second() * 1000000000 +
-                               arch::cycles() % arch::cycles_per_second() * 1000000000 / arch::cycles_per_second();
+            if (op == op_wait_bitset) {  // absolute, on the clock the flag names
+                uint64_t now = args[1] & clock_realtime_flag ? clock::realtime_ns() : clock::monotonic_ns();
                 if (t <= now) return -e_timedout;
                 t -= now;
             }

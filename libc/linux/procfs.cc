@@ -98,6 +98,8 @@ void maps_area(const mm::Vma& area, void* context) {
     case mm::VmaKind::heap: name = "[heap]"; break;
     case mm::VmaKind::stack: name = "[stack]"; break;
     case mm::VmaKind::image: name = exe_path[0] ? exe_path : nullptr; break;
+    case mm::VmaKind::vdso: name = "[vdso]"; break;
+    case mm::VmaKind::vvar: name = "[vvar]"; break;
     case mm::VmaKind::anonymous: break;
     }
     MapsLine line{area.start,

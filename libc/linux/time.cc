@@ -1,8 +1,11 @@
 // Time, randomness and system information (process.def). Clocks come from the CPU's cycle
 // counter; CLOCK_REALTIME adds the time of day an RTC driver read at boot (mica/clock.h).
+// The vDSO (libc/linux/vdso.cc) answers the same clock ids from the same published data with
+// the same conversion (mica/clock_data.h), and calls these for the ones it does not answer.
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
+#include <mica/clock_data.h>
 #include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/memory.h>
@@ -22,10 +25,7 @@ struct Timespec {
     int64_t sec, nsec;
 };
 
-uint64_t now_ns() {
-    uint64_t c = arch::cycles(), hz = arch::cycles_per_second();
-    return c / hz * ns_per_s + c % hz * ns_per_s / hz;
-}
+uint64_t now_ns() { return clock::monotonic_ns(); }
 
 bool valid_clock(uint64_t id) { return id <= 11 && id != 10; }  // REALTIME ... TAI, as Linux
 
@@ -65,7 +65,10 @@ int read_timespec(uint64_t address, uint64_t& ns) {
 }
 }  // namespace
 
-bool is_wall_clock(uint64_t id) { return id == 0 || id == 5 || id == 8 || id == 11; }  // REALTIME(_COARSE/_ALARM), TAI
+// REALTIME(_COARSE/_ALARM), TAI; the rest count from the counter's zero, as MONOTONIC.
+bool is_wall_clock(uint64_t id) {
+    return id < 32 && ((clock::realtime_clock_mask | 1u << clock::clock_realtime_alarm) >> id & 1);
+}
 
 int64_t sys_clock_gettime(const uint64_t* args) {
     if (!valid_clock(args[0])) return -e_inval;
@@ -163,6 +166,15 @@ int64_t sys_sysinfo(const uint64_t* args) {
     info.procs = 1;
     info.mem_unit = 1;
     return mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &info, sizeof info) ? -e_fault : 0;
+}
+
+// getcpu(cpu, node, cache): the CPU the caller runs on (it may have moved by the time it
+// looks, as on Linux), node 0; the cache argument is unused since Linux 2.6.24.
+int64_t sys_getcpu(const uint64_t* args) {
+    uint32_t cpu = arch::cpu_index(), node = 0;
+    if (args[0] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[0]), &cpu, sizeof cpu)) return -e_fault;
+    if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &node, sizeof node)) return -e_fault;
+    return 0;
 }
 
 int64_t sys_uname(const uint64_t* args) {

@@ -1,9 +1,33 @@
 /* Clocks: only booleans are printed, so the output does not depend on when or where it runs. */
 #include "app_test.h"
+#include <pthread.h>
 #include <sys/time.h>
 #include <time.h>
 
 static long long ns(const struct timespec* t) { return t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+/* A condition variable wait with an absolute deadline 30 ms away on `clock` (glibc makes it a
+   FUTEX_WAIT_BITSET, with FUTEX_CLOCK_REALTIME for the wall clock): it times out, not early. */
+static int timed_wait_times_out(clockid_t clock) {
+    pthread_condattr_t attr;
+    pthread_cond_t cond;
+    pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, clock);
+    pthread_cond_init(&cond, &attr);
+    struct timespec deadline, after;
+    clock_gettime(clock, &deadline);
+    deadline.tv_nsec += 30 * 1000 * 1000;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&mutex);
+    int r = pthread_cond_timedwait(&cond, &mutex, &deadline);
+    clock_gettime(clock, &after);
+    pthread_mutex_unlock(&mutex);
+    return r == ETIMEDOUT && ns(&after) >= ns(&deadline);
+}
 
 int main(void) {
     app_test_init();
@@ -47,6 +71,8 @@ int main(void) {
     long long tv_ns = tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
     printf("gettimeofday agrees with CLOCK_REALTIME: %s\n",
            yes_no(ns(&rt) / 1000 * 1000 <= tv_ns && tv_ns <= ns(&rt_after)));
+    printf("a condition wait until a CLOCK_REALTIME deadline times out: %s\n", yes_no(timed_wait_times_out(CLOCK_REALTIME)));
+    printf("a condition wait until a CLOCK_MONOTONIC deadline times out: %s\n", yes_no(timed_wait_times_out(CLOCK_MONOTONIC)));
     time_t now = time(NULL);
     ok = gettimeofday(&tv_after, NULL) == 0;
     printf("time() agrees with gettimeofday: %s\n", yes_no(ok && tv.tv_sec <= now && now <= tv_after.tv_sec));

@@ -30,6 +30,9 @@ constexpr int64_t unix_seconds(int year, int month, int day, int hour, int minut
     return days * 86400 + hour * 3600 + minute * 60 + second;
 }
 
+// Publishes the cycle counter's frequency (after arch::clock_init): the clocks below, and the
+// vDSO's, read 0 before.
+void init();
 // The RTC driver's reading, taken at cycle counter value `cycles`, and who provided it.
 void set_wall_clock(int64_t unix_seconds, uint64_t cycles, const char* source);
 // Nanoseconds since the Unix epoch; without an RTC the epoch is the boot (1970 plus uptime).
@@ -37,5 +40,8 @@ uint64_t realtime_ns();
 // Nanoseconds since boot, from the cycle counter.
 uint64_t monotonic_ns();
 const char* wall_clock_source();
+// What the clocks above are computed from, published for the vDSO (mica/clock_data.h).
+struct ClockData;
+const ClockData* data();
 
 }  // namespace mica::clock

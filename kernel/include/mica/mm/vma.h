@@ -18,8 +18,10 @@ inline constexpr int errno_inval = 22, errno_nomem = 12;             // returned
 
 // What an area holds, for /proc/self/maps and for the rules that differ: reserved areas are
 // the kernel's (its image, the direct map, stacks) inside the application's range; they are
-// never placed over, unmapped or re-protected by the application.
-enum class VmaKind : uint8_t { anonymous, heap, stack, image, reserved };
+// never placed over, unmapped or re-protected by the application. vdso and vvar are the
+// process's copy of the vDSO and the page it finds the kernel's clock through
+// (libc/linux/vdso.cc): ordinary private memory otherwise, named as Linux names them.
+enum class VmaKind : uint8_t { anonymous, heap, stack, image, reserved, vdso, vvar };
 
 struct Vma : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
     uintptr_t start;
