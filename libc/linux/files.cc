@@ -428,6 +428,8 @@ void files_free(void* opaque) {
     delete files;  // closes every descriptor, as close() does, under the lock
 }
 
+void files_set_descriptor_limit(void* files, int limit) { static_cast<FilesState*>(files)->table.set_limit(limit); }
+
 void files_exec() {
     Guard guard(vfs_lock);
     descriptors().close_all_on_exec();

@@ -20,13 +20,12 @@ using namespace mica;
 using abi::AppThread;
 
 namespace {
-constexpr int64_t e_perm = 1, e_srch = 3, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22,
+constexpr int64_t e_srch = 3, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22,
                   e_nosys = 38, e_timedout = 110;
 constexpr uint64_t clone_vm = 0x100, clone_fs = 0x200, clone_files = 0x400, clone_sighand = 0x800,
                    clone_vfork = 0x4000, clone_thread = 0x10000, clone_settls = 0x80000,
                    clone_parent_settid = 0x100000, clone_child_cleartid = 0x200000,
                    clone_child_settid = 0x1000000;
-constexpr int main_tid = 1;  // the main thread's tid is the process id, as on Linux
 
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
@@ -183,10 +182,6 @@ int64_t sys_set_robust_list(const uint64_t* args) {
 int64_t sys_gettid(const uint64_t*) { return self_app()->tid; }
 int64_t sys_getpid(const uint64_t*) { return abi::current_pid(); }
 int64_t sys_getppid(const uint64_t*) { return abi::parent_pid(); }
-int64_t sys_getuid(const uint64_t*) { return 0; }
-int64_t sys_geteuid(const uint64_t*) { return 0; }
-int64_t sys_getgid(const uint64_t*) { return 0; }
-int64_t sys_getegid(const uint64_t*) { return 0; }
 
 int64_t sys_sched_yield(const uint64_t*) {
     sched::yield();
@@ -323,27 +318,6 @@ int64_t sys_futex(const uint64_t* args) {
     default:
         return -e_nosys;
     }
-}
-
-int64_t sys_prlimit64(const uint64_t* args) {
-    constexpr uint64_t infinity = ~uint64_t{0};
-    constexpr int rlimit_stack = 3, rlimit_nofile = 7;
-    if (args[0] != 0 && args[0] != main_tid) return -e_srch;
-    int resource = static_cast<int>(args[1]);
-    if (resource < 0 || resource > 15) return -e_inval;
-    struct {
-        uint64_t cur, max;
-    } limit = {infinity, infinity};
-    if (resource == rlimit_stack) limit = {8 << 20, infinity};
-    if (resource == rlimit_nofile) limit = {1024, 1024};
-    if (args[3] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), &limit, sizeof limit)) return -e_fault;
-    if (args[2]) return -e_perm;  // limits are fixed
-    return 0;
-}
-
-int64_t sys_getrlimit(const uint64_t* args) {  // x86_64 only
-    const uint64_t a[4] = {0, args[0], 0, args[1]};
-    return sys_prlimit64(a);
 }
 
 int64_t sys_rseq(const uint64_t*) { return -e_nosys; }  // glibc runs without it
