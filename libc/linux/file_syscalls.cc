@@ -539,7 +539,6 @@ int64_t sys_truncate(const uint64_t* args) {
 // utimensat(dirfd, path, times[2], flags): times nullptr means now; UTIME_NOW and
 // UTIME_OMIT per entry; a null path means the descriptor itself (futimens).
 int64_t sys_utimensat(const uint64_t* args) {
-    constexpr int64_t utime_now = (1l << 30) - 1, utime_omit = (1l << 30) - 2;
     fs::Timespec times[2];
     if (args[2]) {
         if (mm::vm::copy_from_app(times, reinterpret_cast<void*>(args[2]), sizeof times)) return -errno_fault;
@@ -548,22 +547,30 @@ int64_t sys_utimensat(const uint64_t* args) {
                 return -fs::errno_inval;
             }
         }
-    } else {
-        times[0].nsec = times[1].nsec = utime_now;
     }
-    int flags = static_cast<int>(args[3]);
+    return set_file_times(fd_arg(args[0]), args[1], args[2] ? times : nullptr, static_cast<int>(args[3]));
+}
+
+namespace mica::abi::files {
+int64_t set_file_times(int dirfd, uint64_t app_path, const fs::Timespec* given, int flags) {
+    fs::Timespec times[2] = {{0, utime_now}, {0, utime_now}};
+    if (given) {
+        times[0] = given[0];
+        times[1] = given[1];
+    }
     if (flags & ~fs::at_symlink_nofollow) return -fs::errno_inval;
     Guard guard(vfs_lock);
     Vnode* node = nullptr;
-    if (!args[1]) {
-        OpenFile* file = descriptors().get(fd_arg(args[0]));
+    if (!app_path) {
+        if (dirfd == fs::at_fdcwd) return -errno_fault;  // no path and no descriptor
+        OpenFile* file = descriptors().get(dirfd);
         if (!file) return -fs::errno_badf;
         node = file->vnode();
         node->ref();
     } else {
-        AppPath path(args[1]);
+        AppPath path(app_path);
         if (path.error()) return path.error();
-        if (int r = resolve(fd_arg(args[0]), path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
+        if (int r = resolve(dirfd, path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
     }
     VnodeRef held{node};
     fs::Timespec now = file_clock();
@@ -572,6 +579,7 @@ int64_t sys_utimensat(const uint64_t* args) {
     node->ctime = now;
     return 0;
 }
+}  // namespace mica::abi::files
 
 // Everything lives in memory: there is nothing to flush.
 int64_t sys_fsync(const uint64_t* args) {

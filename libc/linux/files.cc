@@ -445,6 +445,7 @@ void files_shutdown() {
     state().cwd = nullptr;
     delete the_vfs;
     the_vfs = nullptr;
+    memfd_shutdown();
     __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
 }
 
