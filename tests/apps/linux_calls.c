@@ -37,6 +37,7 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#define NR_clone3 435
 #if defined(__x86_64__)
 #define NR_membarrier 324
 #define NR_copy_file_range 326
@@ -767,6 +768,37 @@ static void utimes_calls(void) {
     close(fd);
 }
 
+/* clone3 as glibc's posix_spawn tries it first: a fork-like child here, and its checks. */
+static void clone3_calls(void) {
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+            cgroup, beyond;
+    } args = {0};
+    args.exit_signal = SIGCHLD;
+    long pid = syscall(NR_clone3, &args, 88);
+    if (pid == 0) syscall(SYS_exit_group, 7);
+    int status = 0;
+    printf("clone3 fork: %s", error_of(pid));
+    printf(" child exit status %d\n", pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    printf("clone3 size too small: %s\n", error_of(syscall(NR_clone3, &args, 56)));
+    printf("clone3 size past a page: %s\n", error_of(syscall(NR_clone3, &args, 4097)));
+    args.beyond = 1;
+    printf("clone3 unknown field set: %s\n", error_of(syscall(NR_clone3, &args, sizeof args)));
+    args.beyond = 0;
+    printf("clone3 bad pointer: %s\n", error_of(syscall(NR_clone3, bad, 88)));
+    args.exit_signal = 100;
+    printf("clone3 bad exit signal: %s\n", error_of(syscall(NR_clone3, &args, 88)));
+    args.exit_signal = SIGCHLD;
+    args.stack = 4096;
+    printf("clone3 stack without a size: %s\n", error_of(syscall(NR_clone3, &args, 88)));
+    args.stack = 0;
+    args.flags = CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
+    printf("clone3 thread with an exit signal: %s\n", error_of(syscall(NR_clone3, &args, 88)));
+    args.flags = 0x11;  /* a signal number in the flags, as only clone takes it */
+    args.exit_signal = 0;
+    printf("clone3 signal in the flags: %s\n", error_of(syscall(NR_clone3, &args, 88)));
+}
+
 int main(void) {
     app_test_init();
     const char* tmp = getenv("TMPDIR");
@@ -792,6 +824,7 @@ int main(void) {
     priority_calls();
     cpu_and_personality_calls();
     utimes_calls();
+    clone3_calls();
     printf("done\n");
     return 0;
 }
