@@ -115,7 +115,7 @@ fs::Timespec file_clock();
 inline constexpr int64_t utime_now = (1l << 30) - 1, utime_omit = (1l << 30) - 2;
 // Sets the access and modification times of what (dirfd, path) names - the descriptor itself
 // for a null path - to `times` (validated; UTIME_NOW/UTIME_OMIT allowed), or to now for
-// nullptr; `flags` may hold AT_SYMLINK_NOFOLLOW. 0 or -errno.
+// nullptr; `flags` may hold AT_SYMLINK_NOFOLLOW. 0 or -errno (file_attributes.cc).
 int64_t set_file_times(int dirfd, uint64_t app_path, const fs::Timespec* times, int flags);
 
 // ---- paths --------------------------------------------------------------------------------
