@@ -177,6 +177,20 @@ namespace mica::abi {
 
 Credentials::~Credentials() { free(groups); }
 
+void credentials_exec() {
+    // Linux's execve of a file with no set-id bits and no file capabilities: the saved and
+    // filesystem ids become the effective ones; root (real or effective) gets every
+    // capability of the bounding set (all here), effective only with effective uid 0;
+    // anyone else has none.
+    sched::SpinGuard guard(process_lock);
+    Credentials& c = mine();
+    c.suid = c.fsuid = c.euid;
+    c.sgid = c.fsgid = c.egid;
+    bool root = c.ruid == 0 || c.euid == 0;
+    c.cap_permitted = root ? capabilities_all : 0;
+    c.cap_effective = c.euid == 0 ? c.cap_permitted : 0;
+}
+
 bool capable(int cap) {
     sched::SpinGuard guard(process_lock);
     return has(mine(), cap);

@@ -293,6 +293,7 @@ int64_t sys_execve(const uint64_t* args) {
         abi::exit_application(127);
     }
     abi::files_exec();
+    abi::credentials_exec();
     abi::signals_exec();
     abi::timers_exec();
     abi::vfork_exec_done();

@@ -135,6 +135,7 @@ void usage_to_rusage(const Usage& u, void* out);
 // credentials.cc: fork's copy of the parent's credentials (false when out of memory); whether
 // the calling process has capability `cap` in its effective set (kernel threads: yes).
 bool inherit_credentials(Process* child, const Process* parent);
+void credentials_exec();  // execve committed: Linux's rules for a file without set-id bits
 bool capable(int cap);
 inline constexpr int cap_chown = 0, cap_setgid = 6, cap_setuid = 7, cap_setpcap = 8, cap_ipc_lock = 14,
                      cap_sys_admin = 21, cap_sys_nice = 23, cap_sys_resource = 24;

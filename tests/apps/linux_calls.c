@@ -644,6 +644,44 @@ static long set_scheduler(int policy, struct sched_param* param) {
 }
 static long get_scheduler(void) { return syscall(SYS_sched_getscheduler, 0); }
 
+/* execve of a file without set-id bits: run as "linux_calls exec-check", it reports what
+   the kernel left it. */
+static void exec_check(void) {
+    struct cap_data caps[2];
+    APP_REQUIRE(capget_sets(caps) == 0);
+    print_ids("  after execve");
+    printf("  after execve: CAP_NET_RAW effective %s permitted %s\n", yes_no(has_cap(caps[0].effective, caps[1].effective, 13)),
+           yes_no(has_cap(caps[0].permitted, caps[1].permitted, 13)));
+}
+
+static void run_exec_check(void) {
+    char* const argv[] = {"linux_calls", "exec-check", NULL};
+    execv("/proc/self/exe", argv);
+    printf("execv: %s\n", errno_name(errno));
+    _exit(1);
+}
+
+static void exec_credential_calls(void) {
+    pid_t child = fork();
+    if (child == 0) {  /* root drops a capability, then execs: root gets it back */
+        struct cap_header me = {CAP_V3, 0};
+        struct cap_data d[2];
+        APP_REQUIRE(syscall(SYS_capget, &me, d) == 0);
+        d[0].effective &= ~(1u << 13);
+        d[0].permitted &= ~(1u << 13);
+        printf("root without CAP_NET_RAW execs: %s\n", error_of(syscall(SYS_capset, &me, d)));
+        run_exec_check();
+    }
+    int status;
+    APP_REQUIRE(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    child = fork();
+    if (child == 0) {  /* not root but for the saved uid: execve makes that the effective one */
+        printf("uids 1000 1000 0 exec: %s\n", error_of(syscall(SYS_setresuid, 1000, 1000, 0)));
+        run_exec_check();
+    }
+    APP_REQUIRE(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void priority_calls(void) {
     pid_t child = fork();
     if (child == 0) {
@@ -799,8 +837,12 @@ static void clone3_calls(void) {
     printf("clone3 signal in the flags: %s\n", error_of(syscall(NR_clone3, &args, 88)));
 }
 
-int main(void) {
+int main(int argc, char** argv) {
     app_test_init();
+    if (argc > 1 && strcmp(argv[1], "exec-check") == 0) {
+        exec_check();
+        return 0;
+    }
     const char* tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/linux_calls", tmp ? tmp : "/tmp");
     mkdir(dir, 0755);
@@ -821,6 +863,7 @@ int main(void) {
     limit_calls();
     credential_calls();
     capability_calls();
+    exec_credential_calls();
     priority_calls();
     cpu_and_personality_calls();
     utimes_calls();
