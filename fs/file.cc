@@ -137,7 +137,10 @@ int FdTable::grow_to(int fd) {
     // Grow in steps of at least 64 slots (doubling), never past the limit.
     int want = capacity_ ? capacity_ * 2 : 64;
     if (want <= fd) want = fd + 1;
-    if (want > limit_) want = limit_;
+    // Never past the limit, unless the descriptor itself is (fork copies descriptors that
+    // were open when the limit was lowered below them).
+    int cap = limit() > fd ? limit() : fd + 1;
+    if (want > cap) want = cap;
     auto* grown = static_cast<Slot*>(realloc(slots_, sizeof(Slot) * static_cast<size_t>(want)));
     if (!grown) return -errno_nomem;
     memset(grown + capacity_, 0, sizeof(Slot) * static_cast<size_t>(want - capacity_));
@@ -147,7 +150,7 @@ int FdTable::grow_to(int fd) {
 }
 
 int FdTable::lowest_free(int minimum) const {
-    for (int fd = minimum; fd < limit_; ++fd) {
+    for (int fd = minimum, end = limit(); fd < end; ++fd) {
         if (fd >= capacity_ || !slots_[fd].file) return fd;
     }
     return -errno_mfile;
@@ -165,6 +168,7 @@ int FdTable::assign(int fd, OpenFile* file, bool close_on_exec) {
 int FdTable::install(OpenFile* file, bool close_on_exec) { return dup_from_file(file, 0, close_on_exec); }
 
 int FdTable::copy_to(FdTable& copy) const {
+    copy.set_limit(limit());
     for (int fd = 0; fd < capacity_; ++fd) {
         if (!slots_[fd].file) continue;
         if (int r = copy.assign(fd, slots_[fd].file, slots_[fd].close_on_exec); r < 0) return r;
@@ -174,13 +178,13 @@ int FdTable::copy_to(FdTable& copy) const {
 
 void FdTable::swap(FdTable& other) {
     Slot* slots = slots_;
-    int capacity = capacity_, limit = limit_;
+    int capacity = capacity_, limit = this->limit();
     slots_ = other.slots_;
     capacity_ = other.capacity_;
-    limit_ = other.limit_;
+    set_limit(other.limit());
     other.slots_ = slots;
     other.capacity_ = capacity;
-    other.limit_ = limit;
+    other.set_limit(limit);
 }
 
 OpenFile* FdTable::get(int fd) const {
@@ -201,7 +205,7 @@ int FdTable::dup(int fd) { return dup_from(fd, 0, false); }
 int FdTable::dup_from(int fd, int minimum, bool close_on_exec) {
     OpenFile* file = get(fd);
     if (!file) return -errno_badf;
-    if (minimum < 0 || minimum >= limit_) return -errno_inval;
+    if (minimum < 0 || minimum >= limit()) return -errno_inval;
     return dup_from_file(file, minimum, close_on_exec);
 }
 
@@ -214,7 +218,7 @@ int FdTable::dup_from_file(OpenFile* file, int minimum, bool close_on_exec) {
 int FdTable::dup2(int old_fd, int new_fd) {
     OpenFile* file = get(old_fd);
     if (!file) return -errno_badf;
-    if (new_fd < 0 || new_fd >= limit_) return -errno_badf;
+    if (new_fd < 0 || new_fd >= limit()) return -errno_badf;
     if (old_fd == new_fd) return new_fd;
     return assign(new_fd, file, false);
 }
@@ -224,7 +228,7 @@ int FdTable::dup3(int old_fd, int new_fd, int flags) {
     if (old_fd == new_fd) return -errno_inval;
     OpenFile* file = get(old_fd);
     if (!file) return -errno_badf;
-    if (new_fd < 0 || new_fd >= limit_) return -errno_badf;
+    if (new_fd < 0 || new_fd >= limit()) return -errno_badf;
     return assign(new_fd, file, (flags & o_cloexec) != 0);
 }
 
@@ -242,6 +246,17 @@ int FdTable::set_close_on_exec(int fd, bool value) {
 void FdTable::close_all_on_exec() {
     for (int fd = 0; fd < capacity_; ++fd) {
         if (slots_[fd].file && slots_[fd].close_on_exec) close(fd);
+    }
+}
+
+void FdTable::close_range(unsigned first, unsigned last, bool close_on_exec_only) {
+    for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(capacity_); ++fd) {
+        if (!slots_[fd].file) continue;
+        if (close_on_exec_only) {
+            slots_[fd].close_on_exec = true;
+        } else {
+            close(static_cast<int>(fd));
+        }
     }
 }
 

@@ -81,6 +81,7 @@ public:
     int64_t read(uint64_t offset, void* buffer, size_t length) override;
     int64_t write(uint64_t offset, const void* buffer, size_t length) override;
     int truncate(uint64_t length) override;
+    int fallocate(int mode, uint64_t offset, uint64_t length) override;
 
 private:
     FilePages data_;
@@ -314,7 +315,7 @@ int64_t RamFile::write(uint64_t offset, const void* buffer, size_t length) {
     if (offset > ramfs_max_file_bytes || length > ramfs_max_file_bytes - offset) return -errno_fbig;
     uint64_t end = offset + length;
     if (end > size) {
-        if (int result = data_.resize(end); result < 0) return result;
+        if (int result = data_.reserve(end); result < 0) return result;
     }
     // A hole between the old end and `offset` has no pages: it reads as zeros.
     int result = data_.write(offset, buffer, length);
@@ -336,7 +337,29 @@ int RamFile::truncate(uint64_t length) {
     return 0;
 }
 
+// As Linux's tmpfs (shmem_fallocate): space is allocated now, so later writes to the range
+// cannot fail for lack of memory; punching zeroes the range and frees its whole pages.
+int RamFile::fallocate(int mode, uint64_t offset, uint64_t length) {
+    constexpr int keep_size = 1, punch_hole = 2;
+    if (offset > ramfs_max_file_bytes || length > ramfs_max_file_bytes - offset) return -errno_fbig;
+    uint64_t end = offset + length;
+    if (mode & punch_hole) {
+        if (offset < size) data_.punch(offset, (end < size ? end : size) - offset);
+        touch_modified();
+        return 0;
+    }
+    int result = data_.allocate(offset, length);
+    if (result == -errno_nomem) return -errno_nospc;  // tmpfs: the filesystem is full
+    if (result < 0) return result;
+    if (!(mode & keep_size) && end > size) size = end;
+    touch_changed();
+    if (!(mode & keep_size)) touch_modified();
+    return 0;
+}
+
 }  // namespace
+
+Vnode* ramfs_new_file(FileSystem* fs, uint32_t mode) { return make_object<RamFile>(fs, mode); }
 
 int ramfs_create(Clock clock, FileSystem** out) {
     RamFs* fs = make_object<RamFs>(clock);
@@ -350,6 +373,8 @@ int ramfs_create(Clock clock, FileSystem** out) {
     return 0;
 }
 
-const FileSystemType ramfs_type{"ramfs", ramfs_create};
+// Presented as tmpfs (statfs's f_type): Mica's ramfs is what Linux's tmpfs is - memory-backed,
+// bounded by the machine's memory, with fallocate - and an initramfs root is a tmpfs on Linux.
+const FileSystemType ramfs_type{"ramfs", ramfs_create, tmpfs_magic};
 
 }  // namespace mica::fs

@@ -133,6 +133,7 @@ int Vfs::mount(const char* type_name, Vnode* at, const char* path) {
         return -errno_nomem;
     }
     fs->dev = next_dev_++;
+    fs->type = type;
     m->fs = fs;
     m->root = fs->root();
     m->root->ref();

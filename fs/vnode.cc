@@ -43,6 +43,7 @@ int64_t Vnode::readlink(char*, size_t) { return -errno_inval; }
 int64_t Vnode::read(uint64_t, void*, size_t) { return is_directory() ? -errno_isdir : -errno_inval; }
 int64_t Vnode::write(uint64_t, const void*, size_t) { return is_directory() ? -errno_isdir : -errno_inval; }
 int Vnode::truncate(uint64_t) { return is_directory() ? -errno_isdir : -errno_inval; }
+int Vnode::fallocate(int, uint64_t, uint64_t) { return -errno_opnotsupp; }
 int64_t Vnode::read_stream(IoVector&, bool) { return -errno_inval; }
 int64_t Vnode::write_stream(IoVector&, bool) { return -errno_inval; }
 

@@ -30,6 +30,7 @@ struct Cpu {
     bool need_resched = false;
     bool online = false;
     bool kicked = false;  // a reschedule IPI is on its way: don't send another
+    uint64_t barrier_seen = 0;  // atomic: the last synchronize_cpus generation it answered
 };
 
 // An idle CPU watches its queue this long before halting: work arriving meanwhile starts
@@ -45,6 +46,7 @@ uint64_t next_id = 1;     // atomic
 size_t live = 0;          // atomic
 unsigned online_count = 0;
 bool ready = false;
+uint64_t barrier_generation = 0;  // atomic: synchronize_cpus calls so far
 
 Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
@@ -175,7 +177,9 @@ void schedule(Cpu& c) {
     }
     next->state = Thread::State::running;
     next->cpu = index_of(c);
-    next->slice_start = arch::cycles();
+    uint64_t now = arch::cycles();
+    if (prev != c.idle) __atomic_store_n(&prev->run_cycles, prev->run_cycles + (now - prev->slice_start), __ATOMIC_RELAXED);
+    __atomic_store_n(&next->slice_start, now, __ATOMIC_RELAXED);
     ++next->switches;
     ++c.switches;
     c.current = next;
@@ -355,8 +359,13 @@ void cpu_online(Cpu& c, Thread* running, Thread* idle) {
     c.idle = idle;
     idle->cpu = index_of(c);
     if (arch::timer_irq() != irq::spurious) irq::attach(arch::timer_irq(), timer_handler, nullptr);
-    // The reschedule IPI needs no handler body: the interrupt exit hook does the work.
-    irq::attach(arch::reschedule_irq(), [](unsigned, void*) {}, nullptr);
+    // The reschedule IPI's switching is the interrupt exit hook's work; the handler answers
+    // synchronize_cpus: a full barrier, then the generation it saw.
+    irq::attach(arch::reschedule_irq(), [](unsigned, void*) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        __atomic_store_n(&this_cpu().barrier_seen, __atomic_load_n(&barrier_generation, __ATOMIC_ACQUIRE),
+                         __ATOMIC_RELEASE);
+    }, nullptr);
     // A panic elsewhere stops this CPU where it is, so the report is the last word.
     irq::attach(arch::stop_irq(), [](unsigned, void*) { arch::halt(); }, nullptr);
     __atomic_store_n(&c.online, true, __ATOMIC_RELEASE);
@@ -364,6 +373,43 @@ void cpu_online(Cpu& c, Thread* running, Thread* idle) {
 }
 
 }  // namespace
+
+void synchronize_cpus() {
+    uint64_t generation = __atomic_add_fetch(&barrier_generation, 1, __ATOMIC_SEQ_CST);
+    unsigned me = current_cpu();  // (moving elsewhere later is a switch: a barrier here)
+    for (unsigned i = 0; i < max_cpus; ++i) {
+        if (i != me && __atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE)) irq::send_ipi(i, arch::reschedule_irq());
+    }
+    for (unsigned i = 0; i < max_cpus; ++i) {
+        if (i == me || !__atomic_load_n(&cpus[i].online, __ATOMIC_ACQUIRE)) continue;
+        while (__atomic_load_n(&cpus[i].barrier_seen, __ATOMIC_ACQUIRE) < generation) arch::cpu_relax();
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+uint64_t current_cpu_cycles() {
+    // slice_start and run_cycles change together at a switch: read until no switch came
+    // between the reads (a switch on this thread's behalf needs this thread off the CPU).
+    Thread* self = current();
+    for (;;) {
+        uint64_t start = __atomic_load_n(&self->slice_start, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        uint64_t run = __atomic_load_n(&self->run_cycles, __ATOMIC_RELAXED);
+        uint64_t now = arch::cycles();
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&self->slice_start, __ATOMIC_RELAXED) == start) return run + (now - start);
+    }
+}
+
+uint64_t cpu_cycles(const Thread& t) {
+    if (&t == current()) return current_cpu_cycles();
+    uint64_t run = __atomic_load_n(&t.run_cycles, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&t.state, __ATOMIC_RELAXED) != Thread::State::running) return run;
+    uint64_t start = __atomic_load_n(&t.slice_start, __ATOMIC_RELAXED), now = arch::cycles();
+    return now > start ? run + (now - start) : run;
+}
+
+uint64_t cpu_cycles_to_ns(uint64_t cycles) { return cycles_to_ns(cycles); }
 
 IrqGuard::IrqGuard() : was_enabled_(arch::interrupts_enabled()) { arch::interrupts_disable(); }
 IrqGuard::~IrqGuard() {

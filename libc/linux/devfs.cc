@@ -135,6 +135,7 @@ int devfs_create(fs::Clock clock, fs::FileSystem** out) {
 
 }  // namespace
 
-const fs::FileSystemType devfs_type{"devfs", devfs_create};
+// statfs says tmpfs, as for Linux's devtmpfs.
+const fs::FileSystemType devfs_type{"devfs", devfs_create, fs::tmpfs_magic};
 
 }  // namespace mica::abi::files

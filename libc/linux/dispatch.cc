@@ -1,6 +1,8 @@
 // The system-call table of this architecture and the dispatcher (syscall.h).
 #include <mica/console.h>
+#include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
+#include <mica/sched/sched.h>
 #include <mica/fs/abi.h>
 #include "syscall_numbers.h"
 
@@ -60,7 +62,16 @@ void set_trace(bool on) { tracing = on; }
 
 int64_t dispatch(uint64_t number, const uint64_t* args) {
     SyscallHandler h = number < MICA_SYSCALL_COUNT ? table.handler[number] : nullptr;
+    // The CPU time the call takes is the thread's system time (getrusage, times); calls that
+    // do not return (exit, a successful execve) are not counted.
+    bool app = sched::current()->app != nullptr;
+    uint64_t start = app ? sched::current_cpu_cycles() : 0;
     int64_t result = h ? h(args) : unknown(number);
+    if (app) {
+        if (auto* thread = static_cast<AppThread*>(sched::current()->app)) {
+            thread->system_cycles += sched::current_cpu_cycles() - start;
+        }
+    }
     if (tracing) {
         const char* name = syscall_name(number);
         kprintf("strace: %s(%#llx, %#llx, %#llx, %#llx) = %lld\n", name ? name : "?",

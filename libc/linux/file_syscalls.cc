@@ -536,43 +536,6 @@ int64_t sys_truncate(const uint64_t* args) {
     return the_vfs->truncate(path.get()[0] == '/' ? nullptr : state().cwd, path.get(), length);
 }
 
-// utimensat(dirfd, path, times[2], flags): times nullptr means now; UTIME_NOW and
-// UTIME_OMIT per entry; a null path means the descriptor itself (futimens).
-int64_t sys_utimensat(const uint64_t* args) {
-    constexpr int64_t utime_now = (1l << 30) - 1, utime_omit = (1l << 30) - 2;
-    fs::Timespec times[2];
-    if (args[2]) {
-        if (mm::vm::copy_from_app(times, reinterpret_cast<void*>(args[2]), sizeof times)) return -errno_fault;
-        for (const fs::Timespec& t : times) {
-            if (t.nsec != utime_now && t.nsec != utime_omit && (t.nsec < 0 || t.nsec >= 1000000000)) {
-                return -fs::errno_inval;
-            }
-        }
-    } else {
-        times[0].nsec = times[1].nsec = utime_now;
-    }
-    int flags = static_cast<int>(args[3]);
-    if (flags & ~fs::at_symlink_nofollow) return -fs::errno_inval;
-    Guard guard(vfs_lock);
-    Vnode* node = nullptr;
-    if (!args[1]) {
-        OpenFile* file = descriptors().get(fd_arg(args[0]));
-        if (!file) return -fs::errno_badf;
-        node = file->vnode();
-        node->ref();
-    } else {
-        AppPath path(args[1]);
-        if (path.error()) return path.error();
-        if (int r = resolve(fd_arg(args[0]), path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
-    }
-    VnodeRef held{node};
-    fs::Timespec now = file_clock();
-    if (times[0].nsec != utime_omit) node->atime = times[0].nsec == utime_now ? now : times[0];
-    if (times[1].nsec != utime_omit) node->mtime = times[1].nsec == utime_now ? now : times[1];
-    node->ctime = now;
-    return 0;
-}
-
 // Everything lives in memory: there is nothing to flush.
 int64_t sys_fsync(const uint64_t* args) {
     Guard guard(vfs_lock);

@@ -428,6 +428,8 @@ void files_free(void* opaque) {
     delete files;  // closes every descriptor, as close() does, under the lock
 }
 
+void files_set_descriptor_limit(void* files, int limit) { static_cast<FilesState*>(files)->table.set_limit(limit); }
+
 void files_exec() {
     Guard guard(vfs_lock);
     descriptors().close_all_on_exec();
@@ -443,6 +445,7 @@ void files_shutdown() {
     state().cwd = nullptr;
     delete the_vfs;
     the_vfs = nullptr;
+    memfd_shutdown();
     __atomic_store_n(&ready, false, __ATOMIC_RELEASE);
 }
 

@@ -111,6 +111,13 @@ inline constexpr int16_t f_unlck = 2;
 
 fs::Timespec file_clock();
 
+// utimensat's UTIME_NOW and UTIME_OMIT (in a timespec's nanoseconds).
+inline constexpr int64_t utime_now = (1l << 30) - 1, utime_omit = (1l << 30) - 2;
+// Sets the access and modification times of what (dirfd, path) names - the descriptor itself
+// for a null path - to `times` (validated; UTIME_NOW/UTIME_OMIT allowed), or to now for
+// nullptr; `flags` may hold AT_SYMLINK_NOFOLLOW. 0 or -errno (file_attributes.cc).
+int64_t set_file_times(int dirfd, uint64_t app_path, const fs::Timespec* times, int flags);
+
 // ---- paths --------------------------------------------------------------------------------
 // The directory a *at() call starts from (borrowed; lock held).
 int start_dir(int dirfd, const char* path, Vnode** at);
@@ -134,6 +141,9 @@ int64_t vector_transfer(int fd, uint64_t app_iov, uint64_t count, bool write, in
 // A new descriptor for `node` (the creator's reference is consumed): an open file with
 // `flags` (access mode, O_NONBLOCK), close-on-exec as asked. The descriptor or -errno.
 int64_t install_node(Vnode* node, int flags, bool close_on_exec);
+
+// files_shutdown: the filesystem memfd_create's files live on goes too (file_data.cc). Lock held.
+void memfd_shutdown();
 
 
 }  // namespace mica::abi::files

@@ -53,8 +53,10 @@ int job_change(Process* c, uint32_t options, bool keep) {
 
 // Waits for a child that `pid` asks for to end - or stop or continue, as `options` ask -
 // (wait4's encoding of what it found in *status, its pid returned), 0 under WNOHANG when
-// none has yet, or -errno. `keep` (WNOWAIT) leaves the zombie or the report.
-int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep) {
+// none has yet, or -errno. `keep` (WNOWAIT) leaves the zombie or the report. An ended
+// child's usage (its own and its waited-for children's) goes to *usage, and, when it is
+// reaped, to the caller's children's usage (getrusage's RUSAGE_CHILDREN, times).
+int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep, abi::Usage* usage) {
     Process* self = abi::current_process();
     sched::InterruptibleScope scope;
     for (;;) {
@@ -75,6 +77,12 @@ int64_t wait_for_child(int64_t pid, uint32_t options, int* status, bool keep) {
                         *status = change;
                         return c->pid;  // (the queue guard and the lock are dropped on return)
                     }
+                }
+                if (found) {
+                    sched::SpinGuard usage_guard(abi::signal_lock);
+                    *usage = found->ended_threads;
+                    usage->add(found->children_usage);
+                    if (!keep) self->children_usage.add(*usage);
                 }
                 if (found && !keep) {
                     for (Process** link = &self->first_child; *link; link = &(*link)->next_sibling) {
@@ -118,12 +126,14 @@ int64_t sys_wait4(const uint64_t* args) {
     if (options & ~known_options) return -e_inval;
     if (pid == INT32_MIN) return -e_srch;
     int status = 0;
-    int64_t found = wait_for_child(pid, options | wexited_or_wait4, &status, false);
+    abi::Usage usage;  // stays zero for a stopped or continued child
+    int64_t found = wait_for_child(pid, options | wexited_or_wait4, &status, false, &usage);
     if (found <= 0) return found;
     if (args[1] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &status, sizeof status)) return -e_fault;
     if (args[3]) {
-        uint8_t usage[144] = {};  // struct rusage: all zero
-        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), usage, sizeof usage)) return -e_fault;
+        uint8_t rusage[144];
+        abi::usage_to_rusage(usage, rusage);
+        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), rusage, sizeof rusage)) return -e_fault;
     }
     return found;
 }
@@ -141,8 +151,9 @@ int64_t sys_waitid(const uint64_t* args) {
     if (type == p_pgid && id == abi::current_process_group()) pid = 0;
     abi::SigInfo info = {};
     int status = 0;
+    abi::Usage usage;
     // waitid's WSTOPPED is wait4's WUNTRACED (the same bit).
-    int64_t found = wait_for_child(pid, options, &status, options & wnowait);
+    int64_t found = wait_for_child(pid, options, &status, options & wnowait, &usage);
     if (found < 0) return found;
     if (found > 0) {
         constexpr int cld_stopped = 5, cld_continued = 6;
@@ -163,8 +174,9 @@ int64_t sys_waitid(const uint64_t* args) {
     // Under WNOHANG with nothing to report, Linux zeroes si_signo and si_pid.
     if (args[2] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &info, sizeof info)) return -e_fault;
     if (args[4]) {
-        uint8_t usage[144] = {};
-        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[4]), usage, sizeof usage)) return -e_fault;
+        uint8_t rusage[144];
+        abi::usage_to_rusage(usage, rusage);
+        if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[4]), rusage, sizeof rusage)) return -e_fault;
     }
     return 0;
 }
@@ -281,6 +293,7 @@ int64_t sys_execve(const uint64_t* args) {
         abi::exit_application(127);
     }
     abi::files_exec();
+    abi::credentials_exec();
     abi::signals_exec();
     abi::timers_exec();
     abi::vfork_exec_done();
@@ -289,6 +302,7 @@ int64_t sys_execve(const uint64_t* args) {
         const char* base = strrchr(path, '/');
         base = base ? base + 1 : path;
         Process* p = abi::current_process();
+        p->membarrier_registered = 0;  // registrations belong to the old program's memory
         size_t n = strlen(base) < sizeof p->name - 1 ? strlen(base) : sizeof p->name - 1;
         memcpy(p->name, base, n);
         p->name[n] = 0;

@@ -1,17 +1,19 @@
 // Memory system calls (process.def): the break and anonymous or file-backed private
 // mappings over mm::vm. A file mapping is a copy of the file's bytes (MAP_SHARED writes do
-// not reach the file).
+// not reach the file). Also msync, mincore, the mlock family and membarrier.
 #include <arch/traits.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
+#include <mica/sched/sched.h>
 #include <string.h>
+#include "processes.h"
 
 using namespace mica;
 
 int64_t sys_pread64(const uint64_t* args);  // files.cc
 
 namespace {
-constexpr int64_t e_badf = 9, e_nomem = 12, e_fault = 14, e_inval = 22, e_nodev = 19;
+constexpr int64_t e_perm = 1, e_badf = 9, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22, e_nodev = 19;
 constexpr uint64_t map_shared = 0x01, map_private = 0x02, map_shared_validate = 0x03, map_fixed = 0x10,
                    map_anonymous = 0x20, map_noreserve = 0x4000, map_populate = 0x8000,
                    map_fixed_noreplace = 0x100000;
@@ -131,4 +133,165 @@ int64_t sys_mremap(const uint64_t* args) {
     if (prot != (mm::prot_read | mm::prot_write)) mm::vm::protect(static_cast<uintptr_t>(fresh), new_size, prot);
     mm::vm::unmap(old_addr, old_size);
     return fresh;
+}
+
+// ---- msync, mincore, mlock ----------------------------------------------------------------
+namespace {
+// The end of the run of application areas that covers `address` without a gap (`address`
+// itself when no area holds it).
+uintptr_t mapped_until(uintptr_t address) {
+    uintptr_t at = address;
+    mm::vm::for_each_area(
+        [](const mm::Vma& area, void* context) {  // in address order
+            auto* end = static_cast<uintptr_t*>(context);
+            if (area.start <= *end && *end < area.end) *end = area.end;
+        },
+        &at);
+    return at;
+}
+
+// mlock/munlock's range: [start rounded down, start + length rounded up), 0 or -errno as
+// Linux's apply_vma_lock_flags (-EINVAL when it wraps, -ENOMEM when part is not mapped).
+int64_t lock_range(uint64_t start, uint64_t length, uintptr_t* first, uintptr_t* end) {
+    // Rounded as Linux rounds, wrapping: a length within a page of 2^64 becomes 0.
+    uint64_t within = start & (page - 1);
+    *first = start - within;
+    *end = *first + ((length + within + page - 1) & ~(page - 1));
+    if (*end < *first) return -e_inval;
+    if (*end == *first) return 0;
+    return mapped_until(*first) >= *end ? 0 : -e_nomem;
+}
+}  // namespace
+
+// msync: validated as Linux does; nothing to write back (a MAP_SHARED file mapping is a copy
+// here, see the top of the file). -ENOMEM when part of the range is not mapped.
+int64_t sys_msync(const uint64_t* args) {
+    constexpr uint64_t ms_async = 1, ms_invalidate = 2, ms_sync = 4;
+    uint64_t start = args[0], flags = args[2];
+    if (flags & ~(ms_async | ms_invalidate | ms_sync)) return -e_inval;
+    if (start & (page - 1)) return -e_inval;
+    if ((flags & ms_async) && (flags & ms_sync)) return -e_inval;
+    // Rounded up as Linux does it, wrapping: a length within a page of 2^64 becomes 0.
+    uint64_t end = start + ((args[1] + page - 1) & ~(page - 1));
+    if (end < start) return -e_nomem;
+    if (end == start) return 0;
+    return mapped_until(start) >= end ? 0 : -e_nomem;
+}
+
+// mincore(start, length, vec): a byte per page, 1 when the page is in memory (populated).
+// As Linux: -ENOMEM at the first page no area holds, after writing the bytes before it.
+int64_t sys_mincore(const uint64_t* args) {
+    uint64_t start = args[0], length = args[1];
+    if (start & (page - 1)) return -e_inval;
+    if (!mm::vm::access_ok(start, length)) return -e_nomem;
+    uint64_t pages = length / page + ((length & (page - 1)) != 0);
+    if (!mm::vm::access_ok(args[2], pages)) return -e_fault;
+    constexpr size_t chunk = 512;  // bytes of vec per copy
+    uint8_t bytes[chunk];
+    mm::vm::Space* space = mm::vm::current_space();
+    for (uint64_t done = 0; done < pages;) {
+        uintptr_t address = start + done * page, end = mapped_until(address);
+        if (end == address) return -e_nomem;
+        uint64_t run = (end - address) / page;
+        if (run > pages - done) run = pages - done;
+        if (run > chunk) run = chunk;
+        for (uint64_t i = 0; i < run; ++i) bytes[i] = mm::vm::page_references(space, address + i * page) ? 1 : 0;
+        if (mm::vm::copy_to_app(reinterpret_cast<uint8_t*>(args[2]) + done, bytes, run)) return -e_fault;
+        done += run;
+    }
+    return 0;
+}
+
+namespace {
+// mlock/mlock2: Mica never pages memory out, so locking is populating the range now (its
+// later use takes no page fault, as after Linux's mlock); the lock itself is not recorded
+// (msync's MS_INVALIDATE does not answer EBUSY for locked pages), so RLIMIT_MEMLOCK bounds
+// each call, not the total, for a process without CAP_IPC_LOCK.
+int64_t do_mlock(uint64_t start, uint64_t length) {
+    constexpr int rlimit_memlock = 8;
+    uint64_t limit = ~uint64_t{0};
+    if (!abi::capable(abi::cap_ipc_lock)) {
+        sched::SpinGuard guard(abi::process_lock);
+        if (abi::Process* p = abi::current_process()) limit = p->limits[rlimit_memlock].soft;
+    }
+    if (limit == 0) return -e_perm;
+    uintptr_t first, end;
+    if (int64_t r = lock_range(start, length, &first, &end); r < 0 || end == first) return r;
+    if (end - first > limit) return -e_nomem;
+    // Out of memory is EAGAIN for mlock (Linux's __mlock_posix_error_return).
+    return mm::vm::populate(first, end - first) < 0 ? -e_again : 0;
+}
+}  // namespace
+
+int64_t sys_mlock(const uint64_t* args) { return do_mlock(args[0], args[1]); }
+
+int64_t sys_mlock2(const uint64_t* args) {
+    constexpr uint64_t mlock_onfault = 1;
+    if (args[2] & ~mlock_onfault) return -e_inval;
+    if (args[2] & mlock_onfault) {  // lock what is touched, when it is: nothing to do now
+        uintptr_t first, end;
+        return lock_range(args[0], args[1], &first, &end);
+    }
+    return do_mlock(args[0], args[1]);
+}
+
+int64_t sys_munlock(const uint64_t* args) {
+    uintptr_t first, end;
+    return lock_range(args[0], args[1], &first, &end);
+}
+
+// mlockall: validated; what is mapped is not populated (reservations such as a Go heap's
+// would take all memory), pages stay once touched, as locked ones would.
+int64_t sys_mlockall(const uint64_t* args) {
+    constexpr uint64_t mcl_current = 1, mcl_future = 2, mcl_onfault = 4;
+    uint64_t flags = args[0];
+    if (!flags || (flags & ~(mcl_current | mcl_future | mcl_onfault)) || flags == mcl_onfault) return -e_inval;
+    return 0;
+}
+
+int64_t sys_munlockall(const uint64_t*) { return 0; }
+
+// ---- membarrier ---------------------------------------------------------------------------
+// The expedited commands interrupt every other CPU (sched::synchronize_cpus) - more than the
+// CPUs running the caller's threads, which Linux limits itself to, never fewer. The RSEQ
+// commands are not offered (no rseq: Linux without CONFIG_RSEQ answers the same).
+int64_t sys_membarrier(const uint64_t* args) {
+    constexpr int query = 0, global = 1, global_expedited = 2, register_global_expedited = 4,
+                  private_expedited = 8, register_private_expedited = 16, private_expedited_sync_core = 32,
+                  register_private_expedited_sync_core = 64, private_expedited_rseq = 128, flag_cpu = 1,
+                  get_registrations = 512;
+    constexpr int supported = global | global_expedited | register_global_expedited | private_expedited |
+                              register_private_expedited | private_expedited_sync_core |
+                              register_private_expedited_sync_core | get_registrations;
+    int command = static_cast<int>(args[0]);
+    auto flags = static_cast<unsigned>(args[1]);
+    if (command == private_expedited_rseq ? flags && flags != flag_cpu : flags != 0) return -e_inval;
+    abi::Process* p = abi::current_process();
+    uint32_t dummy = 0;
+    uint32_t& registered = p ? p->membarrier_registered : dummy;
+    switch (command) {
+    case query:
+        return supported;
+    case global:
+    case global_expedited:
+        sched::synchronize_cpus();
+        return 0;
+    case private_expedited:
+    case private_expedited_sync_core: {
+        // Each needs its own registration first (the one this command's bit doubled names).
+        uint32_t needed = static_cast<uint32_t>(command) * 2;
+        if (!(__atomic_load_n(&registered, __ATOMIC_ACQUIRE) & needed)) return -e_perm;
+        sched::synchronize_cpus();
+        return 0;
+    }
+    case register_global_expedited:
+    case register_private_expedited:
+    case register_private_expedited_sync_core:
+        __atomic_fetch_or(&registered, static_cast<uint32_t>(command), __ATOMIC_ACQ_REL);
+        return 0;
+    case get_registrations:
+        return __atomic_load_n(&registered, __ATOMIC_ACQUIRE);
+    default:
+        return -e_inval;
+    }
 }

@@ -21,13 +21,12 @@ using namespace mica;
 using abi::AppThread;
 
 namespace {
-constexpr int64_t e_perm = 1, e_srch = 3, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22,
+constexpr int64_t e_srch = 3, e_again = 11, e_nomem = 12, e_fault = 14, e_inval = 22,
                   e_nosys = 38, e_timedout = 110;
 constexpr uint64_t clone_vm = 0x100, clone_fs = 0x200, clone_files = 0x400, clone_sighand = 0x800,
                    clone_vfork = 0x4000, clone_thread = 0x10000, clone_settls = 0x80000,
                    clone_parent_settid = 0x100000, clone_child_cleartid = 0x200000,
                    clone_child_settid = 0x1000000;
-constexpr int main_tid = 1;  // the main thread's tid is the process id, as on Linux
 
 
 AppThread* self_app() { return static_cast<AppThread*>(sched::current()->app); }
@@ -184,10 +183,6 @@ int64_t sys_set_robust_list(const uint64_t* args) {
 int64_t sys_gettid(const uint64_t*) { return self_app()->tid; }
 int64_t sys_getpid(const uint64_t*) { return abi::current_pid(); }
 int64_t sys_getppid(const uint64_t*) { return abi::parent_pid(); }
-int64_t sys_getuid(const uint64_t*) { return 0; }
-int64_t sys_geteuid(const uint64_t*) { return 0; }
-int64_t sys_getgid(const uint64_t*) { return 0; }
-int64_t sys_getegid(const uint64_t*) { return 0; }
 
 int64_t sys_sched_yield(const uint64_t*) {
     sched::yield();
@@ -276,6 +271,47 @@ int64_t sys_clone(const uint64_t* args) {
     return tid;
 }
 
+// clone3(args, size): struct clone_args checked as Linux's copy_clone_args_from_user and
+// clone3_args_valid, then the same as clone. What Mica cannot do - a pidfd, a cgroup, chosen
+// thread ids, new namespaces - is refused with -EINVAL rather than ignored.
+int64_t sys_clone3(const uint64_t* args) {
+    constexpr size_t size_ver0 = 64, page_size = 4096;
+    constexpr uint64_t csignal = 0xff, clone_pidfd = 0x1000, clone_detached = 0x400000, clone_parent = 0x8000,
+                       clone_clear_sighand = 0x100000000, clone_into_cgroup = 0x200000000,
+                       namespaces = 0x7e020080;  // CLONE_NEWNS ... CLONE_NEWNET, CLONE_NEWTIME (0x80)
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+            cgroup;
+    } ca = {};
+    size_t size = args[1];
+    if (size < size_ver0) return -e_inval;
+    if (size > page_size) return -7;  // E2BIG
+    size_t known = size < sizeof ca ? size : sizeof ca;
+    if (mm::vm::copy_from_app(&ca, reinterpret_cast<const void*>(args[0]), known)) return -e_fault;
+    // A newer caller's extra fields must be zero (copy_struct_from_user).
+    for (size_t at = known; at < size; ++at) {
+        uint8_t byte;
+        if (mm::vm::copy_from_app(&byte, reinterpret_cast<const uint8_t*>(args[0]) + at, 1)) return -e_fault;
+        if (byte) return -7;
+    }
+    constexpr uint64_t last_signal = 64;
+    if ((ca.exit_signal & ~csignal) || ca.exit_signal > last_signal) return -e_inval;
+    if (ca.set_tid_size || ca.set_tid) return -e_inval;
+    if (ca.flags & ~(0xffffffff | clone_clear_sighand | clone_into_cgroup)) return -e_inval;
+    if (ca.flags & (clone_detached | (csignal & ~0x80))) return -e_inval;
+    if ((ca.flags & (clone_sighand | clone_clear_sighand)) == (clone_sighand | clone_clear_sighand)) return -e_inval;
+    if ((ca.flags & (clone_thread | clone_parent)) && ca.exit_signal) return -e_inval;
+    if (ca.stack ? ca.stack_size == 0 || !mm::vm::access_ok(ca.stack, ca.stack_size) : ca.stack_size != 0) return -e_inval;
+    if (ca.flags & (clone_pidfd | clone_into_cgroup | clone_clear_sighand | namespaces)) return -e_inval;  // not here
+    uint64_t a[6] = {};
+    a[0] = (ca.flags & 0xffffffff) | ca.exit_signal;
+    a[1] = ca.stack ? ca.stack + ca.stack_size : 0;  // the stack grows down from its end
+    a[2] = ca.parent_tid;
+    a[arch::traits::clone_child_tid_arg] = ca.child_tid;
+    a[arch::traits::clone_tls_arg] = ca.tls;
+    return sys_clone(a);
+}
+
 int64_t sys_futex(const uint64_t* args) {
     constexpr int op_wait = 0, op_wake = 1, op_requeue = 3, op_cmp_requeue = 4, op_wait_bitset = 9,
                   op_wake_bitset = 10;
@@ -323,27 +359,6 @@ int64_t sys_futex(const uint64_t* args) {
     default:
         return -e_nosys;
     }
-}
-
-int64_t sys_prlimit64(const uint64_t* args) {
-    constexpr uint64_t infinity = ~uint64_t{0};
-    constexpr int rlimit_stack = 3, rlimit_nofile = 7;
-    if (args[0] != 0 && args[0] != main_tid) return -e_srch;
-    int resource = static_cast<int>(args[1]);
-    if (resource < 0 || resource > 15) return -e_inval;
-    struct {
-        uint64_t cur, max;
-    } limit = {infinity, infinity};
-    if (resource == rlimit_stack) limit = {8 << 20, infinity};
-    if (resource == rlimit_nofile) limit = {1024, 1024};
-    if (args[3] && mm::vm::copy_to_app(reinterpret_cast<void*>(args[3]), &limit, sizeof limit)) return -e_fault;
-    if (args[2]) return -e_perm;  // limits are fixed
-    return 0;
-}
-
-int64_t sys_getrlimit(const uint64_t* args) {  // x86_64 only
-    const uint64_t a[4] = {0, args[0], 0, args[1]};
-    return sys_prlimit64(a);
 }
 
 int64_t sys_rseq(const uint64_t*) { return -e_nosys; }  // glibc runs without it

@@ -79,8 +79,15 @@ void wake_parent(Process* parent) {
 // process, and the parent hears of it (SIGCHLD, a wake-up of wait4).
 [[noreturn]] void finish_process(Process* p, int wait_status) {
     release_vfork(p);
-    files_free(p->files);
-    p->files = nullptr;
+    record_process_memory(p);  // while its address space is still there
+    void* files;
+    {
+        // Under the lock: prlimit64 of another process reaches its descriptor table.
+        sched::SpinGuard guard(process_lock);
+        files = p->files;
+        p->files = nullptr;
+    }
+    files_free(files);
     timers_free(p->timers);
     p->timers = nullptr;
     mm::vm::destroy_space(p->space);  // this thread runs on in the kernel's table
@@ -216,6 +223,7 @@ bool become_first_process(sched::Thread* t, AppThread* app) {
         return false;
     }
     p->threads = 1;
+    init_process_resources(p);
     p->exe = copy_string(files::executable_path());
     app->process = p;
     app->tid = p->pid;
@@ -247,7 +255,9 @@ int64_t fork_process(uint64_t flags, uintptr_t stack, uint32_t* child_tid) {
     child->exe = parent->exe ? copy_string(parent->exe) : nullptr;
     child->files = files_copy();
     child->signals = new_process_signals(parent->signals, child->pid);
-    child->space = child->files && child->signals ? mm::vm::fork_space(mm::vm::current_space()) : nullptr;
+    bool credentials = inherit_credentials(child, parent);
+    inherit_process_resources(child, parent);
+    child->space = child->files && child->signals && credentials ? mm::vm::fork_space(mm::vm::current_space()) : nullptr;
     sched::Thread* t = child->space ? create_clone_thread(flags, stack, 0, child_tid, child, child->pid) : nullptr;
     if (!t) {
         files_free(child->files);
@@ -292,6 +302,7 @@ void end_current_thread(int exit_code) {
             sched::futex_wake(app->clear_child_tid, 1);
         }
     }
+    charge_thread_times(p);
     free_thread_signals(static_cast<ThreadSignals*>(app->signals));
     bool last;
     int status;

@@ -17,6 +17,35 @@ namespace mica::abi {
 
 struct SignalProcess;  // signal_internal.h
 
+// User and group ids and capabilities (credentials.cc), one set per process (Linux keeps one
+// per thread; glibc and musl make every thread change them alike). Guarded by process_lock.
+inline constexpr int capability_last = 40;  // CAP_CHECKPOINT_RESTORE, as Linux 5.9 and later
+inline constexpr uint64_t capabilities_all = (uint64_t{2} << capability_last) - 1;
+struct Credentials {
+    uint32_t ruid = 0, euid = 0, suid = 0, fsuid = 0;
+    uint32_t rgid = 0, egid = 0, sgid = 0, fsgid = 0;
+    uint64_t cap_effective = capabilities_all, cap_permitted = capabilities_all, cap_inheritable = 0;
+    uint32_t* groups = nullptr;  // supplementary groups, sorted (malloc'd)
+    int group_count = 0;
+    Credentials() = default;
+    Credentials(const Credentials&) = delete;
+    Credentials& operator=(const Credentials&) = delete;
+    ~Credentials();
+};
+
+// Resource limits (resources.cc): Linux's RLIMIT_* in its order. Guarded by process_lock.
+inline constexpr int rlimit_count = 16;
+struct ResourceLimit {
+    uint64_t soft, hard;
+};
+
+// CPU time and memory of threads that ended, or of children waited for (resources.cc).
+struct Usage {
+    uint64_t user_ns = 0, system_ns = 0;
+    uint64_t max_rss_kib = 0, minor_faults = 0;
+    void add(const Usage& other);
+};
+
 struct Process {
     int pid = 0, pgid = 0, sid = 0;
     Process* parent = nullptr;
@@ -36,6 +65,16 @@ struct Process {
     sched::WaitQueue children;        // the parent side of wait4 and vfork
     char name[16] = {};               // the executable's last path component (procfs)
     char* exe = nullptr;              // its path (/proc/self/exe), malloc'd
+    Credentials credentials;          // under process_lock
+    ResourceLimit limits[rlimit_count] = {};  // under process_lock (resources.cc sets them)
+    int nice = 0;                     // getpriority/setpriority (one per process here)
+    int policy = 0;                   // sched_setscheduler: SCHED_OTHER, BATCH or IDLE
+    bool reset_on_fork = false;       // SCHED_RESET_ON_FORK
+    uint32_t personality = 0;         // personality(2): recorded, inherited, reported
+    uint32_t membarrier_registered = 0;  // membarrier's REGISTER_* commands done (atomic)
+    // CPU time (signal_lock): of its threads that ended; of the children it waited for.
+    Usage ended_threads, children_usage;
+    uint64_t peak_rss_pages = 0;      // the largest resident size seen (getrusage, its end)
     // References to this record: the process table's (dropped when it is reaped) and those
     // of threads using it outside process_lock (a child telling it about its end or stop).
     int refs = 1;                     // under process_lock
@@ -81,6 +120,25 @@ void vfork_exec_done();
 // execve: the process's other threads end (Linux's de_thread); the caller becomes the
 // main thread (its tid the pid).
 void end_other_threads();
+
+// resources.cc: a process's limits, scheduling values and usage at its start (the first
+// process) or inherited (fork); charging an ending thread's CPU time to its process; the
+// usage of a process (its threads', or with `children` its reaped children's); recording
+// its memory at its end (in its own address space).
+void init_process_resources(Process* p);
+void inherit_process_resources(Process* child, const Process* parent);
+void charge_thread_times(Process* p);
+Usage process_usage(Process* p, bool children);
+void record_process_memory(Process* p);
+// Linux's struct rusage (144 bytes) for `u`, into `out`.
+void usage_to_rusage(const Usage& u, void* out);
+// credentials.cc: fork's copy of the parent's credentials (false when out of memory); whether
+// the calling process has capability `cap` in its effective set (kernel threads: yes).
+bool inherit_credentials(Process* child, const Process* parent);
+void credentials_exec();  // execve committed: Linux's rules for a file without set-id bits
+bool capable(int cap);
+inline constexpr int cap_chown = 0, cap_setgid = 6, cap_setuid = 7, cap_setpcap = 8, cap_ipc_lock = 14,
+                     cap_sys_admin = 21, cap_sys_nice = 23, cap_sys_resource = 24;
 // Whether the calling thread must end at its next delivery point (its process is exiting,
 // or another thread of it is exec'ing).
 bool thread_must_end();

@@ -141,7 +141,7 @@ int procfs_create(fs::Clock clock, fs::FileSystem** out) {
 
 }  // namespace
 
-const fs::FileSystemType procfs_type{"procfs", procfs_create};
+const fs::FileSystemType procfs_type{"procfs", procfs_create, fs::proc_super_magic};
 
 const char* executable_path() { return my_exe_path(); }
 

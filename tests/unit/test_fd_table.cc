@@ -158,6 +158,38 @@ TEST_F(FdTest, TableDestructorClosesEverything) {
 
 
 
+TEST_F(FdTest, CloseRangeClosesOrMarksAndStopsAtTheTable) {
+    ASSERT_EQ(write_file("/f", "x"), 0);
+    for (int i = 0; i < 6; ++i) ASSERT_EQ(open_fd("/f", o_rdonly), i);
+    table.close_range(1, 2, false);
+    EXPECT_EQ(table.get(1), nullptr);
+    EXPECT_EQ(table.get(2), nullptr);
+    EXPECT_NE(table.get(3), nullptr);
+    table.close_range(4, ~0u, true);  // past the table: no overflow, no crash
+    EXPECT_EQ(table.close_on_exec(4), 1);
+    EXPECT_EQ(table.close_on_exec(5), 1);
+    EXPECT_EQ(table.close_on_exec(3), 0);
+    table.close_range(0, ~0u, false);
+    EXPECT_EQ(table.count(), 0);
+}
+
+TEST_F(FdTest, LoweredLimitKeepsOpenDescriptorsAndForkCopiesThem) {
+    ASSERT_EQ(write_file("/f", "x"), 0);
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(open_fd("/f", o_rdonly), i);
+    table.set_limit(4);
+    EXPECT_EQ(table.limit(), 4);
+    EXPECT_NE(table.get(8), nullptr) << "open above the new limit: still usable";
+    EXPECT_EQ(table.close(2), 0);
+    EXPECT_EQ(table.dup(0), 2);
+    EXPECT_EQ(table.dup(0), -errno_mfile);
+    EXPECT_EQ(table.dup2(0, 5), -errno_badf);
+    FdTable copy;
+    ASSERT_EQ(table.copy_to(copy), 0);
+    EXPECT_EQ(copy.limit(), 4);
+    EXPECT_EQ(copy.count(), 10);
+    EXPECT_NE(copy.get(9), nullptr);
+}
+
 TEST_F(FdTest, CopyAndSwapForFork) {
     ASSERT_EQ(write_file("/x", "data"), 0);
     ASSERT_EQ(open_fd("/x", o_rdwr), 0);

@@ -64,6 +64,44 @@ TEST(FilePages, BeyondTheIndexIsEfbig) {
     EXPECT_EQ(f.allocated_pages(), 0u);
 }
 
+TEST(FilePages, AllocateFillsHolesWithZeroedPagesAndKeepsData) {
+    long before = host_data_pages_live;
+    FilePages f;
+    std::string data(page, 'd');
+    ASSERT_EQ(f.resize(2 * page), 0);
+    ASSERT_EQ(f.write(page, data.data(), data.size()), 0);
+    // Past the index (as fallocate's FALLOC_FL_KEEP_SIZE beyond the end): it grows.
+    ASSERT_EQ(f.allocate(10, 4 * page), 0);
+    EXPECT_EQ(f.allocated_pages(), 5u) << "pages 0 to 4, page 1 kept as it was";
+    EXPECT_EQ(read_all(f, page, page), data);
+    EXPECT_EQ(read_all(f, 0, page), std::string(page, '\0'));
+    EXPECT_EQ(read_all(f, 2 * page, 3 * page), std::string(3 * page, '\0'));
+    EXPECT_EQ(f.allocate(FilePages::max_bytes(), 1), -errno_fbig);
+    // A write that extends the file keeps the pages allocated past its end (reserve).
+    ASSERT_EQ(f.reserve(3 * page), 0);
+    EXPECT_EQ(f.allocated_pages(), 5u);
+    ASSERT_EQ(f.resize(0), 0);
+    EXPECT_EQ(host_data_pages_live, before);
+}
+
+TEST(FilePages, PunchZeroesTheRangeAndFreesItsWholePages) {
+    long before = host_data_pages_live;
+    FilePages f;
+    std::string data(4 * page, 'p');
+    ASSERT_EQ(f.resize(data.size()), 0);
+    ASSERT_EQ(f.write(0, data.data(), data.size()), 0);
+    f.punch(100, 2 * page);  // the end of page 0, all of page 1, the start of page 2
+    EXPECT_EQ(f.allocated_pages(), 3u);
+    EXPECT_EQ(f.page(1), nullptr);
+    std::string expected = data;
+    expected.replace(100, 2 * page, 2 * page, '\0');
+    EXPECT_EQ(read_all(f, 0, data.size()), expected);
+    f.punch(3 * page, ~uint64_t{0} - 3 * page);  // to the end of everything, without wrapping
+    EXPECT_EQ(f.allocated_pages(), 2u);
+    ASSERT_EQ(f.resize(0), 0);
+    EXPECT_EQ(host_data_pages_live, before);
+}
+
 // Random writes and truncations against a std::string model.
 TEST(FilePages, MatchesAModelUnderRandomOperations) {
     std::mt19937 rng(12345);

@@ -25,6 +25,35 @@ TEST_F(VfsTest, FilesStopAtTheLargestAllocationWithEfbig) {
     f->unref();
 }
 
+// fallocate as tmpfs: mode 0 extends the size, KEEP_SIZE does not, PUNCH_HOLE zeroes; the
+// filesystem says it is tmpfs (statfs), and only regular files take fallocate.
+TEST_F(VfsTest, FallocateAllocatesExtendsAndPunches) {
+    constexpr int keep_size = 1, punch_hole = 2;
+    ASSERT_EQ(write_file("/f", "abcdefgh"), 0);
+    Vnode* v = node("/f");
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->fs->type, &ramfs_type);
+    EXPECT_EQ(v->fs->type->magic, tmpfs_magic);
+    fake_now = Timespec{2000, 0};
+    EXPECT_EQ(v->fallocate(0, 4, 8192), 0);
+    EXPECT_EQ(v->size, 8196u);
+    EXPECT_EQ(v->mtime.sec, 2000);
+    EXPECT_EQ(v->fallocate(keep_size, 8196, 4096), 0);
+    EXPECT_EQ(v->size, 8196u);
+    EXPECT_EQ(v->fallocate(punch_hole | keep_size, 2, 3), 0);
+    EXPECT_EQ(read_file("/f").substr(0, 8), std::string("ab\0\0\0fgh", 8));
+    EXPECT_EQ(v->size, 8196u);
+    EXPECT_EQ(v->fallocate(0, ramfs_max_file_bytes, 1), -errno_fbig);
+    // Appending keeps the pages KEEP_SIZE put past the end, and reads stay zeros there.
+    ASSERT_EQ(write_file("/f", "tail", o_wronly | o_append), 0);
+    EXPECT_EQ(v->size, 8200u);
+    EXPECT_EQ(read_file("/f").substr(8196), "tail");
+    Vnode* root = node("/");
+    EXPECT_EQ(root->fallocate(0, 0, 1), -errno_opnotsupp);
+    root->unref();
+    v->unref();
+}
+
 TEST_F(VfsTest, FileDataGrowsAndHolesReadAsZeros) {
     OpenFile* f;
     ASSERT_EQ(vfs.open(nullptr, "/f", o_rdwr | o_creat, 0644, &f), 0);

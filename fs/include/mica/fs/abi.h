@@ -18,7 +18,8 @@ inline constexpr int errno_perm = 1, errno_noent = 2, errno_io = 5, errno_nxio =
                      errno_inval = 22, errno_nfile = 23, errno_mfile = 24, errno_fbig = 27,
                      errno_nospc = 28, errno_spipe = 29, errno_rofs = 30, errno_mlink = 31,
                      errno_range = 34, errno_nametoolong = 36, errno_nosys = 38,
-                     errno_notempty = 39, errno_loop = 40, errno_overflow = 75;
+                     errno_notempty = 39, errno_loop = 40, errno_overflow = 75,
+                     errno_opnotsupp = 95;
 // A blocking call interrupted by a signal (Linux's ERESTARTSYS, never seen by applications):
 // restarted after a handler with SA_RESTART, else -EINTR (mica/linux/signal.h).
 inline constexpr int64_t errno_restart = 512;
@@ -59,6 +60,11 @@ inline constexpr int o_directory = 0200000, o_nofollow = 0400000, o_direct = 040
 // *at() arguments (linux/fcntl.h).
 inline constexpr int at_fdcwd = -100, at_symlink_nofollow = 0x100, at_removedir = 0x200,
                      at_symlink_follow = 0x400, at_empty_path = 0x1000;
+
+// statfs(2)'s f_type (linux/magic.h) of the filesystems Mica has, and of the objects that
+// live on Linux's internal ones (pipes, sockets, eventfd/epoll/timerfd).
+inline constexpr uint64_t tmpfs_magic = 0x01021994, proc_super_magic = 0x9fa0, pipefs_magic = 0x50495045,
+                          sockfs_magic = 0x534f434b, anon_inode_fs_magic = 0x09041934;
 
 // lseek whence.
 inline constexpr int seek_set = 0, seek_cur = 1, seek_end = 2;

@@ -1,7 +1,7 @@
 // Open files and file descriptor tables. An OpenFile is Linux's "open file description":
 // vnode, offset and status flags, shared by dup'ed descriptors (and, later, across fork).
 // The descriptor table maps small integers to open files with a per-descriptor close-on-exec
-// flag. Not thread-safe: callers hold the VFS lock (vfs.h).
+// flag. Not thread-safe: callers hold the VFS lock (vfs.h), except for the limit.
 #pragma once
 
 #include <mica/fs/abi.h>
@@ -104,9 +104,16 @@ public:
     // execve: closes the close-on-exec descriptors.
     void close_all_on_exec();
     int count() const;  // open descriptors
-    int limit() const { return limit_; }
+    // RLIMIT_NOFILE's soft limit: new descriptors stay below it; ones already open above it
+    // stay usable, as on Linux. Atomic: prlimit64 sets another process's without its lock.
+    int limit() const { return __atomic_load_n(&limit_, __ATOMIC_RELAXED); }
+    void set_limit(int limit) { __atomic_store_n(&limit_, limit, __ATOMIC_RELAXED); }
+    // close_range(2) over [first, last] (last may be past the table): closes them, or only
+    // marks them close-on-exec.
+    void close_range(unsigned first, unsigned last, bool close_on_exec_only);
     // fork: `copy` (empty) gets every descriptor of this table, each a new reference to the
-    // same open file with the same close-on-exec flag. 0 or -ENOMEM (copy left partial).
+    // same open file with the same close-on-exec flag, and its limit. 0 or -ENOMEM (copy
+    // left partial).
     int copy_to(FdTable& copy) const;
     // Exchanges the descriptors of two tables (a parent's back after its child is done).
     void swap(FdTable& other);

@@ -17,5 +17,8 @@ inline constexpr uint64_t ramfs_max_file_bytes = mm::Heap::max_allocation / size
 // Registered under "ramfs".
 extern const FileSystemType ramfs_type;
 int ramfs_create(Clock clock, FileSystem** out);
+// A regular file of ramfs instance `fs` that no directory names (memfd_create): referenced,
+// nullptr when out of memory. `mode` holds permission bits.
+Vnode* ramfs_new_file(FileSystem* fs, uint32_t mode);
 
 }  // namespace mica::fs

@@ -51,6 +51,7 @@ struct DirEntry {
 };
 
 class FileSystem;
+struct FileSystemType;
 
 class Vnode : public MallocAllocated {
 public:
@@ -107,6 +108,12 @@ public:
     virtual int64_t read(uint64_t offset, void* buffer, size_t length);
     virtual int64_t write(uint64_t offset, const void* buffer, size_t length);
     virtual int truncate(uint64_t length);
+    // fallocate(2) on a regular file, the checks common to every filesystem done (`mode` is
+    // 0 or FALLOC_FL_KEEP_SIZE, possibly with FALLOC_FL_PUNCH_HOLE; length > 0): space for
+    // [offset, offset + length) is allocated (and the size extended unless KEEP_SIZE), or the
+    // range is zeroed with its whole pages freed (PUNCH_HOLE). Default: -EOPNOTSUPP, as Linux
+    // answers for a filesystem without fallocate.
+    virtual int fallocate(int mode, uint64_t offset, uint64_t length);
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
     // False for a name that stands for something living elsewhere (a socket node; FIFOs and
@@ -151,6 +158,9 @@ public:
     // Atomic: filesystems outside the VFS lock (pipes, sockets) allocate from any thread.
     uint64_t allocate_ino() { return __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED); }
     uint64_t dev = 0;  // st_dev, assigned by the VFS at mount
+    // Its type (set by the VFS at mount, or by whoever makes an instance outside it);
+    // nullptr for the internal ones (pipes, sockets, anonymous files).
+    const FileSystemType* type = nullptr;
 
 private:
     Clock clock_;
@@ -162,6 +172,8 @@ struct FileSystemType {
     const char* name;
     // A new, empty instance in *out: 0 or -errno.
     int (*create)(Clock clock, FileSystem** out);
+    // What statfs(2) reports as f_type (abi.h *_magic); 0: the type says nothing.
+    uint64_t magic = 0;
 };
 
 // Fills Linux's struct stat for `node` (both layouts, for the host tests; LinuxStat is the

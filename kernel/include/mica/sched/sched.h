@@ -38,6 +38,7 @@ struct Thread : Schedulable {
     void (*entry)(void*) = nullptr;
     void* arg = nullptr;
     uint64_t slice_start = 0;      // cycle counter when it last started running
+    uint64_t run_cycles = 0;       // CPU time: cycles it ran before slice_start (cpu_cycles)
     uint64_t wake_at = 0;          // cycles, while sleeping
     ListNode timer_link;           // in the sleep list
     ListNode wait_link;            // in a WaitQueue (apart from run_link: a timed-out waiter
@@ -103,6 +104,19 @@ bool cpu_online(unsigned index);
 unsigned current_cpu();
 // Halts every other CPU (panic): sends them the stop IPI and does not wait.
 void stop_other_cpus();
+// Returns once every other online CPU has taken an interrupt since the call began (the
+// reschedule IPI), so each has executed a full memory barrier and, returning to what it
+// ran, a context-synchronising instruction (membarrier(2)'s expedited commands). Call with
+// interrupts on; it spins until every CPU has answered.
+void synchronize_cpus();
+
+// CPU time: the cycles the calling thread has run, up to now; and the same for any thread
+// (exact for the caller; for a thread running on another CPU at this moment, the cycles of
+// its current run are added as of now, which a switch at the same moment can make a slice
+// off). cycles_to_ns converts (saturating).
+uint64_t current_cpu_cycles();
+uint64_t cpu_cycles(const Thread& t);
+uint64_t cpu_cycles_to_ns(uint64_t cycles);
 
 // Secondary CPU entry: called by the arch's CPU start-up code on the new CPU's boot stack;
 // becomes that CPU's idle thread.

@@ -46,6 +46,9 @@ void* files_copy();
 void files_free(void* files);
 void* current_process_files();
 void files_exec();
+// RLIMIT_NOFILE (resources.cc): the bound of a process's descriptor table (its `files`, as
+// files_copy made them); any context, no lock needed.
+void files_set_descriptor_limit(void* files, int limit);
 
 // Reads the regular file `path` (absolute, or relative to the working directory) from the
 // VFS into a malloc'd buffer: 0 and *data / *size (free() it), or -errno (-EACCES for a

@@ -19,6 +19,8 @@ struct AppThread {
     char name[16];              // prctl(PR_SET_NAME)
     void* signals;              // ThreadSignals (signal.h): mask, pending set, alternate stack
     void* process;              // its Process (processes.h)
+    uint64_t system_cycles;     // CPU time spent in system calls (dispatch), of sched::cpu_cycles
+    bool times_charged;         // its CPU time went to its process at its end (signal_lock)
 };
 
 
