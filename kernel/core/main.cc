@@ -137,8 +137,8 @@ char cmdline_copy[BootInfo::max_cmdline];
     uint64_t free_before = uint64_t{mm::pages().free_pages()} * mm::page_size;
     if (int r = abi::files_init(archive, boot.initrd.size, error, sizeof error); r != 0) {
         if (r == -mm::errno_nomem) {
-            // ramfs holds a copy of every file while the archive is still in memory, each in
-            // a power-of-two block: up to twice the archive.
+            // ramfs holds a copy of every file (in whole pages) while the archive is still in
+            // memory: up to twice the archive.
             mm::boot_memory_short("free memory to unpack the boot archive into the root filesystem (up to twice "
                                   "its size)", 2 * boot.initrd.size + mm::boot_reserve_bytes(1), free_before);
         }
