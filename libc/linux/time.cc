@@ -5,6 +5,7 @@
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
+#include "processes.h"
 #include <mica/clock_data.h>
 #include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
@@ -70,9 +71,26 @@ bool is_wall_clock(uint64_t id) {
     return id < 32 && ((clock::realtime_clock_mask | 1u << clock::clock_realtime_alarm) >> id & 1);
 }
 
+// CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID: the CPU time the scheduler counts
+// (user and system together, as Linux's). Kernel threads (guest tests) have no process: the
+// thread's own time stands for both.
+static uint64_t cpu_time_ns(uint64_t id) {
+    constexpr uint64_t process_cputime = 2;
+    if (id == process_cputime) {
+        if (abi::Process* p = abi::current_process()) {
+            abi::Usage u = abi::process_usage(p, false);
+            return u.user_ns + u.system_ns;
+        }
+    }
+    return sched::cpu_cycles_to_ns(sched::current_cpu_cycles());
+}
+
 int64_t sys_clock_gettime(const uint64_t* args) {
+    constexpr uint64_t process_cputime = 2, thread_cputime = 3;
     if (!valid_clock(args[0])) return -e_inval;
-    uint64_t ns = is_wall_clock(args[0]) ? clock::realtime_ns() : now_ns();
+    uint64_t ns = is_wall_clock(args[0])                                          ? clock::realtime_ns()
+                  : args[0] == process_cputime || args[0] == thread_cputime ? cpu_time_ns(args[0])
+                                                                            : now_ns();
     Timespec ts = {static_cast<int64_t>(ns / ns_per_s), static_cast<int64_t>(ns % ns_per_s)};
     return mm::vm::copy_to_app(reinterpret_cast<void*>(args[1]), &ts, sizeof ts) ? -e_fault : 0;
 }
