@@ -1,7 +1,7 @@
 /*
- * bench_init.h - shared by the benchmark /init programs (sched_bench.c, mm_bench.c, signal_bench.c): the
- * output format tools/bench reads ("bench: <name> <ns> ns", total / operations, truncated),
- * the monotonic clock, and powering the VM off at the end.
+ * bench_init.h - shared by the benchmark /init programs (sched_bench.c, mm_bench.c, signal_bench.c,
+ * dyn_bench.c): the output format tools/bench reads ("bench: <name> <ns> ns", total /
+ * operations, truncated), the monotonic clock, and powering the VM off at the end.
  */
 #ifndef MICA_BENCH_INIT_H
 #define MICA_BENCH_INIT_H
@@ -26,7 +26,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-static void report(const char *name, uint64_t total_ns, uint64_t ops)
+static inline void report(const char *name, uint64_t total_ns, uint64_t ops)
 {
 	printf("bench: %s %llu ns\n", name, (unsigned long long)(total_ns / ops));
 	fflush(stdout);
