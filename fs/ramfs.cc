@@ -82,6 +82,8 @@ public:
     int64_t write(uint64_t offset, const void* buffer, size_t length) override;
     int truncate(uint64_t length) override;
     int fallocate(int mode, uint64_t offset, uint64_t length) override;
+    bool has_mappable_pages() const override { return true; }
+    void* mappable_page(uint64_t index) override { return index * data_page_size < size ? data_.page(index) : nullptr; }
 
 private:
     FilePages data_;

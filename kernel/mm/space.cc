@@ -180,7 +180,8 @@ void destroy_locked(Space* s) {
     if (unused) release(unused);
 }
 
-// Grows the page shares so that `extra` more entries fit; op_lock held.
+}  // namespace
+
 bool reserve_shares(size_t extra) {
     size_t capacity;
     {
@@ -199,7 +200,6 @@ bool reserve_shares(size_t extra) {
     if (old) release(old);
     return true;
 }
-}  // namespace
 
 Space::Space(void* root)
     : table(root, table_memory()), areas(lowest_app_address, arch::traits::app_space_end, {node_alloc, node_free, nullptr}) {}

@@ -369,6 +369,39 @@ int protect(uintptr_t start, size_t length, int prot) {
     return 0;
 }
 
+int map_file_pages(uintptr_t start, size_t pages, void* (*page_at)(size_t index, void* context), void* context) {
+    sched::LockGuard op(op_lock);
+    // Every page may add a share entry; the fault path cannot grow the table, so room for
+    // all of them is made first.
+    if (!reserve_shares(pages)) return -errno_nomem;
+    sched::SpinGuard guard(vm_lock);
+    Space* space = current_space();
+    if (!space) return -errno_nomem;
+    for (size_t i = 0; i < pages; ++i) {
+        uintptr_t va = start + i * page_size;
+        const Vma* v = space->areas.find(va);
+        if (!v || v->kind == VmaKind::reserved || v->shared || v->prot == 0) continue;
+        void* page = page_at(i, context);
+        if (!page) continue;
+        uintptr_t pa = virt_to_phys(page);
+        int r = space->table.map_page_if_absent(va, pa, {shared_prot(v->prot)});
+        if (r < 0) return -errno_nomem;
+        if (r == 0) continue;  // present already
+        shares.add(pa);
+        ++space->resident_pages;
+    }
+    return 0;
+}
+
+void release_file_page(void* page) {
+    bool last;
+    {
+        sched::SpinGuard guard(vm_lock);
+        last = shares.drop(virt_to_phys(page)) == 0;
+    }
+    if (last) free_pages(page, 0);
+}
+
 int discard(uintptr_t start, size_t length) {
     if ((start & (page_size - 1)) || length == 0 || start + length < start) return -errno_inval;
     sched::LockGuard op(op_lock);

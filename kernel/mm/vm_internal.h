@@ -68,6 +68,10 @@ inline size_t page_round_up(size_t n) { return (n + page_size - 1) & ~(page_size
 // Removes every application area of `space` and its pages; op_lock held.
 void clear_areas(Space* space);
 
+// Grows the page shares so that `extra` more entries fit (false when out of memory);
+// op_lock held, vm_lock not.
+bool reserve_shares(size_t extra);
+
 // space.cc: a new space with the kernel's entries (vm_lock not held; nullptr when out of
 // memory), the initial one, the kernel's ranges, and their propagation to every space.
 Space* new_space();

@@ -79,13 +79,32 @@ int load_segments(const loader::LoadPlan& plan, fs::OpenFile* file, uintptr_t bi
     }
     for (size_t i = 0; i < plan.segment_count; ++i) {
         const loader::LoadSegment& s = plan.segments[i];
-        // The kernel writes application memory directly: pages fault in as it goes.
-        int64_t r = files_read_at(file, reinterpret_cast<void*>(s.vaddr + bias), s.filesz, s.offset);
-        if (r != static_cast<int64_t>(s.filesz)) {
-            return fail(error, n, r < 0 ? static_cast<int>(r) : -5 /* EIO */,
-                        "cannot read segment %zu (%llu bytes at offset %#llx): %s", i,
-                        static_cast<unsigned long long>(s.filesz), static_cast<unsigned long long>(s.offset),
-                        r < 0 ? "read error" : "the file is shorter than its headers say");
+        // The pages wholly inside the segment's file bytes are the file's own, shared
+        // copy-on-write where the file system keeps whole pages (ramfs): a program costs only
+        // the pages it writes, and its code stays in the same pages from run to run. The
+        // partial pages at either end (shared with the headers, another segment or .bss)
+        // are copied. The kernel writes application memory directly: pages fault in.
+        uintptr_t start = s.vaddr + bias, end = start + s.filesz;
+        uintptr_t whole_start = round_up(start), whole_end = round_down(end);
+        int shared = 0;
+        if (whole_start < whole_end) {
+            shared = files_map_pages(file, s.offset + (whole_start - start), whole_start, whole_end - whole_start);
+            if (shared < 0) return fail(error, n, shared, "cannot map segment %zu: out of memory", i);
+        }
+        struct Part {
+            uintptr_t from, to;
+        } parts[2] = {{start, end}, {end, end}};
+        if (shared > 0) parts[0] = {start, whole_start}, parts[1] = {whole_end, end};
+        for (const Part& part : parts) {
+            if (part.from >= part.to) continue;
+            size_t length = part.to - part.from;
+            int64_t r = files_read_at(file, reinterpret_cast<void*>(part.from), length, s.offset + (part.from - start));
+            if (r != static_cast<int64_t>(length)) {
+                return fail(error, n, r < 0 ? static_cast<int>(r) : -5 /* EIO */,
+                            "cannot read segment %zu (%llu bytes at offset %#llx): %s", i,
+                            static_cast<unsigned long long>(s.filesz), static_cast<unsigned long long>(s.offset),
+                            r < 0 ? "read error" : "the file is shorter than its headers say");
+            }
         }
     }
     // Each segment's pages get its protection; a page two segments share gets both.

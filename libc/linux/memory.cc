@@ -1,7 +1,9 @@
 // Memory system calls (process.def): the break and anonymous or file-backed private
-// mappings over mm::vm. A file mapping is a copy of the file's bytes (MAP_SHARED writes do
-// not reach the file). Also msync, mincore, the mlock family and membarrier.
+// mappings over mm::vm. A file mapping shares the file's pages copy-on-write where the file
+// system keeps whole pages (ramfs), and is a copy of the file's bytes otherwise; MAP_SHARED
+// writes never reach the file. Also msync, mincore, the mlock family and membarrier.
 #include <arch/traits.h>
+#include <mica/linux/files.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
@@ -65,8 +67,18 @@ int64_t sys_mmap(const uint64_t* args) {
         return -17;  // EEXIST
     }
     if (!anonymous) {
-        const uint64_t read_args[6] = {static_cast<uint64_t>(fd), static_cast<uint64_t>(at), length, offset, 0, 0};
-        int64_t r = sys_pread64(read_args);
+        // The file's own pages where its file system keeps them (ramfs), copy-on-write, for
+        // private mappings and read-only shared ones; otherwise a copy of the bytes. A shared
+        // writable mapping is always a copy: its writes do not reach the file.
+        int shared_pages = 0;
+        if (type == map_private || !(prot & mm::prot_write)) {
+            shared_pages = abi::files_map_fd_pages(fd, offset, static_cast<uintptr_t>(at), length);
+        }
+        int64_t r = shared_pages;
+        if (shared_pages == 0) {
+            const uint64_t read_args[6] = {static_cast<uint64_t>(fd), static_cast<uint64_t>(at), length, offset, 0, 0};
+            r = sys_pread64(read_args);
+        }
         if (r < 0) {
             mm::vm::unmap(static_cast<uintptr_t>(at), length);
             return r == -e_inval ? -e_nodev : r;  // e.g. a pipe: not mappable

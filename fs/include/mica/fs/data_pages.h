@@ -9,7 +9,8 @@ namespace mica::fs {
 inline constexpr size_t data_page_size = 4096;
 
 // A page of data_page_size bytes, aligned to it, contents unspecified; nullptr when memory
-// is exhausted.
+// is exhausted. free_data_page gives it back (in the kernel: once no application mapping
+// shares it any more).
 void* alloc_data_page();
 void free_data_page(void* page);
 

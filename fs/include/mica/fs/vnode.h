@@ -114,6 +114,12 @@ public:
     // range is zeroed with its whole pages freed (PUNCH_HOLE). Default: -EOPNOTSUPP, as Linux
     // answers for a filesystem without fallocate.
     virtual int fallocate(int mode, uint64_t offset, uint64_t length);
+    // Whether the file keeps its data in whole pages that mappings may share (ramfs), and the
+    // page holding bytes [index * 4 KiB, (index + 1) * 4 KiB): a kernel address, nullptr for a
+    // hole or past the end. Bytes of that page past the file's size are zero. Called with the
+    // file system's lock held (the VFS lock), possibly under the VM spinlock: never sleeps.
+    virtual bool has_mappable_pages() const { return false; }
+    virtual void* mappable_page(uint64_t index) { return nullptr; }
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
     // False for a name that stands for something living elsewhere (a socket node; FIFOs and

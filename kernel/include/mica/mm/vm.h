@@ -94,6 +94,21 @@ intptr_t map_anonymous(uintptr_t hint, size_t length, int prot, bool fixed, VmaK
                        bool shared = false);
 int unmap(uintptr_t start, size_t length);
 int protect(uintptr_t start, size_t length, int prot);
+// File pages mapped where they are (ramfs keeps file data in whole pages; the loader and
+// mmap map them instead of copying): maps page i of [start, start + pages * 4 KiB) of the
+// current space's existing areas to page_at(i, context), a kernel address of a page a file
+// owns (nullptr: leave that page to demand paging). Each mapped page gains a reference (the
+// file keeps its own, release_file_page below) and is mapped without write whatever its
+// area allows, so the first write copies it (copy-on-write, as after fork): a private
+// mapping sees the file's later writes until it writes the page itself, as on Linux.
+// page_at is called with the VM spinlock held: it must not sleep or fault (the caller holds
+// the file system's lock so the pages stay put). Pages already mapped and pages whose area
+// went meanwhile are skipped. 0, or -ENOMEM when memory for the page tables or the share
+// counts ran out (pages mapped so far stay).
+int map_file_pages(uintptr_t start, size_t pages, void* (*page_at)(size_t index, void* context), void* context);
+// A file gives up a page (truncation, deletion): freed now unless mappings still share it,
+// in which case the last of them frees it.
+void release_file_page(void* page);
 // madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
 // the range is not mapped.
 int discard(uintptr_t start, size_t length);

@@ -60,6 +60,13 @@ int files_open_regular(const char* path, fs::OpenFile** out, uint64_t* size);
 // Reads up to `length` bytes at `offset` (fewer only at end of file): the count or -errno.
 // `buffer` may be application memory the kernel writes directly (pages fault in).
 int64_t files_read_at(fs::OpenFile* file, void* buffer, size_t length, uint64_t offset);
+// Maps the file's own pages from `offset` (page aligned) at `address` in the current address
+// space, copy-on-write (mm::vm::map_file_pages), up to the end of the file or `length`: 1
+// when done, 0 when the file system has no pages to share (the caller copies the bytes
+// instead), -errno on failure. The fd form takes a descriptor (mmap): -EBADF, -EACCES for a
+// file not open for reading.
+int files_map_pages(fs::OpenFile* file, uint64_t offset, uintptr_t address, size_t length);
+int files_map_fd_pages(int fd, uint64_t offset, uintptr_t address, size_t length);
 
 // The VFS (after files_init) and the lock that serialises every use of it.
 fs::Vfs& vfs();
