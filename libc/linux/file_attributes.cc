@@ -25,7 +25,6 @@ using fs::Vnode;
 
 namespace {
 constexpr int64_t e_2big = 7, e_nodata = 61;
-int fd_arg(uint64_t value) { return static_cast<int>(value); }
 
 // A reference to the vnode of a descriptor that is not O_PATH (Linux's fdget: fchmod,
 // fchown, fgetxattr... refuse O_PATH descriptors with EBADF), or -EBADF. Lock held.

@@ -21,7 +21,6 @@ using fs::Vnode;
 
 namespace {
 constexpr int64_t e_overflow = 75;
-int fd_arg(uint64_t value) { return static_cast<int>(value); }
 
 // An open file for a call that refuses O_PATH descriptors (Linux's fdget), or null.
 class UsableFile {

@@ -20,7 +20,6 @@ using fs::OpenFile;
 using fs::Vnode;
 
 namespace {
-int fd_arg(uint64_t value) { return static_cast<int>(value); }
 // read/write/pread/pwrite: Linux checks the descriptor's mode, then the whole application
 // buffer (access_ok), and only then clamps the count to MAX_RW_COUNT. The count to transfer,
 // or -errno.

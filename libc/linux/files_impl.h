@@ -29,6 +29,8 @@ FilesState& state();
 inline fs::FdTable& descriptors() { return state().table; }
 extern bool ready;
 using Guard = sched::LockGuard<sched::Mutex>;
+// A descriptor argument: the low 32 bits of the register, as Linux reads an int.
+inline int fd_arg(uint64_t value) { return static_cast<int>(value); }
 
 // A reference to the open file behind a descriptor, taken and dropped under the lock.
 class FileRef {
