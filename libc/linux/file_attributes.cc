@@ -92,6 +92,7 @@ int64_t copy_statfs(const Vnode& node, uint64_t address) {
 // chmod_common: the permission bits (and set-id and sticky bits) change, the type stays.
 int64_t change_mode(Vnode* node, uint64_t mode) {
     if (is_procfs(node)) return -fs::errno_perm;
+    if (node->fs->read_only) return -fs::errno_rofs;
     node->mode = (node->mode & fs::s_ifmt) | (static_cast<uint32_t>(mode) & fs::permission_bits);
     node->touch_changed();
     return 0;
@@ -103,6 +104,7 @@ int64_t change_mode(Vnode* node, uint64_t mode) {
 int64_t change_owner(Vnode* node, uint64_t user, uint64_t group) {
     constexpr uint32_t unchanged = 0xffffffff;
     if (is_procfs(node)) return -fs::errno_perm;
+    if (node->fs->read_only) return -fs::errno_rofs;
     auto uid = static_cast<uint32_t>(user), gid = static_cast<uint32_t>(group);
     if (uid != unchanged) node->uid = uid;
     if (gid != unchanged) node->gid = gid;
@@ -348,6 +350,7 @@ int64_t set_file_times(int dirfd, uint64_t app_path, const fs::Timespec* given, 
         if (int r = resolve(dirfd, path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
     }
     VnodeRef held{node};
+    if (node->fs->read_only) return -fs::errno_rofs;
     fs::Timespec now = file_clock();
     if (times[0].nsec != utime_omit) node->atime = times[0].nsec == utime_now ? now : times[0];
     if (times[1].nsec != utime_omit) node->mtime = times[1].nsec == utime_now ? now : times[1];
