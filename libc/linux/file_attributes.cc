@@ -59,7 +59,7 @@ static_assert(sizeof(LinuxStatfs) == 120);
 // no atime updates on reads (ST_NOATIME), no set-user-ID execution (ST_NOSUID), device
 // nodes that cannot be opened outside devfs (ST_NODEV), nothing executable in /proc.
 void fill_statfs(const Vnode& node, LinuxStatfs* out) {
-    constexpr int64_t st_nosuid = 2, st_nodev = 4, st_noexec = 8, st_valid = 0x20, st_noatime = 0x400;
+    constexpr int64_t st_rdonly = 1, st_nosuid = 2, st_nodev = 4, st_noexec = 8, st_valid = 0x20, st_noatime = 0x400;
     constexpr int64_t page_bytes = 4096;
     memset(out, 0, sizeof *out);
     uint64_t magic = magic_of(&node);
@@ -80,6 +80,7 @@ void fill_statfs(const Vnode& node, LinuxStatfs* out) {
     } else if (magic == fs::proc_super_magic) {
         out->flags |= st_nodev | st_noexec;
     }
+    if (node.fs && node.fs->read_only) out->flags |= st_rdonly;
 }
 
 int64_t copy_statfs(const Vnode& node, uint64_t address) {
