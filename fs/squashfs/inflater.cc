@@ -77,13 +77,7 @@ Inflater* Inflater::create() {
         free(memory);
         return nullptr;
     }
-    auto* inflater = new (std::nothrow) Inflater;
-    if (!inflater) {
-        inflateEnd(&state->stream);
-        state->~State();
-        free(memory);
-        return nullptr;
-    }
+    auto* inflater = new Inflater;  // small: plain new, like Image's
     inflater->state_ = state;
     return inflater;
 }
