@@ -56,7 +56,7 @@ savedefconfig: deps
 # `make image` writes $(O)/mica.img (squashfs) from the modules the configuration enables
 # (modules/<name>/, docs/modules.md; the default configuration has modules/hello). `make run`
 # boots it (tools/mkimage --boot): from disk with tools/run --root when the kernel can mount it
-# (CONFIG_FS_SQUASHFS and CONFIG_VIRTIO_BLK), else its files as the boot archive $(O)/mica.cpio
+# (CONFIG_FS_SQUASHFS and CONFIG_DRIVER_VIRTIO_BLK), else its files as the boot archive $(O)/mica.cpio
 # with the image's default command line. Both are the build directory's Ninja targets
 # (`image` builds the modules, not the kernel).
 image: configure

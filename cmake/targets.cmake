@@ -8,7 +8,7 @@ add_custom_target(listnewconfig COMMAND ${_kconfig} listnewconfig USES_TERMINAL)
 add_custom_target(savedefconfig COMMAND ${_kconfig} savedefconfig ${CMAKE_BINARY_DIR}/defconfig USES_TERMINAL)
 # `ninja image` writes mica.img (squashfs) from the enabled modules (tools/mkimage, docs/modules.md);
 # `ninja run` builds the image and boots it: from disk (tools/run --root) when the configuration
-# can mount it (CONFIG_FS_SQUASHFS and CONFIG_VIRTIO_BLK), else the same files as the boot
+# can mount it (CONFIG_FS_SQUASHFS and CONFIG_DRIVER_VIRTIO_BLK), else the same files as the boot
 # archive mica.cpio with the default command line (tools/mkimage --boot decides).
 get_property(_module_targets GLOBAL PROPERTY MICA_MODULE_TARGETS)
 set(_mkimage ${MICA_PYTHON} ${PROJECT_SOURCE_DIR}/tools/mkimage -O ${CMAKE_BINARY_DIR})

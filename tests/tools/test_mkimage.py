@@ -17,7 +17,7 @@ BootArchive (with build directories): `make O=WORK/<arch> image` of the busybox 
 modules (a build directory configured like the given one, its modules built, not its kernel),
 the image's files booted as the boot archive with the image's default command line.
 RootBoot (with build directories whose kernels mount a squashfs root, CONFIG_FS_SQUASHFS and
-CONFIG_VIRTIO_BLK, and a tools/run with --root): the same image booted from disk with
+CONFIG_DRIVER_VIRTIO_BLK, and a tools/run with --root): the same image booted from disk with
 `tools/run --root mica.img`, with and without a command line.
 """
 import importlib.machinery
@@ -497,18 +497,18 @@ class BootArchive(ModuleImages):
 
 def root_mount_ready(arch):
     cfg = mkimage.read_config(BUILD_DIRS[arch])
-    return cfg.get("CONFIG_FS_SQUASHFS") == "y" and cfg.get("CONFIG_VIRTIO_BLK") == "y" and mkimage.run_supports_root()
+    return cfg.get("CONFIG_FS_SQUASHFS") == "y" and cfg.get("CONFIG_DRIVER_VIRTIO_BLK") == "y" and mkimage.run_supports_root()
 
 
 class RootBoot(ModuleImages):
-    """The same image from disk: tools/run --root mica.img (CONFIG_FS_SQUASHFS, CONFIG_VIRTIO_BLK)."""
+    """The same image from disk: tools/run --root mica.img (CONFIG_FS_SQUASHFS, CONFIG_DRIVER_VIRTIO_BLK)."""
 
     def test_root_from_disk(self):
         for arch, work in self.work.items():
             with self.subTest(arch=arch):
                 # Registered (tests/tools/CMakeLists.txt) only for kernels with both options.
                 self.assertTrue(root_mount_ready(arch), f"{BUILD_DIRS[arch]}: no CONFIG_FS_SQUASHFS + "
-                                "CONFIG_VIRTIO_BLK, or tools/run has no --root")
+                                "CONFIG_DRIVER_VIRTIO_BLK, or tools/run has no --root")
                 image = os.path.join(work, "mica.img")
                 self.check(arch, ["--root", image], LUA_OUTPUT, 0)  # /etc/mica/cmdline
                 self.check(arch, ["--root", image, "--", "/bin/sh", "-c", SHELL_COMMAND], SHELL_OUTPUT, 3)
