@@ -136,10 +136,11 @@ int complete_file_fault(uintptr_t* address) {
     if (address) *address = at;
     uintptr_t window = fault_around_pages * page_size;
     uintptr_t lo = at & ~(window - 1);
-    arch::interrupts_enable();
+    // Interrupts stay off: on aarch64 this runs in the exception handler, where an interrupt
+    // may not be taken. The thread may still sleep (the disk's completion wakes it), as it
+    // does when a stop signal holds it here; other threads run with their own state.
     int r = fill_run(at, at, at + page_size, nullptr);
     if (r >= 0) fill_run(at, lo, lo + window, nullptr, false);  // the neighbours already read
-    arch::interrupts_disable();
     // 0: the area changed meanwhile (unmapped, replaced): the retried access decides.
     return r < 0 ? r : 1;
 }

@@ -27,8 +27,8 @@ public:
     using Use = void (*)(void* const* pages, size_t count, void* context);
     // Calls `use` with the kernel addresses of pages [first, first + count) of the file,
     // which stay valid until `use` returns: read in first when `read` (nullptr past the end),
-    // else only those already in memory (nullptr for the others). Thread context, interrupts
-    // on; may sleep; must not need the VFS lock (a copy from application memory may fault
+    // else only those already in memory (nullptr for the others). Thread context (interrupts
+    // may be off: a deferred fault); may sleep; must not need the VFS lock (a copy from application memory may fault
     // while it is held). 0 or -errno (-EIO, -ENOMEM).
     virtual int with_pages(uint64_t first, size_t count, bool read, Use use, void* context) = 0;
     // Pages in the file (its size rounded up); constant (read-only files). Called from the
@@ -56,8 +56,8 @@ int attach_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t firs
 // so that it goes back to the application through complete_file_fault.
 bool defer_file_fault(uintptr_t address, Access access);
 
-// At the delivery point on the way back to the application (interrupts off on entry and on
-// return; enabled while reading): the deferred fault's pages read and mapped. 0 when none
+// At the delivery point on the way back to the application (interrupts off; the thread may
+// sleep while the disk reads): the deferred fault's pages read and mapped. 0 when none
 // was pending, 1 when mapped, -EIO when the file cannot be read (the application gets
 // SIGBUS, as on Linux), -ENOMEM. *address gets the faulting address.
 int complete_file_fault(uintptr_t* address);
