@@ -62,6 +62,39 @@ function(mica_add_guest_tests prefix dir machine)
   endforeach()
 endfunction()
 
+# virtio-blk disks (tools/run --disk) listed by --verbose with their capacity, block size and
+# mode, named in attach order, on the machine's transport (virtio-pci on pc, q35 and virt,
+# virtio-mmio on microvm); a 4 KiB logical block size from the device's configuration.
+set(MICA_DISK_IMAGES ${CMAKE_CURRENT_BINARY_DIR}/disk-images)
+file(MAKE_DIRECTORY ${MICA_DISK_IMAGES})
+foreach(size 1 3)
+  if(NOT EXISTS ${MICA_DISK_IMAGES}/${size}mib.img)
+    execute_process(COMMAND truncate -s ${size}M ${MICA_DISK_IMAGES}/${size}mib.img COMMAND_ERROR_IS_FATAL ANY)
+  endif()
+endforeach()
+function(mica_add_disk_boot_tests prefix dir machines)
+  foreach(machine ${machines})
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    if(machine MATCHES "^microvm")
+      set(model virtio-blk-device)
+      set(where "virtio-mmio@0x[0-9a-f]+")
+    else()
+      set(model virtio-blk-pci)
+      set(where "virtio-pci [0-9a-f:.]+")
+    endif()
+    mica_add_boot_test(${prefix}virtio.blk.${name} ${dir} ${machine} 0 "--verbose"
+      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img --run-arg --disk=${MICA_DISK_IMAGES}/1mib.img,rw
+      --expect "${where}: disk vda, 3145728 bytes \\(3 MiB, 512-byte blocks\\), read-only, flush"
+      --expect "${where}: disk vdb, 1048576 bytes \\(1 MiB, 512-byte blocks\\), read-write, flush"
+      --expect "${where}: virtio-blk, 1 queue" --reject "PANIC")
+    mica_add_boot_test(${prefix}virtio.blk-4k-blocks.${name} ${dir} ${machine} 0 "--verbose"
+      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img
+      --run-arg --qemu=-global --run-arg --qemu=${model}.logical_block_size=4096
+      --run-arg --qemu=-global --run-arg --qemu=${model}.physical_block_size=4096
+      --expect "disk vda, 3145728 bytes \\(3 MiB, 4096-byte blocks\\), read-only" --reject "PANIC")
+  endforeach()
+endfunction()
+
 # virtio-rng read through each transport the configuration has, on each of its machines
 # (--test-rng reads 4 KiB through every entropy device and waits for its interrupt).
 function(mica_add_virtio_tests prefix dir machines)
@@ -263,6 +296,9 @@ function(mica_add_boot_tests prefix dir)
     --reject "booted in")
   if(CONFIG_DRIVER_VIRTIO_RNG AND CONFIG_TEST_OPTIONS)
     mica_add_virtio_tests("${prefix}" ${dir} "${machines}")
+  endif()
+  if(CONFIG_DRIVER_VIRTIO_BLK)
+    mica_add_disk_boot_tests("${prefix}" ${dir} "${machines}")
   endif()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"
