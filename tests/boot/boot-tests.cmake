@@ -72,6 +72,18 @@ foreach(size 1 3)
     execute_process(COMMAND truncate -s ${size}M ${MICA_DISK_IMAGES}/${size}mib.img COMMAND_ERROR_IS_FATAL ANY)
   endif()
 endforeach()
+# A disk of pseudo-random bytes (not a whole number of 4 KiB blocks) and its 64-bit FNV-1a hash,
+# which --test-disk prints after reading it whole.
+set(_disk_test_image ${MICA_DISK_IMAGES}/random.img)
+execute_process(COMMAND ${MICA_PYTHON} -c [=[
+import random, sys
+data = random.Random(1).randbytes(3 * 1024 * 1024 + 1536)
+open(sys.argv[1], "wb").write(data)
+h = 14695981039346656037
+for b in data:
+    h = ((h ^ b) * 1099511628211) & 0xffffffffffffffff
+print(f"{h:016x}", end="")
+]=] ${_disk_test_image} OUTPUT_VARIABLE MICA_DISK_TEST_HASH COMMAND_ERROR_IS_FATAL ANY)
 function(mica_add_disk_boot_tests prefix dir machines)
   foreach(machine ${machines})
     string(REGEX REPLACE "[,=]" "." name ${machine})
@@ -92,6 +104,15 @@ function(mica_add_disk_boot_tests prefix dir machines)
       --run-arg --qemu=-global --run-arg --qemu=${model}.logical_block_size=4096
       --run-arg --qemu=-global --run-arg --qemu=${model}.physical_block_size=4096
       --expect "disk vda, 3145728 bytes \\(3 MiB, 4096-byte blocks\\), read-only" --reject "PANIC")
+    if(CONFIG_TEST_OPTIONS)
+      # The driver and the buffer cache on the real device: whole-disk read (several requests
+      # in flight), 4 threads at once, cache reads; the bytes' hash is the host's.
+      mica_add_boot_test(${prefix}virtio.blk-self-test.${name} ${dir} ${machine} 0 "--test-disk=vdb"
+        --run-arg --disk=${MICA_DISK_IMAGES}/1mib.img --run-arg --disk=${_disk_test_image} --smp 2
+        --expect "disk self-test: vdb: read 3147264 bytes at once: ok, fnv1a ${MICA_DISK_TEST_HASH}"
+        --expect "thread reading 512 bytes at a time: ok" --expect "thread reading 1048576 bytes at a time: ok"
+        --expect "buffer cache: .*: ok" --reject "FAILED|PANIC")
+    endif()
   endforeach()
 endfunction()
 
