@@ -59,6 +59,7 @@ int parse_geometry(uint64_t features, const RawConfig& raw, uint16_t queue_size,
                       g.max_segments, raw.seg_max, queue_size, g.sector_size);
         return -errno_inval;
     }
+    g.max_request_bytes = max_request_bytes;
     g.read_only = has(feature_ro);
     g.flush = has(feature_flush);
     *out = g;
@@ -81,6 +82,7 @@ size_t build_transfer(Request& r, const Geometry& g, bool write, uint64_t offset
     r.done = false;
     r.result = 0;
     r.chain[0] = {to_device(&r.header), sizeof(RequestHeader)};
+    if (length > g.max_request_bytes) length = g.max_request_bytes;  // a multiple of any sector size
     unsigned n = 0;  // data segments
     size_t covered = 0;
     Segment* data = &r.chain[1];

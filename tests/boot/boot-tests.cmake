@@ -94,8 +94,11 @@ function(mica_add_disk_boot_tests prefix dir machines)
       set(model virtio-blk-pci)
       set(where "virtio-pci [0-9a-f:.]+")
     endif()
+    # A read-write image of its own: QEMU locks it against other writers (tests run in parallel).
+    set(rw ${MICA_DISK_IMAGES}/rw-${prefix}${name}.img)
+    execute_process(COMMAND truncate -s 1M ${rw} COMMAND_ERROR_IS_FATAL ANY)
     mica_add_boot_test(${prefix}virtio.blk.${name} ${dir} ${machine} 0 "--verbose"
-      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img --run-arg --disk=${MICA_DISK_IMAGES}/1mib.img,rw
+      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img --run-arg --disk=${rw},rw
       --expect "${where}: disk vda, 3145728 bytes \\(3 MiB, 512-byte blocks\\), read-only, flush"
       --expect "${where}: disk vdb, 1048576 bytes \\(1 MiB, 512-byte blocks\\), read-write, flush"
       --expect "${where}: virtio-blk, 1 queue" --reject "PANIC")

@@ -242,6 +242,15 @@ TEST_P(BlkTest, ReadsMatchTheDiskFromUnalignedBuffersAcrossManyRequests) {
     EXPECT_LE(disk_->max_data_segments_seen, 8u);
 }
 
+TEST_P(BlkTest, BigTransfersAreSeveralRequestsEvenWhenTheMemoryIsContiguous) {
+    setup(bit(blk::feature_seg_max), 126, 0, 4 << 20);
+    std::vector<uint8_t> buffer(3 << 20);
+    requests_ = 0;
+    ASSERT_EQ(transfer(false, 512, buffer.data(), buffer.size(), 8), 0);
+    EXPECT_EQ(memcmp(buffer.data(), &disk_->data()[512], buffer.size()), 0);
+    EXPECT_EQ(requests_, (3u << 20) / blk::max_request_bytes);
+}
+
 TEST_P(BlkTest, WritesReachTheDiskAndFlushIsARequestOfItsOwn) {
     std::vector<uint8_t> raw(70000);
     for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint8_t>(i * 13 + 5);
@@ -358,6 +367,7 @@ TEST(BlkGeometry, ConfigurationIsCheckedAndLimitsApplied) {
 TEST(BlkRequests, SegmentsSplitAtPagesMergeWhenContiguousAndStopAtSizeMax) {
     blk::Geometry g;
     g.capacity = 1 << 30;
+    g.max_request_bytes = blk::max_request_bytes;
     g.max_segments = 4;
     g.max_segment_bytes = 6000;
     static uint8_t buffer[8 * 4096] __attribute__((aligned(4096)));
