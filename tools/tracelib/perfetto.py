@@ -59,9 +59,12 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
     events = []
     meta = []
     app_pids = []
+    programs = {}
     for r in trace.records:
-        if r.name in ("app.start", "app.exec") and r["pid"] not in app_pids:
-            app_pids.append(r["pid"])
+        if r.name in ("app.start", "app.exec"):
+            if r["pid"] not in app_pids:
+                app_pids.append(r["pid"])
+            programs[r["pid"]] = r.get("path", "").rsplit("/", 1)[-1]
     main_pid = app_pids[0] if app_pids else 1
 
     def pid_of(tid):
@@ -150,7 +153,7 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
         if pid == KERNEL_PID:
             pname = "kernel"
         else:
-            pname = names.get(pid, "application")
+            pname = programs.get(pid) or names.get(pid, "application")
         meta.append(_m("process_name", pid, 0, name=pname))
         meta.append(_m("process_sort_index", pid, 0, sort_index=1 if pid != KERNEL_PID else 2))
     for tid in sorted(threads_seen):

@@ -123,8 +123,9 @@ def sched(records, end_ns=None):
     """Per thread, from sched.switch, sched.wake and sched.migrate (records in time order):
     run time (switched in to switched out), wait time (runnable but not running: from a wake-up,
     or a preemption, to the next switch in), sleep and blocked time (switched out sleeping or
-    blocked, to the wake-up), switches out (and how many were preemptions), migrations,
-    wake-ups. A thread's state is learnt from its first event; what is open at the end is
+    blocked, to the wake-up), switches out (and how many were preemptions), migrations (runs
+    on another CPU than the run before: what the thread saw, whether or not the kernel wrote
+    a sched.migrate record for the move), wake-ups. A thread's state is learnt from its first event; what is open at the end is
     closed at `end_ns` (default: the last record)."""
     threads = collections.defaultdict(_ThreadSched)
     for r in records:
@@ -135,6 +136,9 @@ def sched(records, end_ns=None):
             if p.state == "running":
                 p.close(r.ts)
             p.switches += 1
+            p.cpus.add(r.cpu)
+            if p.cpu is None:
+                p.cpu = r.cpu
             if state == SCHED_RUNNING:
                 p.preempted += 1
             p.state = {SCHED_RUNNING: "runnable", SCHED_BLOCKED: "blocked", SCHED_SLEEPING: "sleeping",
@@ -143,6 +147,8 @@ def sched(records, end_ns=None):
             q = threads[nxt]
             if q.state is not None:
                 q.close(r.ts)
+            if q.cpu is not None and q.cpu != r.cpu:
+                q.migrations += 1
             q.state, q.since, q.cpu = "running", r.ts, r.cpu
             q.cpus.add(r.cpu)
         elif n == "sched.wake":
@@ -152,8 +158,6 @@ def sched(records, end_ns=None):
                 if t.state is not None:
                     t.close(r.ts)
                 t.state, t.since = "runnable", r.ts
-        elif n == "sched.migrate":
-            threads[r["thread"]].migrations += 1
     end = end_ns if end_ns is not None else (records[-1].ts if records else 0)
     rows = {}
     for tid, t in threads.items():
@@ -201,6 +205,14 @@ def hist(records, base, syscall=None, syscall_names=None):
     return rows, durations
 
 
+def _bucket_label(ns):
+    """bpftrace's style: powers of two of ns with K, M, G (1024s)."""
+    for shift, suffix in ((30, "G"), (20, "M"), (10, "K")):
+        if ns >= 1 << shift and ns % (1 << shift) == 0:
+            return f"{ns >> shift}{suffix}"
+    return str(ns)
+
+
 def _unit(ns):
     for div, suffix in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")):
         if ns >= div:
@@ -216,12 +228,13 @@ def render_hist(title, rows, durations, out):
     st = duration_stats(durations)
     out.write(f"{title}: {st['count']} pairs, min {_unit(st['min'])}, avg {_unit(round(st['avg']))}, "
               f"p50 {_unit(st['p50'])}, p95 {_unit(st['p95'])}, p99 {_unit(st['p99'])}, max {_unit(st['max'])}\n")
+    out.write(f"{'ns':>18} {'count':>8}\n")
     top = max(c for _, _, c in rows)
     for lo, hi, c in rows:
         bar = "#" * (round(HIST_BAR_WIDTH * c / top) if c else 0)
         if c and not bar:
             bar = "#"
-        out.write(f"{'[' + _unit(lo) + ', ' + _unit(hi) + ')':>18} {c:>8} |{bar:<{HIST_BAR_WIDTH}}|\n")
+        out.write(f"{'[' + _bucket_label(lo) + ', ' + _bucket_label(hi) + ')':>18} {c:>8} |{bar:<{HIST_BAR_WIDTH}}|\n")
 
 
 # ---- profile ----------------------------------------------------------------------------------
