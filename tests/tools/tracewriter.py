@@ -58,10 +58,10 @@ class TraceWriter:
         self.strings = {c: bytearray() for c in range(cpu_count)}
         self.lost = {c: 0 for c in range(cpu_count)}
 
-    def add(self, cpu, ts, name, thread, /, backtrace=None, size=None, tp_id=None, **fields):
+    def add(self, cpu, ts, name, thread, /, backtrace=None, raw_size=None, raw_id=None, **fields):
         """A record on `cpu` (appended: records of a CPU go oldest first). Fields missing from
-        `fields` are 0; strings go into the CPU's string table. `size` overrides the record's
-        size field and `tp_id` its id (damaged files)."""
+        `fields` are 0; strings go into the CPU's string table. `raw_size` overrides the record's
+        size field and `raw_id` its tracepoint id (damaged files)."""
         ident, decl = self.by_name[name]
         unknown = set(fields) - {f for _, f in decl}
         if unknown:
@@ -78,7 +78,7 @@ class TraceWriter:
             words += [len(backtrace)] + list(backtrace)
         body = struct.pack(f"<{len(words)}Q", *words)
         real = 16 + len(body)
-        head = struct.pack("<QHHI", ts, ident if tp_id is None else tp_id, real if size is None else size, thread)
+        head = struct.pack("<QHHI", ts, ident if raw_id is None else raw_id, real if raw_size is None else raw_size, thread)
         self.records[cpu].append(head + body)
 
     def header(self, magic=b"MICATRC1", version=1):
