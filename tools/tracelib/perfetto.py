@@ -143,8 +143,8 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
         events.append(ev)
 
     # Metadata.
-    meta.append(_m("process_name", CPU_TRACKS_PID, 0, name="CPUs"))
-    meta.append(_m("process_sort_index", CPU_TRACKS_PID, 0, sort_index=0))
+    meta.append(_m("process_name", CPU_TRACKS_PID, CPU_TRACKS_PID, name="CPUs"))
+    meta.append(_m("process_sort_index", CPU_TRACKS_PID, CPU_TRACKS_PID, sort_index=0))
     for cpu in sorted({r.cpu for r in records} | {c.cpu for c in trace.cpus}):
         meta.append(_m("thread_name", CPU_TRACKS_PID, CPU_TRACKS_PID + cpu, name=f"CPU {cpu}"))
         meta.append(_m("thread_sort_index", CPU_TRACKS_PID, CPU_TRACKS_PID + cpu, sort_index=cpu))
@@ -154,8 +154,8 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
             pname = "kernel"
         else:
             pname = programs.get(pid) or names.get(pid, "application")
-        meta.append(_m("process_name", pid, 0, name=pname))
-        meta.append(_m("process_sort_index", pid, 0, sort_index=1 if pid != KERNEL_PID else 2))
+        meta.append(_m("process_name", pid, pid, name=pname))
+        meta.append(_m("process_sort_index", pid, pid, sort_index=1 if pid != KERNEL_PID else 2))
     for tid in sorted(threads_seen):
         meta.append(_m("thread_name", pid_of(tid), tid, name=names.get(tid, f"thread {tid}")))
 
@@ -166,6 +166,8 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
 
 
 def _m(what, pid, tid, **args):
+    """A metadata event; process ones carry tid = pid (Perfetto makes a thread of every
+    (pid, tid) it sees, and that one is the process's main thread or its first track)."""
     return {"ph": "M", "name": what, "pid": pid, "tid": tid, "args": args}
 
 
