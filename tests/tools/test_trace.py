@@ -620,6 +620,22 @@ class Symbols(TempDir):
             self.assertIn("%#x_[k];%#x_[k] 2" % (KERNEL_BIAS + kernel_syms["kmain"][0] + 7, KERNEL_BIAS + kernel_syms["_ZN5sched4tickEi"][0] + 2),
                           f.read())
 
+    def test_kernel_or_application(self):
+        """A sample says whether it interrupted the kernel: with the kernel and a static
+        program at overlapping addresses, each resolves in its own image."""
+        from tracelib.symbols import Symbolizer
+        app = self.build("gcc", APP_C, "prog", "-no-pie", "-static")
+        kernel = self.build("g++", KERNEL_CC, "kernel.elf", "-nostdlib", "-static", "-no-pie", lang="c++")
+        sym = Symbolizer()
+        sym.set_kernel(ElfImage(kernel))
+        sym.add_app_images(0, [ElfImage(app)])
+        kaddr = nm_functions("nm", kernel)["kmain"][0]
+        app_img = sym.images_at(0)[1]
+        self.assertTrue(app_img.contains(kaddr), "the test needs overlapping images")
+        self.assertEqual(sym.resolve(kaddr, kernel=True)[1], "kmain")
+        self.assertNotEqual(sym.resolve(kaddr, kernel=False)[1], "kmain")
+        self.assertEqual(sym.resolve(kaddr, kernel=False)[0], app_img)
+
     def test_wrong_architecture_kernel(self):
         app = self.build("gcc", APP_C, "prog")
         w = TraceWriter(arch="aarch64", cpu_count=1)

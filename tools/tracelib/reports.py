@@ -250,14 +250,15 @@ def sample_stacks(records, symbolizer):
         pc = r["pc"]
         addrs = [(pc, False)] + [(a, True) for i, a in enumerate(r.backtrace or []) if not (i == 0 and a == pc)]
         frames = []
+        in_kernel = bool(r.get("kernel", 0))
         for a, ret in addrs:
-            res = symbolizer.resolve(a, r.ts, ret) if symbolizer else None
+            res = symbolizer.resolve(a, r.ts, ret, kernel=in_kernel) if symbolizer else None
             if res and res[1]:
                 name, kernel = res[1], res[0].kernel
             elif res:
                 name, kernel = f"[{res[0].label}+{res[2]:#x}]", res[0].kernel
             else:
-                name, kernel = f"{a:#x}", bool(r.get("kernel", 0))
+                name, kernel = f"{a:#x}", in_kernel
             frames.append(name.replace(";", ":") + ("_[k]" if kernel else ""))
         frames.reverse()
         out.append((r.thread, frames, bool(r.get("kernel", 0))))

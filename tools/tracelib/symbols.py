@@ -163,12 +163,16 @@ class Symbolizer:
             chosen = self.app_timeline[0][1]
         return images + (chosen or [])
 
-    def resolve(self, address, ts=0, return_address=False):
+    def resolve(self, address, ts=0, return_address=False, kernel=None):
         """(image, name or None, offset) for an address, or None if no image holds it.
         A return address is looked up one byte back (the call, which may be the last
-        instruction of its function)."""
+        instruction of its function). `kernel` True or False limits the search to the kernel
+        or to the application (a profile sample says which it interrupted: the kernel's and a
+        static program's addresses can be close on x86_64, where the kernel runs at 1 MiB)."""
         a = address - 1 if return_address and address else address
         for image in self.images_at(ts):
+            if kernel is not None and image.kernel != kernel:
+                continue
             if image.contains(a):
                 found = image.lookup(a)
                 if found:
