@@ -16,6 +16,7 @@ Tracks (pid, tid):
   thread_sort_index).
 Events are sorted by time (metadata first), enclosing slices before the ones they hold.
 """
+import bisect
 import collections
 
 from .analysis import is_kernel_thread, pair_role, pairs
@@ -105,7 +106,9 @@ def convert(trace, records, names, syscall_names, symbolizer=None):
         if r.name != "sched.wake":
             continue
         target = r["thread"]
-        nxt = next(((ts, cpu) for ts, cpu in switch_ins.get(target, []) if ts >= r.ts), None)
+        ins = switch_ins.get(target, [])
+        i = bisect.bisect_left(ins, (r.ts, -1))
+        nxt = ins[i] if i < len(ins) else None
         if nxt is None or r.cpu not in running:
             continue     # no switch-in to end at, or no run slice on the waker's CPU to start in
         flow_id += 1
