@@ -609,7 +609,11 @@ class Symbols(TempDir):
         self.assertEqual(len(text), 4)
         listing = run_trace("list", path, "--app", app, "--kernel", kernel).stdout
         self.assertIn("pc=%#x(leaf+0x2)" % (APP_BIAS + app_syms["leaf"][0] + 2), listing)
-        self.assertIn("<- %#x middle+0x5" % (APP_BIAS + app_syms["middle"][0] + 5), listing)
+        self.assertIn(" bt: middle+0x5 <- helper+0x5 <- main+0x9\n", listing)
+        self.assertIn(" bt: kmain+0x7\n", listing)
+        self.assertEqual(len(listing.splitlines()), len(tracefile.read(path).records))
+        stacks = run_trace("list", path, "--app", app, "--kernel", kernel, "--stacks").stdout
+        self.assertIn("<- %#x middle+0x5\n" % (APP_BIAS + app_syms["middle"][0] + 5), stacks)
         self.assertIn("pc=%#x(sched::tick(int)+0x2)" % (KERNEL_BIAS + kernel_syms["_ZN5sched4tickEi"][0] + 2), listing)
         if interp_syms:
             fn = sorted(interp_syms)[0]

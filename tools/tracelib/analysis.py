@@ -187,3 +187,7 @@ class FieldFormatter:
 
     def backtrace(self, r):
         return [self.address(a, r.ts, return_address=True) for a in (r.backtrace or [])]
+
+    def backtrace_names(self, r):
+        """Each frame as its function (`f+0x12`), or its address when nothing holds it."""
+        return [(self.sym.describe(a, r.ts, True) if self.sym else "") or f"{a:#x}" for a in (r.backtrace or [])]

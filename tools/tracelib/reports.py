@@ -11,12 +11,17 @@ HIST_BAR_WIDTH = 40
 
 # ---- list -------------------------------------------------------------------------------------
 
-def render_list(records, names, formatter, out):
+def render_list(records, names, formatter, out, stacks=False):
+    """A line per record; a backtrace ends the line (`bt: leaf+0x4 <- caller+0x10`), or with
+    `stacks` follows it, a frame a line with its address."""
     for r in records:
         line = f"{ms(r.ts):>16} [{r.cpu:>2}] {thread_label(r.thread, names):<24} {r.name:<18} {formatter.fields(r)}"
+        if r.backtrace and not stacks:
+            line += " bt: " + " <- ".join(formatter.backtrace_names(r))
         out.write(line.rstrip() + "\n")
-        for frame in formatter.backtrace(r):
-            out.write(f"{'':>22}<- {frame}\n")
+        if stacks:
+            for frame in formatter.backtrace(r):
+                out.write(f"{'':>22}<- {frame}\n")
 
 
 # ---- summary ----------------------------------------------------------------------------------
