@@ -1,6 +1,7 @@
 """What the reports share: filters, thread names, entry/exit pairing, percentiles, and the
 text form of a record's fields."""
 import fnmatch
+import math
 
 from .tracefile import (FIELD_ERRNO, FIELD_HEX, FIELD_S64, FIELD_STRING, KERNEL_THREAD_BASE)
 from .symbols import errno_name
@@ -126,7 +127,6 @@ def percentile(sorted_values, p):
     below it."""
     if not sorted_values:
         return 0
-    import math
     rank = max(1, math.ceil(p / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
 
