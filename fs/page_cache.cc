@@ -126,6 +126,27 @@ int PageCache::get(File& file, uint64_t index, Fill fill, void* context, void** 
     return 0;
 }
 
+size_t PageCache::shrink(size_t pages) {
+    size_t freed = 0, looked = 0, total = stats_.pages;
+    // Each page is looked at once at most: mapped ones go to the recent end.
+    while (freed < pages && looked < total) {
+        Entry* e = lru_.back();
+        if (!e) break;
+        ++looked;
+        if (data_page_mapped(e->page)) {
+            if (!e->seen_mapped) ++seen_mapped_;
+            e->seen_mapped = true;
+            lru_.remove(*e);
+            lru_.push_front(*e);
+            continue;
+        }
+        ++stats_.evictions;
+        drop(e);
+        ++freed;
+    }
+    return freed;
+}
+
 void PageCache::forget(File& file) {
     while (Entry* e = file.entries_.front()) drop(e);
 }

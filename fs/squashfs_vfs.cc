@@ -137,7 +137,16 @@ public:
         if (parent_) parent_->unref();
     }
     uint32_t number() const { return inode_.number; }
-    // The file system goes: the reference taken when it became a pager is dropped.
+    // Kept (referenced) until the file system goes, once it has pages in the cache or is a
+    // pager: the cache is keyed by the vnode, so a file closed and opened again finds its
+    // pages, and mappings refer to their pager without a reference. Costs a vnode per file
+    // ever read; its pages go with the cache's bound. VFS lock held.
+    void pin() {
+        if (pinned_) return;
+        ref();
+        pinned_ = true;
+    }
+    // The file system goes: the reference taken by pin() is dropped.
     void unpin() {
         if (!pinned_) return;
         pinned_ = false;
@@ -209,20 +218,20 @@ public:
             memcpy(static_cast<char*>(buffer) + done, static_cast<char*>(page) + within, n);
             done += n;
         }
+        if (pages_.pages()) pin();
         return static_cast<int64_t>(done);
     }
     bool has_mappable_pages() const override { return is_regular(); }
     void* mappable_page(uint64_t index) override { return owner().cache().find(pages_, index); }
     int prepare_pages(uint64_t first, uint64_t count) override {
         Locked locked(owner());
-        return hold_pages(first, count, nullptr);
+        int r = hold_pages(first, count, nullptr);
+        if (pages_.pages()) pin();
+        return r;
     }
     mm::FilePager* pager() override {
         if (!is_regular()) return nullptr;
-        if (!pinned_) {
-            ref();  // mappings refer to it without a reference: it stays
-            pinned_ = true;
-        }
+        pin();  // mappings refer to it without a reference
         return this;
     }
     int with_pages(uint64_t first, size_t count, bool read, Use use, void* context) override {
@@ -317,7 +326,7 @@ private:
     Inode inode_;
     SquashVnode* parent_;  // referenced; nullptr for the root
     PageCache::File pages_;
-    bool pinned_ = false;  // handed out as a pager: referenced until the file system goes
+    bool pinned_ = false;  // pin()
 };
 
 SquashVnode* const tombstone = VnodeTable::tombstone_value();

@@ -113,15 +113,21 @@ bool defer_file_fault(uintptr_t address, Access access) {
     if (!self || !self->app) return false;
     Space* space = loaded_space();
     if (!space || address < space->areas.lowest() || address >= space->areas.highest()) return false;
-    if (!vm_lock.try_lock()) return false;  // (faulted with it held: not a file page's fault)
-    const Vma* v = space->areas.find(address);
-    bool allowed = v && v->kind != VmaKind::reserved && v->pager &&
-                   (access == Access::write ? (v->prot & prot_write) != 0
-                    : access == Access::execute ? (v->prot & prot_exec) != 0
-                                                : v->prot != 0);
-    bool deferred = allowed && pages_from_file(*v, address) && !space->table.translate(address).mapped;
-    vm_lock.unlock();
-    if (!deferred) return false;
+    bool mapped;
+    {
+        // Spinning is safe: this is a fault in application code, which never holds vm_lock
+        // (another CPU may: a sibling thread's fault or mmap).
+        sched::SpinGuard guard(vm_lock);
+        const Vma* v = space->areas.find(address);
+        bool allowed = v && v->kind != VmaKind::reserved && v->pager &&
+                       (access == Access::write ? (v->prot & prot_write) != 0
+                        : access == Access::execute ? (v->prot & prot_exec) != 0
+                                                    : v->prot != 0);
+        if (!allowed || !pages_from_file(*v, address)) return false;
+        mapped = space->table.translate(address).mapped;
+    }
+    // Another thread of the process mapped it since the handler looked: just run again.
+    if (mapped) return true;
     self->pending_file_fault = (address & ~(page_size - 1)) | pending_set | (access == Access::write ? pending_write : 0);
     sched::interrupt(self);
     return true;

@@ -520,9 +520,25 @@ size_t kernel_reserve_pages() {
     return fraction > min_reserve_pages ? fraction : min_reserve_pages;
 }
 
-bool can_commit(size_t wanted) {
+namespace {
+// Owned by whoever set it at boot (the disk root's page cache): asked for pages back when a
+// request would fail.
+size_t (*reclaimer)(size_t pages) = nullptr;
+
+bool fits(size_t wanted) {
     size_t free = pages().free_pages(), reserve = kernel_reserve_pages();
     return free > reserve && wanted <= free - reserve;
+}
+}  // namespace
+
+void set_reclaimer(size_t (*reclaim)(size_t pages)) { reclaimer = reclaim; }
+
+bool can_commit(size_t wanted) {
+    if (fits(wanted)) return true;
+    if (!reclaimer) return false;
+    size_t free = pages().free_pages(), needed = wanted + kernel_reserve_pages() + 1;
+    reclaimer(needed > free ? needed - free : 1);
+    return fits(wanted);
 }
 
 namespace {

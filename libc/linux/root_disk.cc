@@ -22,9 +22,9 @@ namespace {
 constexpr size_t root_buffer_cache_bytes = 256 * 1024, small_root_buffer_cache_bytes = 64 * 1024;
 constexpr uint64_t small_machine_bytes = 64ull << 20;
 // The page cache keeps at most this fraction of RAM in pages no application maps (mapped ones
-// cost nothing more for being cached): enough to read files twice without the disk, little
-// enough that a small machine's programs get the rest.
-constexpr size_t page_cache_fraction = 16;
+// cost nothing more for being cached); it gives them back when memory runs short (at its own
+// fills) and when an application's mmap or brk would otherwise fail (the reclaimer).
+constexpr size_t page_cache_fraction = 4;
 
 // The image's bytes, through the device's buffer cache.
 class BlockSource final : public fs::squashfs::Source {
@@ -56,6 +56,14 @@ sched::Mutex squashfs_mutex;
 void lock_squashfs(void*) { squashfs_mutex.lock(); }
 void unlock_squashfs(void*) { squashfs_mutex.unlock(); }
 
+// can_commit's reclaimer: a try-lock, as its callers may hold the VFS lock (never this one).
+size_t reclaim_cached_pages(size_t pages) {
+    if (!the_page_cache || !squashfs_mutex.try_lock()) return 0;
+    size_t freed = the_page_cache->shrink(pages);
+    squashfs_mutex.unlock();
+    return freed;
+}
+
 }  // namespace
 
 fs::PageCache* page_cache() { return the_page_cache; }
@@ -82,6 +90,7 @@ int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t 
             fmt::snprintf(error, error_size, "out of memory for the page cache");
             return -fs::errno_nomem;
         }
+        mm::vm::set_reclaimer(reclaim_cached_pages);
     }
     bool small = uint64_t{mm::pages().total_pages()} * mm::page_size < small_machine_bytes;
     fs::squashfs::Options options;

@@ -136,3 +136,26 @@ TEST(PageCache, ForgettingAFileLeavesTheOthers) {
 }
 
 }  // namespace
+
+namespace {
+TEST(PageCache, ShrinkGivesBackUnmappedPagesOnly) {
+    PageCache cache(1024);
+    FakeFile f;
+    std::set<void*> mapped;
+    for (uint64_t i = 0; i < 100; ++i) {
+        void* p = get(cache, f, i);
+        if (i % 2 == 0) {
+            mica::fs::host_data_pages_mapped.insert(p);
+            mapped.insert(p);
+        }
+    }
+    EXPECT_EQ(cache.shrink(30), 30u);
+    EXPECT_EQ(cache.stats().pages, 70u);
+    EXPECT_EQ(cache.shrink(1000), 20u);  // the 50 mapped ones stay
+    for (uint64_t i = 0; i < 100; i += 2) EXPECT_NE(cache.find(f.pages, i), nullptr);
+    for (void* p : mapped) mica::fs::host_data_pages_mapped.erase(p);
+    EXPECT_EQ(cache.shrink(1000), 50u);
+    EXPECT_EQ(cache.stats().pages, 0u);
+    cache.forget(f.pages);
+}
+}  // namespace

@@ -164,6 +164,15 @@ TEST_F(SquashfsMount, LooksUpReadsAndListsLikeTheTree) {
     EXPECT_EQ(vfs.lookup(nullptr, "/etc/small/x", true, &v), -errno_notdir);
 }
 
+TEST_F(SquashfsMount, CachedPagesOutliveTheLastClose) {
+    EXPECT_EQ(read_all("/etc/text"), read_all("/etc/text"));
+    uint64_t misses = cache.stats().misses;
+    EXPECT_GT(misses, 0u);
+    EXPECT_GT(cache.stats().hits, 0u);
+    read_all("/etc/text");  // closed in between: the same vnode, the same pages
+    EXPECT_EQ(cache.stats().misses, misses);
+}
+
 TEST_F(SquashfsMount, OneVnodePerInodeWhileReferenced) {
     Vnode* a = node("/bin/program");
     Vnode* b = node("/etc/link");  // followed: the same file

@@ -80,6 +80,9 @@ public:
     void* find(const File& file, uint64_t index) const;
     // Drops every page of `file` (its vnode goes away).
     void forget(File& file);
+    // Gives back up to `pages` pages nobody maps, least recently used first, whatever the
+    // limit (memory is wanted elsewhere). Returns how many.
+    size_t shrink(size_t pages);
 
     struct Stats {
         uint64_t hits = 0, misses = 0, evictions = 0;

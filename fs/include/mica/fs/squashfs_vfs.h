@@ -9,7 +9,8 @@
 // the image are listed and stat'ed but cannot be opened (-ENXIO, as ramfs's mknod nodes).
 //
 // Files are pagers (mm/file_pager.h): private mappings of them fault their pages in on
-// demand. A file handed out as a pager stays pinned (referenced) until the file system goes.
+// demand. A file handed out as a pager, or with pages in the cache, stays pinned (referenced)
+// until the file system goes, so its cached pages outlive its last close.
 //
 // Locking: the VFS lock serialises the vnode calls (vfs.h); the image and the page cache are
 // also used by faults outside it, so both are under the file system's SquashfsLock.

@@ -51,9 +51,11 @@ inline constexpr size_t fault_around_pages = 16;
 // page `first_index` on of `pager`'s file, on demand. 0 or -errno (vma.h set_pager).
 int attach_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t first_index);
 
-// Page-fault handlers (interrupts off, never sleeps): true when the fault at `address` is a
-// file page not read in yet; it is then recorded for the thread, which is marked interrupted
-// so that it goes back to the application through complete_file_fault.
+// Page-fault handlers, for faults in application code (interrupts off, never sleeps): true
+// when the fault at `address` is a file page not read in yet; it is then recorded for the
+// thread, which is marked interrupted so that it goes back to the application through
+// complete_file_fault (or the page was mapped meanwhile by another thread: the access just
+// runs again).
 bool defer_file_fault(uintptr_t address, Access access);
 
 // At the delivery point on the way back to the application (interrupts off; the thread may

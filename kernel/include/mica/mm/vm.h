@@ -136,6 +136,11 @@ uintptr_t set_break(uintptr_t requested);
 // is stopped (killed, with a message) while the kernel still has room to report it.
 size_t kernel_reserve_pages();
 bool can_commit(size_t pages);
+// Memory the kernel can give back on request (the page cache's pages nobody maps):
+// can_commit calls `reclaim` (with how many pages it lacks) before it refuses, and the
+// reclaimer returns the pages it freed. Called in thread context with no VM lock held; it
+// must not block on a lock a caller of can_commit may hold (the page cache only try-locks).
+void set_reclaimer(size_t (*reclaim)(size_t pages));
 
 enum class Access : uint8_t { read, write, execute };
 // Page-fault entry from the architecture's trap handler (interrupts off; never sleeps).
