@@ -471,8 +471,10 @@ left out unless -a. Usage: mica vmas [-a] [PID] (default: every process)."""
             shown += 1
             space = p["space"].dereference()
             areas = space_areas(space)
-            gdb.write(f"pid {pid} {c_string(p['exe'])}: {len(areas)} areas (space {int(p['space']):#x}, "
-                      f"break {int(space['break_start']):#x}-{int(space['break_end']):#x})\n")
+            reserved = sum(1 for a in areas if state_name(a["kind"]) == "reserved")
+            hidden = f", {reserved} reserved for the kernel not shown (-a)" if reserved and not show_reserved else ""
+            gdb.write(f"pid {pid} {c_string(p['exe'])}: {len(areas) - reserved} areas{hidden} "
+                      f"(space {int(p['space']):#x}, break {int(space['break_start']):#x}-{int(space['break_end']):#x})\n")
             for a in areas:
                 kind = state_name(a["kind"])
                 if kind == "reserved" and not show_reserved:
