@@ -68,10 +68,16 @@ def arch():
 
 
 def lookup(expression):
+    # C++ names: where the guest stopped may be code without debug information (firmware,
+    # the application), where GDB's language would be C.
+    language = gdb.parameter("language")
     try:
+        gdb.execute("set language c++", to_string=True)
         return gdb.parse_and_eval(f"'{expression}'" if "(anonymous" in expression else expression)
     except gdb.error as e:
         raise MicaError(f"mica: cannot read {expression} ({e}): is this a Mica kernel.elf with symbols?")
+    finally:
+        gdb.execute(f"set language {language}", to_string=True)
 
 
 def u64(address):
@@ -497,6 +503,8 @@ live threads, state."""
         super().__init__("mica processes", gdb.COMMAND_USER)
 
     def invoke(self, argument, from_tty):
+        if not processes():
+            gdb.write("mica: no application process yet\n")
         for p in processes():
             load = p["program_load"]
             parent = int(p["parent"].dereference()["pid"]) if int(p["parent"]) else 0
@@ -546,7 +554,7 @@ def load_app_symbols(quiet=False):
     first = [p for p in procs if int(p["pid"]) == 1] or procs
     if not first:
         if not quiet:
-            gdb.write("mica: the application has not started yet; its symbols load when the guest stops after\n")
+            gdb.write("mica: the application has not started yet; its symbols load when the guest stops after that\n")
         return []
     load = first[0]["program_load"]
     wanted = [(host, int(load["load_bias"]))]
@@ -564,8 +572,7 @@ def load_app_symbols(quiet=False):
         gdb.execute(f"add-symbol-file {path} -o {bias:#x}", to_string=True)
         AppSymbols.loaded[path] = bias
         done.append((path, bias))
-        if not quiet:
-            gdb.write(f"mica: symbols of {path} loaded at bias {bias:#x}\n")
+        gdb.write(f"mica: symbols of {path} loaded at bias {bias:#x}\n")
     return done
 
 
