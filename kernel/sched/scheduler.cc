@@ -47,6 +47,20 @@ size_t live = 0;          // atomic
 unsigned online_count = 0;
 bool ready = false;
 uint64_t barrier_generation = 0;  // atomic: synchronize_cpus calls so far
+// Every thread from its creation until it is freed (for_each_thread, and debuggers, which
+// find blocked threads nowhere else: tools/gdb/mica.py reads `all_threads`). Owned here;
+// all_threads_lock guards it and is a leaf lock (taken with no other lock needed inside).
+List<Thread, &Thread::all_link> all_threads;
+Spinlock all_threads_lock;
+
+void register_thread(Thread& t) {
+    SpinGuard guard(all_threads_lock);
+    all_threads.push_back(t);
+}
+void unregister_thread(Thread& t) {
+    SpinGuard guard(all_threads_lock);
+    all_threads.remove(t);
+}
 
 Cpu& this_cpu() { return cpus[arch::cpu_index()]; }
 unsigned index_of(const Cpu& c) { return static_cast<unsigned>(&c - cpus); }
@@ -91,6 +105,7 @@ void kick_idle_cpu(const Cpu& busy);
 void free_thread(Thread* t) {
     // Its last switch away must be complete before its stack goes.
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    unregister_thread(*t);
     if (t->stack_slot >= 0) release_stack_slot(static_cast<unsigned>(t->stack_slot));
     delete t->join_waiters;
     delete t;
@@ -347,6 +362,7 @@ Thread* allocate(const char* name, void (*entry)(void*), void* arg, int priority
     t->kernel_stack_top = slot.stack_top;
     t->saved_sp = arch::prepare_thread_stack(slot.stack_top, thread_start);
     __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
+    register_thread(*t);
     return t;
 }
 
@@ -425,6 +441,7 @@ void init() {
     boot_thread.slice_start = arch::cycles();
     boot_thread.exception_top = arch::boot_exception_stack_top();
     live = 1;
+    register_thread(boot_thread);
     Thread* idle = allocate("idle", idle_entry, nullptr, priority_idle, idle_stack_size);
     if (!idle) mm::kernel_out_of_memory("the boot CPU's idle thread", idle_stack_size);
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
@@ -443,6 +460,7 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     self->priority = priority_idle;
     self->exception_top = exception_stack_top;
     self->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+    register_thread(*self);
     mm::vm::cpu_starts();            // the initial space, as on the boot CPU
     mm::vm::cpu_enters_idle(index);  // before it is online: no shootdown can miss it
     cpu_online(cpus[index], self, self);
@@ -624,6 +642,11 @@ uint64_t context_switches() {
     for (auto& c : cpus) n += __atomic_load_n(&c.switches, __ATOMIC_RELAXED);
     return n;
 }
+void for_each_thread(void (*f)(Thread& thread, void* context), void* context) {
+    SpinGuard guard(all_threads_lock);
+    all_threads.for_each([&](Thread& t) { f(t, context); });
+}
+
 size_t live_threads() { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
 unsigned online_cpus() { return __atomic_load_n(&online_count, __ATOMIC_RELAXED); }
 bool cpu_online(unsigned index) { return index < max_cpus && __atomic_load_n(&cpus[index].online, __ATOMIC_ACQUIRE); }

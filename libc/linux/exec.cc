@@ -140,7 +140,8 @@ bool is_application_pc(uintptr_t pc) {
 int start_application(const char* const* argv, const char* const* envp, char* error, size_t n) {
     uintptr_t entry = 0, sp = 0;
     bool committed;
-    if (int r = load_program(argv[0], argv, envp, entry, sp, error, n, committed)) return r;
+    ProgramLoad loaded;
+    if (int r = load_program(argv[0], argv, envp, entry, sp, error, n, committed, &loaded)) return r;
     auto* program = new Program{entry, sp};
     sched::Thread* t = sched::create("main", application_main, program);
     auto* app = static_cast<AppThread*>(calloc(1, sizeof(AppThread)));
@@ -150,6 +151,7 @@ int start_application(const char* const* argv, const char* const* envp, char* er
     app->state = state;
     app->exception_base = t->exception_top;
     if (!become_first_process(t, app)) return fail(error, n, -12, "no memory for the first process");
+    static_cast<Process*>(app->process)->program_load = loaded;  // loaded before the process existed
     t->app = app;
     t->app_state = state;
     sched::detach(t);
@@ -258,7 +260,7 @@ intptr_t map_image(const char* path, const Image& image, uintptr_t hint, char* e
 }  // namespace
 
 int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
-                 uintptr_t& stack_pointer, char* error, size_t n, bool& committed) {
+                 uintptr_t& stack_pointer, char* error, size_t n, bool& committed, ProgramLoad* loaded) {
     committed = false;
     Image program, interpreter;
     if (int r = open_image(path, program, error, n)) return r;
@@ -320,6 +322,9 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     if (r) return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
 
     set_executable_path(path);
+    ProgramLoad load{static_cast<uintptr_t>(bias), static_cast<uintptr_t>(interpreter_bias)};
+    set_process_load(load);
+    if (loaded) *loaded = load;
     entry = dynamic ? interpreter.plan.entry + interpreter_bias : plan.entry + bias;
     stack_pointer = static_cast<uintptr_t>(sp);
     return 0;

@@ -204,6 +204,13 @@ bool set_process_executable(const char* path) {
     return true;
 }
 
+bool set_process_load(const ProgramLoad& load) {
+    Process* p = current_process();
+    if (!p) return false;
+    p->program_load = load;
+    return true;
+}
+
 void* current_process_files() {
     Process* p = current_process();
     return p ? p->files : nullptr;
@@ -253,6 +260,7 @@ int64_t fork_process(uint64_t flags, uintptr_t stack, uint32_t* child_tid) {
     child->sid = parent->sid;
     memcpy(child->name, parent->name, sizeof child->name);
     child->exe = parent->exe ? copy_string(parent->exe) : nullptr;
+    child->program_load = parent->program_load;
     child->files = files_copy();
     child->signals = new_process_signals(parent->signals, child->pid);
     bool credentials = inherit_credentials(child, parent);

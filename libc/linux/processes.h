@@ -8,6 +8,7 @@
 // the other, never nested).
 #pragma once
 
+#include <mica/linux/process.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
@@ -65,6 +66,9 @@ struct Process {
     sched::WaitQueue children;        // the parent side of wait4 and vfork
     char name[16] = {};               // the executable's last path component (procfs)
     char* exe = nullptr;              // its path (/proc/self/exe), malloc'd
+    // Where exe and its interpreter were loaded (exec.cc): debuggers read it to place the
+    // application's symbols (tools/gdb/mica.py).
+    ProgramLoad program_load;
     Credentials credentials;          // under process_lock
     ResourceLimit limits[rlimit_count] = {};  // under process_lock (resources.cc sets them)
     int nice = 0;                     // getpriority/setpriority (one per process here)

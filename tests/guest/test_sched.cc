@@ -59,6 +59,34 @@ KTEST(sched, detached_threads_free_themselves) {
     KEXPECT_EQ(live_threads(), before);
 }
 
+KTEST(sched, for_each_thread_sees_every_thread) {
+    // A blocked thread is on no run queue: only the list of all threads finds it.
+    static Semaphore release;
+    Thread* t = create("listed", [](void*) { release.wait(); }, nullptr);
+    KASSERT(t != nullptr);
+    start(t);
+    struct Seen {
+        Thread* wanted;
+        bool found = false, self = false;
+        unsigned idle = 0;
+    } seen{t};
+    auto visit = [](Thread& x, void* context) {
+        auto* s = static_cast<Seen*>(context);
+        if (&x == s->wanted) s->found = true;
+        if (&x == current()) s->self = true;
+        if (x.priority == priority_idle) ++s->idle;
+    };
+    for_each_thread(visit, &seen);
+    KEXPECT(seen.found);
+    KEXPECT(seen.self);
+    KEXPECT_EQ(seen.idle, online_cpus());  // one idle thread per CPU
+    release.post();
+    join(t);
+    seen.found = false;
+    for_each_thread(visit, &seen);
+    KEXPECT(!seen.found);  // freed threads leave the list
+}
+
 KTEST(sched, yield_ping_pong) {
     // Two threads take turns through a shared counter; each only advances on its parity.
     static volatile int turn;

@@ -41,6 +41,7 @@ struct Thread : Schedulable {
     uint64_t run_cycles = 0;       // CPU time: cycles it ran before slice_start (cpu_cycles)
     uint64_t wake_at = 0;          // cycles, while sleeping
     ListNode timer_link;           // in the sleep list
+    ListNode all_link;             // in the list of every thread (for_each_thread)
     ListNode wait_link;            // in a WaitQueue (apart from run_link: a timed-out waiter
                                    // is runnable while still listed until it unlinks itself)
     WaitQueue* join_waiters = nullptr;  // created with the thread
@@ -99,6 +100,10 @@ void detach(Thread* t);
 Thread* current();
 void yield();
 void sleep_ns(uint64_t ns);
+// Calls f(thread, context) for every thread that exists, idle threads included, in creation
+// order (a debugger walks the same list: tools/gdb/mica.py). Runs with interrupts off under
+// the list's lock: f must not sleep, block or create or free threads.
+void for_each_thread(void (*f)(Thread& thread, void* context), void* context);
 // Counts and totals, for tests and benchmarks.
 uint64_t context_switches();
 size_t live_threads();

@@ -27,12 +27,21 @@ struct AppThread {
 // Loads `argv[0]` from the root filesystem and starts it on a new thread. On failure
 // writes a message naming the problem into `error` and returns a negative errno.
 int start_application(const char* const* argv, const char* const* envp, char* error, size_t error_size);
+// Where a program's ELF files went: the load bias added to the executable's addresses (0
+// for one linked at fixed addresses) and to its interpreter's (ld.so; 0: none).
+struct ProgramLoad {
+    uintptr_t load_bias = 0;
+    uintptr_t interpreter_bias = 0;
+};
 // Loads `path` into a fresh address space (what was mapped before is gone once the file
 // is found to be a loadable executable) with argv/envp on a new stack: entry point and
 // stack pointer, or -errno and a message; `committed` says whether the old address space was
 // already gone when it failed.
+// On success the calling process (if any) records where the files went (ProgramLoad, also
+// returned in `*loaded` when not null).
 int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
-                 uintptr_t& stack_pointer, char* error, size_t error_size, bool& committed);
+                 uintptr_t& stack_pointer, char* error, size_t error_size, bool& committed,
+                 ProgramLoad* loaded = nullptr);
 
 // Exit statuses when the application cannot start, as a shell's: not found, cannot run.
 inline constexpr int exit_not_found = 127, exit_not_executable = 126;
@@ -50,6 +59,8 @@ int parent_pid();
 // (false on kernel threads: the caller keeps the first program's).
 const char* process_executable();
 bool set_process_executable(const char* path);
+// Records where the calling process's program was loaded (false on kernel threads).
+bool set_process_load(const ProgramLoad& load);
 
 // --memstats (tools/soak): the kernel's memory accounting is printed when the application
 // starts and whenever a process ends, one line each:
