@@ -9,5 +9,6 @@ namespace mica::fs {
 
 void* alloc_data_page() { return mm::alloc_pages(0); }
 void free_data_page(void* page) { mm::vm::release_file_page(page); }
+bool data_page_mapped(const void* page) { return mm::vm::file_page_mapped(page); }
 
 }  // namespace mica::fs

@@ -116,17 +116,28 @@ Mount* Vfs::mount_rooted_at(const Vnode* node) const {
 int Vfs::mount(const char* type_name, Vnode* at, const char* path) {
     const FileSystemType* type = filesystem_type(type_name);
     if (!type) return -errno_nodev;
+    FileSystem* fs = nullptr;
+    if (int result = type->create(clock_, &fs); result < 0) return result;
+    return mount_instance(fs, type, at, path);
+}
+
+int Vfs::mount_instance(FileSystem* fs, const FileSystemType* type, Vnode* at, const char* path) {
     Held target;
     if (mounts_.empty()) {
-        if (strcmp(path, "/") != 0) return -errno_noent;  // nothing to look up in yet
+        if (strcmp(path, "/") != 0) {
+            delete fs;
+            return -errno_noent;  // nothing to look up in yet
+        }
     } else {
         // Lookup crosses into what is mounted there already: a second mount stacks on top.
         int links = 0;
-        if (int result = walk(at, path, true, &links, target.out()); result < 0) return result;
-        if (!target->is_directory()) return -errno_notdir;
+        int result = walk(at, path, true, &links, target.out());
+        if (result == 0 && !target->is_directory()) result = -errno_notdir;
+        if (result < 0) {
+            delete fs;
+            return result;
+        }
     }
-    FileSystem* fs = nullptr;
-    if (int result = type->create(clock_, &fs); result < 0) return result;
     auto* m = static_cast<Mount*>(malloc(sizeof(Mount)));
     if (!m) {
         delete fs;
@@ -357,6 +368,7 @@ int Vfs::open(Vnode* at, const char* path, int flags, uint32_t mode, OpenFile** 
     if ((flags & o_directory) && !node->is_directory()) return -errno_notdir;
     if (!node->openable() && !(flags & o_path)) return -errno_nxio;
     if (node->is_directory() && (writable || (flags & o_creat))) return -errno_isdir;
+    if (node->fs->read_only && (writable || (flags & o_trunc)) && node->is_regular()) return -errno_rofs;
     if ((flags & o_trunc) && writable && node->is_regular() && !created && node->size != 0) {
         if (int result = node->truncate(0); result < 0) return result;
     }

@@ -61,7 +61,9 @@ void fill(const Vnode& node, Stat* out) {
     out->st_uid = node.uid;
     out->st_gid = node.gid;
     out->st_rdev = node.rdev;
-    out->st_size = static_cast<int64_t>(node.size);
+    // A block device's size is its capacity (for SEEK_END), but stat says 0 as Linux's
+    // devtmpfs inode does (BLKGETSIZE64 gives the capacity).
+    out->st_size = is_blk(node.mode) ? 0 : static_cast<int64_t>(node.size);
     out->st_blksize = block_size;
     out->st_blocks = node.is_regular() || node.is_symlink()
                          ? (static_cast<int64_t>(node.size) + stat_block - 1) / stat_block

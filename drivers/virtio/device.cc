@@ -20,6 +20,9 @@ extern const Driver rng_driver;
 #if CONF_drivers_virtio_net
 extern const Driver net_driver;
 #endif
+#if CONF_drivers_virtio_blk
+extern const Driver blk_driver;
+#endif
 
 namespace {
 constexpr int errno_nomem = 12, errno_io = 5, errno_inval = 22, errno_notsup = 95, errno_nodev = 19;
@@ -33,6 +36,9 @@ const Driver* const drivers[] = {
 #endif
 #if CONF_drivers_virtio_net
     &net_driver,
+#endif
+#if CONF_drivers_virtio_blk
+    &blk_driver,
 #endif
     nullptr,
 };

@@ -14,6 +14,7 @@
 #include <mica/mm/memory.h>
 #include <mica/linux/files.h>
 #include <mica/linux/process.h>
+#include <mica/linux/root_disk.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
@@ -27,6 +28,7 @@
 #include <mica/virtio/mmio_spec.h>
 #include <mica/virtio/rng.h>
 #include <mica/driver-config.h>
+#include <stdlib.h>
 #include <string.h>
 #if CONFIG_NET
 #include <mica/net/net.h>
@@ -50,6 +52,7 @@ struct BootOptions {
     const char* test_pattern = nullptr;
     bool strace = false;
     bool memstats = false;
+    const char* root = nullptr;  // --root: the block device holding the root image
     static constexpr size_t max_env = 64;
     const char* env[max_env + 1] = {};
     size_t env_count = 0;
@@ -79,6 +82,15 @@ const cmdline::Option option_table[] = {
          options.env[options.env_count++] = v;
          return nullptr;
      }},
+#if CONFIG_FS_SQUASHFS
+    {"root", "DEVICE", "mount the squashfs image on block device DEVICE (vda) as the root file system, read-only "
+     "(/tmp is a ramfs); without application arguments run the image's /etc/mica/cmdline", nullptr,
+     [](const char* v) -> const char* {
+         if (!*v) return "--root needs a block device name (vda)";
+         options.root = v;
+         return nullptr;
+     }},
+#endif
     {"strace", nullptr, "print every system call of the application with its result", nullptr,
      [](const char*) -> const char* { options.strace = true; return nullptr; }},
     {"memstats", nullptr, "print the kernel's memory accounting at the start and end of every process", nullptr,
@@ -128,15 +140,61 @@ constexpr size_t option_table_count = sizeof(option_tables) / sizeof(option_tabl
 
 char cmdline_copy[BootInfo::max_cmdline];
 
+// Where a root image keeps its default application command line (tools/mkimage writes it).
+constexpr const char* default_cmdline_path = "/etc/mica/cmdline";
+
 // The application named on the command line: its files from the initrd, then its first
 // thread; the boot thread then has nothing left to do (the application's end stops the
 // machine). Exit statuses 127 and 126 as a shell's: not found, cannot run.
-[[noreturn]] void run_application(const BootInfo& boot, const cmdline::Result& parsed) {
+// With --root and no application arguments: the image's default command line, one line
+// in the kernel command line's quoting. Stops the machine when there is none.
+void default_command_line(cmdline::Result& parsed) {
+    static char text[BootInfo::max_cmdline];
+    void* data = nullptr;
+    size_t size = 0;
+    if (int r = abi::files_read_whole(default_cmdline_path, &data, &size); r < 0) {
+        kprintf("mica: error: no application given and the root image has no %s (error %d): name one after --, "
+                "or build the image from modules (tools/mkimage)\n", default_cmdline_path, -r);
+        power::shutdown(abi::exit_not_found);
+    }
+    if (size >= sizeof text) {
+        kprintf("mica: error: %s is %zu bytes: the limit is %zu\n", default_cmdline_path, size, sizeof text - 1);
+        power::shutdown(power::exit_status::usage);
+    }
+    memcpy(text, data, size);
+    free(data);
+    text[size] = '\0';
+    cmdline::parse(text, static_cast<const cmdline::Option*>(nullptr), 0, parsed);  // no options: arguments only
+    if (!parsed.ok || parsed.arg_count == 0) {
+        kprintf("mica: error: %s: %s\n", default_cmdline_path, parsed.ok ? "no application named" : parsed.error);
+        power::shutdown(power::exit_status::usage);
+    }
+}
+
+// The root file system: the boot archive unpacked into ramfs, or (--root) the image on a
+// disk. Stops the machine with a message when it cannot be had.
+void mount_root(const BootInfo& boot) {
     char error[256];
     const void* archive = boot.initrd.size ? mm::phys_to_virt(boot.initrd.base) : nullptr;
     uint64_t free_before = uint64_t{mm::pages().free_pages()} * mm::page_size;
-    if (int r = abi::files_init(archive, boot.initrd.size, error, sizeof error); r != 0) {
-        if (r == -mm::errno_nomem) {
+    abi::RootFileSystem disk_root{};
+    bool from_disk = false;
+#if CONFIG_FS_SQUASHFS
+    if (options.root) {
+        if (boot.initrd.size) {
+            kprintf("mica: error: --root=%s and a boot archive (-initrd): boot with one of them\n", options.root);
+            power::shutdown(power::exit_status::usage);
+        }
+        if (abi::open_disk_root(options.root, &disk_root, error, sizeof error) != 0) {
+            kprintf("mica: error: root file system: %s\n", error);
+            power::shutdown(abi::exit_not_executable);
+        }
+        from_disk = true;
+    }
+#endif
+    if (int r = abi::files_init(archive, boot.initrd.size, error, sizeof error, from_disk ? &disk_root : nullptr);
+        r != 0) {
+        if (r == -mm::errno_nomem && !from_disk) {
             // ramfs holds a copy of every file (in whole pages) while the archive is still in
             // memory: up to twice the archive.
             mm::boot_memory_short("free memory to unpack the boot archive into the root filesystem (up to twice "
@@ -147,6 +205,18 @@ char cmdline_copy[BootInfo::max_cmdline];
     }
     // Unpacked into ramfs: the archive's memory is free for the application.
     if (boot.initrd.size) mm::release_boot_memory(boot.initrd.base, boot.initrd.size);
+}
+
+// The application named on the command line (or by the root image): its files from the
+// initrd or the disk, then its first thread; the boot thread then has nothing left to do
+// (the application's end stops the machine). Exit statuses 127 and 126 as a shell's: not
+// found, cannot run.
+[[noreturn]] void run_application(const BootInfo& boot, const cmdline::Result& given) {
+    char error[256];
+    mount_root(boot);
+    static cmdline::Result from_image;
+    const cmdline::Result& parsed = given.arg_count ? given : from_image;
+    if (!given.arg_count) default_command_line(from_image);
 #if CONFIG_NET
     net::wait_for_addresses(options.verbose);
     if (int r = net::write_resolver_files(); r < 0) {
@@ -321,7 +391,7 @@ void kernel_main(BootInfo& boot) {
         power::shutdown(status == 0 ? power::exit_status::success : power::exit_status::tests_failed);
     }
 #endif
-    if (parsed.arg_count) run_application(boot, parsed);
+    if (parsed.arg_count || options.root) run_application(boot, parsed);
     mm::report_leaks();
     power::shutdown(power::exit_status::success);
 }

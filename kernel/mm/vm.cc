@@ -402,6 +402,11 @@ void release_file_page(void* page) {
     if (last) free_pages(page, 0);
 }
 
+bool file_page_mapped(const void* page) {
+    sched::SpinGuard guard(vm_lock);
+    return shares.count(virt_to_phys(page)) != 0;
+}
+
 int discard(uintptr_t start, size_t length) {
     if ((start & (page_size - 1)) || length == 0 || start + length < start) return -errno_inval;
     sched::LockGuard op(op_lock);

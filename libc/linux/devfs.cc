@@ -1,5 +1,5 @@
 // devfs, mounted on /dev: console and tty (the console terminal, tty.cc), null, zero, random and
-// urandom. Device numbers are Linux's (mem 1:3/1:5/1:8/1:9, tty 5:0, console 5:1), so
+// urandom, and the disks vda, vdb... (devfs_block.cc). Device numbers are Linux's (mem 1:3/1:5/1:8/1:9, tty 5:0, console 5:1), so
 // programs that check st_rdev see what they expect.
 #include <arch/arch.h>
 #include <mica/console.h>
@@ -123,7 +123,7 @@ int devfs_create(fs::Clock clock, fs::FileSystem** out) {
               root->add("null", fs::make_object<Null>(owner)) &&
               root->add("zero", fs::make_object<Zero>(owner)) &&
               root->add("random", fs::make_object<Random>(owner, 8u)) &&
-              root->add("urandom", fs::make_object<Random>(owner, 9u));
+              root->add("urandom", fs::make_object<Random>(owner, 9u)) && add_block_devices(owner, root);
     if (!ok) {
         delete devfs;
         return -fs::errno_nomem;

@@ -89,7 +89,10 @@ int load_segments(const loader::LoadPlan& plan, fs::OpenFile* file, uintptr_t bi
         int shared = 0;
         if (whole_start < whole_end) {
             shared = files_map_pages(file, s.offset + (whole_start - start), whole_start, whole_end - whole_start);
-            if (shared < 0) return fail(error, n, shared, "cannot map segment %zu: out of memory", i);
+            if (shared < 0) {
+                return fail(error, n, shared, "cannot map segment %zu: %s", i,
+                            shared == -mm::errno_nomem ? "out of memory" : "cannot read the file");
+            }
         }
         struct Part {
             uintptr_t from, to;

@@ -59,7 +59,7 @@ static_assert(sizeof(LinuxStatfs) == 120);
 // no atime updates on reads (ST_NOATIME), no set-user-ID execution (ST_NOSUID), device
 // nodes that cannot be opened outside devfs (ST_NODEV), nothing executable in /proc.
 void fill_statfs(const Vnode& node, LinuxStatfs* out) {
-    constexpr int64_t st_nosuid = 2, st_nodev = 4, st_noexec = 8, st_valid = 0x20, st_noatime = 0x400;
+    constexpr int64_t st_rdonly = 1, st_nosuid = 2, st_nodev = 4, st_noexec = 8, st_valid = 0x20, st_noatime = 0x400;
     constexpr int64_t page_bytes = 4096;
     memset(out, 0, sizeof *out);
     uint64_t magic = magic_of(&node);
@@ -80,6 +80,7 @@ void fill_statfs(const Vnode& node, LinuxStatfs* out) {
     } else if (magic == fs::proc_super_magic) {
         out->flags |= st_nodev | st_noexec;
     }
+    if (node.fs && node.fs->read_only) out->flags |= st_rdonly;
 }
 
 int64_t copy_statfs(const Vnode& node, uint64_t address) {
@@ -92,6 +93,7 @@ int64_t copy_statfs(const Vnode& node, uint64_t address) {
 // chmod_common: the permission bits (and set-id and sticky bits) change, the type stays.
 int64_t change_mode(Vnode* node, uint64_t mode) {
     if (is_procfs(node)) return -fs::errno_perm;
+    if (node->fs->read_only) return -fs::errno_rofs;
     node->mode = (node->mode & fs::s_ifmt) | (static_cast<uint32_t>(mode) & fs::permission_bits);
     node->touch_changed();
     return 0;
@@ -103,6 +105,7 @@ int64_t change_mode(Vnode* node, uint64_t mode) {
 int64_t change_owner(Vnode* node, uint64_t user, uint64_t group) {
     constexpr uint32_t unchanged = 0xffffffff;
     if (is_procfs(node)) return -fs::errno_perm;
+    if (node->fs->read_only) return -fs::errno_rofs;
     auto uid = static_cast<uint32_t>(user), gid = static_cast<uint32_t>(group);
     if (uid != unchanged) node->uid = uid;
     if (gid != unchanged) node->gid = gid;
@@ -348,6 +351,7 @@ int64_t set_file_times(int dirfd, uint64_t app_path, const fs::Timespec* given, 
         if (int r = resolve(dirfd, path.get(), false, !(flags & fs::at_symlink_nofollow), &node); r < 0) return r;
     }
     VnodeRef held{node};
+    if (node->fs->read_only) return -fs::errno_rofs;
     fs::Timespec now = file_clock();
     if (times[0].nsec != utime_omit) node->atime = times[0].nsec == utime_now ? now : times[0];
     if (times[1].nsec != utime_omit) node->mtime = times[1].nsec == utime_now ? now : times[1];

@@ -535,10 +535,12 @@ int64_t sys_truncate(const uint64_t* args) {
     return the_vfs->truncate(path.get()[0] == '/' ? nullptr : state().cwd, path.get(), length);
 }
 
-// Everything lives in memory: there is nothing to flush.
+// Files live in memory: there is nothing to flush but a disk's write cache.
 int64_t sys_fsync(const uint64_t* args) {
-    Guard guard(vfs_lock);
-    return descriptors().get(fd_arg(args[0])) ? 0 : -fs::errno_badf;
+    FileRef file(fd_arg(args[0]));
+    if (!file) return -fs::errno_badf;
+    if (is_block_node(file->vnode())) return block_node_flush(file->vnode());
+    return 0;
 }
 int64_t sys_fdatasync(const uint64_t* args) { return sys_fsync(args); }
 
@@ -583,6 +585,7 @@ int64_t sys_ioctl(const uint64_t* args) {
     default: break;
     }
     if (is_device(node) && static_cast<Device*>(node)->is_terminal()) return tty_ioctl(request, arg);
+    if (is_block_node(node)) return block_node_ioctl(node, request, arg);
     return -errno_notty;
 }
 

@@ -10,6 +10,7 @@
 #include <mica/bootchart.h>
 #include <mica/format.h>
 #include <mica/fs/cpio.h>
+#include <mica/fs/page_cache.h>
 #include <mica/fs/ramfs.h>
 #include <mica/clock.h>
 #include <mica/linux/files.h>
@@ -353,9 +354,12 @@ fs::Vfs& vfs() { return *the_vfs; }
 sched::Mutex& vfs_mutex() { return vfs_lock; }
 bool files_ready() { return __atomic_load_n(&ready, __ATOMIC_ACQUIRE); }
 
-int files_init(const void* archive, size_t size, char* error, size_t error_size) {
+int files_init(const void* archive, size_t size, char* error, size_t error_size, const RootFileSystem* root) {
     Guard guard(vfs_lock);
-    if (ready) return 0;
+    if (ready) {
+        if (root) delete root->fs;
+        return 0;
+    }
     auto fail = [&](int result, const char* what) {
         if (error && error_size) fmt::snprintf(error, error_size, "%s: error %d", what, -result);
         return result;
@@ -365,8 +369,15 @@ int files_init(const void* archive, size_t size, char* error, size_t error_size)
         the_vfs->register_filesystem(&fs::ramfs_type);
         the_vfs->register_filesystem(&devfs_type);
         the_vfs->register_filesystem(&procfs_type);
-        if (int r = the_vfs->mount("ramfs", nullptr, "/"); r < 0) return fail(r, "mounting the root ramfs");
+        int r = root ? the_vfs->mount_instance(root->fs, root->type, nullptr, "/") : the_vfs->mount("ramfs", nullptr, "/");
+        if (r < 0) return fail(r, root ? "mounting the root file system" : "mounting the root ramfs");
+    } else if (root) {
+        delete root->fs;
+        return fail(-fs::errno_busy, "the root file system is mounted already");
     }
+    // A read-only root (a disk image) gets a ramfs on /tmp; it cannot take an archive.
+    bool read_only_root = the_vfs->root()->fs->read_only;
+    if (read_only_root && size > 0) return fail(-fs::errno_rofs, "a boot archive cannot be unpacked into a read-only root");
     if (size > 0) {
         fs::CpioReport report;
         if (int r = fs::cpio_unpack(*the_vfs, nullptr, archive, size, &report); r < 0) {
@@ -379,9 +390,17 @@ int files_init(const void* archive, size_t size, char* error, size_t error_size)
         uint32_t mode;
         const char* filesystem;
     };
-    const Dir dirs[] = {{"/dev", 0755, "devfs"}, {"/proc", 0555, "procfs"}, {"/tmp", 01777, nullptr}};
+    const Dir dirs[] = {{"/dev", 0755, "devfs"}, {"/proc", 0555, "procfs"},
+                        {"/tmp", 01777, read_only_root ? "ramfs" : nullptr}};
     for (const Dir& d : dirs) {
         int r = the_vfs->mkdir(nullptr, d.path, d.mode);
+        if (r == -fs::errno_rofs) {
+            if (error && error_size) {
+                fmt::snprintf(error, error_size, "the root image has no %s directory to mount on (tools/mkimage makes "
+                              "/dev, /proc and /tmp; add them to a tree given to mksquashfs)", d.path);
+            }
+            return r;
+        }
         if (r < 0 && r != -fs::errno_exist) return fail(r, d.path);
         if (d.filesystem) {
             if (int m = the_vfs->mount(d.filesystem, nullptr, d.path); m < 0) return fail(m, d.path);
@@ -526,8 +545,15 @@ int files_map_pages(fs::OpenFile* file, uint64_t offset, uintptr_t address, size
     uint64_t size = node->size, pages = 0;
     if (offset < size) pages = (size - offset + page - 1) / page;
     if (pages > (length + page - 1) / page) pages = (length + page - 1) / page;
-    MappedPages m{node, offset / page};
-    if (int r = mm::vm::map_file_pages(address, static_cast<size_t>(pages), mapped_page, &m)) return r;
+    // In chunks: a file system whose pages live in the page cache reads a chunk in
+    // (prepare_pages, may sleep), then the chunk is mapped before anything can evict it.
+    const uint64_t chunk = fs::PageCache::map_chunk_pages;
+    for (uint64_t done = 0; done < pages; done += chunk) {
+        uint64_t n = pages - done < chunk ? pages - done : chunk;
+        if (int r = node->prepare_pages(offset / page + done, n); r < 0) return r;
+        MappedPages m{node, offset / page + done};
+        if (int r = mm::vm::map_file_pages(address + done * page, static_cast<size_t>(n), mapped_page, &m)) return r;
+    }
     return 1;
 }
 

@@ -53,6 +53,14 @@ public:
 inline bool is_device(const fs::Vnode* node) { return (node->mode & fs::s_ifmt) == fs::s_ifchr; }
 extern const fs::FileSystemType devfs_type;
 
+// ---- block devices (devfs_block.cc) ---------------------------------------------------------
+// /dev/vda... (S_IFBLK, file data at an offset, not streams): one node per block::Device.
+class StaticDir;
+bool add_block_devices(fs::FileSystem* owner, StaticDir* root);
+bool is_block_node(const fs::Vnode* node);
+int block_node_flush(fs::Vnode* node);                                       // fsync
+int64_t block_node_ioctl(fs::Vnode* node, unsigned long request, uint64_t arg);  // BLKGETSIZE64...
+
 // ---- the console terminal (tty.cc) --------------------------------------------------------
 // /dev/console and /dev/tty are one terminal: the console driver's input through the line
 // discipline (mica/linux/tty_ldisc.h). tty_start (devfs, at mount) connects it to the
@@ -95,7 +103,7 @@ public:
 
 class StaticDir final : public fs::Vnode {
 public:
-    static constexpr int max_entries = 16;
+    static constexpr int max_entries = 40;  // devfs: 6 devices and up to 26 disks
     StaticDir(fs::FileSystem* owner, StaticDir* parent);
     ~StaticDir() override;
     // Adds `node` under `name` (a string literal), taking over the creator's reference.

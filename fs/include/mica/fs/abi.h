@@ -34,6 +34,7 @@ inline constexpr bool is_dir(uint32_t mode) { return (mode & s_ifmt) == s_ifdir;
 inline constexpr bool is_reg(uint32_t mode) { return (mode & s_ifmt) == s_ifreg; }
 inline constexpr bool is_lnk(uint32_t mode) { return (mode & s_ifmt) == s_iflnk; }
 inline constexpr bool is_chr(uint32_t mode) { return (mode & s_ifmt) == s_ifchr; }
+inline constexpr bool is_blk(uint32_t mode) { return (mode & s_ifmt) == s_ifblk; }
 
 // d_type of getdents64 (the file type bits shifted down, as Linux's fs_umode_to_dtype).
 inline constexpr uint8_t dt_unknown = 0, dt_fifo = 1, dt_chr = 2, dt_dir = 4, dt_blk = 6,

@@ -13,5 +13,8 @@ inline constexpr size_t data_page_size = 4096;
 // shares it any more).
 void* alloc_data_page();
 void free_data_page(void* page);
+// Whether an application maps the page now (the page cache keeps mapped pages: dropping them
+// would save nothing).
+bool data_page_mapped(const void* page);
 
 }  // namespace mica::fs

@@ -50,6 +50,10 @@ public:
     // Mounts a new instance of filesystem `type` on directory `path`. The first mount must be
     // "/". -ENODEV for an unknown type, -ENOTDIR, -ENOENT.
     int mount(const char* type, Vnode* at, const char* path);
+    // The same with an instance made by the caller (a file system read from a device: the
+    // caller opened the device and the image); the VFS owns `fs` from then on, even when the
+    // mount fails (it is destroyed then). `type` names its kind for statfs and /proc/mounts.
+    int mount_instance(FileSystem* fs, const FileSystemType* type, Vnode* at, const char* path);
     // The root directory (borrowed), nullptr before "/" is mounted.
     Vnode* root() const;
     Clock clock() const { return clock_; }

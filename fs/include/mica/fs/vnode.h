@@ -120,6 +120,10 @@ public:
     // file system's lock held (the VFS lock), possibly under the VM spinlock: never sleeps.
     virtual bool has_mappable_pages() const { return false; }
     virtual void* mappable_page(uint64_t index) { return nullptr; }
+    // Makes pages [first, first + count) of the file mappable (mappable_page gives them until
+    // the file system's lock is dropped): a file system whose pages live in the page cache
+    // reads them in here (may sleep). count is at most PageCache::map_chunk_pages. 0 or -errno.
+    virtual int prepare_pages(uint64_t first, uint64_t count) { return 0; }
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
     // False for a name that stands for something living elsewhere (a socket node; FIFOs and
@@ -164,6 +168,8 @@ public:
     // Atomic: filesystems outside the VFS lock (pipes, sockets) allocate from any thread.
     uint64_t allocate_ino() { return __atomic_fetch_add(&next_ino_, 1, __ATOMIC_RELAXED); }
     uint64_t dev = 0;  // st_dev, assigned by the VFS at mount
+    // Nothing on it can change (squashfs): the VFS and the attribute calls answer -EROFS.
+    bool read_only = false;
     // Its type (set by the VFS at mount, or by whoever makes an instance outside it);
     // nullptr for the internal ones (pipes, sockets, anonymous files).
     const FileSystemType* type = nullptr;

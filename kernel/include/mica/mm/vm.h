@@ -109,6 +109,8 @@ int map_file_pages(uintptr_t start, size_t pages, void* (*page_at)(size_t index,
 // A file gives up a page (truncation, deletion): freed now unless mappings still share it,
 // in which case the last of them frees it.
 void release_file_page(void* page);
+// Whether an application maps the file page now (the page cache keeps those).
+bool file_page_mapped(const void* page);
 // madvise(MADV_DONTNEED): drops the pages; the next touch sees zeros. -ENOMEM if part of
 // the range is not mapped.
 int discard(uintptr_t start, size_t length);

@@ -32,6 +32,7 @@ public:
     // Inserts `item` right after `position`, which is on this list.
     void insert_after(T& position, T& item) { insert_before(node(position)->next, node(item)); }
     T* front() const { return empty() ? nullptr : owner(head_.next); }
+    T* back() const { return empty() ? nullptr : owner(head_.prev); }
     T* pop_front() {
         if (empty()) return nullptr;
         T* item = owner(head_.next);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 namespace mica::fs {
+class FileSystem;
+struct FileSystemType;
 class OpenFile;
 class Vfs;
 class Vnode;
@@ -24,12 +26,20 @@ class Mutex;
 
 namespace mica::abi {
 
+// A root file system made by the caller (root_disk.h: squashfs on a block device).
+struct RootFileSystem {
+    fs::FileSystem* fs;  // given to the VFS
+    const fs::FileSystemType* type;
+};
+
 // Creates the VFS with a ramfs root, unpacks the cpio archive (`size` > 0) into it, creates
 // /dev, /proc and /tmp when missing, mounts devfs and procfs there and opens descriptors 0, 1
-// and 2 on /dev/console. 0 or -errno, with a message in `error` (may be nullptr). Safe to call
+// and 2 on /dev/console. With `root`, that file system is the root instead; when it is
+// read-only (a disk image) it must have /dev, /proc and /tmp, /tmp gets a ramfs, and there
+// must be no archive. 0 or -errno, with a message in `error` (may be nullptr). Safe to call
 // more than once: later calls return 0 without doing anything (the archive is not unpacked
 // again).
-int files_init(const void* archive, size_t size, char* error, size_t error_size);
+int files_init(const void* archive, size_t size, char* error, size_t error_size, const RootFileSystem* root = nullptr);
 bool files_ready();
 // For tests: closes every descriptor, drops the working directory and destroys the VFS and
 // everything in it, so that a later files_init starts afresh (and the heap is as before).

@@ -1,0 +1,105 @@
+// The page cache: pages of files that live elsewhere (squashfs on a disk) read once, kept in
+// whole data pages and shared: read() copies out of them, and mmap and the ELF loader map them
+// into applications copy-on-write (mm::vm::map_file_pages), so a program's text costs its
+// pages once however many processes run it. ramfs needs none of this: its pages are the file.
+//
+// Bound: the cache keeps at most `limit` pages that only it holds. A page an application has
+// mapped costs nothing more for being cached (the mapping keeps it alive anyway), so mapped
+// pages do not count against the bound and are not evicted while mapped; a page dropped from
+// the cache while mapped is freed when its last mapping goes (free_data_page). Eviction takes
+// the least recently used page nobody maps.
+//
+// Keys: a File (embedded in the filesystem's vnode) and a page index. Lookup is a hash table
+// sized once, for `limit` pages; chains grow beyond that when many pages are mapped.
+//
+// Locking: none here. The kernel calls it under the VFS lock (fill may sleep on disk I/O then);
+// find() is also called with the VM spinlock held (Vnode::mappable_page) and only reads.
+#pragma once
+
+#include <mica/fs/data_pages.h>
+#include <mica/fs/object.h>
+#include <mica/sched/list.h>
+#include <stddef.h>
+#include <stdint.h>
+
+namespace mica::fs {
+
+class PageCache {
+public:
+    class File;
+
+private:
+    struct Entry : MallocAllocated {
+        const File* file;
+        uint64_t index;
+        void* page;
+        Entry* hash_next;
+        sched::ListNode lru_link;   // all entries, most recently used first
+        sched::ListNode file_link;  // the file's entries
+        bool seen_mapped;           // an application mapped it when eviction last looked
+    };
+
+public:
+    // The cached pages of one file; the file must call PageCache::forget before it goes.
+    class File {
+    public:
+        File() = default;
+        File(const File&) = delete;
+        File& operator=(const File&) = delete;
+        size_t pages() const { return count_; }
+
+    private:
+        friend class PageCache;
+        sched::List<Entry, &Entry::file_link> entries_;
+        size_t count_ = 0;
+    };
+
+    // Reads page `index` of the file into `page` (data_page_size bytes; bytes past the end of
+    // the file must be zeroed). 0 or -errno. May sleep.
+    using Fill = int (*)(void* context, uint64_t index, void* page);
+
+    // The least a cache may hold: files_map_pages maps in chunks of at most min_limit / 2
+    // pages, filled and then mapped, so a chunk's pages are never evicted in between.
+    static constexpr size_t min_limit = 64;
+    static constexpr size_t map_chunk_pages = min_limit / 2;
+
+    explicit PageCache(size_t limit);
+    ~PageCache();  // every File must have been forgotten
+    PageCache(const PageCache&) = delete;
+    PageCache& operator=(const PageCache&) = delete;
+    bool valid() const { return buckets_ != nullptr; }  // false: out of memory at construction
+
+    // Page `index` of `file` in *out (a kernel address of a data page), read by `fill` on a
+    // miss. 0, -ENOMEM, or fill's error (nothing is cached then).
+    int get(File& file, uint64_t index, Fill fill, void* context, void** out);
+    // The page if cached, else nullptr. Never fills, never changes the cache.
+    void* find(const File& file, uint64_t index) const;
+    // Drops every page of `file` (its vnode goes away).
+    void forget(File& file);
+
+    struct Stats {
+        uint64_t hits = 0, misses = 0, evictions = 0;
+        size_t pages = 0;  // cached now, mapped or not
+    };
+    const Stats& stats() const { return stats_; }
+    size_t limit() const { return limit_; }
+
+private:
+    size_t bucket_of(const File* file, uint64_t index) const;
+    Entry** slot_of(const File* file, uint64_t index) const;
+    void drop(Entry* entry);
+    // Evicts unmapped least recently used pages until at most `limit_` unmapped ones remain,
+    // as far as it can tell: pages seen mapped are set aside (moved to the recent end and
+    // counted in seen_mapped_) until a later look finds them unmapped. Looks at a bounded
+    // number of pages per call.
+    void make_room();
+
+    size_t limit_;
+    Entry** buckets_ = nullptr;
+    size_t bucket_count_ = 0;  // a power of two
+    sched::List<Entry, &Entry::lru_link> lru_;
+    size_t seen_mapped_ = 0;
+    Stats stats_;
+};
+
+}  // namespace mica::fs

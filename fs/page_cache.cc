@@ -1,0 +1,126 @@
+// The page cache (page_cache.h): a hash table of (file, index) -> page with an LRU list.
+#include <mica/fs/abi.h>
+#include <mica/fs/page_cache.h>
+#include <stdlib.h>
+
+namespace mica::fs {
+
+namespace {
+// How many pages make_room looks at per call at most: bounds the work of one fill when
+// many cached pages are mapped.
+constexpr size_t max_eviction_scan = 64;
+}  // namespace
+
+PageCache::PageCache(size_t limit) : limit_(limit < min_limit ? min_limit : limit) {
+    size_t count = 64;
+    while (count < limit_) count *= 2;
+    buckets_ = static_cast<Entry**>(calloc(count, sizeof(Entry*)));
+    if (buckets_) bucket_count_ = count;
+}
+
+PageCache::~PageCache() { free(buckets_); }
+
+size_t PageCache::bucket_of(const File* file, uint64_t index) const {
+    // Files are heap objects (16-byte aligned); consecutive pages of one file go to
+    // consecutive buckets.
+    uint64_t key = (reinterpret_cast<uintptr_t>(file) >> 4) * 0x9e3779b97f4a7c15ull + index;
+    return static_cast<size_t>(key & (bucket_count_ - 1));
+}
+
+PageCache::Entry** PageCache::slot_of(const File* file, uint64_t index) const {
+    Entry** slot = &buckets_[bucket_of(file, index)];
+    while (*slot && ((*slot)->file != file || (*slot)->index != index)) slot = &(*slot)->hash_next;
+    return slot;
+}
+
+void* PageCache::find(const File& file, uint64_t index) const {
+    if (!buckets_) return nullptr;
+    Entry* e = *slot_of(&file, index);
+    return e ? e->page : nullptr;
+}
+
+void PageCache::drop(Entry* e) {
+    Entry** slot = slot_of(e->file, e->index);
+    *slot = e->hash_next;
+    lru_.remove(*e);
+    File* file = const_cast<File*>(e->file);
+    file->entries_.remove(*e);
+    --file->count_;
+    if (e->seen_mapped) --seen_mapped_;
+    --stats_.pages;
+    free_data_page(e->page);  // freed now, or when the last mapping of it goes
+    delete e;
+}
+
+void PageCache::make_room() {
+    for (size_t looked = 0; looked < max_eviction_scan && stats_.pages - seen_mapped_ > limit_; ++looked) {
+        Entry* e = lru_.back();
+        if (!e) break;
+        bool mapped = data_page_mapped(e->page);
+        if (mapped) {
+            // Set aside: it costs nothing while mapped. It comes back to the old end in time.
+            if (!e->seen_mapped) ++seen_mapped_;
+            e->seen_mapped = true;
+            lru_.remove(*e);
+            lru_.push_front(*e);
+            continue;
+        }
+        ++stats_.evictions;
+        drop(e);
+    }
+}
+
+int PageCache::get(File& file, uint64_t index, Fill fill, void* context, void** out) {
+    if (!buckets_) return -errno_nomem;
+    Entry** slot = slot_of(&file, index);
+    if (Entry* e = *slot) {
+        ++stats_.hits;
+        lru_.remove(*e);
+        lru_.push_front(*e);
+        *out = e->page;
+        return 0;
+    }
+    ++stats_.misses;
+    void* page = alloc_data_page();
+    if (!page) {
+        // Give back what nobody maps and try once more.
+        size_t keep = limit_;
+        limit_ = 0;
+        make_room();
+        limit_ = keep;
+        page = alloc_data_page();
+        if (!page) return -errno_nomem;
+    }
+    // (That may have evicted pages a caller got from earlier calls: whoever needs several
+    // pages at once checks with find() afterwards, as files_map_pages does.)
+    if (int r = fill(context, index, page); r < 0) {
+        free_data_page(page);
+        return r;
+    }
+    auto* e = make_object<Entry>();
+    if (!e) {
+        free_data_page(page);
+        return -errno_nomem;
+    }
+    e->file = &file;
+    e->index = index;
+    e->page = page;
+    // The fill may have slept; nothing else adds under the VFS lock, so the slot is still
+    // where the chain ends (looked up again all the same: cheap).
+    slot = slot_of(&file, index);
+    e->hash_next = nullptr;
+    *slot = e;
+    lru_.push_front(*e);
+    file.entries_.push_back(*e);
+    ++file.count_;
+    ++stats_.pages;
+    make_room();
+    *out = page;
+    return 0;
+}
+
+void PageCache::forget(File& file) {
+    while (Entry* e = file.entries_.front()) drop(e);
+}
+
+}  // namespace mica::fs

@@ -1,0 +1,124 @@
+// zlib's inflate for the squashfs reader. The kernel compiles Debian's zlib sources (only
+// inflate's) with Z_SOLO, so the allocation hooks here are the only way zlib gets memory: the
+// heap's malloc/free in the kernel, the C library's on the host.
+#include "inflater.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include <new>
+
+#include <mica/fs/abi.h>
+
+namespace mica::fs::squashfs {
+
+struct Inflater::State {
+    z_stream stream;
+    bool initialised = false;
+    size_t allocated = 0;  // bytes zlib holds through the hooks below
+    uint8_t input[input_chunk];
+};
+
+namespace {
+
+// zlib asks for its state and window once (inflateInit) and keeps them across inflateReset.
+// A size header in front of each allocation lets memory_used() count what zlib holds.
+voidpf zlib_alloc(voidpf opaque, uInt items, uInt size) {
+    if (size != 0 && items > (~size_t(0) - 16) / size) return Z_NULL;
+    size_t bytes = size_t(items) * size;
+    auto* block = static_cast<size_t*>(malloc(bytes + 16));
+    if (!block) return Z_NULL;
+    block[0] = bytes;
+    *static_cast<size_t*>(opaque) += bytes;
+    return reinterpret_cast<uint8_t*>(block) + 16;
+}
+
+void zlib_free(voidpf opaque, voidpf address) {
+    if (!address) return;
+    auto* block = reinterpret_cast<size_t*>(static_cast<uint8_t*>(address) - 16);
+    *static_cast<size_t*>(opaque) -= block[0];
+    free(block);
+}
+
+}  // namespace
+
+Inflater* Inflater::create() {
+    void* memory = malloc(sizeof(State));
+    if (!memory) return nullptr;
+    auto* state = new (memory) State;
+    memset(&state->stream, 0, sizeof(state->stream));
+    state->stream.zalloc = zlib_alloc;
+    state->stream.zfree = zlib_free;
+    state->stream.opaque = &state->allocated;
+    if (inflateInit(&state->stream) != Z_OK) {
+        state->~State();
+        free(memory);
+        return nullptr;
+    }
+    state->initialised = true;
+    auto* inflater = new (std::nothrow) Inflater;
+    if (!inflater) {
+        inflateEnd(&state->stream);
+        state->~State();
+        free(memory);
+        return nullptr;
+    }
+    inflater->state_ = state;
+    return inflater;
+}
+
+Inflater::~Inflater() {
+    if (!state_) return;
+    if (state_->initialised) inflateEnd(&state_->stream);
+    state_->~State();
+    free(state_);
+}
+
+size_t Inflater::memory_used() const { return sizeof(*this) + sizeof(State) + state_->allocated; }
+
+int Inflater::inflate(Source& source, uint64_t offset, uint32_t length, uint8_t* out, uint32_t capacity,
+                      uint32_t* produced, const char** why) {
+    z_stream& z = state_->stream;
+    if (inflateReset(&z) != Z_OK) {
+        *why = "zlib stream reset failed";
+        return -errno_io;
+    }
+    z.next_out = out;
+    z.avail_out = capacity;
+    uint32_t remaining = length;
+    // Each pass either consumes input or produces output (or ends): at most one pass per
+    // input chunk plus one per output fill, so the loop is bounded by length and capacity.
+    for (;;) {
+        if (z.avail_in == 0 && remaining > 0) {
+            uint32_t chunk = remaining < input_chunk ? remaining : uint32_t(input_chunk);
+            int r = source.read(offset, state_->input, chunk);
+            if (r < 0) {
+                *why = "cannot read a compressed block";
+                return r;
+            }
+            offset += chunk;
+            remaining -= chunk;
+            z.next_in = state_->input;
+            z.avail_in = chunk;
+        }
+        int r = ::inflate(&z, Z_NO_FLUSH);
+        if (r == Z_STREAM_END) break;
+        if (r == Z_OK) continue;
+        if (r == Z_BUF_ERROR) {
+            if (z.avail_out == 0) {
+                *why = "a compressed block inflates to more than its size";
+            } else {
+                *why = "a compressed block ends before its zlib stream";
+            }
+            return -errno_io;
+        }
+        *why = r == Z_DATA_ERROR ? "a compressed block is not a valid zlib stream"
+                                 : "zlib failed to inflate a compressed block";
+        return -errno_io;
+    }
+    *produced = capacity - z.avail_out;
+    return 0;
+}
+
+}  // namespace mica::fs::squashfs

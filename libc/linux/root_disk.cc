@@ -1,0 +1,91 @@
+// The root file system from a disk (root_disk.h).
+#include <mica/block/buffer_cache.h>
+#include <mica/block/device.h>
+#include <mica/console.h>
+#include <mica/format.h>
+#include <mica/fs/squashfs_vfs.h>
+#include <mica/linux/root_disk.h>
+#include <mica/mm/memory.h>
+#include <string.h>
+#include "files_impl.h"
+
+namespace mica::abi {
+
+namespace {
+
+// The buffer cache's bound for one disk root: squashfs reads metadata in small pieces
+// (inodes, directories, block lists); data blocks bypass it.
+constexpr size_t root_buffer_cache_bytes = 256 * 1024;
+
+// The image's bytes, through the device's buffer cache.
+class BlockSource final : public fs::squashfs::Source {
+public:
+    BlockSource(block::Device& device, size_t cache_bytes) : cache_(device, cache_bytes), size_(device.capacity()) {}
+    int read(uint64_t offset, void* buffer, size_t length) override {
+        if (offset > size_ || length > size_ - offset) return -fs::errno_io;
+        return cache_.read(offset, buffer, length);
+    }
+    uint64_t size() const override { return size_; }
+
+private:
+    block::BufferCache cache_;
+    uint64_t size_;
+};
+
+// Owned by the kernel for its lifetime: made once, shared by every disk file system.
+fs::PageCache* the_page_cache = nullptr;
+
+void report(const char* message) { kprintf("mica: %s\n", message); }
+
+}  // namespace
+
+fs::PageCache* page_cache() { return the_page_cache; }
+
+int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t error_size) {
+    const char* name = strncmp(device, "/dev/", 5) == 0 ? device + 5 : device;
+    block::Device* disk = block::find(name);
+    if (!disk) {
+        char have[128] = "none";
+        size_t used = 0;
+        for (size_t i = 0; i < block::device_count() && used + 8 < sizeof have; ++i) {
+            used += static_cast<size_t>(fmt::snprintf(have + used, sizeof have - used, "%s%s", i ? ", " : "",
+                                                      block::device(i)->name()));
+        }
+        fmt::snprintf(error, error_size, "no block device %s (the machine has: %s)", name, have);
+        return -fs::errno_nodev;
+    }
+    if (!the_page_cache) {
+        size_t limit = mm::pages().total_pages() / 4;
+        the_page_cache = new fs::PageCache(limit);
+        if (!the_page_cache || !the_page_cache->valid()) {
+            delete the_page_cache;
+            the_page_cache = nullptr;
+            fmt::snprintf(error, error_size, "out of memory for the page cache");
+            return -fs::errno_nomem;
+        }
+    }
+    auto* source = new BlockSource(*disk, root_buffer_cache_bytes);
+    if (!source) {
+        fmt::snprintf(error, error_size, "out of memory");
+        return -fs::errno_nomem;
+    }
+    char why[200] = "";
+    fs::squashfs::Image* image = nullptr;
+    if (int r = fs::squashfs::Image::open(*source, fs::squashfs::Options{}, &image, why, sizeof why); r < 0) {
+        delete source;
+        fmt::snprintf(error, error_size, "%s: %s", name, why);
+        return r;
+    }
+    fs::FileSystem* filesystem = nullptr;
+    if (int r = fs::squashfs_create(files::file_clock, image, source, true, *the_page_cache, report, &filesystem, why,
+                                    sizeof why);
+        r < 0) {
+        fmt::snprintf(error, error_size, "%s: %s", name, why);
+        return r;
+    }
+    out->fs = filesystem;
+    out->type = &fs::squashfs_type;
+    return 0;
+}
+
+}  // namespace mica::abi
