@@ -1,6 +1,7 @@
 # Thin front end for habits people already have (Linux-style). Everything real happens in
 # CMake/Ninja inside the build directory O= (default: build). Examples:
-#   make run                      build the default configuration and boot modules/hello in QEMU
+#   make run                      build the default configuration and boot its modules (hello) in QEMU
+#   make O=DIR image              DIR/mica.img: the enabled modules as a squashfs image
 #   make check                    build every configs/*_defconfig and run all tests
 #   make fuzz                     build the fuzz targets and run each FUZZ_SECONDS (60)
 #   make microvm_defconfig        configure build/ from configs/microvm_defconfig
@@ -13,7 +14,7 @@ CHECK_DIR ?= build/check
 space := $(subst ,, )
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure run check fuzz menuconfig defconfig olddefconfig alldefconfig \
+.PHONY: all deps configure image run check fuzz menuconfig defconfig olddefconfig alldefconfig \
         savedefconfig listnewconfig clean distclean help
 
 all: configure
@@ -52,10 +53,17 @@ olddefconfig alldefconfig listnewconfig: deps
 savedefconfig: deps
 	$(KCONFIG) savedefconfig $(O)/defconfig
 
-# Boots the hello module (modules/hello, built by `all`) as the application; just the kernel
-# when its compiler was missing.
+# `make image` writes $(O)/mica.img (squashfs) from the modules the configuration enables
+# (modules/<name>/, docs/modules.md; the default configuration has modules/hello). `make run`
+# boots it (tools/mkimage --boot): from disk with tools/run --root when the kernel can mount it
+# (CONFIG_FS_SQUASHFS and CONFIG_DRIVER_VIRTIO_BLK), else its files as the boot archive $(O)/mica.cpio
+# with the image's default command line. Both are the build directory's Ninja targets
+# (`image` builds the modules, not the kernel).
+image: configure
+	ninja -C $(O) image
+
 run: all
-	$(PYTHON) tools/run -O $(O) $(if $(wildcard $(O)/modules/hello/hello),--app $(O)/modules/hello/hello)
+	$(PYTHON) tools/mkimage -O $(O) --boot
 
 # libFuzzer targets (tests/fuzz): built with clang in $(FUZZ_DIR), each run for FUZZ_SECONDS
 # after replaying its corpus; prints executions and findings per target (inputs that crash

@@ -19,6 +19,14 @@ class SquashVnode;
 class VnodeTable {
 public:
     ~VnodeTable() { free(slots_); }
+    // Calls f on every live vnode; f may remove vnodes (slots only become tombstones).
+    template <typename F>
+    void for_each(F f) {
+        for (size_t i = 0; i < capacity_; ++i) {
+            if (slots_[i] && slots_[i] != tombstone_value()) f(slots_[i]);
+        }
+    }
+    static SquashVnode* tombstone_value() { return reinterpret_cast<SquashVnode*>(uintptr_t{1}); }
     SquashVnode* find(uint32_t number) const;
     bool insert(SquashVnode* node);
     void remove(SquashVnode* node);
@@ -32,12 +40,13 @@ private:
 class SquashFileSystem final : public FileSystem {
 public:
     SquashFileSystem(Clock clock, Image* image, squashfs::Source* source, bool owns_source, PageCache* cache,
-                     SquashfsReport report)
-        : FileSystem(clock), image_(image), source_(source), owns_source_(owns_source), cache_(*cache), report_(report) {
+                     SquashfsLock lock, SquashfsReport report)
+        : FileSystem(clock), image_(image), source_(source), owns_source_(owns_source), cache_(*cache), lock_(lock),
+          report_(report) {
         read_only = true;
     }
     ~SquashFileSystem() override;
-    Vnode* root() override { return root_; }
+    Vnode* root() override;
 
     int init(char* error, size_t error_size);
     // The vnode of `inode` (referenced), made when none is live; `parent` is the directory
@@ -47,6 +56,12 @@ public:
     Image& image() { return *image_; }
     PageCache& cache() { return cache_; }
     VnodeTable& table() { return table_; }
+    void lock() {
+        if (lock_.lock) lock_.lock(lock_.context);
+    }
+    void unlock() {
+        if (lock_.unlock) lock_.unlock(lock_.context);
+    }
     void report(const char* message) const {
         if (report_) report_(message);
     }
@@ -56,9 +71,22 @@ private:
     squashfs::Source* source_;
     bool owns_source_;
     PageCache& cache_;
+    SquashfsLock lock_;
     SquashfsReport report_;
     VnodeTable table_;
     SquashVnode* root_ = nullptr;
+};
+
+// Holds the file system's lock for a scope.
+class Locked {
+public:
+    explicit Locked(SquashFileSystem& fs) : fs_(fs) { fs_.lock(); }
+    ~Locked() { fs_.unlock(); }
+    Locked(const Locked&) = delete;
+    Locked& operator=(const Locked&) = delete;
+
+private:
+    SquashFileSystem& fs_;
 };
 
 uint32_t type_bits(Type type) {
@@ -87,7 +115,7 @@ uint8_t dirent_type(Type type) {
     return dt_unknown;
 }
 
-class SquashVnode final : public Vnode {
+class SquashVnode final : public Vnode, public mm::FilePager {
 public:
     SquashVnode(SquashFileSystem* owner, const Inode& inode, SquashVnode* parent)
         : Vnode(owner, type_bits(inode.type) | (inode.mode & permission_bits)), inode_(inode), parent_(parent) {
@@ -101,11 +129,20 @@ public:
         if (parent_) parent_->ref();
     }
     ~SquashVnode() override {
-        owner().cache().forget(pages_);
+        {
+            Locked locked(owner());
+            owner().cache().forget(pages_);
+        }
         owner().table().remove(this);
         if (parent_) parent_->unref();
     }
     uint32_t number() const { return inode_.number; }
+    // The file system goes: the reference taken when it became a pager is dropped.
+    void unpin() {
+        if (!pinned_) return;
+        pinned_ = false;
+        unref();
+    }
 
     int lookup(Name name, Vnode** out) override {
         if (!is_directory()) return -errno_notdir;
@@ -120,7 +157,10 @@ public:
             return 0;
         }
         Inode child;
-        if (int r = owner().image().lookup(inode_, name.chars, name.length, &child); r < 0) return failed(r);
+        {
+            Locked locked(owner());
+            if (int r = owner().image().lookup(inode_, name.chars, name.length, &child); r < 0) return failed(r);
+        }
         return owner().vnode_for(child, this, out);
     }
     int readdir(uint64_t cookie, DirEntry* out) override {
@@ -136,6 +176,7 @@ public:
             return 1;
         }
         squashfs::Entry entry;
+        Locked locked(owner());
         int r = owner().image().readdir(inode_, cookie - 2, &entry);
         if (r <= 0) return r < 0 ? failed(r) : 0;
         out->ino = entry.inode_number;
@@ -147,6 +188,7 @@ public:
     }
     int64_t readlink(char* buffer, size_t length) override {
         if (!is_symlink()) return -errno_inval;
+        Locked locked(owner());
         int64_t r = owner().image().readlink(inode_, buffer, length);
         return r < 0 ? failed(static_cast<int>(r)) : r;
     }
@@ -155,6 +197,7 @@ public:
         if (!is_regular()) return -errno_inval;
         if (offset >= size) return 0;
         if (length > size - offset) length = static_cast<size_t>(size - offset);
+        Locked locked(owner());
         size_t done = 0;
         while (done < length) {
             uint64_t at = offset + done;
@@ -171,25 +214,34 @@ public:
     bool has_mappable_pages() const override { return is_regular(); }
     void* mappable_page(uint64_t index) override { return owner().cache().find(pages_, index); }
     int prepare_pages(uint64_t first, uint64_t count) override {
-        uint64_t file_pages = (size + data_page_size - 1) / data_page_size;
-        uint64_t end = first + count < file_pages ? first + count : file_pages;
-        // A fill that ran out of memory may have evicted pages got earlier in the loop (the
-        // cache's note): a second pass puts them back, then every page must be there.
-        for (int pass = 0; pass < 2; ++pass) {
-            bool all = true;
-            for (uint64_t i = first; i < end; ++i) {
-                if (owner().cache().find(pages_, i)) continue;
-                all = false;
-                void* page;
-                if (int r = cached_page(i, &page); r < 0) return r;
-            }
-            if (all) return 0;
+        Locked locked(owner());
+        return hold_pages(first, count, nullptr);
+    }
+    mm::FilePager* pager() override {
+        if (!is_regular()) return nullptr;
+        if (!pinned_) {
+            ref();  // mappings refer to it without a reference: it stays
+            pinned_ = true;
         }
-        for (uint64_t i = first; i < end; ++i) {
-            if (!owner().cache().find(pages_, i)) return -errno_nomem;
+        return this;
+    }
+    int with_pages(uint64_t first, size_t count, bool read, Use use, void* context) override {
+        constexpr size_t chunk = PageCache::map_chunk_pages;
+        void* pages[chunk];
+        Locked locked(owner());
+        for (size_t done = 0; done < count;) {
+            size_t n = count - done < chunk ? count - done : chunk;
+            if (read) {
+                if (int r = hold_pages(first + done, n, pages); r < 0) return r;
+            } else {
+                for (size_t i = 0; i < n; ++i) pages[i] = owner().cache().find(pages_, first + done + i);
+            }
+            use(pages, n, context);
+            done += n;
         }
         return 0;
     }
+    uint64_t page_count() const override { return (size + data_page_size - 1) / data_page_size; }
     bool openable() const override { return is_regular() || is_directory() || is_symlink(); }
 
     // Read-only: what would change the tree or a file.
@@ -238,13 +290,37 @@ private:
         return 0;
     }
     int cached_page(uint64_t index, void** page) { return owner().cache().get(pages_, index, fill, this, page); }
+    // Pages [first, first + count) (at most PageCache::map_chunk_pages) in the cache at once,
+    // their addresses in `out` (nullptr past the end of the file) when not nullptr; lock held.
+    // A fill that ran out of memory may have evicted pages got earlier in the loop (the
+    // cache's note): a second pass puts them back, then every page must be there.
+    int hold_pages(uint64_t first, uint64_t count, void** out) {
+        uint64_t file_pages = page_count();
+        for (int pass = 0; pass < 2; ++pass) {
+            bool all = true;
+            for (uint64_t i = first; i < first + count && i < file_pages; ++i) {
+                if (owner().cache().find(pages_, i)) continue;
+                all = false;
+                void* page;
+                if (int r = cached_page(i, &page); r < 0) return r;
+            }
+            if (all) break;
+        }
+        for (uint64_t i = 0; i < count; ++i) {
+            void* page = first + i < file_pages ? owner().cache().find(pages_, first + i) : nullptr;
+            if (!page && first + i < file_pages) return -errno_nomem;
+            if (out) out[i] = page;
+        }
+        return 0;
+    }
 
     Inode inode_;
     SquashVnode* parent_;  // referenced; nullptr for the root
     PageCache::File pages_;
+    bool pinned_ = false;  // handed out as a pager: referenced until the file system goes
 };
 
-SquashVnode* const tombstone = reinterpret_cast<SquashVnode*>(uintptr_t{1});
+SquashVnode* const tombstone = VnodeTable::tombstone_value();
 
 size_t slot_hash(uint32_t number, size_t capacity) { return (number * 0x9e3779b1u) & (capacity - 1); }
 
@@ -299,7 +375,10 @@ void VnodeTable::remove(SquashVnode* node) {
     }
 }
 
+Vnode* SquashFileSystem::root() { return root_; }
+
 SquashFileSystem::~SquashFileSystem() {
+    table_.for_each([](SquashVnode* node) { node->unpin(); });
     if (root_) root_->unref();
     delete image_;
     if (owns_source_) delete source_;
@@ -307,7 +386,10 @@ SquashFileSystem::~SquashFileSystem() {
 
 int SquashFileSystem::init(char* error, size_t error_size) {
     Inode inode;
-    if (int r = image_->root(&inode); r < 0) {
+    lock();
+    int root_result = image_->root(&inode);
+    unlock();
+    if (int r = root_result; r < 0) {
         if (error && error_size) snprintf(error, error_size, "root inode: %s", image_->last_error());
         return r;
     }
@@ -343,8 +425,9 @@ int SquashFileSystem::vnode_for(const Inode& inode, SquashVnode* parent, Vnode**
 }  // namespace
 
 int squashfs_create(Clock clock, squashfs::Image* image, squashfs::Source* source, bool owns_source,
-                    PageCache& cache, SquashfsReport report, FileSystem** out, char* error, size_t error_size) {
-    auto* fs = make_object<SquashFileSystem>(clock, image, source, owns_source, &cache, report);
+                    PageCache& cache, SquashfsLock lock, SquashfsReport report, FileSystem** out, char* error,
+                    size_t error_size) {
+    auto* fs = make_object<SquashFileSystem>(clock, image, source, owns_source, &cache, lock, report);
     if (!fs) {
         delete image;
         if (owns_source) delete source;

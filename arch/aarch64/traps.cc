@@ -7,6 +7,7 @@
 #include <mica/linux/process.h>
 #include <mica/linux/signal.h>
 #include <mica/sched/sched.h>
+#include <mica/mm/file_pager.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
 #include <mica/sched/stacks.h>
@@ -107,6 +108,11 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         }
         vm::Access access = (iss & iss_wnr) ? vm::Access::write : vm::Access::read;
         if (vm::handle_fault(frame->far, access)) return;
+        // A file page to read from disk: on the way back to the application (file_pager.h).
+        if (in_application(pc) && vm::defer_file_fault(frame->far, access)) {
+            return_to_application(frame);
+            return;
+        }
         if (uintptr_t resume = vm::fixup_for(pc)) {
             frame->elr = resume;
             return;
@@ -124,6 +130,10 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     }
     case ec_instruction_abort:
         if (vm::handle_fault(frame->far, vm::Access::execute)) return;
+        if (in_application(pc) && vm::defer_file_fault(frame->far, vm::Access::execute)) {
+            return_to_application(frame);
+            return;
+        }
         if (in_application(pc)) {
             bool permission = ((iss & 0x3f) >> 2) == 0x3;
             application_fault_at(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,

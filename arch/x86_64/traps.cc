@@ -6,6 +6,7 @@
 #include <mica/irq.h>
 #include <mica/linux/process.h>
 #include <mica/linux/signal.h>
+#include <mica/mm/file_pager.h>
 #include <mica/sched/sched.h>
 #include <mica/mm/vm.h>
 #include <mica/panic.h>
@@ -94,6 +95,11 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
         }
         vm::Access access = (e & pf_fetch) ? vm::Access::execute : (e & pf_write) ? vm::Access::write : vm::Access::read;
         if (vm::handle_fault(address, access)) return;
+        // A file page to read from disk: on the way back to the application (file_pager.h).
+        if (in_application(frame->rip) && mica::mm::vm::defer_file_fault(address, access)) {
+            return_to_application(frame);
+            return;
+        }
         if (uintptr_t resume = vm::fixup_for(frame->rip)) {
             frame->rip = resume;
             return;

@@ -3,9 +3,10 @@
 // index of extended directory inodes says where runs start in later metadata blocks, so a
 // lookup in a big directory starts near its name.
 //
-// readdir cookies say where the next entry is without searching: bits 0-31 the listing offset
-// of the next entry (or header), bits 32-48 how far back its run's header is, bits 49-57 how
-// many entries of the run remain (0: a header comes next). 0 is the start.
+// readdir cookies say where the next entry is without searching: bits 26-57 the listing
+// offset of the next entry (or header), bits 9-25 how far back its run's header is, bits 0-8
+// how many entries of the run remain (0: a header comes next). 0 is the start, and cookies
+// grow along the listing (the offset is the most significant part).
 #include <string.h>
 
 #include "image_private.h"
@@ -16,7 +17,7 @@ using namespace format;
 
 namespace {
 
-constexpr unsigned cookie_header_shift = 32, cookie_remaining_shift = 49;
+constexpr unsigned cookie_offset_shift = 26, cookie_header_shift = 9, cookie_bits = 58;
 constexpr uint64_t cookie_offset_mask = 0xffffffff, cookie_header_mask = 0x1ffff, cookie_remaining_mask = 0x1ff;
 
 // Names compare as mksquashfs sorts them: bytes as unsigned, a prefix first.
@@ -111,10 +112,10 @@ int Image::read_entry(const Inode& dir, const Header& header, uint32_t listing_o
 
 int Image::readdir(const Inode& dir, uint64_t cookie, Entry* out) {
     if (dir.type != Type::directory) return -errno_notdir;
-    uint32_t offset = uint32_t(cookie & cookie_offset_mask);
+    uint32_t offset = uint32_t(cookie >> cookie_offset_shift & cookie_offset_mask);
     uint32_t back = uint32_t(cookie >> cookie_header_shift & cookie_header_mask);
-    uint32_t remaining = uint32_t(cookie >> cookie_remaining_shift & cookie_remaining_mask);
-    if (cookie >> (cookie_remaining_shift + 9) || offset > dir.listing_size || back > offset ||
+    uint32_t remaining = uint32_t(cookie & cookie_remaining_mask);
+    if (cookie >> cookie_bits || offset > dir.listing_size || back > offset ||
         remaining > directory_max_count || (remaining == 0) != (back == 0)) {
         return -errno_inval;
     }
@@ -141,7 +142,7 @@ int Image::readdir(const Inode& dir, uint64_t cookie, Entry* out) {
     if (remaining && next == dir.listing_size) {
         return fail(-errno_io, "corrupt directory inode %u: its listing ends inside a run", dir.number);
     }
-    out->next_cookie = next | next_back << cookie_header_shift | uint64_t(remaining) << cookie_remaining_shift;
+    out->next_cookie = uint64_t(next) << cookie_offset_shift | next_back << cookie_header_shift | remaining;
     return 1;
 }
 

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <new>
-
 #include "image_private.h"
 #include "inflater.h"
 
@@ -58,11 +56,9 @@ int Image::wrap(int result, const char* what) {
 
 int Image::open(Source& source, const Options& options, Image** out, char* error, size_t error_size) {
     *out = nullptr;
-    auto* image = new (std::nothrow) Image(source);
-    if (!image) {
-        if (error_size) mica::fmt::snprintf(error, error_size, "out of memory");
-        return -errno_nomem;
-    }
+    // Plain new (the kernel's stops on exhaustion) for the small object the caller deletes;
+    // the big buffers come from malloc and fail with -ENOMEM.
+    auto* image = new Image(source);
     int r = image->load(options, error, error_size);
     if (r < 0) {
         if (error_size) mica::fmt::snprintf(error, error_size, "%s", image->error_);

@@ -1,5 +1,5 @@
 // The few C++ runtime pieces a freestanding kernel needs: global constructors, operator
-// new/delete on the kernel heap, and the hooks GCC emits calls to.
+// new/delete on the kernel heap (and their std::nothrow forms), and the hooks GCC emits calls to.
 #include <mica/cxx_runtime.h>
 #include <mica/mm/exhaustion.h>
 #include <mica/panic.h>
@@ -38,6 +38,19 @@ namespace {
 // of the export list: applications bring their own C++ runtime.
 void* operator new(size_t size) { return checked_alloc(size); }
 void* operator new[](size_t size) { return checked_alloc(size); }
+// `new (std::nothrow) T`: nullptr when memory is exhausted, for code that answers -ENOMEM
+// (and compiles unchanged for the host tests).
+namespace std {
+const nothrow_t nothrow{};
+}
+void* operator new(size_t size, const std::nothrow_t&) noexcept {
+    return mica::mm::allocate(size, mica::mm::Heap::min_alignment,
+                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+}
+void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+    return mica::mm::allocate(size, mica::mm::Heap::min_alignment,
+                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+}
 void operator delete(void* p) noexcept { mica::mm::release(p); }
 void operator delete[](void* p) noexcept { mica::mm::release(p); }
 void operator delete(void* p, size_t) noexcept { mica::mm::release(p); }

@@ -9,6 +9,7 @@
 #include <mica/console.h>
 #include <mica/drivers/registry.h>
 #include <mica/format.h>
+#include <mica/fs/abi.h>
 #include <mica/mm/early.h>
 #include <mica/mm/exhaustion.h>
 #include <mica/mm/memory.h>
@@ -219,7 +220,8 @@ void mount_root(const BootInfo& boot) {
     if (!given.arg_count) default_command_line(from_image);
 #if CONFIG_NET
     net::wait_for_addresses(options.verbose);
-    if (int r = net::write_resolver_files(); r < 0) {
+    // A read-only root (a disk image) keeps the /etc/resolv.conf and /etc/hosts it was built with.
+    if (int r = net::write_resolver_files(); r < 0 && r != -fs::errno_rofs) {
         kprintf("mica: warning: cannot create /etc/resolv.conf or /etc/hosts (error %d)\n", -r);
     }
 #endif

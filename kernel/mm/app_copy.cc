@@ -2,7 +2,9 @@
 // application's part of the address space first (the application runs in the kernel's
 // address space, where a kernel address would not fault), then mica_copy_checked
 // (arch/*/copy.S), whose faults the trap handlers resume at its fix-up with -EFAULT.
+#include <arch/arch.h>
 #include <arch/traits.h>
+#include <mica/mm/file_pager.h>
 #include <mica/mm/app_ranges.h>
 #include <mica/mm/page_allocator.h>
 #include <mica/mm/vm.h>
@@ -49,18 +51,28 @@ bool is_app_memory(uintptr_t address, size_t length) {
     return !for_application() || app_ranges.contains(address, length);
 }
 
+// A copy that faulted may have met file pages not read in yet (file_pager.h): read them in
+// and copy again, when this thread may sleep. True when it is worth another try.
+bool filled_file_pages(uintptr_t start, size_t length) {
+    return for_application() && arch::interrupts_enabled() && fill_file_pages(start, length) > 0;
+}
+
 int copy_from_app(void* dst, const void* app_src, size_t length) {
     auto src = reinterpret_cast<uintptr_t>(app_src);
     if (length == 0) return 0;
     if (src + length < src || src < page_size || !is_app_memory(src, length)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(dst, app_src, length));
+    long r = mica_copy_checked(dst, app_src, length);
+    if (r != 0 && filled_file_pages(src, length)) r = mica_copy_checked(dst, app_src, length);
+    return static_cast<int>(r);
 }
 
 int copy_to_app(void* app_dst, const void* src, size_t length) {
     auto dst = reinterpret_cast<uintptr_t>(app_dst);
     if (length == 0) return 0;
     if (dst + length < dst || dst < page_size || !is_app_memory(dst, length)) return -errno_fault;
-    return static_cast<int>(mica_copy_checked(app_dst, src, length));
+    long r = mica_copy_checked(app_dst, src, length);
+    if (r != 0 && filled_file_pages(dst, length)) r = mica_copy_checked(app_dst, src, length);
+    return static_cast<int>(r);
 }
 
 int64_t copy_string_from_app(char* dst, const char* app_src, size_t capacity) {

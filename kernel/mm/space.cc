@@ -340,6 +340,7 @@ Space* fork_space(Space* parent) {
         parent->areas.for_each([&](const Vma& v) {
             if (!ok || v.kind == VmaKind::reserved) return;
             ok = child->areas.map(v.start, v.end - v.start, v.prot, true, v.kind, v.shared) == static_cast<intptr_t>(v.start);
+            if (ok && v.pager) ok = child->areas.set_pager(v.start, v.end - v.start, v.pager, v.pager_index) == 0;
             parent->table.for_each_page(v.start, v.end - v.start, [&](uintptr_t va, uintptr_t pa, Attributes a) {
                 if (!ok) return;
                 // Private pages lose write in both until one writes (break_share in vm.cc).

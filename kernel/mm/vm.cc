@@ -19,6 +19,7 @@
 #include <mica/mm/phys.h>
 #include <mica/mm/vm.h>
 #include "memory_internal.h"
+#include <mica/mm/file_pager.h>
 #include "vm_internal.h"
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
@@ -450,12 +451,19 @@ int populate(uintptr_t start, size_t length) {
     if (length / page_size > pages().free_pages()) return -errno_nomem;
     uintptr_t end = start + page_round_up(length);
     for (uintptr_t a = start & ~(page_size - 1); a < end; a += page_size) {
-        sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
-        Space* space = current_space();
-        const Vma* v = space ? space->areas.find(a) : nullptr;
-        if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
-        if (v->prot == 0) continue;
-        if (!space->table.translate(a).mapped && !populate_page(space, a, v->prot)) return -errno_nomem;
+        bool from_file = false;
+        {
+            sched::SpinGuard guard(vm_lock);  // page by page: other CPUs' faults go on meanwhile
+            Space* space = current_space();
+            const Vma* v = space ? space->areas.find(a) : nullptr;
+            if (!v || v->kind == VmaKind::reserved) return -errno_nomem;
+            if (v->prot == 0 || space->table.translate(a).mapped) continue;
+            from_file = pages_from_file(*v, a);
+            if (!from_file && !populate_page(space, a, v->prot)) return -errno_nomem;
+        }
+        if (from_file) {
+            if (int r = fill_file_pages(a, page_size); r < 0) return r;
+        }
     }
     return 0;
 }
@@ -547,7 +555,8 @@ bool handle_fault(uintptr_t address, Access access) {
     const Vma* v = space->areas.find(address);
     if (!v || v->kind == VmaKind::reserved || !allows(v->prot, access)) return false;
     Translation t = space->table.translate(address);
-    if (!t.mapped) return populate_page(space, address, v->prot);
+    // A file page is read in on the way back to the application (file_pager.h), not here.
+    if (!t.mapped) return !pages_from_file(*v, address) && populate_page(space, address, v->prot);
     // Mapped already with the access allowed: another CPU populated it first (or this
     // CPU's translation was stale).
     if (allows(t.attributes.prot, access)) return true;

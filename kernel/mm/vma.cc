@@ -27,6 +27,8 @@ Vma* AddressSpace::new_area(uintptr_t start, uintptr_t end, int prot, VmaKind ki
     v->prot = prot;
     v->kind = kind;
     v->shared = shared;
+    v->pager = nullptr;
+    v->pager_index = 0;
     return v;
 }
 
@@ -55,6 +57,10 @@ bool AddressSpace::split_at(uintptr_t address) {
     if (!v || v->start == address) return true;  // already a boundary (or unmapped)
     Vma* upper = new_area(address, v->end, v->prot, v->kind, v->shared);
     if (!upper) return false;
+    if (v->pager) {
+        upper->pager = v->pager;
+        upper->pager_index = v->pager_index + (address - v->start) / page_size;
+    }
     v->end = address;
     areas_.insert(*upper);
     return true;
@@ -122,19 +128,42 @@ intptr_t AddressSpace::map(uintptr_t hint, size_t length, int prot, bool fixed, 
     return static_cast<intptr_t>(at);
 }
 
+// The whole of [start, end) is mapped by the application (no holes, nothing reserved).
+bool AddressSpace::covered_by_areas(uintptr_t start, uintptr_t end) const {
+    uintptr_t covered = start;
+    for (Vma* v = area_containing(start); v && covered < end; v = area_containing(covered)) {
+        if (v->kind == VmaKind::reserved) return false;
+        covered = v->end;
+    }
+    return covered >= end;
+}
+
 int AddressSpace::protect(uintptr_t start, size_t length, int prot) {
     if (!valid_range(start, length)) return -errno_inval;
     uintptr_t end = start + page_round_up(length);
     if (end > highest_ || end < start) return -errno_nomem;
     // The whole range must be mapped by the application: check first, change nothing on failure.
-    uintptr_t covered = start;
-    for (Vma* v = area_containing(start); v && covered < end; v = area_containing(covered)) {
-        if (v->kind == VmaKind::reserved) return -errno_nomem;
-        covered = v->end;
-    }
-    if (covered < end) return -errno_nomem;
+    if (!covered_by_areas(start, end)) return -errno_nomem;
     if (!split_at(start) || !split_at(end)) return -errno_nomem;
     for (auto it = areas_.lower_bound(start); it != areas_.end() && it->start < end; ++it) it->prot = prot;
+    return 0;
+}
+
+int AddressSpace::set_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t first_index) {
+    if (!valid_range(start, length)) return -errno_inval;
+    uintptr_t end = start + page_round_up(length);
+    if (end > highest_ || end < start) return -errno_nomem;
+    if (!covered_by_areas(start, end)) return -errno_nomem;
+    // Shared mappings keep their pages in step with the file's writers: not paged here.
+    for (Vma* v = area_containing(start); v && v->start < end; v = area_containing(v->end)) {
+        if (v->shared) return -errno_inval;
+        if (v->end >= end) break;
+    }
+    if (!split_at(start) || !split_at(end)) return -errno_nomem;
+    for (auto it = areas_.lower_bound(start); it != areas_.end() && it->start < end; ++it) {
+        it->pager = pager;
+        it->pager_index = first_index + (it->start - start) / page_size;
+    }
     return 0;
 }
 

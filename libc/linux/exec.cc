@@ -101,6 +101,11 @@ int load_segments(const loader::LoadPlan& plan, fs::OpenFile* file, uintptr_t bi
         for (const Part& part : parts) {
             if (part.from >= part.to) continue;
             size_t length = part.to - part.from;
+            // The kernel writes these pages itself: in place first, so that running out of
+            // memory is an error here and not a fault in the kernel.
+            if (int r = mm::vm::populate(part.from, length); r < 0) {
+                return fail(error, n, r, "cannot load segment %zu: out of memory", i);
+            }
             int64_t r = files_read_at(file, reinterpret_cast<void*>(part.from), length, s.offset + (part.from - start));
             if (r != static_cast<int64_t>(length)) {
                 return fail(error, n, r < 0 ? static_cast<int>(r) : -5 /* EIO */,

@@ -16,6 +16,7 @@
 #include <mica/linux/files.h>
 #include <mica/linux/pipe_buffer.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/file_pager.h>
 #include <mica/mm/vm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -545,6 +546,12 @@ int files_map_pages(fs::OpenFile* file, uint64_t offset, uintptr_t address, size
     uint64_t size = node->size, pages = 0;
     if (offset < size) pages = (size - offset + page - 1) / page;
     if (pages > (length + page - 1) / page) pages = (length + page - 1) / page;
+    // A file read from disk (squashfs) pages on demand: nothing is read here.
+    if (mm::FilePager* pager = node->pager()) {
+        int r = pages ? mm::vm::attach_pager(address, static_cast<size_t>(pages) * page, pager, offset / page) : 0;
+        if (r == -mm::errno_inval) return 0;  // a shared mapping: copied instead
+        return r < 0 ? r : 1;
+    }
     // In chunks: a file system whose pages live in the page cache reads a chunk in
     // (prepare_pages, may sleep), then the chunk is mapped before anything can evict it.
     const uint64_t chunk = fs::PageCache::map_chunk_pages;

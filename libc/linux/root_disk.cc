@@ -6,6 +6,7 @@
 #include <mica/fs/squashfs_vfs.h>
 #include <mica/linux/root_disk.h>
 #include <mica/mm/memory.h>
+#include <mica/sched/sync.h>
 #include <string.h>
 #include "files_impl.h"
 
@@ -14,8 +15,11 @@ namespace mica::abi {
 namespace {
 
 // The buffer cache's bound for one disk root: squashfs reads metadata in small pieces
-// (inodes, directories, block lists); data blocks bypass it.
-constexpr size_t root_buffer_cache_bytes = 256 * 1024;
+// (inodes, directories, block lists); data blocks bypass it. On a small machine (below
+// small_machine_bytes of RAM) the disk's caches shrink to what a program run needs: one
+// decompressed data block (the page cache keeps the pages), four metadata blocks.
+constexpr size_t root_buffer_cache_bytes = 256 * 1024, small_root_buffer_cache_bytes = 64 * 1024;
+constexpr uint64_t small_machine_bytes = 64ull << 20;
 
 // The image's bytes, through the device's buffer cache.
 class BlockSource final : public fs::squashfs::Source {
@@ -36,6 +40,12 @@ private:
 fs::PageCache* the_page_cache = nullptr;
 
 void report(const char* message) { kprintf("mica: %s\n", message); }
+
+// Owned here: serialises every disk file system's image reads and the page cache (the
+// squashfs_vfs.h lock), taken by vnode calls under the VFS lock and by page faults without it.
+sched::Mutex squashfs_mutex;
+void lock_squashfs(void*) { squashfs_mutex.lock(); }
+void unlock_squashfs(void*) { squashfs_mutex.unlock(); }
 
 }  // namespace
 
@@ -64,21 +74,25 @@ int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t 
             return -fs::errno_nomem;
         }
     }
-    auto* source = new BlockSource(*disk, root_buffer_cache_bytes);
+    bool small = uint64_t{mm::pages().total_pages()} * mm::page_size < small_machine_bytes;
+    fs::squashfs::Options options;
+    if (small) options.metadata_cache_blocks = 4, options.data_cache_blocks = 1;
+    auto* source = new BlockSource(*disk, small ? small_root_buffer_cache_bytes : root_buffer_cache_bytes);
     if (!source) {
         fmt::snprintf(error, error_size, "out of memory");
         return -fs::errno_nomem;
     }
     char why[200] = "";
     fs::squashfs::Image* image = nullptr;
-    if (int r = fs::squashfs::Image::open(*source, fs::squashfs::Options{}, &image, why, sizeof why); r < 0) {
+    if (int r = fs::squashfs::Image::open(*source, options, &image, why, sizeof why); r < 0) {
         delete source;
         fmt::snprintf(error, error_size, "%s: %s", name, why);
         return r;
     }
     fs::FileSystem* filesystem = nullptr;
-    if (int r = fs::squashfs_create(files::file_clock, image, source, true, *the_page_cache, report, &filesystem, why,
-                                    sizeof why);
+    fs::SquashfsLock lock{lock_squashfs, unlock_squashfs, nullptr};
+    if (int r = fs::squashfs_create(files::file_clock, image, source, true, *the_page_cache, lock, report, &filesystem,
+                                    why, sizeof why);
         r < 0) {
         fmt::snprintf(error, error_size, "%s: %s", name, why);
         return r;

@@ -9,6 +9,7 @@
 #include <mica/console.h>
 #include <mica/linux/process.h>
 #include "processes.h"
+#include <mica/mm/file_pager.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <initializer_list>
@@ -358,6 +359,14 @@ void wait_while_stopped(SignalProcess& p) {
 }  // namespace
 
 void deliver_signals(arch::UserRegs* regs, const SyscallReturn* syscall) {
+    // A file page the application faulted on, read in here where the thread may sleep
+    // (mm/file_pager.h); the faulting instruction runs again on return. A file that cannot
+    // be read gives SIGBUS, as on Linux.
+    uintptr_t fault_at = 0;
+    if (int r = mm::vm::complete_file_fault(&fault_at); r < 0) {
+        if (r == -mm::errno_nomem) kill_application_out_of_memory(fault_at, arch::user_pc(regs));
+        fault_signal(sigbus, bus_adrerr, fault_at, "read of a file page from", fault_at, arch::user_pc(regs));
+    }
     ThreadSignals* self = current_thread_signals();
     if (!self) return;
     SignalProcess& process = *self->owner;

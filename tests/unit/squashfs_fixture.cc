@@ -160,6 +160,7 @@ private:
 }  // namespace
 
 void build_tree(const std::string& root) {
+    mkdir(root.c_str(), 0755);
     TreeBuilder t(root);
     t.file("empty", {});
     t.file("one", {'x'});

@@ -195,3 +195,42 @@ TEST(Vma, ManyAreasStayOrderedAndFindable) {
     // First fit for two pages: only past the last area.
     EXPECT_EQ(as.map(0, 2 * page, prot_read, false), static_cast<intptr_t>(lowest + 40000 * page - page));
 }
+
+namespace {
+// The page of the pager's file each mapped page shows, or -1 for anonymous pages.
+std::map<uintptr_t, int64_t> file_pages_of(const AddressSpace& as, const FilePager* pager) {
+    std::map<uintptr_t, int64_t> out;
+    as.for_each([&](const Vma& v) {
+        for (uintptr_t p = v.start; p < v.end; p += page) {
+            out[p] = v.pager == pager ? static_cast<int64_t>(v.pager_index + (p - v.start) / page) : -1;
+        }
+    });
+    return out;
+}
+}  // namespace
+
+TEST(Vma, PagerFollowsItsPagesThroughSplits) {
+    AddressSpace as(lowest, highest, nodes);
+    auto* pager = reinterpret_cast<FilePager*>(uintptr_t{0x1000});  // only compared
+    ASSERT_EQ(as.map(lowest, 8 * page, prot_read | prot_write, true), static_cast<intptr_t>(lowest));
+    // Pages 2..5 of the area show file pages 10..13.
+    ASSERT_EQ(as.set_pager(lowest + 2 * page, 4 * page, pager, 10), 0);
+    EXPECT_EQ(as.count(), 3u);
+    // mprotect and munmap in the middle split the paged area; each piece keeps its pages.
+    ASSERT_EQ(as.protect(lowest + 3 * page, page, prot_read), 0);
+    ASSERT_EQ(as.unmap(lowest + 4 * page, page), 0);
+    auto seen = file_pages_of(as, pager);
+    std::map<uintptr_t, int64_t> expected = {{lowest, -1},           {lowest + page, -1},
+                                             {lowest + 2 * page, 10}, {lowest + 3 * page, 11},
+                                             {lowest + 5 * page, 13}, {lowest + 6 * page, -1},
+                                             {lowest + 7 * page, -1}};
+    EXPECT_EQ(seen, expected);
+    // A fixed mapping over part of it is anonymous again.
+    ASSERT_EQ(as.map(lowest + 2 * page, page, prot_read, true), static_cast<intptr_t>(lowest + 2 * page));
+    EXPECT_EQ(file_pages_of(as, pager)[lowest + 2 * page], -1);
+    EXPECT_EQ(file_pages_of(as, pager)[lowest + 3 * page], 11);
+    // Holes and reserved areas refuse a pager and change nothing.
+    EXPECT_EQ(as.set_pager(lowest + 3 * page, 2 * page, pager, 0), -errno_nomem);
+    EXPECT_EQ(file_pages_of(as, pager)[lowest + 3 * page], 11);
+    EXPECT_EQ(as.set_pager(lowest + 1, page, pager, 0), -errno_inval);
+}

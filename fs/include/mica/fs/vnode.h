@@ -20,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+namespace mica::mm {
+class FilePager;
+}
+
 namespace mica::fs {
 
 struct Timespec {
@@ -124,6 +128,11 @@ public:
     // the file system's lock is dropped): a file system whose pages live in the page cache
     // reads them in here (may sleep). count is at most PageCache::map_chunk_pages. 0 or -errno.
     virtual int prepare_pages(uint64_t first, uint64_t count) { return 0; }
+    // A file whose pages a private mapping should fault in on demand (mm/file_pager.h), not
+    // map whole at mmap: squashfs files, read from disk into the page cache. The pager stays
+    // valid as long as the file system is mounted (the file pins itself). nullptr: map with
+    // the pages above, or copy.
+    virtual mm::FilePager* pager() { return nullptr; }
     // False for pipes and sockets: lseek fails with -ESPIPE and offsets are ignored.
     virtual bool seekable() const { return true; }
     // False for a name that stands for something living elsewhere (a socket node; FIFOs and

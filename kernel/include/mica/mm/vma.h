@@ -23,12 +23,21 @@ inline constexpr int errno_inval = 22, errno_nomem = 12;             // returned
 // (libc/linux/vdso.cc): ordinary private memory otherwise, named as Linux names them.
 enum class VmaKind : uint8_t { anonymous, heap, stack, image, reserved, vdso, vvar };
 
+// A file whose pages an area maps on demand (vm.h attach_pager: squashfs files in the page
+// cache). Defined by the file system; pagers are never destroyed while an area may refer to
+// them (the file system pins a file it hands out as a pager).
+class FilePager;
+
 struct Vma : boost::intrusive::set_base_hook<boost::intrusive::optimize_size<true>> {
     uintptr_t start;
     uintptr_t end;  // exclusive
     int prot;
     VmaKind kind;
     bool shared;  // MAP_SHARED: forked spaces keep mapping its pages (vm.h fork_space)
+    // Private file mapping paged on demand: the page at `start` is page `pager_index` of the
+    // pager's file. nullptr: anonymous memory (zeros on first touch).
+    FilePager* pager;
+    uint64_t pager_index;
 };
 
 class AddressSpace {
@@ -58,6 +67,10 @@ public:
     int unmap(uintptr_t start, size_t length);
     // mprotect: 0, or -ENOMEM if part of the range is unmapped or reserved (nothing changed then).
     int protect(uintptr_t start, size_t length, int prot);
+    // Makes [start, start + length) page on demand from `pager`, page `first_index` at
+    // `start` (splitting areas at the ends). 0, -ENOMEM when part of the range is unmapped or
+    // reserved, -EINVAL for a bad range or a shared area (nothing changed then).
+    int set_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t first_index);
     // The area holding `address`, or nullptr.
     const Vma* find(uintptr_t address) const;
     // Grows or shrinks the area starting at `start` so that it ends at `new_end` (brk).
@@ -83,6 +96,7 @@ private:
 
     bool valid_range(uintptr_t start, size_t length) const;
     bool overlaps_reserved(uintptr_t start, uintptr_t end) const;
+    bool covered_by_areas(uintptr_t start, uintptr_t end) const;
     Vma* area_containing(uintptr_t address) const;
     // Splits the area containing `address` so that an area boundary falls there.
     bool split_at(uintptr_t address);

@@ -62,6 +62,9 @@ struct Thread : Schedulable {
     // cut short, and whether it has been asked to (a signal for an application thread).
     bool interruptible = false;
     uint8_t interrupt_pending = 0;  // atomic: set by interrupt(), cleared by clear_interrupt()
+    // A fault on a file page to read in on the way back to the application (mm/file_pager.h):
+    // the page's address with flag bits, 0 when none. Only the thread itself touches it.
+    uintptr_t pending_file_fault = 0;
     // The address space it runs in (mm/vm.h "Address spaces"), loaded by the scheduler when
     // it differs from the CPU's. A new thread gets its creator's (so kernel threads run in
     // the initial space, and clone's threads in their process's); nullptr for idle threads,

@@ -38,7 +38,7 @@ inline constexpr int64_t e_intr = 4;
 // si_code values.
 inline constexpr int si_user = 0, si_kernel = 0x80, si_queue = -1, si_timer = -2, si_tkill = -6;
 inline constexpr int cld_exited = 1, cld_killed = 2, cld_dumped = 3;
-inline constexpr int segv_maperr = 1, segv_accerr = 2, bus_adraln = 1, ill_illopc = 1, fpe_intdiv = 1,
+inline constexpr int segv_maperr = 1, segv_accerr = 2, bus_adraln = 1, bus_adrerr = 2, ill_illopc = 1, fpe_intdiv = 1,
                      trap_brkpt = 1;
 
 // Linux's siginfo_t (128 bytes on both architectures), with the union members Mica fills.
