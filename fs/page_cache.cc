@@ -11,7 +11,8 @@ namespace {
 constexpr size_t max_eviction_scan = 64;
 }  // namespace
 
-PageCache::PageCache(size_t limit) : limit_(limit < min_limit ? min_limit : limit) {
+PageCache::PageCache(size_t limit, Pressure pressure)
+    : limit_(limit < min_limit ? min_limit : limit), pressure_(pressure) {
     size_t count = 64;
     while (count < limit_) count *= 2;
     buckets_ = static_cast<Entry**>(calloc(count, sizeof(Entry*)));
@@ -53,7 +54,13 @@ void PageCache::drop(Entry* e) {
 }
 
 void PageCache::make_room() {
-    for (size_t looked = 0; looked < max_eviction_scan && stats_.pages - seen_mapped_ > limit_; ++looked) {
+    auto over = [this] {
+        size_t unmapped = stats_.pages - seen_mapped_;
+        // Under pressure, down to a few pages: the one being filled and a chunk being mapped
+        // (see map_chunk_pages) must stay.
+        return unmapped > limit_ || (pressure_ && unmapped > map_chunk_pages && pressure_());
+    };
+    for (size_t looked = 0; looked < max_eviction_scan && over(); ++looked) {
         Entry* e = lru_.back();
         if (!e) break;
         bool mapped = data_page_mapped(e->page);

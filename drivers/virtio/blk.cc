@@ -75,10 +75,12 @@ private:
     bool broken_ = false;
 };
 
+// Thread context only (never from the interrupt callback: stopping the device detaches its
+// interrupts and frees its rings). Every waiter sees broken_ within a wait slice.
 void Disk::stop(const char* why) {
     if (broken_) return;
     broken_ = true;
-    vdev_.fail(why);  // the device lets go of every buffer; the waiters see broken_
+    vdev_.fail(why);  // the device lets go of every buffer
 }
 
 void Disk::collect() {
@@ -90,7 +92,7 @@ void Disk::collect() {
         --in_flight_;
         static_cast<sched::Semaphore*>(r->waiter)->post();
     }
-    if (queue_->broken()) stop(queue_->broken());
+    // A broken ring is stopped by the next waiter to look (thread context), not here.
 }
 
 // Submits `count` built requests with one doorbell and waits until all are back (or the
@@ -137,6 +139,7 @@ int Disk::run(Request* requests, unsigned count) {
             finished = now_done;
             last_progress = clock::monotonic_ns();
         }
+        if (!broken_ && queue_->broken()) stop(queue_->broken());
         if (broken_) break;
         if (finished < submitted && clock::monotonic_ns() - last_progress > give_up_ns) {
             stop("requests not returned for 120 s");

@@ -59,6 +59,7 @@ int parse_geometry(uint64_t features, const RawConfig& raw, uint16_t queue_size,
                       g.max_segments, raw.seg_max, queue_size, g.sector_size);
         return -errno_inval;
     }
+    g.max_request_bytes = max_request_bytes;
     g.read_only = has(feature_ro);
     g.flush = has(feature_flush);
     *out = g;
@@ -81,25 +82,27 @@ size_t build_transfer(Request& r, const Geometry& g, bool write, uint64_t offset
     r.done = false;
     r.result = 0;
     r.chain[0] = {to_device(&r.header), sizeof(RequestHeader)};
+    if (length > g.max_request_bytes) length = g.max_request_bytes;  // a multiple of any sector size
     unsigned n = 0;  // data segments
     size_t covered = 0;
     Segment* data = &r.chain[1];
-    while (covered < length && n <= g.max_segments) {
+    while (covered < length) {
         uint8_t* p = buffer + covered;
         size_t to_page_end = page_bytes - (reinterpret_cast<uintptr_t>(p) & (page_bytes - 1));
         size_t want = length - covered < to_page_end ? length - covered : to_page_end;
         uint64_t address = to_device(p);
-        // Continue the previous segment when the device address follows on and size_max allows.
-        if (n > 0 && data[n - 1].address + data[n - 1].length == address &&
-            data[n - 1].length + want <= g.max_segment_bytes) {
-            data[n - 1].length += static_cast<uint32_t>(want);
-            covered += want;
+        // Continue the previous segment when the device address follows on, up to size_max.
+        if (n > 0 && data[n - 1].address + data[n - 1].length == address && data[n - 1].length < g.max_segment_bytes) {
+            size_t room = g.max_segment_bytes - data[n - 1].length;
+            size_t take = want < room ? want : room;
+            data[n - 1].length += static_cast<uint32_t>(take);
+            covered += take;
             continue;
         }
         if (n == g.max_segments) break;
-        if (want > g.max_segment_bytes) want = g.max_segment_bytes;
-        data[n++] = {address, static_cast<uint32_t>(want)};
-        covered += want;
+        size_t take = want < g.max_segment_bytes ? want : g.max_segment_bytes;
+        data[n++] = {address, static_cast<uint32_t>(take)};
+        covered += take;
     }
     // A request carries whole sectors: give back the tail of a partial one (the next request
     // starts there).

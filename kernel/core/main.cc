@@ -7,6 +7,7 @@
 #include <mica/ktest.h>
 #include <mica/config.h>
 #include <mica/console.h>
+#include <mica/block/device.h>
 #include <mica/drivers/registry.h>
 #include <mica/format.h>
 #include <mica/fs/abi.h>
@@ -50,6 +51,7 @@ struct BootOptions {
     const char* test_fault = nullptr;
     bool test_timer_irq = false;
     bool test_rng = false;
+    const char* test_disk = nullptr;
     const char* test_pattern = nullptr;
     bool strace = false;
     bool memstats = false;
@@ -116,6 +118,10 @@ const cmdline::Option option_table[] = {
 #if CONFIG_TEST_OPTIONS && CONF_drivers_virtio_rng
     {"test-rng", nullptr, "read 4 KiB through every virtio-rng device and check the bytes, then stop", nullptr,
      [](const char*) -> const char* { options.test_rng = true; return nullptr; }},
+#endif
+#if CONFIG_TEST_OPTIONS
+    {"test-disk", "NAME", "read disk NAME (vda...) whole, by 4 threads and through the buffer cache, then stop",
+     nullptr, [](const char* v) -> const char* { options.test_disk = v; return nullptr; }},
 #endif
 #if CONFIG_GUEST_TESTS
     {"test", "PATTERN", "run the in-guest tests matching PATTERN (suite.name, * wildcards), then stop",
@@ -382,6 +388,12 @@ void kernel_main(BootInfo& boot) {
 #if CONF_drivers_virtio_rng
     if (options.test_rng) {
         power::shutdown(virtio::rng_self_test() ? power::exit_status::success : power::exit_status::tests_failed);
+    }
+#endif
+#if CONFIG_TEST_OPTIONS
+    if (options.test_disk) {
+        power::shutdown(block::self_test(options.test_disk) ? power::exit_status::success
+                                                             : power::exit_status::tests_failed);
     }
 #endif
 #if CONFIG_NET && CONFIG_TEST_OPTIONS

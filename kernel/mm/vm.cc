@@ -158,7 +158,7 @@ bool allows(int prot, Access access) {
     return false;
 }
 
-constexpr size_t min_reserve_pages = 128;  // 512 KiB
+constexpr size_t min_reserve_pages = 64;  // 256 KiB
 constexpr size_t reserve_fraction = 64;    // of all RAM
 
 }  // namespace

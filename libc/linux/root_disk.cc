@@ -6,6 +6,7 @@
 #include <mica/fs/squashfs_vfs.h>
 #include <mica/linux/root_disk.h>
 #include <mica/mm/memory.h>
+#include <mica/mm/vm.h>
 #include <mica/sched/sync.h>
 #include <string.h>
 #include "files_impl.h"
@@ -20,6 +21,10 @@ namespace {
 // decompressed data block (the page cache keeps the pages), four metadata blocks.
 constexpr size_t root_buffer_cache_bytes = 256 * 1024, small_root_buffer_cache_bytes = 64 * 1024;
 constexpr uint64_t small_machine_bytes = 64ull << 20;
+// The page cache keeps at most this fraction of RAM in pages no application maps (mapped ones
+// cost nothing more for being cached): enough to read files twice without the disk, little
+// enough that a small machine's programs get the rest.
+constexpr size_t page_cache_fraction = 16;
 
 // The image's bytes, through the device's buffer cache.
 class BlockSource final : public fs::squashfs::Source {
@@ -40,6 +45,10 @@ private:
 fs::PageCache* the_page_cache = nullptr;
 
 void report(const char* message) { kprintf("mica: %s\n", message); }
+
+// Memory is short when free pages are down to twice what the kernel keeps for itself: the
+// page cache then gives back what nobody maps.
+bool memory_short() { return mm::pages().free_pages() < 2 * mm::vm::kernel_reserve_pages(); }
 
 // Owned here: serialises every disk file system's image reads and the page cache (the
 // squashfs_vfs.h lock), taken by vnode calls under the VFS lock and by page faults without it.
@@ -65,8 +74,8 @@ int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t 
         return -fs::errno_nodev;
     }
     if (!the_page_cache) {
-        size_t limit = mm::pages().total_pages() / 4;
-        the_page_cache = new fs::PageCache(limit);
+        size_t limit = mm::pages().total_pages() / page_cache_fraction;
+        the_page_cache = new fs::PageCache(limit, memory_short);
         if (!the_page_cache || !the_page_cache->valid()) {
             delete the_page_cache;
             the_page_cache = nullptr;

@@ -62,6 +62,63 @@ function(mica_add_guest_tests prefix dir machine)
   endforeach()
 endfunction()
 
+# virtio-blk disks (tools/run --disk) listed by --verbose with their capacity, block size and
+# mode, named in attach order, on the machine's transport (virtio-pci on pc, q35 and virt,
+# virtio-mmio on microvm); a 4 KiB logical block size from the device's configuration.
+set(MICA_DISK_IMAGES ${CMAKE_CURRENT_BINARY_DIR}/disk-images)
+file(MAKE_DIRECTORY ${MICA_DISK_IMAGES})
+foreach(size 1 3)
+  if(NOT EXISTS ${MICA_DISK_IMAGES}/${size}mib.img)
+    execute_process(COMMAND truncate -s ${size}M ${MICA_DISK_IMAGES}/${size}mib.img COMMAND_ERROR_IS_FATAL ANY)
+  endif()
+endforeach()
+# A disk of pseudo-random bytes (not a whole number of 4 KiB blocks) and its 64-bit FNV-1a hash,
+# which --test-disk prints after reading it whole.
+set(_disk_test_image ${MICA_DISK_IMAGES}/random.img)
+execute_process(COMMAND ${MICA_PYTHON} -c [=[
+import random, sys
+data = random.Random(1).randbytes(3 * 1024 * 1024 + 1536)
+open(sys.argv[1], "wb").write(data)
+h = 14695981039346656037
+for b in data:
+    h = ((h ^ b) * 1099511628211) & 0xffffffffffffffff
+print(f"{h:016x}", end="")
+]=] ${_disk_test_image} OUTPUT_VARIABLE MICA_DISK_TEST_HASH COMMAND_ERROR_IS_FATAL ANY)
+function(mica_add_disk_boot_tests prefix dir machines)
+  foreach(machine ${machines})
+    string(REGEX REPLACE "[,=]" "." name ${machine})
+    if(machine MATCHES "^microvm")
+      set(model virtio-blk-device)
+      set(where "virtio-mmio@0x[0-9a-f]+")
+    else()
+      set(model virtio-blk-pci)
+      set(where "virtio-pci [0-9a-f:.]+")
+    endif()
+    # A read-write image of its own: QEMU locks it against other writers (tests run in parallel).
+    set(rw ${MICA_DISK_IMAGES}/rw-${prefix}${name}.img)
+    execute_process(COMMAND truncate -s 1M ${rw} COMMAND_ERROR_IS_FATAL ANY)
+    mica_add_boot_test(${prefix}virtio.blk.${name} ${dir} ${machine} 0 "--verbose"
+      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img --run-arg --disk=${rw},rw
+      --expect "${where}: disk vda, 3145728 bytes \\(3 MiB, 512-byte blocks\\), read-only, flush"
+      --expect "${where}: disk vdb, 1048576 bytes \\(1 MiB, 512-byte blocks\\), read-write, flush"
+      --expect "${where}: virtio-blk, 1 queue" --reject "PANIC")
+    mica_add_boot_test(${prefix}virtio.blk-4k-blocks.${name} ${dir} ${machine} 0 "--verbose"
+      --run-arg --disk=${MICA_DISK_IMAGES}/3mib.img
+      --run-arg --qemu=-global --run-arg --qemu=${model}.logical_block_size=4096
+      --run-arg --qemu=-global --run-arg --qemu=${model}.physical_block_size=4096
+      --expect "disk vda, 3145728 bytes \\(3 MiB, 4096-byte blocks\\), read-only" --reject "PANIC")
+    if(CONFIG_TEST_OPTIONS)
+      # The driver and the buffer cache on the real device: whole-disk read (several requests
+      # in flight), 4 threads at once, cache reads; the bytes' hash is the host's.
+      mica_add_boot_test(${prefix}virtio.blk-self-test.${name} ${dir} ${machine} 0 "--test-disk=vdb"
+        --run-arg --disk=${MICA_DISK_IMAGES}/1mib.img --run-arg --disk=${_disk_test_image} --smp 2
+        --expect "disk self-test: vdb: read 3147264 bytes at once: ok, fnv1a ${MICA_DISK_TEST_HASH}"
+        --expect "thread reading 512 bytes at a time: ok" --expect "thread reading 1048576 bytes at a time: ok"
+        --expect "buffer cache: .*: ok" --reject "FAILED|PANIC")
+    endif()
+  endforeach()
+endfunction()
+
 # virtio-rng read through each transport the configuration has, on each of its machines
 # (--test-rng reads 4 KiB through every entropy device and waits for its interrupt).
 function(mica_add_virtio_tests prefix dir machines)
@@ -263,6 +320,9 @@ function(mica_add_boot_tests prefix dir)
     --reject "booted in")
   if(CONFIG_DRIVER_VIRTIO_RNG AND CONFIG_TEST_OPTIONS)
     mica_add_virtio_tests("${prefix}" ${dir} "${machines}")
+  endif()
+  if(CONFIG_DRIVER_VIRTIO_BLK)
+    mica_add_disk_boot_tests("${prefix}" ${dir} "${machines}")
   endif()
 
   mica_add_boot_test(${prefix}cmdline.unknown-option ${dir} ${m} ${usage_status} "--bogus"

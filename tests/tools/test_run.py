@@ -91,6 +91,39 @@ class FakeQemu(unittest.TestCase):
         out, err = p.communicate(timeout=120)
         return p.returncode, out.decode(), err.decode()
 
+    def test_disks_and_root_on_each_transport(self):
+        d = self.dir.name
+        paths = {}
+        for name in ("root.img", "a.img", "b,c.img"):
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], "wb") as f:
+                f.write(b"\0" * 4096)
+        for machine, model in (("pc", "virtio-blk-pci"), ("microvm", "virtio-blk-device")):
+            rc, out, err = self.run_fake({}, extra=("--dry-run", "--machine", machine, "--root", paths["root.img"],
+                                                    "--disk", paths["a.img"], "--disk", paths["b,c.img"] + ",rw",
+                                                    "-e", "--verbose"))
+            self.assertEqual(rc, 0, err)
+            text = out + err
+            self.assertIn(f"-drive file={paths['root.img']},if=none,format=raw,id=disk0,readonly=on "
+                          f"-device {model},drive=disk0", text)
+            self.assertIn(f"-drive file={paths['a.img']},if=none,format=raw,id=disk1,readonly=on "
+                          f"-device {model},drive=disk1", text)
+            # A comma in the path is doubled for QEMU; ,rw drops readonly=on.
+            escaped = paths["b,c.img"].replace(",", ",,")
+            self.assertIn(f"-drive file={escaped},if=none,format=raw,id=disk2 -device {model},drive=disk2", text)
+            self.assertIn("-append '--root=vda --verbose'", text)
+
+    def test_missing_or_unreadable_disk_is_refused_before_qemu(self):
+        d = self.dir.name
+        for option in ("--disk", "--root"):
+            rc, out, err = self.run_fake({"stdout": "QEMU RAN\n"}, extra=(option, os.path.join(d, "missing.img")))
+            self.assertNotEqual(rc, 0)
+            self.assertNotIn("QEMU RAN", out)
+            self.assertIn(f"tools/run: {option} {os.path.join(d, 'missing.img')}: no such file", err)
+        rc, out, err = self.run_fake({"stdout": "QEMU RAN\n"}, extra=("--disk", d))
+        self.assertIn("not a regular file or block device", err)
+        self.assertNotIn("QEMU RAN", out)
+
     def test_qemu_failing_to_start_is_not_success(self):
         # QEMU's own failure status 1 equals isa-debug-exit's encoding of the guest's 0.
         message = "qemu-system-x86_64: cannot set up guest memory 'pc.ram': Cannot allocate memory\n"

@@ -58,3 +58,12 @@ Device* find(const char* name);
 void reset_registry_for_tests();
 
 }  // namespace mica::block
+
+namespace mica::block {
+// Boot self-test (--test-disk=NAME, CONFIG_TEST_OPTIONS): reads the whole disk (at most
+// 64 MiB) in one transfer, prints its 64-bit FNV-1a hash for the test to compare with the
+// image's, then checks that 4 threads reading it at once in different request sizes, and a
+// BufferCache of CONFIG_BLOCK_CACHE_KIB (byte-granular reads at pseudo-random offsets, big
+// direct reads), all see the same bytes. Prints a line per check; true when all pass.
+bool self_test(const char* name);
+}  // namespace mica::block

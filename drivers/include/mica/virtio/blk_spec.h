@@ -45,7 +45,8 @@ struct Geometry {
     uint64_t capacity = 0;           // bytes (a multiple of sector_size)
     uint32_t sector_size = sector_bytes;
     uint32_t max_segments = 0;       // data segments per request
-    uint32_t max_segment_bytes = 0;  // bytes per segment (at most a page: segments never cross one)
+    uint32_t max_segment_bytes = 0;  // bytes per segment (size_max, or default_segment_bytes)
+    uint32_t max_request_bytes = 0;  // data bytes per request: a big transfer is several requests
     bool read_only = false;
     bool flush = false;
 };
@@ -55,6 +56,9 @@ inline constexpr uint32_t page_bytes = 4096;
 // descriptors a request takes one ring slot.
 inline constexpr uint32_t max_request_segments = 64;
 inline constexpr uint32_t max_sector_size = 64 * 1024;
+// A bound on one request's data (as Linux's max_sectors_kb), so a big transfer goes as several
+// requests the device can work on in parallel, and one request never holds the disk long.
+inline constexpr uint32_t max_request_bytes = 256 * 1024;
 
 // Checks the configuration against the negotiated features and the queue size: 0, or -EINVAL
 // with a message naming the problem in `error` (blk_size not a power of two in 512..64 KiB,

@@ -63,7 +63,11 @@ public:
     static constexpr size_t min_limit = 64;
     static constexpr size_t map_chunk_pages = min_limit / 2;
 
-    explicit PageCache(size_t limit);
+    // Whether memory is short now (free pages low): the cache then gives back pages nobody
+    // maps below its limit too, at every fill, so that a small machine's programs get them.
+    using Pressure = bool (*)();
+
+    explicit PageCache(size_t limit, Pressure pressure = nullptr);
     ~PageCache();  // every File must have been forgotten
     PageCache(const PageCache&) = delete;
     PageCache& operator=(const PageCache&) = delete;
@@ -95,6 +99,7 @@ private:
     void make_room();
 
     size_t limit_;
+    Pressure pressure_;
     Entry** buckets_ = nullptr;
     size_t bucket_count_ = 0;  // a power of two
     sched::List<Entry, &Entry::lru_link> lru_;

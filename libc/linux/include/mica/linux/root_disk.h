@@ -17,7 +17,7 @@ namespace mica::abi {
 // image (magic ...)").
 int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t error_size);
 
-// The kernel's page cache (made by the first disk mount: a quarter of RAM for pages nobody
+// The kernel's page cache (made by the first disk mount: a sixteenth of RAM for pages nobody
 // maps), nullptr before.
 fs::PageCache* page_cache();
 
