@@ -1,6 +1,7 @@
 // The root file system from a disk (root_disk.h).
 #include <mica/block/buffer_cache.h>
 #include <mica/block/device.h>
+#include <mica/config.h>
 #include <mica/console.h>
 #include <mica/format.h>
 #include <mica/fs/squashfs_vfs.h>
@@ -15,11 +16,12 @@ namespace mica::abi {
 
 namespace {
 
-// The buffer cache's bound for one disk root: squashfs reads metadata in small pieces
-// (inodes, directories, block lists); data blocks bypass it. On a small machine (below
+// The buffer cache's bound for one disk root (CONFIG_BLOCK_CACHE_KIB): squashfs reads
+// metadata in small pieces (inodes, directories, block lists); data blocks bypass it. On a small machine (below
 // small_machine_bytes of RAM) the disk's caches shrink to what a program run needs: one
 // decompressed data block (the page cache keeps the pages), four metadata blocks.
-constexpr size_t root_buffer_cache_bytes = 256 * 1024, small_root_buffer_cache_bytes = 64 * 1024;
+constexpr size_t root_buffer_cache_bytes = size_t{CONFIG_BLOCK_CACHE_KIB} * 1024,
+                 small_root_buffer_cache_bytes = 64 * 1024;
 constexpr uint64_t small_machine_bytes = 64ull << 20;
 // The page cache keeps at most this fraction of RAM in pages no application maps (mapped ones
 // cost nothing more for being cached); it gives them back when memory runs short (at its own
