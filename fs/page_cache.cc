@@ -53,6 +53,17 @@ void PageCache::drop(Entry* e) {
     delete e;
 }
 
+bool PageCache::set_aside_if_mapped(Entry* e) {
+    if (!data_page_mapped(e->page)) return false;
+    // It costs nothing while mapped: to the recent end, counted, until a later look finds it
+    // unmapped.
+    if (!e->seen_mapped) ++seen_mapped_;
+    e->seen_mapped = true;
+    lru_.remove(*e);
+    lru_.push_front(*e);
+    return true;
+}
+
 void PageCache::make_room() {
     auto over = [this] {
         size_t unmapped = stats_.pages - seen_mapped_;
@@ -63,15 +74,7 @@ void PageCache::make_room() {
     for (size_t looked = 0; looked < max_eviction_scan && over(); ++looked) {
         Entry* e = lru_.back();
         if (!e) break;
-        bool mapped = data_page_mapped(e->page);
-        if (mapped) {
-            // Set aside: it costs nothing while mapped. It comes back to the old end in time.
-            if (!e->seen_mapped) ++seen_mapped_;
-            e->seen_mapped = true;
-            lru_.remove(*e);
-            lru_.push_front(*e);
-            continue;
-        }
+        if (set_aside_if_mapped(e)) continue;
         ++stats_.evictions;
         drop(e);
     }
@@ -133,13 +136,7 @@ size_t PageCache::shrink(size_t pages) {
         Entry* e = lru_.back();
         if (!e) break;
         ++looked;
-        if (data_page_mapped(e->page)) {
-            if (!e->seen_mapped) ++seen_mapped_;
-            e->seen_mapped = true;
-            lru_.remove(*e);
-            lru_.push_front(*e);
-            continue;
-        }
+        if (set_aside_if_mapped(e)) continue;
         ++stats_.evictions;
         drop(e);
         ++freed;

@@ -89,19 +89,6 @@ private:
     SquashFileSystem& fs_;
 };
 
-uint32_t type_bits(Type type) {
-    switch (type) {
-    case Type::directory: return s_ifdir;
-    case Type::regular: return s_ifreg;
-    case Type::symlink: return s_iflnk;
-    case Type::block_device: return s_ifblk;
-    case Type::char_device: return s_ifchr;
-    case Type::fifo: return s_ififo;
-    case Type::socket: return s_ifsock;
-    }
-    return s_ifreg;
-}
-
 uint8_t dirent_type(Type type) {
     switch (type) {
     case Type::directory: return dt_dir;
@@ -118,7 +105,7 @@ uint8_t dirent_type(Type type) {
 class SquashVnode final : public Vnode, public mm::FilePager {
 public:
     SquashVnode(SquashFileSystem* owner, const Inode& inode, SquashVnode* parent)
-        : Vnode(owner, type_bits(inode.type) | (inode.mode & permission_bits)), inode_(inode), parent_(parent) {
+        : Vnode(owner, inode.mode), inode_(inode), parent_(parent) {  // mode: type and permissions
         ino = inode.number;
         uid = inode.uid;
         gid = inode.gid;

@@ -95,6 +95,8 @@ private:
     size_t bucket_of(const File* file, uint64_t index) const;
     Entry** slot_of(const File* file, uint64_t index) const;
     void drop(Entry* entry);
+    // A mapped page at the old end: moved to the recent end and counted in seen_mapped_.
+    bool set_aside_if_mapped(Entry* entry);
     // Evicts unmapped least recently used pages until at most `limit_` unmapped ones remain,
     // as far as it can tell: pages seen mapped are set aside (moved to the recent end and
     // counted in seen_mapped_) until a later look finds them unmapped. Looks at a bounded
