@@ -158,9 +158,6 @@ bool allows(int prot, Access access) {
     return false;
 }
 
-constexpr size_t min_reserve_pages = 64;  // 256 KiB
-constexpr size_t reserve_fraction = 64;    // of all RAM
-
 }  // namespace
 
 bool populate_page(Space* space, uintptr_t address, int prot) {
@@ -513,32 +510,6 @@ uintptr_t set_break(uintptr_t requested) {
     }
     if (new_top < old_top) finish(new_top, old_top - new_top, freed);
     return requested;
-}
-
-size_t kernel_reserve_pages() {
-    size_t fraction = pages().total_pages() / reserve_fraction;
-    return fraction > min_reserve_pages ? fraction : min_reserve_pages;
-}
-
-namespace {
-// Owned by whoever set it at boot (the disk root's page cache): asked for pages back when a
-// request would fail.
-size_t (*reclaimer)(size_t pages) = nullptr;
-
-bool fits(size_t wanted) {
-    size_t free = pages().free_pages(), reserve = kernel_reserve_pages();
-    return free > reserve && wanted <= free - reserve;
-}
-}  // namespace
-
-void set_reclaimer(size_t (*reclaim)(size_t pages)) { reclaimer = reclaim; }
-
-bool can_commit(size_t wanted) {
-    if (fits(wanted)) return true;
-    if (!reclaimer) return false;
-    size_t free = pages().free_pages(), needed = wanted + kernel_reserve_pages() + 1;
-    reclaimer(needed > free ? needed - free : 1);
-    return fits(wanted);
 }
 
 namespace {
