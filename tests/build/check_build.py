@@ -61,9 +61,11 @@ def lto(lto_build, plain_build):
         return ".gnu.lto_" in run("objdump", "-h", lib)
     check(has_lto_ir(lto_build), "CONFIG_LTO build has no LTO objects")
     check(not has_lto_ir(plain_build), "build without CONFIG_LTO has LTO objects")
-    # LTO inlines across subsystem libraries: the command line parser disappears into main.
-    check("mica::cmdline::parse" not in symbols(lto_build), "LTO did not inline across libraries")
-    check("mica::cmdline::parse" in symbols(plain_build), "plain build lost mica::cmdline::parse")
+    # LTO inlines across subsystem libraries: the descriptor table's close-on-exec sweep (fs)
+    # disappears into execve's caller (libc/linux), its one call site.
+    probe = "mica::fs::FdTable::close_all_on_exec"
+    check(probe not in symbols(lto_build), "LTO did not inline across libraries")
+    check(probe in symbols(plain_build), f"plain build lost {probe}")
     print("LTO objects and cross-library inlining present only with CONFIG_LTO")
 
 
