@@ -285,7 +285,26 @@ private:
         memset(static_cast<char*>(page) + got, 0, data_page_size - static_cast<size_t>(got));
         return 0;
     }
-    int cached_page(uint64_t index, void** page) { return owner().cache().get(pages_, index, fill, this, page); }
+    // The page, read on a miss together with the rest of its squashfs block (at most
+    // map_chunk_pages of it, around the page): the block is decompressed once for all of
+    // them (the reader keeps it), where page-at-a-time misses later would decompress it
+    // again for each. Not when memory is short.
+    int cached_page(uint64_t index, void** page) {
+        PageCache& cache = owner().cache();
+        bool miss = !cache.find(pages_, index);
+        if (int r = cache.get(pages_, index, fill, this, page); r < 0 || !miss || cache.short_of_memory()) return r;
+        uint64_t per_block = owner().image().block_size() / data_page_size;
+        if (per_block > PageCache::map_chunk_pages) per_block = PageCache::map_chunk_pages;
+        uint64_t first = index - index % per_block, end = first + per_block, file_pages = page_count();
+        for (uint64_t i = first; i < end && i < file_pages; ++i) {
+            void* other;
+            if (i != index && !cache.find(pages_, i) && cache.get(pages_, i, fill, this, &other) < 0) break;
+        }
+        // (Reading ahead cannot have evicted it: the cache keeps at least twice as many.)
+        if (void* again = cache.find(pages_, index)) *page = again;
+        else return cache.get(pages_, index, fill, this, page);
+        return 0;
+    }
     // Pages [first, first + count) (at most PageCache::map_chunk_pages) in the cache at once,
     // their addresses in `out` (nullptr past the end of the file) when not nullptr; lock held.
     // A fill that ran out of memory may have evicted pages got earlier in the loop (the

@@ -48,9 +48,17 @@ fs::PageCache* the_page_cache = nullptr;
 
 void report(const char* message) { kprintf("mica: %s\n", message); }
 
-// Memory is short when free pages are down to twice what the kernel keeps for itself: the
-// page cache then gives back what nobody maps.
-bool memory_short() { return mm::pages().free_pages() < 2 * mm::vm::kernel_reserve_pages(); }
+// Memory is short when less than an eighth of RAM is free, or less than 16 MiB (a small
+// machine is always short: its programs get the memory, not the cache), or less than twice
+// what the kernel keeps for itself: the page cache then gives back what nobody maps, and
+// reads only the pages asked for (no rest of the block, which faults would map too).
+constexpr size_t plenty_free_pages = (16u << 20) / mm::page_size;
+bool memory_short() {
+    size_t free = mm::pages().free_pages(), floor = mm::pages().total_pages() / 8;
+    if (floor < plenty_free_pages) floor = plenty_free_pages;
+    if (floor < 2 * mm::vm::kernel_reserve_pages()) floor = 2 * mm::vm::kernel_reserve_pages();
+    return free < floor;
+}
 
 // Owned here: serialises every disk file system's image reads and the page cache (the
 // squashfs_vfs.h lock), taken by vnode calls under the VFS lock and by page faults without it.

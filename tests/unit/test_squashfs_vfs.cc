@@ -173,6 +173,21 @@ TEST_F(SquashfsMount, CachedPagesOutliveTheLastClose) {
     EXPECT_EQ(cache.stats().misses, misses);
 }
 
+TEST_F(SquashfsMount, AMissReadsTheRestOfItsBlock) {
+    OpenFile* file = nullptr;
+    ASSERT_EQ(vfs.open(nullptr, "/bin/program", o_rdonly, 0, &file), 0);
+    char byte;
+    ASSERT_EQ(file->pread(&byte, 1, 5 * 4096 + 7), 1);  // page 5 of the 64 KiB block 0
+    EXPECT_EQ(cache.stats().pages, 16u);                // the block's 16 pages
+    uint64_t misses = cache.stats().misses;
+    char buffer[4096];
+    for (uint64_t i = 0; i < 16; ++i) ASSERT_EQ(file->pread(buffer, sizeof buffer, static_cast<int64_t>(i * 4096)), 4096);
+    EXPECT_EQ(cache.stats().misses, misses);            // all there
+    ASSERT_EQ(file->pread(&byte, 1, 16 * 4096), 1);     // the next block
+    EXPECT_EQ(cache.stats().pages, 32u);
+    file->unref();
+}
+
 TEST_F(SquashfsMount, OneVnodePerInodeWhileReferenced) {
     Vnode* a = node("/bin/program");
     Vnode* b = node("/etc/link");  // followed: the same file

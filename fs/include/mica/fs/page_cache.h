@@ -89,6 +89,8 @@ public:
         size_t pages = 0;  // cached now, mapped or not
     };
     const Stats& stats() const { return stats_; }
+    // Whether memory is short now (the pressure hook): callers skip reading ahead then.
+    bool short_of_memory() const { return pressure_ && pressure_(); }
     size_t limit() const { return limit_; }
 
 private:
