@@ -12,6 +12,7 @@
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/stacks.h>
+#include <mica/trace/trace.h>
 
 namespace mica::sched {
 namespace {
@@ -133,6 +134,7 @@ Thread* steal(Cpu& thief) {
         t = nullptr;
     }
     victim->lock.unlock();
+    if (t) TRACE(sched_migrate, trace::thread_id(t), index_of(*victim), index_of(thief));
     return t;
 }
 
@@ -148,6 +150,7 @@ void finish_switch() {
     bool reap = prev && prev->state == Thread::State::dead && prev->detached;
     int migrate = prev ? prev->migrate_to : -1;
     if (migrate >= 0) {
+        TRACE(sched_migrate, trace::thread_id(prev), prev->cpu, migrate);
         prev->migrate_to = -1;
         prev->cpu = static_cast<unsigned>(migrate);
     }
@@ -156,6 +159,17 @@ void finish_switch() {
     if (reap) free_thread(prev);
     // A thread moving to another CPU (set_affinity) is queued there once it is off this one.
     if (migrate >= 0) wake_thread(prev);
+}
+
+// sched.switch (prev_state: 0 preempted, 1 blocked, 2 sleeping, 3 exited), and idle.
+inline void trace_switch(Cpu& c, Thread* prev, Thread* next) {
+    uint64_t state = prev->state == Thread::State::blocked    ? 1
+                     : prev->state == Thread::State::sleeping ? 2
+                     : prev->state == Thread::State::dead     ? 3
+                                                              : 0;
+    if (prev == c.idle) TRACE(sched_idle_exit);
+    TRACE(sched_switch, trace::thread_id(prev), state, trace::thread_id(next));
+    if (next == c.idle) TRACE(sched_idle_enter);
 }
 
 void schedule(Cpu& c) {
@@ -182,6 +196,7 @@ void schedule(Cpu& c) {
     __atomic_store_n(&next->slice_start, now, __ATOMIC_RELAXED);
     ++next->switches;
     ++c.switches;
+    trace_switch(c, prev, next);
     c.current = next;
     c.prev = prev;
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -259,6 +274,7 @@ void timer_handler(unsigned, void*) {
             // A sleeper, or a waiter whose timeout expired: it unlinks itself from its wait
             // queue when it runs (WaitQueue::wait).
             if (t->state == Thread::State::sleeping || t->state == Thread::State::blocked) {
+                TRACE(sched_wake, trace::thread_id(t), index_of(c));
                 t->state = Thread::State::ready;
                 c.run_queue.enqueue(*t);
                 if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
@@ -477,6 +493,7 @@ bool pin(Thread* t, unsigned cpu) {
 }
 
 void start(Thread* t) {
+    trace::thread_named(t);
     IrqGuard irqs;
     if (t->pinned_cpu >= 0) {
         Cpu& target = cpus[t->pinned_cpu];
@@ -521,6 +538,7 @@ void exit() {
     arch::interrupts_disable();
     Thread* self = current();
     if (self == &boot_thread) panic("sched: the boot thread cannot exit");
+    trace::thread_ended(self);
     {
         WaitQueue::Guard guard(*self->join_waiters);
         self->state = Thread::State::dead;
@@ -665,6 +683,7 @@ namespace {
 void wake_locked(Cpu& c, Thread* t) {
     if (t->timer_link.linked()) c.sleepers.remove(*t);
     if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
+        TRACE(sched_wake, trace::thread_id(t), index_of(c));
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
         notice_queued(c, *t);
