@@ -446,6 +446,8 @@ void init() {
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
     irq::set_exit_hook(interrupt_exit);
     cpu_online(cpus[arch::cpu_index()], &boot_thread, idle);
+    trace::thread_named(&boot_thread);
+    trace::thread_named(idle);
     ready = true;
     arch::interrupts_enable();
 }
@@ -462,6 +464,7 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     mm::vm::cpu_starts();            // the initial space, as on the boot CPU
     mm::vm::cpu_enters_idle(index);  // before it is online: no shootdown can miss it
     cpu_online(cpus[index], self, self);
+    trace::thread_named(self);
     idle_loop();
 }
 

@@ -54,7 +54,7 @@ int attach_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t firs
 // Page-fault handlers (interrupts off, never sleeps): true when the fault at `address` is a
 // file page not read in yet; it is then recorded for the thread, which is marked interrupted
 // so that it goes back to the application through complete_file_fault.
-bool defer_file_fault(uintptr_t address, Access access);
+bool defer_file_fault(uintptr_t address, Access access, uintptr_t pc = 0);
 
 // At the delivery point on the way back to the application (interrupts off; the thread may
 // sleep while the disk reads): the deferred fault's pages read and mapped. 0 when none

@@ -34,6 +34,9 @@ int start_application(const char* const* argv, const char* const* envp, char* er
 int load_program(const char* path, const char* const* argv, const char* const* envp, uintptr_t& entry,
                  uintptr_t& stack_pointer, char* error, size_t error_size, bool& committed);
 
+// The first process's id (the application started at boot).
+inline constexpr int first_process_id = 1;
+
 // Exit statuses when the application cannot start, as a shell's: not found, cannot run.
 inline constexpr int exit_not_found = 127, exit_not_executable = 126;
 
