@@ -66,7 +66,7 @@ def parse(data):
             start = r.at
             ts, pid, size, thread = r.take("QHHI")
             name, fields = points[pid]
-            rec = {"cpu": cpu, "ts": ts, "point": name, "thread": thread}
+            rec = {"cpu": cpu, "ts": ts, "point": name, "tid": thread}  # fields may be named "thread"
             for ftype, fname in fields:
                 v = r.take("Q")
                 if ftype == STRING:
