@@ -46,8 +46,12 @@ class Collector:
         self.state = "idle"  # idle, inside, done
         self.chunks = []
         self.reason = None
-        self.problem = None
+        self.problem = None  # the first thing found wrong
         self.files = []      # (reason, bytes) of every complete frame set
+
+    def _problem(self, message):
+        if self.problem is None:
+            self.problem = message
 
     def line(self, line):
         at = line.find(MARKER)
@@ -64,36 +68,36 @@ class Collector:
         m = BEGIN.match(body)
         if m:
             if self.state == "inside":
-                self.problem = "a trace frame began before the previous one ended (cut short)"
+                self._problem("a trace frame began before the previous one ended (cut short)")
             self.state, self.chunks, self.reason = "inside", [], m.group(1).decode()
             return
         m = END.match(body)
         if m:
             if self.state != "inside":
-                self.problem = "a trace END frame without its BEGIN"
+                self._problem("a trace END frame without its BEGIN")
                 return
             self.state = "done"
             data = b"".join(self.chunks)
             size, crc = int(m.group(1)), int(m.group(2), 16)
             if len(data) != size:
-                self.problem = f"the trace is {len(data)} bytes, its END frame says {size} (lines lost)"
+                self._problem(f"the trace is {len(data)} bytes, its END frame says {size} (lines lost)")
             elif zlib.crc32(data) & 0xFFFFFFFF != crc:
-                self.problem = "the trace's CRC does not match its END frame (damaged on the console)"
+                self._problem("the trace's CRC does not match its END frame (damaged on the console)")
             else:
                 try:
                     check_file(data)
                     self.files.append((self.reason, data))
                 except TraceError as e:
-                    self.problem = str(e)
+                    self._problem(str(e))
             return
         m = DATA.match(body)
         if not m or self.state != "inside":
-            self.problem = "a damaged trace frame line" if m is None else "a trace data line outside BEGIN/END"
+            self._problem("a damaged trace frame line" if m is None else "a trace data line outside BEGIN/END")
             return
         try:
             self.chunks.append(base64.b64decode(m.group(1), validate=True))
         except binascii.Error:
-            self.problem = "a trace frame line that is not base64 (damaged)"
+            self._problem("a trace frame line that is not base64 (damaged)")
 
     def result(self):
         """(trace file bytes, None) or (None, a message saying what is wrong)."""
