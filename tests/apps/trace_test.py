@@ -114,7 +114,7 @@ def main():
           "no switch away from the main thread while it slept")
     check(any(r["next_thread"] == 1 for r in switches), "no switch to the main thread")
     starts, ends = by_point["app.start"], by_point["app.exit"]
-    check(len(starts) == 1 and starts[0]["path"] == "/bin/trace_calls" and starts[0]["pid"] == 1,
+    check(len(starts) == 1 and starts[0]["path"] == "/bin/" + os.path.basename(a.binary) and starts[0]["pid"] == 1,
           f"app.start records: {starts}")
     check(len(ends) == 1 and ends[0]["status"] == 0 and ends[0]["pid"] == 1, f"app.exit records: {ends}")
     if starts and ends:
