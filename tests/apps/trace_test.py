@@ -7,7 +7,7 @@
      thread, matching syscall.exit records and results, vfs.write records, sched.switch records
      with the main thread sleeping, app.start/app.exit, the worker's name from prctl, profile
      samples, every CPU's section;
-  3. --trace-list lists every tracepoint; a pattern that matches nothing is an error naming it
+  3. a panic's trace; --trace-list lists every tracepoint; a pattern that matches nothing is an error naming it
      (the kernel's usage status, 64); --trace-out without a trace is tools/run's error (status 3).
 """
 import argparse
@@ -24,7 +24,7 @@ import trace_file  # noqa: E402
 # Linux's system-call numbers for the calls trace_calls.c counts.
 SYSCALLS = {"x86_64": {"getpid": 39, "write": 1}, "aarch64": {"getpid": 172, "write": 64}}
 MAIN_GETPIDS, MAIN_WRITES, WORKER_GETPIDS = 7, 5, 3
-USAGE_STATUS, TRACE_MISSING_STATUS = 64, 3
+USAGE_STATUS, TRACE_MISSING_STATUS, PANIC_STATUS = 64, 3, 70
 failures = []
 
 
@@ -131,6 +131,14 @@ def main():
     check(status == USAGE_STATUS and "'nosuch.*' matches no tracepoint" in out,
           f"bad pattern: status {status}, output:\n{out}")
     with tempfile.TemporaryDirectory(prefix="mica-trace-test-") as tmp:
+        # A panic writes the rings too (after its report).
+        panic_file = os.path.join(tmp, "panic.bin")
+        status, out, err = run(a, "--trace-out", panic_file, "-e", "--trace=sched.*,irq.* --test-fault=panic")
+        check(status == PANIC_STATUS and "written to the console (panic)" in out and os.path.exists(panic_file),
+              f"panic: status {status}, no trace: {err.strip()}")
+        if os.path.exists(panic_file):
+            with open(panic_file, "rb") as f:
+                check(len(trace_file.parse(f.read())["records"]) > 0, "no records in the panic's trace")
         status, out, err = run(a, "--trace-out", os.path.join(tmp, "none.bin"), "-e", "--verbose")
         check(status == TRACE_MISSING_STATUS and "wrote no trace" in err,
               f"--trace-out without a trace: status {status}, stderr:\n{err}")
