@@ -220,6 +220,7 @@ void write(Point point, const uint64_t* words) {
 }
 
 void thread_named(const sched::Thread* t) {
+    if (!ring_count) return;  // not tracing: no table to keep
     uint32_t id = thread_id(t);
     const char* name = name_of(t);
     {
@@ -243,6 +244,7 @@ void thread_named(const sched::Thread* t) {
 }
 
 void thread_ended(const sched::Thread* t) {
+    if (!ring_count) return;
     uint32_t id = thread_id(t);
     sched::SpinGuard guard(names_lock);
     for (auto& n : named) {
