@@ -314,6 +314,7 @@ void end_current_thread(int exit_code) {
     }
     if (last && p->pid == first_pid) exit_process(status);  // the machine's end
     self->app_state = nullptr;  // no FPU save for a thread that is going away
+    trace::thread_ended(self);  // while it still has its tid
     free(app->state);
     free(app->start);
     free(app);
