@@ -7,7 +7,8 @@
      thread, matching syscall.exit records and results, vfs.write records, sched.switch records
      with the main thread sleeping, app.start/app.exit, the worker's name from prctl, profile
      samples, every CPU's section;
-  3. a panic's trace; --trace-list lists every tracepoint; a pattern that matches nothing is an error naming it
+  3. block requests of a disk the program reads and frames of the network's DHCP (--disk,
+     --net user); a panic's trace; --trace-list lists every tracepoint; a pattern that matches nothing is an error naming it
      (the kernel's usage status, 64); --trace-out without a trace is tools/run's error (status 3).
 """
 import argparse
@@ -98,8 +99,8 @@ def main():
     vfs_writes = [r for r in by_point["vfs.write"] if r["fd"] == 1]
     check(len(vfs_writes) == MAIN_WRITES and all(r["result"] == r["bytes"] > 0 for r in vfs_writes),
           f"vfs.write records: {vfs_writes}")
-    named = {}
-    for r in by_point["sched.thread_name"]:
+    named = {}  # each thread's latest name (sections are per CPU: merge by time)
+    for r in sorted(by_point["sched.thread_name"], key=lambda r: r["ts"]):
         named[r["thread"]] = r["name"]
     worker = [tid for tid, name in named.items() if name == "trace-worker"]
     check(len(worker) == 1, f"no thread named trace-worker: {named}")
@@ -123,6 +124,28 @@ def main():
     check(len(samples) > 0, "no profile.sample records with --profile=500")
     check(all(r["backtrace"] and r["backtrace"][0] == r["pc"] for r in samples), "a sample without its pc first")
     check(len(by_point["mm.malloc"]) > 0 and len(by_point["irq.entry"]) > 0, "no malloc or interrupt records")
+
+    # Block and network records: a disk read by the program, the network's DHCP at boot.
+    with tempfile.TemporaryDirectory(prefix="mica-trace-test-") as tmp:
+        disk, io_file = os.path.join(tmp, "disk.img"), os.path.join(tmp, "io.bin")
+        with open(disk, "wb") as f:
+            f.write(bytes(range(256)) * 1024)  # 256 KiB
+        status, out, err = run(a, "--disk", disk, "--net", "user", "--trace", "block.*,net.*", "--trace-out", io_file,
+                               "--app", a.binary, "--", "/dev/vda")
+        check(status == 0 and "65536 bytes of /dev/vda, sum 8355840" in out, f"disk run: status {status}:\n{out}")
+        if os.path.exists(io_file):
+            with open(io_file, "rb") as f:
+                io = collections.defaultdict(list)
+                for r in trace_file.parse(f.read())["records"]:
+                    io[r["point"]].append(r)
+            reads = [r for r in io["block.request"] if r["device"] == 0 and r["write"] == 0]
+            check(reads and any(r["sector"] == 0 for r in reads), f"no read of vda's sector 0: {io['block.request']}")
+            check(len(io["block.complete"]) == len(io["block.request"]) and
+                  all(r["status"] == 0 for r in io["block.complete"]), f"block completions: {io['block.complete']}")
+            check(io["net.tx"] and io["net.rx"] and all(r["bytes"] >= 42 for r in io["net.tx"] + io["net.rx"]),
+                  f"network frames: tx {io['net.tx']}, rx {io['net.rx']}")
+        else:
+            check(False, "no trace of the disk run")
 
     # --trace-list, a bad pattern, a trace that never came.
     status, out, err = run(a, "-e", "--trace-list")
