@@ -215,8 +215,11 @@ void name_live_threads() {
 
 }  // namespace internal
 
-void write(Point point, const uint64_t* words) {
+// Never inlined and never a tail call: its own frame is where the backtrace starts, so the first
+// return address is always in the function that fired the tracepoint (even with LTO).
+__attribute__((noinline)) void write(Point point, const uint64_t* words) {
     write_record(point, words, options.backtrace, 0, reinterpret_cast<uintptr_t>(__builtin_frame_address(0)));
+    asm volatile("" ::: "memory");
 }
 
 void thread_named(const sched::Thread* t) {
