@@ -207,10 +207,17 @@ void write_record(Point point, const uint64_t* words, bool with_backtrace, uintp
 
 void name_live_threads() {
     if (!enabled[size_t(Point::sched_thread_name)]) return;
-    sched::SpinGuard guard(names_lock);
-    for (auto& n : named) {
-        if (n.id) emit<Point::sched_thread_name>(n.id, n.name);
+    // A panic may have struck while the table was being changed: then the names stay
+    // those the records already hold.
+    bool irqs = arch::interrupts_enabled();
+    arch::interrupts_disable();
+    if (names_lock.try_lock()) {
+        for (auto& n : named) {
+            if (n.id) emit<Point::sched_thread_name>(n.id, n.name);
+        }
+        names_lock.unlock();
     }
+    if (irqs) arch::interrupts_enable();
 }
 
 }  // namespace internal
