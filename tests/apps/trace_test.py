@@ -8,8 +8,10 @@
      with the main thread sleeping, app.start/app.exit, the worker's name from prctl, profile
      samples, every CPU's section;
   3. block requests of a disk the program reads and frames of the network's DHCP (--disk,
-     --net user); a panic's trace; --trace-list lists every tracepoint; a pattern that matches nothing is an error naming it
-     (the kernel's usage status, 64); --trace-out without a trace is tools/run's error (status 3).
+     --net user); a 4 KiB ring that wraps (lost records counted, the newest kept); a panic's
+     trace; --trace-list lists every tracepoint; a pattern that matches nothing is an error
+     naming it (the kernel's usage status, 64); --trace-out without a trace is tools/run's error
+     (status 3).
 """
 import argparse
 import collections
@@ -146,6 +148,21 @@ def main():
                   f"network frames: tx {io['net.tx']}, rx {io['net.rx']}")
         else:
             check(False, "no trace of the disk run")
+
+    # A 4 KiB ring wraps many times: the oldest records go (counted), the newest stay.
+    with tempfile.TemporaryDirectory(prefix="mica-trace-test-") as tmp:
+        small_file = os.path.join(tmp, "small.bin")
+        status, out, err = run(a, "--trace", "*", "-k", "--trace-buffer=4", "--trace-out", small_file,
+                               "--app", a.binary)
+        check(status == 0, f"small ring: status {status}: {err.strip()}")
+        if os.path.exists(small_file):
+            with open(small_file, "rb") as f:
+                small = trace_file.parse(f.read())
+            check(sum(small["lost"].values()) > 0, f"a 4 KiB ring lost nothing: {small['lost']}")
+            check(any(r["point"] == "app.exit" for r in small["records"]), "the newest records (app.exit) are gone")
+            check(not any(r["point"] == "app.start" for r in small["records"]), "the oldest records were kept")
+        else:
+            check(False, "no trace of the small ring")
 
     # --trace-list, a bad pattern, a trace that never came.
     status, out, err = run(a, "-e", "--trace-list")
