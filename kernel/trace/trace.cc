@@ -31,6 +31,9 @@ using namespace internal;
 namespace {
 
 constexpr unsigned min_buffer_kib = 4, max_buffer_kib = 4096;  // the page allocator's largest block (4 MiB)
+static_assert((CONFIG_TRACE_BUFFER_KIB & (CONFIG_TRACE_BUFFER_KIB - 1)) == 0 &&
+                  CONFIG_TRACE_BUFFER_KIB >= min_buffer_kib && CONFIG_TRACE_BUFFER_KIB <= max_buffer_kib,
+              "CONFIG_TRACE_BUFFER_KIB must be a power of two from 4 to 4096 (a ring's size)");
 constexpr unsigned max_profile_hz = 10000;
 constexpr size_t kib = 1024;
 
