@@ -142,6 +142,19 @@ const char* name_of(const sched::Thread* t) {
 
 size_t pad8(size_t n) { return (n + record_align - 1) & ~(record_align - 1); }
 
+// Where the backtrace walk may read a frame record: thread stacks (the stack area) and the
+// kernel image (the boot stack). A frame pointer leading anywhere else (an application's
+// stack, interrupted by the interrupt or system call that fired the tracepoint) ends the walk:
+// reading it could fault on memory the application never mapped, with interrupts off.
+bool kernel_frame(uintptr_t frame) {
+    constexpr uintptr_t record_bytes = 2 * sizeof(uintptr_t);
+    bool stacks = frame >= arch::traits::stack_area_base &&
+                  frame - arch::traits::stack_area_base < arch::traits::stack_area_size - record_bytes;
+    bool image = frame >= reinterpret_cast<uintptr_t>(_kernel_start) &&
+                 frame + record_bytes <= reinterpret_cast<uintptr_t>(_kernel_end);
+    return stacks || image;
+}
+
 }  // namespace
 
 cmdline::OptionTable command_line_options() { return {option_table, sizeof option_table / sizeof option_table[0]}; }
@@ -181,7 +194,7 @@ void write_record(Point point, const uint64_t* words, bool with_backtrace, uintp
             if (frame) {
                 walk_frames(frame, arch::traits::frame_alignment, arch::traits::call_adjust, [&](uintptr_t ret) {
                     if (depth < max_backtrace) backtrace[1 + depth++] = ret;
-                });
+                }, kernel_frame);
             }
             backtrace[0] = depth;
         }
