@@ -558,6 +558,8 @@ Thread* current() {
     return this_cpu().current;
 }
 
+Thread* current_irqs_off() { return this_cpu().current; }
+
 unsigned current_cpu() {
     IrqGuard irqs;
     return arch::cpu_index();

@@ -175,7 +175,7 @@ void write_record(Point point, const uint64_t* words, bool with_backtrace, uintp
     __atomic_thread_fence(__ATOMIC_SEQ_CST);  // pairs with the dump's: it sees busy, or we see stopped
     if (cpu.ring.ready() && !__atomic_load_n(&stopped, __ATOMIC_RELAXED)) {
         const Descriptor& d = descriptors[size_t(point)];
-        RecordHeader header{arch::cycles(), static_cast<uint16_t>(point), 0, thread_id(sched::current())};
+        RecordHeader header{arch::cycles(), static_cast<uint16_t>(point), 0, thread_id(sched::current_irqs_off())};
         size_t lengths[max_fields];
         const char* strings[max_fields];
         size_t string_count = 0;
