@@ -1,5 +1,6 @@
 // Application threads on aarch64 (arch.h): FP/SIMD enabled at EL1, the q registers, FPCR,
 // FPSR and TPIDR_EL0 as the per-thread state, and the system-call path (syscall.S).
+#include <mica/trace/trace.h>
 #include <arch/aarch64/cpu.h>
 #include <arch/arch.h>
 #include <mica/linux/signal.h>
@@ -32,6 +33,9 @@ constexpr uint64_t nr_rt_sigreturn = 139;
 void run_syscall(void* arg) {
     auto* frame = static_cast<aarch64::TrapFrame*>(arg);
     if (frame->x[8] == nr_rt_sigreturn) {
+        // Not through abi::dispatch, and it does not return a result: an entry record only.
+        TRACE(syscall_entry, nr_rt_sigreturn, frame->x[0], frame->x[1], frame->x[2], frame->x[3], frame->x[4],
+              frame->x[5]);
         abi::signal_return(static_cast<UserRegs*>(frame));  // every register comes from the frame
         return;
     }

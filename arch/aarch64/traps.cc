@@ -1,6 +1,7 @@
 // Exception dispatch. Page faults go to demand paging (mm/vm.cc) first, then to the fix-up
 // of the checked copy routines; other exceptions are fatal, except the semihosting probe: an HLT that traps because QEMU runs without -semihosting resumes
 // after the instruction with x0 = -1, so the exit code falls back to PSCI.
+#include <mica/trace/trace.h>
 #include <arch/aarch64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
@@ -88,7 +89,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
     }
     uintptr_t pc = frame->elr, fp = frame->x[29];
     if (kind == irq_el1t) {
-        mica::irq::dispatch();
+        mica::irq::dispatch(mica::irq::spurious, frame->elr, frame->x[29]);
         return_to_application(frame);
         return;
     }
@@ -107,9 +108,9 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
             mica::panic_at(pc, fp, dump_registers, frame, "%s: address %#lx at pc %#lx", what, frame->far, pc);
         }
         vm::Access access = (iss & iss_wnr) ? vm::Access::write : vm::Access::read;
-        if (vm::handle_fault(frame->far, access)) return;
+        if (vm::handle_fault(frame->far, access, pc)) return;
         // A file page to read from disk: on the way back to the application (file_pager.h).
-        if (in_application(pc) && vm::defer_file_fault(frame->far, access)) {
+        if (in_application(pc) && vm::defer_file_fault(frame->far, access, pc)) {
             return_to_application(frame);
             return;
         }
@@ -120,6 +121,7 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
         if (in_application(pc)) {
             if (vm::fault_for_lack_of_memory(frame->far, access)) mica::abi::kill_application_out_of_memory(frame->far, pc);
             bool permission = ((iss & 0x3f) >> 2) == 0x3;
+            TRACE(mm_fault, frame->far, pc, vm::fault_access_code(access), static_cast<uint64_t>(vm::FaultResult::signal));
             application_fault_at(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
                               frame->far, (iss & iss_wnr) ? "write to" : "read from", frame->far);
             return;
@@ -129,13 +131,14 @@ extern "C" void aarch64_trap(TrapFrame* frame, uint64_t kind) {
                        vm::describe_fault(frame->far, access), pc);
     }
     case ec_instruction_abort:
-        if (vm::handle_fault(frame->far, vm::Access::execute)) return;
-        if (in_application(pc) && vm::defer_file_fault(frame->far, vm::Access::execute)) {
+        if (vm::handle_fault(frame->far, vm::Access::execute, pc)) return;
+        if (in_application(pc) && vm::defer_file_fault(frame->far, vm::Access::execute, pc)) {
             return_to_application(frame);
             return;
         }
         if (in_application(pc)) {
             bool permission = ((iss & 0x3f) >> 2) == 0x3;
+            TRACE(mm_fault, frame->far, pc, 2, static_cast<uint64_t>(vm::FaultResult::signal));
             application_fault_at(frame, mica::abi::sigsegv, permission ? mica::abi::segv_accerr : mica::abi::segv_maperr,
                               frame->far, "instruction fetch from", frame->far);
             return;

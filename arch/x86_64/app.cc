@@ -1,6 +1,7 @@
 // Application threads on x86_64 (arch.h): SSE and the `syscall` instruction enabled on every
 // CPU, FXSAVE areas plus the FS base as the per-thread state, and the system-call entry's
 // C++ half.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/syscall.h>
@@ -159,6 +160,8 @@ extern "C" void x86_64_syscall(mica::arch::SyscallFrame* frame) {
     uint64_t number = frame->rax;
     const uint64_t args[6] = {frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
     if (number == nr_rt_sigreturn) {
+        // Not through abi::dispatch, and it does not return a result: an entry record only.
+        TRACE(syscall_entry, number, args[0], args[1], args[2], args[3], args[4], args[5]);
         alignas(16) mica::x86::TrapFrame regs;
         to_user_regs(frame, &regs);
         mica::abi::signal_return(static_cast<mica::arch::UserRegs*>(&regs));

@@ -1,6 +1,7 @@
 // Exception dispatch: page faults go to demand paging (mm/vm.cc) first, then to the fix-up
 // of the checked copy routines (as do general protection faults there); every other
 // exception, and a fault neither resolves, is reported with the registers and a backtrace.
+#include <mica/trace/trace.h>
 #include <arch/x86_64/cpu.h>
 #include <mica/console.h>
 #include <mica/irq.h>
@@ -80,7 +81,7 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
             mica::panic_at(frame->rip, frame->rbp, dump_registers, frame, "interrupt vector %lu before the APIC",
                            frame->vector);
         }
-        mica::irq::dispatch(static_cast<unsigned>(frame->vector));
+        mica::irq::dispatch(static_cast<unsigned>(frame->vector), frame->rip, frame->rbp);
         return_to_application(frame);
         return;
     }
@@ -94,9 +95,9 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
                            address, frame->rip);
         }
         vm::Access access = (e & pf_fetch) ? vm::Access::execute : (e & pf_write) ? vm::Access::write : vm::Access::read;
-        if (vm::handle_fault(address, access)) return;
+        if (vm::handle_fault(address, access, frame->rip)) return;
         // A file page to read from disk: on the way back to the application (file_pager.h).
-        if (in_application(frame->rip) && mica::mm::vm::defer_file_fault(address, access)) {
+        if (in_application(frame->rip) && mica::mm::vm::defer_file_fault(address, access, frame->rip)) {
             return_to_application(frame);
             return;
         }
@@ -106,6 +107,8 @@ extern "C" void x86_64_trap(TrapFrame* frame) {
         }
         if (in_application(frame->rip)) {
             if (vm::fault_for_lack_of_memory(address, access)) mica::abi::kill_application_out_of_memory(address, frame->rip);
+            TRACE(mm_fault, address, frame->rip, vm::fault_access_code(access),
+                  static_cast<uint64_t>(vm::FaultResult::signal));
             application_fault_at(frame, mica::abi::sigsegv,
                               (e & pf_present) ? mica::abi::segv_accerr : mica::abi::segv_maperr, address,
                               (e & pf_fetch) ? "instruction fetch from" : (e & pf_write) ? "write to" : "read from",

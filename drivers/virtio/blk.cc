@@ -7,6 +7,7 @@
 // context, under the disk's spinlock) takes used requests, marks them finished and wakes
 // their owners. The number of requests in flight is bounded by a counting semaphore, so the
 // ring never overflows and a waiting caller sleeps instead of spinning.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <mica/block/device.h>
 #include <mica/clock.h>
@@ -36,6 +37,12 @@ constexpr uint64_t give_up_ns = 120 * wait_slice_ns;
 constexpr uint64_t mib = 1024 * 1024;
 
 uint64_t to_device(const void* p) { return mm::virt_to_phys(p); }
+
+// The block tracepoints' device number: 0 for vda, 1 for vdb, ...
+uint64_t device_number(const char* name) {
+    size_t n = strlen(name);
+    return n ? static_cast<uint64_t>(name[n - 1] - 'a') : 0;
+}
 
 class Disk final : public block::Device {
 public:
@@ -89,6 +96,7 @@ void Disk::collect() {
     while (void* token = queue_->take_used(&written)) {
         auto* r = static_cast<Request*>(token);
         finish(*r, written);
+        TRACE(block_complete, device_number(name()), r->header.sector, r->status);
         --in_flight_;
         static_cast<sched::Semaphore*>(r->waiter)->post();
     }
@@ -120,6 +128,8 @@ int Disk::run(Request* requests, unsigned count) {
         }
         ++in_flight_;
         ++submitted;
+        TRACE(block_request, device_number(name()), requests[i].header.sector, requests[i].bytes,
+              requests[i].type == type_out ? 1 : 0);
         // Published at once: a caller that sleeps on slots_ with requests still unpublished
         // could wait for slots held by another doing the same. With EVENT_IDX the device
         // is only notified when it asked to be, so this costs no doorbell while it is busy.

@@ -1,4 +1,5 @@
 // virtio-net receive: the buffer pool, the ring, and one poll round (net_driver.h).
+#include <mica/trace/trace.h>
 #include <mica/console.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/phys.h>
@@ -126,7 +127,12 @@ size_t VirtioNet::poll_rx() {
             }
         }
         for (size_t i = 0; i < n; ++i) {
-            for (net::RxBuffer* b = frames[i]; b; b = b->next) ++lent_;
+            size_t bytes = 0;
+            for (net::RxBuffer* b = frames[i]; b; b = b->next) {
+                ++lent_;
+                bytes += b->length;
+            }
+            TRACE(net_rx, bytes);
         }
         // Too much lent out (data waiting in sockets): copy, so the ring can be refilled.
         copy = lent_ > lend_limit_;

@@ -1,4 +1,5 @@
 // virtio-net transmit: slots, the ring and its backlog, lazy reclaiming (net_driver.h).
+#include <mica/trace/trace.h>
 #include <mica/mm/memory.h>
 #include <mica/mm/phys.h>
 #include <new>
@@ -324,6 +325,7 @@ int VirtioNet::transmit(const net::TxFrame& frame) {
             }
             tx_offload_ += frame.offload.checksum_partial;
             ++tx_frames_;
+            TRACE(net_tx, frame.length);
         }
     }
     if (bounce) leftovers[leftover_count++] = {nullptr, bounce};  // not sent

@@ -23,6 +23,7 @@ uint64_t to_ns(uint64_t cycles) {
 }  // namespace
 
 void set_origin(uint64_t entry_cycles) { origin = entry_cycles; }
+uint64_t origin_cycles() { return origin; }
 
 void mark(const char* phase) {
     if (mark_count < max_marks) marks[mark_count++] = Mark{phase, arch::cycles()};

@@ -2,6 +2,7 @@
 #include <mica/console.h>
 #include <mica/irq.h>
 #include <mica/sched/spinlock.h>
+#include <mica/trace/trace.h>
 #include <new>
 #include <stdlib.h>
 
@@ -195,10 +196,23 @@ void detach(Binding& b) {
 
 void set_exit_hook(void (*hook)()) { exit_hook = hook; }
 
-void dispatch(unsigned hint) {
+namespace {
+constexpr unsigned max_interrupt_cpus = 64;
+// Per CPU, written by that CPU with interrupts off: what its interrupt in progress stopped.
+Interrupted interrupted_at[max_interrupt_cpus];
+}  // namespace
+
+Interrupted interrupted() {
+    unsigned cpu = arch::cpu_index();
+    return cpu < max_interrupt_cpus ? interrupted_at[cpu] : Interrupted{};
+}
+
+void dispatch(unsigned hint, uintptr_t pc, uintptr_t frame) {
     if (!active) return;
     unsigned irq = active->acknowledge(hint);
     if (irq == spurious) return;
+    if (unsigned cpu = arch::cpu_index(); cpu < max_interrupt_cpus) interrupted_at[cpu] = Interrupted{pc, frame};
+    TRACE(irq_entry, irq);
     bool handled = false;
     if (irq < max_irqs) {
         __atomic_fetch_add(&running[irq], 1, __ATOMIC_SEQ_CST);  // before reading the list: pairs with detach
@@ -215,6 +229,7 @@ void dispatch(unsigned hint) {
     }
     if (!handled && ++unhandled == 1) kprintf("mica: warning: unhandled interrupt %u\n", irq);
     active->end(irq);
+    TRACE(irq_exit, irq);
     if (exit_hook) exit_hook();
 }
 
@@ -231,7 +246,10 @@ void set_cpu_hw_id(unsigned index, uint64_t hw_id) {
 uint64_t cpu_hw_id(unsigned index) { return index < max_cpus ? hw_ids[index] : 0; }
 
 void send_ipi(unsigned index, unsigned irq) {
-    if (active && active->send_ipi && index < max_cpus) active->send_ipi(hw_ids[index], irq);
+    if (active && active->send_ipi && index < max_cpus) {
+        TRACE(irq_ipi_send, index, irq);
+        active->send_ipi(hw_ids[index], irq);
+    }
 }
 
 }  // namespace mica::irq

@@ -26,6 +26,7 @@
 #include <mica/sched/sched.h>
 #include <mica/selftest.h>
 #include <mica/smp.h>
+#include <mica/trace/trace.h>
 #include <mica/version.h>
 #include <mica/virtio/mmio_spec.h>
 #include <mica/virtio/rng.h>
@@ -38,6 +39,9 @@
 #endif
 #if CONF_drivers_virtio_net
 #include <mica/virtio/net.h>
+#endif
+#if CONFIG_TRACING
+#include <mica/trace/options.h>
 #endif
 
 namespace mica {
@@ -141,6 +145,9 @@ const cmdline::OptionTable option_tables[] = {
 #endif
 #if CONFIG_NET && CONFIG_TEST_OPTIONS
     net::test_command_line_options(),
+#endif
+#if CONFIG_TRACING
+    trace::command_line_options(),
 #endif
 };
 constexpr size_t option_table_count = sizeof(option_tables) / sizeof(option_tables[0]);
@@ -319,12 +326,21 @@ void kernel_main(BootInfo& boot) {
         power::shutdown(power::exit_status::usage);
     }
     bootchart::mark("command line");
+#if CONFIG_TRACING
+    if (trace::list_requested()) {
+        trace::print_list();
+        power::shutdown(power::exit_status::success);
+    }
+#endif
 
     arch::paging_init(boot);
     bootchart::mark("paging");
     mm::init(boot);
     mm::check_boot_memory(static_cast<unsigned>(boot.cpu_count));
     mm::vm::init(boot);
+#if CONFIG_TRACING
+    trace::start(static_cast<unsigned>(boot.cpu_count));
+#endif
     bootchart::mark("memory");
     if (options.verbose) {
         for (size_t i = 0; i < boot.ram_count; ++i) {
@@ -370,6 +386,9 @@ void kernel_main(BootInfo& boot) {
     bootchart::mark("network");
 #endif
 
+#if CONFIG_TRACING
+    trace::start_profiling();
+#endif
     print_banner(boot);
     mm::start_leak_check();
     if (options.bootchart) bootchart::print();

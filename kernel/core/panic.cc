@@ -7,6 +7,7 @@
 #include <mica/panic.h>
 #include <mica/power.h>
 #include <mica/sched/sched.h>
+#include <mica/trace/trace.h>
 
 namespace mica {
 namespace {
@@ -46,6 +47,7 @@ void print_frame(uintptr_t pc, int& depth) {
     if (!frame) frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
     walk_frames(frame, arch::traits::frame_alignment, arch::traits::call_adjust,
                 [&](uintptr_t ret) { print_frame(ret, depth); });
+    trace::dump("panic");
     power::shutdown(power::exit_status::panic);
 }
 }  // namespace

@@ -1,6 +1,7 @@
 #include <arch/arch.h>
 #include <mica/console.h>
 #include <mica/power.h>
+#include <mica/trace/trace.h>
 
 namespace mica::power {
 namespace {
@@ -15,6 +16,7 @@ void register_exit_method(ExitMethod& method) {
 }
 
 void shutdown(int status) {
+    trace::dump("shutdown");  // the application's end or the kernel's (a panic dumped already)
     // The announcement tools/run cross-checks with QEMU's own exit status, so that no failure
     // of QEMU reads as the guest's success (and the status survives methods that cannot
     // carry it: a reset or PSCI power-off reaches the host as 0). Always on a line of its own.

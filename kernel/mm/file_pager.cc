@@ -1,4 +1,5 @@
 // Demand paging of file mappings (file_pager.h).
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <mica/mm/file_pager.h>
 #include <mica/mm/phys.h>
@@ -108,7 +109,7 @@ int attach_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t firs
     return space->areas.set_pager(start, length, pager, first_index);
 }
 
-bool defer_file_fault(uintptr_t address, Access access) {
+bool defer_file_fault(uintptr_t address, Access access, uintptr_t pc) {
     sched::Thread* self = sched::current();
     if (!self || !self->app) return false;
     Space* space = loaded_space();
@@ -129,6 +130,7 @@ bool defer_file_fault(uintptr_t address, Access access) {
     // Another thread of the process mapped it since the handler looked: just run again.
     if (mapped) return true;
     self->pending_file_fault = (address & ~(page_size - 1)) | pending_set | (access == Access::write ? pending_write : 0);
+    TRACE(mm_fault, address, pc, fault_access_code(access), static_cast<uint64_t>(FaultResult::file_page_deferred));
     sched::interrupt(self);
     return true;
 }

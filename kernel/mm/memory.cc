@@ -1,4 +1,5 @@
 // Brings up physical memory from the boot memory map and exports the C allocation API.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <mica/boot.h>
 #include <mica/export.h>
@@ -101,11 +102,17 @@ void release_boot_memory(uint64_t base, uint64_t size) {
 }
 
 void* alloc_pages(unsigned order) {
-    sched::SpinGuard guard(memory_lock);
-    return page_allocator->alloc(order);
+    void* block;
+    {
+        sched::SpinGuard guard(memory_lock);
+        block = page_allocator->alloc(order);
+    }
+    TRACE(mm_page_alloc, order, block);
+    return block;
 }
 
 void free_pages(void* block, unsigned order) {
+    TRACE(mm_page_free, order, block);
     sched::SpinGuard guard(memory_lock);
     if (page_allocator->free(block, order) != FreeError::none) panic("free_pages: bad block %p (order %u)", block, order);
 }
@@ -148,11 +155,16 @@ size_t report_leaks() {
 extern "C" {
 
 MICA_EXPORT void* malloc(size_t size) {
-    return mica::mm::allocate(size, mica::mm::Heap::min_alignment,
-                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    void* p = mica::mm::allocate(size, mica::mm::Heap::min_alignment,
+                                 reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    TRACE(mm_malloc, size, p);
+    return p;
 }
 
-MICA_EXPORT void free(void* ptr) { mica::mm::release(ptr); }
+MICA_EXPORT void free(void* ptr) {
+    TRACE(mm_free, ptr);
+    mica::mm::release(ptr);
+}
 
 MICA_EXPORT void* calloc(size_t count, size_t size) {
     size_t total;
@@ -160,15 +172,23 @@ MICA_EXPORT void* calloc(size_t count, size_t size) {
     void* p = mica::mm::allocate(total, mica::mm::Heap::min_alignment,
                                  reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
     if (p) memset(p, 0, total);
+    TRACE(mm_malloc, total, p);
     return p;
 }
 
 MICA_EXPORT void* realloc(void* ptr, size_t size) {
-    return mica::mm::reallocate(ptr, size, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    void* p = mica::mm::reallocate(ptr, size, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    if (p != ptr) {  // a move (or a free with size 0): the old block is gone
+        if (ptr && (p || size == 0)) TRACE(mm_free, ptr);
+        if (p) TRACE(mm_malloc, size, p);
+    }
+    return p;
 }
 
 MICA_EXPORT void* aligned_alloc(size_t alignment, size_t size) {
-    return mica::mm::allocate(size, alignment, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    void* p = mica::mm::allocate(size, alignment, reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
+    TRACE(mm_malloc, size, p);
+    return p;
 }
 
 }  // extern "C"

@@ -10,6 +10,7 @@
 // to drop stale translations, which must happen with interrupts on and without vm_lock
 // held. Pages that leave a page table are freed only after every CPU has dropped its
 // translations. Both locks are global, not per space: simple, and processes are few.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
@@ -533,7 +534,7 @@ bool fault_for_lack_of_memory(uintptr_t address, Access access) {
     return unresolved;
 }
 
-bool handle_fault(uintptr_t address, Access access) {
+bool handle_fault(uintptr_t address, Access access, uintptr_t pc) {
     // The space the hardware walked: the CPU's, whoever runs (interrupts are off).
     Space* space = loaded_space();
     if (!in_range(space, address)) return false;
@@ -543,12 +544,20 @@ bool handle_fault(uintptr_t address, Access access) {
     if (!v || v->kind == VmaKind::reserved || !allows(v->prot, access)) return false;
     Translation t = space->table.translate(address);
     // A file page is read in on the way back to the application (file_pager.h), not here.
-    if (!t.mapped) return !pages_from_file(*v, address) && populate_page(space, address, v->prot);
-    // Mapped already with the access allowed: another CPU populated it first (or this
-    // CPU's translation was stale).
-    if (allows(t.attributes.prot, access)) return true;
-    if (access == Access::write && t.attributes.prot != 0) return break_share(space, address, *v, t);
-    return false;
+    bool done = false;
+    FaultResult result = FaultResult::mapped;
+    if (!t.mapped) {
+        done = !pages_from_file(*v, address) && populate_page(space, address, v->prot);
+    } else if (allows(t.attributes.prot, access)) {
+        // Mapped already with the access allowed: another CPU populated it first (or this
+        // CPU's translation was stale).
+        done = true;
+    } else if (access == Access::write && t.attributes.prot != 0) {
+        done = break_share(space, address, *v, t);
+        result = FaultResult::copy_on_write;
+    }
+    if (done) TRACE(mm_fault, address, pc, fault_access_code(access), static_cast<uint64_t>(result));
+    return done;
 }
 
 const char* describe_fault(uintptr_t address, Access access) {

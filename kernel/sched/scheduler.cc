@@ -12,6 +12,7 @@
 #include <mica/panic.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/stacks.h>
+#include <mica/trace/trace.h>
 
 namespace mica::sched {
 namespace {
@@ -148,6 +149,7 @@ Thread* steal(Cpu& thief) {
         t = nullptr;
     }
     victim->lock.unlock();
+    if (t) TRACE(sched_migrate, trace::thread_id(t), index_of(*victim), index_of(thief));
     return t;
 }
 
@@ -163,6 +165,7 @@ void finish_switch() {
     bool reap = prev && prev->state == Thread::State::dead && prev->detached;
     int migrate = prev ? prev->migrate_to : -1;
     if (migrate >= 0) {
+        TRACE(sched_migrate, trace::thread_id(prev), prev->cpu, migrate);
         prev->migrate_to = -1;
         prev->cpu = static_cast<unsigned>(migrate);
     }
@@ -171,6 +174,17 @@ void finish_switch() {
     if (reap) free_thread(prev);
     // A thread moving to another CPU (set_affinity) is queued there once it is off this one.
     if (migrate >= 0) wake_thread(prev);
+}
+
+// sched.switch (prev_state: 0 preempted, 1 blocked, 2 sleeping, 3 exited), and idle.
+inline void trace_switch(Cpu& c, Thread* prev, Thread* next) {
+    uint64_t state = prev->state == Thread::State::blocked    ? 1
+                     : prev->state == Thread::State::sleeping ? 2
+                     : prev->state == Thread::State::dead     ? 3
+                                                              : 0;
+    if (prev == c.idle) TRACE(sched_idle_exit);
+    TRACE(sched_switch, trace::thread_id(prev), state, trace::thread_id(next));
+    if (next == c.idle) TRACE(sched_idle_enter);
 }
 
 void schedule(Cpu& c) {
@@ -197,6 +211,7 @@ void schedule(Cpu& c) {
     __atomic_store_n(&next->slice_start, now, __ATOMIC_RELAXED);
     ++next->switches;
     ++c.switches;
+    trace_switch(c, prev, next);
     c.current = next;
     c.prev = prev;
     while (__atomic_load_n(&next->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -274,6 +289,7 @@ void timer_handler(unsigned, void*) {
             // A sleeper, or a waiter whose timeout expired: it unlinks itself from its wait
             // queue when it runs (WaitQueue::wait).
             if (t->state == Thread::State::sleeping || t->state == Thread::State::blocked) {
+                TRACE(sched_wake, trace::thread_id(t), index_of(c));
                 t->state = Thread::State::ready;
                 c.run_queue.enqueue(*t);
                 if (CONFIG_PREEMPT && t->priority > c.current->priority) c.need_resched = true;
@@ -447,6 +463,8 @@ void init() {
     __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);  // idle threads are not counted
     irq::set_exit_hook(interrupt_exit);
     cpu_online(cpus[arch::cpu_index()], &boot_thread, idle);
+    trace::thread_named(&boot_thread);
+    trace::thread_named(idle);
     ready = true;
     arch::interrupts_enable();
 }
@@ -464,6 +482,7 @@ void secondary_cpu_main(unsigned index, uintptr_t exception_stack_top) {
     mm::vm::cpu_starts();            // the initial space, as on the boot CPU
     mm::vm::cpu_enters_idle(index);  // before it is online: no shootdown can miss it
     cpu_online(cpus[index], self, self);
+    trace::thread_named(self);
     idle_loop();
 }
 
@@ -495,6 +514,7 @@ bool pin(Thread* t, unsigned cpu) {
 }
 
 void start(Thread* t) {
+    trace::thread_named(t);
     IrqGuard irqs;
     if (t->pinned_cpu >= 0) {
         Cpu& target = cpus[t->pinned_cpu];
@@ -539,6 +559,7 @@ void exit() {
     arch::interrupts_disable();
     Thread* self = current();
     if (self == &boot_thread) panic("sched: the boot thread cannot exit");
+    trace::thread_ended(self);
     {
         WaitQueue::Guard guard(*self->join_waiters);
         self->state = Thread::State::dead;
@@ -554,6 +575,8 @@ Thread* current() {
     IrqGuard irqs;  // no migration between reading the CPU index and its current thread
     return this_cpu().current;
 }
+
+Thread* current_irqs_off() { return this_cpu().current; }
 
 unsigned current_cpu() {
     IrqGuard irqs;
@@ -688,6 +711,7 @@ namespace {
 void wake_locked(Cpu& c, Thread* t) {
     if (t->timer_link.linked()) c.sleepers.remove(*t);
     if (t->state == Thread::State::blocked || t->state == Thread::State::sleeping) {
+        TRACE(sched_wake, trace::thread_id(t), index_of(c));
         t->state = Thread::State::ready;
         c.run_queue.enqueue(*t);
         notice_queued(c, *t);

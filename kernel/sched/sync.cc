@@ -1,5 +1,6 @@
 // Each primitive's state is guarded by its wait queue's lock: the condition check and the
 // wait happen under one Guard, so a wake-up cannot fall between them.
+#include <mica/trace/trace.h>
 #include <mica/sched/sync.h>
 
 namespace mica::sched {
@@ -104,7 +105,8 @@ void RwLock::unlock() {
     queue_.wake_all();
 }
 
-int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, FutexLoad load) {
+namespace {
+int wait_on_futex(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, FutexLoad load) {
     WaitQueue& q = bucket_of(address);
     WaitQueue::Guard guard(q);
     uint32_t value;
@@ -121,12 +123,24 @@ int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, 
     if (!woken && self->interruptible && interrupted()) return -e_intr;
     return woken ? 0 : -e_timedout;
 }
+}  // namespace
+
+int futex_wait(const uint32_t* address, uint32_t expected, uint64_t timeout_ns, FutexLoad load) {
+    int r = wait_on_futex(address, expected, timeout_ns, load);
+    TRACE(futex_wait, address, r);
+    return r;
+}
 
 int futex_wake(const uint32_t* address, int count) {
-    WaitQueue& q = bucket_of(address);
-    WaitQueue::Guard guard(q);
-    return static_cast<int>(q.wake_if([&](const Thread& t) { return t.futex_address == address; },
-                                      count < 0 ? 0 : static_cast<size_t>(count)));
+    int woken;
+    {
+        WaitQueue& q = bucket_of(address);
+        WaitQueue::Guard guard(q);
+        woken = static_cast<int>(q.wake_if([&](const Thread& t) { return t.futex_address == address; },
+                                           count < 0 ? 0 : static_cast<size_t>(count)));
+    }
+    TRACE(futex_wake, address, woken);
+    return woken;
 }
 
 }  // namespace mica::sched

@@ -3,6 +3,7 @@
 #include <mica/linux/process.h>
 #include <mica/linux/syscall.h>
 #include <mica/sched/sched.h>
+#include <mica/trace/trace.h>
 #include <mica/fs/abi.h>
 #include "syscall_numbers.h"
 
@@ -61,6 +62,7 @@ const char* syscall_name(uint64_t number) { return number < MICA_SYSCALL_COUNT ?
 void set_trace(bool on) { tracing = on; }
 
 int64_t dispatch(uint64_t number, const uint64_t* args) {
+    TRACE(syscall_entry, number, args[0], args[1], args[2], args[3], args[4], args[5]);
     SyscallHandler h = number < MICA_SYSCALL_COUNT ? table.handler[number] : nullptr;
     // The CPU time the call takes is the thread's system time (getrusage, times); calls that
     // do not return (exit, a successful execve) are not counted.
@@ -72,6 +74,7 @@ int64_t dispatch(uint64_t number, const uint64_t* args) {
             thread->system_cycles += sched::current_cpu_cycles() - start;
         }
     }
+    TRACE(syscall_exit, number, result);
     if (tracing) {
         const char* name = syscall_name(number);
         kprintf("strace: %s(%#llx, %#llx, %#llx, %#llx) = %lld\n", name ? name : "?",

@@ -3,6 +3,7 @@
 // with argv/envp/auxv, and a first thread that enters it. Static and static-PIE
 // executables start at their entry; a dynamically linked one starts in the interpreter its
 // PT_INTERP names (mode 2 of loader/Kconfig), loaded beside it, which maps the libraries.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/boot.h>
@@ -325,6 +326,9 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     ProgramLoad load{static_cast<uintptr_t>(bias), static_cast<uintptr_t>(interpreter_bias)};
     set_process_load(load);
     if (loaded) *loaded = load;
+    // The first program has no process yet (its thread is made next): it becomes process 1.
+    if (int pid = current_pid()) TRACE(app_exec, pid, path, bias, interpreter_bias);
+    else TRACE(app_start, first_process_id, path, bias, interpreter_bias);
     entry = dynamic ? interpreter.plan.entry + interpreter_bias : plan.entry + bias;
     stack_pointer = static_cast<uintptr_t>(sp);
     return 0;

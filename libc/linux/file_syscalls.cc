@@ -1,5 +1,6 @@
 // The file system calls (files.def) on the file state and helpers of files.cc
 // (files_impl.h): descriptors, transfers, paths and directories, pipes, poll, ioctl.
+#include <mica/trace/trace.h>
 #include <mica/clock.h>
 #include <mica/format.h>
 #include <mica/linux/files.h>
@@ -30,19 +31,25 @@ int64_t buffer_count(OpenFile* file, bool write, uint64_t buffer, uint64_t count
 }
 uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~state().umask; }
 
+int64_t open_path(int dirfd, const char* path, int flags, uint64_t mode) {
+    Guard guard(vfs_lock);
+    Vnode* at;
+    if (int r = start_dir(dirfd, path, &at); r < 0) return r;
+    OpenFile* file;
+    if (int r = the_vfs->open(at, path, flags, masked_mode(mode), &file); r < 0) return r;
+    int fd = descriptors().install(file, (flags & fs::o_cloexec) != 0);
+    file->unref();
+    return fd;
+}
+
 int64_t do_openat(int dirfd, uint64_t app_path, int flags, uint64_t mode) {
     constexpr int o_tmpfile = 020000000;
     if (flags & o_tmpfile) return -errno_opnotsupp;
     AppPath path(app_path);
     if (path.error()) return path.error();
-    Guard guard(vfs_lock);
-    Vnode* at;
-    if (int r = start_dir(dirfd, path.get(), &at); r < 0) return r;
-    OpenFile* file;
-    if (int r = the_vfs->open(at, path.get(), flags, masked_mode(mode), &file); r < 0) return r;
-    int fd = descriptors().install(file, (flags & fs::o_cloexec) != 0);
-    file->unref();
-    return fd;
+    int64_t r = open_path(dirfd, path.get(), flags, mode);
+    TRACE(vfs_open, path.get(), static_cast<unsigned>(flags), r);
+    return r;
 }
 
 int64_t do_stat(int dirfd, uint64_t app_path, uint64_t app_stat, int flags) {
@@ -292,7 +299,9 @@ int64_t sys_read(const uint64_t* args) {
     int64_t count = buffer_count(file.get(), false, args[1], args[2]);
     if (count < 0) return count;
     fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
-    return file_read(file.get(), data, -1, false);
+    int64_t r = file_read(file.get(), data, -1, false);
+    TRACE(vfs_read, args[0], args[2], r);
+    return r;
 }
 
 int64_t sys_write(const uint64_t* args) {
@@ -302,6 +311,7 @@ int64_t sys_write(const uint64_t* args) {
     if (count < 0) return count;
     fs::IoVector data(reinterpret_cast<void*>(args[1]), static_cast<size_t>(count), true);
     int64_t r = file_write(file.get(), data, -1, false);
+    TRACE(vfs_write, args[0], args[2], r);
     return abi::write_raises_sigpipe(file->vnode()) ? abi::sigpipe_on_epipe(r) : r;
 }
 
@@ -356,6 +366,7 @@ int64_t sys_openat(const uint64_t* args) {
 }
 
 int64_t sys_close(const uint64_t* args) {
+    TRACE(vfs_close, args[0]);
     Guard guard(vfs_lock);
     return descriptors().close(fd_arg(args[0]));
 }

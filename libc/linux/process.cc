@@ -1,6 +1,7 @@
 // Process and thread system calls (process.def): the application's lifetime, its threads
 // (clone for threads only: there is one address space, so no fork), futexes and the
 // little of signals a single process needs.
+#include <mica/trace/trace.h>
 #include <arch/arch.h>
 #include <arch/traits.h>
 #include <mica/clock.h>
@@ -397,6 +398,7 @@ int64_t sys_prctl(const uint64_t* args) {
         if (n == -e_fault) return -e_fault;
         memcpy(app->name, name, sizeof name);
         app->name[15] = 0;
+        trace::thread_named(sched::current());
         return 0;
     }
     case pr_get_name:

@@ -1,6 +1,7 @@
 // Processes side by side (processes.h): the process table, fork with a copy-on-write address
 // space, the end of threads and processes, zombies and the parent's wake-up. The system calls
 // are in fork.cc (fork, wait, groups, execve) and process.cc (threads).
+#include <mica/trace/trace.h>
 #include "processes.h"
 #include "signal_internal.h"
 #include "files_internal.h"
@@ -22,7 +23,7 @@ sched::Spinlock process_lock;
 Process* all_processes = nullptr;
 
 namespace {
-constexpr int first_pid = 1;
+constexpr int first_pid = first_process_id;
 int next_id = first_pid;  // atomic
 
 char* copy_string(const char* text) {
@@ -321,6 +322,7 @@ void end_current_thread(int exit_code) {
     }
     if (last && p->pid == first_pid) exit_process(status);  // the machine's end
     self->app_state = nullptr;  // no FPU save for a thread that is going away
+    trace::thread_ended(self);  // while it still has its tid
     free(app->state);
     free(app->start);
     free(app);
@@ -331,6 +333,10 @@ void end_current_thread(int exit_code) {
 
 void exit_process(int wait_status) {
     Process* p = current_process();
+    if (TRACE_ENABLED(app_exit)) {
+        bool exited = (wait_status & 0x7f) == 0;
+        TRACE(app_exit, p ? p->pid : first_pid, exited ? (wait_status >> 8) & 0xff : 128 + (wait_status & 0x7f));
+    }
     if (!p || p->pid == first_pid) {
         // The first process's end is the machine's.
         report_memory("exit", first_pid);

@@ -332,6 +332,18 @@ function(mica_add_boot_tests prefix dir)
     --expect "--bootchart +print boot phases" --expect "--verbose")
   mica_add_boot_test(${prefix}cmdline.unterminated-quote ${dir} ${m} ${usage_status} "--verbose 'oops"
     --expect "unterminated quote")
+  if(CONFIG_TRACING)
+    # Tracing's options (docs/tracing.md); the traced application runs are tests/apps/trace_test.py.
+    mica_add_boot_test(${prefix}trace.list ${dir} ${m} 0 "--trace-list"
+      --expect "sched.switch +prev_thread:u64 prev_state:u64 next_thread:u64"
+      --expect "syscall.exit +number:u64 result:result" --reject "booted in")
+    mica_add_boot_test(${prefix}trace.bad-pattern ${dir} ${m} ${usage_status} "--trace=sched.*,nosuch*"
+      --expect "option '--trace': pattern 'nosuch\\*' matches no tracepoint" --reject "booted in")
+    mica_add_boot_test(${prefix}trace.bad-buffer ${dir} ${m} ${usage_status} "--trace=* --trace-buffer=3"
+      --expect "option '--trace-buffer': expected a power of two from 4 to 4096" --reject "booted in")
+    mica_add_boot_test(${prefix}trace.bad-profile ${dir} ${m} ${usage_status} "--profile=0"
+      --expect "option '--profile': expected a sampling rate from 1 to 10000" --reject "booted in")
+  endif()
   mica_add_boot_test(${prefix}bootchart ${dir} ${m} 0 "--bootchart"
     --expect "bootchart: phases from the first kernel instruction"
     --expect "memory +at +[0-9]+\\.[0-9]+ ms")

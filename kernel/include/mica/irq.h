@@ -94,7 +94,15 @@ const Controller* controller();
 bool attach(unsigned irq, Handler handler, void* context);
 // Called by the architecture's interrupt entry, with interrupts disabled. After the
 // handler and the end of interrupt, the exit hook runs (the scheduler preempts there).
-void dispatch(unsigned hint = spurious);
+// `pc` and `frame` are what the interrupt stopped (its instruction and frame pointer), for
+// the sampling profiler (interrupted()).
+void dispatch(unsigned hint = spurious, uintptr_t pc = 0, uintptr_t frame = 0);
+struct Interrupted {
+    uintptr_t pc;
+    uintptr_t frame;
+};
+// The instruction and frame pointer the interrupt this CPU is handling stopped.
+Interrupted interrupted();
 void set_exit_hook(void (*hook)());
 
 // Inter-processor interrupts, addressed by CPU index (the SMP code records each CPU's

@@ -56,7 +56,7 @@ int attach_pager(uintptr_t start, size_t length, FilePager* pager, uint64_t firs
 // thread, which is marked interrupted so that it goes back to the application through
 // complete_file_fault (or the page was mapped meanwhile by another thread: the access just
 // runs again).
-bool defer_file_fault(uintptr_t address, Access access);
+bool defer_file_fault(uintptr_t address, Access access, uintptr_t pc = 0);
 
 // At the delivery point on the way back to the application (interrupts off; the thread may
 // sleep while the disk reads): the deferred fault's pages read and mapped. 0 when none

@@ -145,7 +145,13 @@ void set_reclaimer(size_t (*reclaim)(size_t pages));
 enum class Access : uint8_t { read, write, execute };
 // Page-fault entry from the architecture's trap handler (interrupts off; never sleeps).
 // True when the fault was demand paging and the access can be retried.
-bool handle_fault(uintptr_t address, Access access);
+// `pc` is the faulting instruction (for the mm.fault tracepoint).
+bool handle_fault(uintptr_t address, Access access, uintptr_t pc = 0);
+// The mm.fault tracepoint's access and result codes (docs/tracing.md).
+enum class FaultResult : uint8_t { mapped = 0, copy_on_write = 1, file_page_deferred = 2, signal = 3 };
+inline constexpr uint64_t fault_access_code(Access access) {
+    return access == Access::write ? 1 : access == Access::execute ? 2 : 0;
+}
 // Whether a fault that handle_fault could not resolve was an allowed access that found no
 // free page (the application has used up memory), rather than a bad access.
 bool fault_for_lack_of_memory(uintptr_t address, Access access);

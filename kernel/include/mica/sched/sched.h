@@ -98,6 +98,8 @@ void detach(Thread* t);
 [[noreturn]] void exit();
 
 Thread* current();
+// The same for callers that already run with interrupts off (the tracer): no guard needed.
+Thread* current_irqs_off();
 void yield();
 void sleep_ns(uint64_t ns);
 // Calls f(thread, context) for every thread that exists, idle threads included, in creation

@@ -43,6 +43,9 @@ int load_program(const char* path, const char* const* argv, const char* const* e
                  uintptr_t& stack_pointer, char* error, size_t error_size, bool& committed,
                  ProgramLoad* loaded = nullptr);
 
+// The first process's id (the application started at boot).
+inline constexpr int first_process_id = 1;
+
 // Exit statuses when the application cannot start, as a shell's: not found, cannot run.
 inline constexpr int exit_not_found = 127, exit_not_executable = 126;
 
