@@ -16,6 +16,7 @@
 import argparse
 import collections
 import os
+import json
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,30 @@ def app_lines(output):
     return [line for line in output.splitlines() if line.startswith("trace_calls:")]
 
 
+def check_trace_tool(a, trace_path, tmp):
+    """tools/trace on the recorded trace: its system-call counts agree with the program's,
+    and its Perfetto export is JSON with the program's threads."""
+    tool = os.path.join(os.path.dirname(os.path.abspath(a.run)), "trace")
+    p = subprocess.run([sys.executable, tool, "syscalls", "--json", trace_path, "-O", a.build_dir],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    check(p.returncode == 0, f"tools/trace syscalls: status {p.returncode}: {p.stderr.strip()}")
+    if p.returncode == 0:
+        rows = {r["name"]: r for r in json.loads(p.stdout)}
+        getpid = rows.get("getpid", {}).get("calls")
+        check(getpid == MAIN_GETPIDS + WORKER_GETPIDS,
+              f"tools/trace syscalls: getpid {getpid}, expected {MAIN_GETPIDS + WORKER_GETPIDS}")
+    out = os.path.join(tmp, "trace.json")
+    p = subprocess.run([sys.executable, tool, "perfetto", trace_path, "-O", a.build_dir, "-o", out],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    check(p.returncode == 0, f"tools/trace perfetto: status {p.returncode}: {p.stderr.strip()}")
+    if p.returncode == 0:
+        with open(out) as f:
+            doc = json.load(f)
+        events = doc["traceEvents"] if isinstance(doc, dict) else doc
+        names = {e.get("args", {}).get("name") for e in events if e.get("ph") == "M"}
+        check("trace-worker" in names, f"tools/trace perfetto: no track named trace-worker in {sorted(n for n in names if n)[:20]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
@@ -74,6 +99,7 @@ def main():
             return finish()
         with open(out_file, "rb") as f:
             trace = trace_file.parse(f.read())
+        check_trace_tool(a, out_file, tmp)
 
     records = trace["records"]
     check(trace["arch"] == a.arch, f"trace arch {trace['arch']}")
