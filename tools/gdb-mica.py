@@ -14,7 +14,7 @@
 #                            the application's symbols (and its interpreter's) at their
 #                            load addresses; tools/gdb --app sets HOST_ELF, and they are
 #                            loaded again whenever the guest stops after an exec
-#   mica trace               the trace rings (only kernels with tracing)
+#   mica trace [FILE]        the trace rings as a trace file for tools/trace
 #
 # What it reads (kernel side, keep in step): sched::(anon)::all_threads (every Thread, by
 # Thread::all_link) and cpus[] (Cpu: current, idle, run_queue, sleepers) in
@@ -610,23 +610,161 @@ def on_stop(event):
             pass  # stopped before the kernel's structures exist, or mid-update
 
 
+# The trace file of docs/tracing.md, from the rings of a stopped guest: the same bytes the
+# kernel's dump writes at exit (kernel/trace/format.cc), so tools/trace reads either.
+TRACE_MAGIC = b"MICATRC1"
+TRACE_VERSION = 1
+TRACE_CPU_TAG, TRACE_END_TAG = 0x00555043, 0x00444E45
+TRACE_FLAG_BACKTRACES, TRACE_FLAG_PROFILE = 1, 2
+TRACE_STRING_FIELD = 4
+TRACE_MAX_STRING, TRACE_MAX_BACKTRACE = 255, 16
+TRACE_HEADER_SIZE = 16
+
+
+def read_bytes(address, size):
+    return bytes(gdb.selected_inferior().read_memory(address, size)) if size else b""
+
+
+def trace_descriptors():
+    table = lookup("mica::trace::descriptors")
+    count = table.type.range()[1] + 1
+    points = []
+    for i in range(count):
+        d = table[i]
+        fields = [(int(d["fields"][f]["type"]), c_string(d["fields"][f]["name"])) for f in range(int(d["field_count"]))]
+        points.append((c_string(d["name"]), fields))
+    return points
+
+
+def ring_snapshot(ring):
+    """The records of one ring, oldest first: [tail, head) of its buffer (stopped guest:
+    nothing moves; a record being written is not published in head yet)."""
+    data, capacity = int(ring["data_"]), int(ring["capacity_"])
+    head, tail, lost = int(ring["head_"]), int(ring["tail_"]), int(ring["lost_"])
+    if not data or not capacity or head < tail or head - tail > capacity:
+        return b"", lost
+    start, size = tail % capacity, head - tail
+    first = min(size, capacity - start)
+    return read_bytes(data + start, first) + read_bytes(data, size - first), lost
+
+
+def pad8(n):
+    return (n + 7) & ~7
+
+
+def ring_records(raw, points, backtraces, sample_id):
+    """(header fields, words, backtrace, strings) of each whole record, as
+    format.cc's next_ring_record checks them; the first record that does not add up ends it."""
+    offset = 0
+    while offset + TRACE_HEADER_SIZE <= len(raw):
+        ts = int.from_bytes(raw[offset:offset + 8], "little")
+        pid = int.from_bytes(raw[offset + 8:offset + 10], "little")
+        size = int.from_bytes(raw[offset + 10:offset + 12], "little")
+        thread = int.from_bytes(raw[offset + 12:offset + 16], "little")
+        if pid >= len(points) or size < TRACE_HEADER_SIZE or size % 8 or offset + size > len(raw):
+            return
+        fields = points[pid][1]
+        words = [int.from_bytes(raw[offset + 16 + 8 * i:offset + 24 + 8 * i], "little") for i in range(len(fields))]
+        need = TRACE_HEADER_SIZE + 8 * len(fields)
+        backtrace = None
+        if backtraces or pid == sample_id:
+            if need + 8 > size:
+                return
+            depth = int.from_bytes(raw[offset + need:offset + need + 8], "little")
+            if depth > TRACE_MAX_BACKTRACE or need + 8 * (1 + depth) > size:
+                return
+            backtrace = [int.from_bytes(raw[offset + need + 8 + 8 * i:offset + need + 16 + 8 * i], "little")
+                         for i in range(depth)]
+            need += 8 * (1 + depth)
+        strings = []
+        for (kind, _), word in zip(fields, words):
+            if kind == TRACE_STRING_FIELD:
+                n = min(word, TRACE_MAX_STRING)
+                strings.append(raw[offset + need:offset + need + n])
+                need += pad8(n)
+        if need != size:
+            return
+        yield ts, pid, thread, words, backtrace, strings
+        offset += size
+
+
+def trace_file(points, sections, cpu_count, flags, arch_name, boot_wall_ns, origin, hz):
+    import struct
+    import zlib
+
+    def ns(cycles):
+        c = cycles - origin if cycles > origin else 0
+        return c // hz * 1000000000 + c % hz * 1000000000 // hz if hz else 0
+
+    def string(text):
+        data = text.encode()[:0xFFFF]
+        return struct.pack("<H", len(data)) + data
+
+    out = bytearray(TRACE_MAGIC + struct.pack("<IIQQQ", TRACE_VERSION, cpu_count, 1, 1, boot_wall_ns))
+    out += arch_name.encode()[:15].ljust(16, b"\0") + struct.pack("<QII", 0, flags, 0)
+    out += struct.pack("<I", len(points))
+    for i, (name, fields) in enumerate(points):
+        out += struct.pack("<HBB", i, len(fields), 0) + string(name)
+        for kind, field in fields:
+            out += struct.pack("<B", kind) + string(field)
+    for cpu, records, lost in sections:
+        table, body = bytearray(), bytearray()
+        for ts, pid, thread, words, backtrace, strings in records:
+            size = TRACE_HEADER_SIZE + 8 * len(words) + (8 * (1 + len(backtrace)) if backtrace is not None else 0)
+            body += struct.pack("<QHHI", ns(ts), pid, size, thread)
+            pieces = iter(strings)
+            for (kind, _), word in zip(points[pid][1], words):
+                if kind == TRACE_STRING_FIELD:
+                    body += struct.pack("<Q", len(table))
+                    table += next(pieces) + b"\0"
+                else:
+                    body += struct.pack("<Q", word)
+            if backtrace is not None:
+                body += struct.pack("<Q", len(backtrace)) + b"".join(struct.pack("<Q", a) for a in backtrace)
+        out += struct.pack("<IIQQ", TRACE_CPU_TAG, cpu, lost, len(table)) + table
+        out += struct.pack("<Q", len(body)) + body
+    out += struct.pack("<II", TRACE_END_TAG, zlib.crc32(bytes(out)))
+    return bytes(out)
+
+
 class MicaTrace(gdb.Command):
-    """The trace rings of a stopped guest (issue 15's tracing). Kernels built without the
-tracing facility have no rings: the command says so."""
+    """mica trace [FILE]: the trace rings of the stopped guest written as a trace file
+(docs/tracing.md; default mica.trace) for tools/trace, as the kernel would write them at
+exit. The guest keeps running afterwards with its rings as they were."""
 
     def __init__(self):
         super().__init__("mica trace", gdb.COMMAND_USER)
 
     def invoke(self, argument, from_tty):
-        # The tracing facility is being built on its own branch (docs/tracing.md once it
-        # lands); until this kernel has its rings there is nothing to decode here.
-        for name in ("mica::trace::rings", "mica::trace::(anonymous namespace)::rings"):
-            try:
-                gdb.parse_and_eval(f"'{name}'")
-            except gdb.error:
-                continue
-            raise MicaError("mica trace: this kernel has trace rings but this mica.py cannot decode them yet")
-        gdb.write("mica trace: tracing not in this kernel (no trace rings); see docs/debugging.md\n")
+        path = argument.strip() or "mica.trace"
+        try:
+            ring_count = int(lookup("mica::trace::internal::ring_count"))
+        except MicaError:
+            gdb.write("mica trace: tracing not in this kernel (CONFIG_TRACING=n: no trace rings)\n")
+            return
+        if ring_count == 0:
+            gdb.write("mica trace: no rings yet (nothing enabled with --trace, or the kernel is still booting)\n")
+            return
+        points = trace_descriptors()
+        sample_id = next((i for i, (name, _) in enumerate(points) if name == "profile.sample"), -1)
+        options = lookup("mica::trace::internal::options")
+        backtraces = bool(options["backtrace"])
+        flags = (TRACE_FLAG_BACKTRACES if backtraces else 0) | (TRACE_FLAG_PROFILE if int(options["profile_hz"]) else 0)
+        origin = int(lookup("mica::bootchart::(anonymous namespace)::origin"))
+        hz = int(lookup("mica::arch::(anonymous namespace)::tsc_hz" if arch() == "x86_64" else "mica::arch::(anonymous namespace)::frequency"))
+        rings = lookup("mica::trace::internal::rings")
+        sections, total, lost_total = [], 0, 0
+        for cpu in range(ring_count):
+            raw, lost = ring_snapshot(rings[cpu]["ring"])
+            records = list(ring_records(raw, points, backtraces, sample_id))
+            sections.append((cpu, records, lost))
+            total += len(records)
+            lost_total += lost
+        data = trace_file(points, sections, ring_count, flags, arch(), 0, origin, hz)
+        with open(path, "wb") as f:
+            f.write(data)
+        gdb.write(f"mica trace: {total} records from {ring_count} CPUs ({lost_total} overwritten) "
+                  f"written to {path}: tools/trace list {path}\n")
 
 
 def before_resume():

@@ -47,7 +47,7 @@ mica runqueues
 echo ==vmas==\\n
 mica vmas
 echo ==trace==\\n
-mica trace
+mica trace TRACE_FILE
 echo ==bad==\\n
 mica thread {NO_SUCH_THREAD}
 """
@@ -78,9 +78,11 @@ class GdbSession(unittest.TestCase):
         subprocess.run([compiler, "-static-pie", "-g", "-O1", "-fno-omit-frame-pointer", "-pthread",
                         "-o", program, PROGRAM], check=True)
         script = os.path.join(work, "session.gdb")
+        trace = os.path.join(work, "rings.trace")
         with open(script, "w") as f:
-            f.write(SCRIPT)
-        cmd = [sys.executable, TOOLS_GDB, "-O", build, "--app", program, "--smp", "2",
+            f.write(SCRIPT.replace("TRACE_FILE", trace))
+        self.trace_file = trace
+        cmd = [sys.executable, TOOLS_GDB, "-O", build, "--app", program, "--smp", "2", "-k", "--trace=sched.*,syscall.*",
                "--attach-when", "gdb-test: ready", "--batch", script, "--timeout", str(SESSION_TIMEOUT)]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=BACKSTOP, stdin=subprocess.DEVNULL)
         output = r.stdout + r.stderr
@@ -138,7 +140,14 @@ class GdbSession(unittest.TestCase):
         self.assertRegex(vmas, rf"{bias:#018x}-0x[0-9a-f]+ r[w-][x-]p .* image")  # the program's first segment
         self.assertRegex(vmas, r"r-xp .* image")
         self.assertRegex(vmas, r"rw-p .* stack")
-        self.assertRegex(section(out, "trace"), r"mica trace: ")
+        # The rings of the stopped guest as a trace file, which tools/trace reads: the
+        # program's system calls and the scheduler's switches are in it.
+        self.assertRegex(section(out, "trace"), r"mica trace: \d+ records from 2 CPUs")
+        r = subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "tools", "trace"), "summary", self.trace_file,
+                            "-O", BUILD_DIRS[arch]], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for point in ("sched.switch", "syscall.entry", "sched.thread_name"):
+            self.assertRegex(r.stdout, rf"\n{re.escape(point)}\s+[1-9]", f"tools/trace summary:\n{r.stdout}")
 
     def test_x86_64(self):
         self.check("x86_64")
