@@ -2,21 +2,16 @@
 # <package>:<arch> (=<version> when given), extracted with dpkg-deb -x (nothing is installed)
 # at configure time through tools/apt-private, the project's private apt configuration (the
 # machine's apt setup, dpkg's architectures included, is left alone). The tree lives in the
-# cache outside git ($MICA_CACHE, else $XDG_CACHE_HOME/mica, else ~/.cache/mica, as
-# cmake/lwip.cmake) under debs/<package>_<arch>[_<version>], is reused by every build
-# directory, and is fetched once (a stamp says the extraction finished; a file lock serialises
-# build directories configuring at the same time). Sets <out_var> to the tree, or to "" with
+# cache outside git (cmake/debian-source.cmake's mica_cache_dir) under
+# debs/<package>_<arch>[_<version>], is reused by every build directory, and is fetched once
+# (a stamp says the extraction finished; a file lock serialises build directories configuring
+# at the same time). Sets <out_var> to the tree, or to "" with
 # <out_var>_ERROR saying why when the package cannot be fetched (no mirror, no such version).
+include(${CMAKE_CURRENT_LIST_DIR}/debian-source.cmake)  # mica_cache_dir
+
 function(mica_debian_package out_var package arch)
   set(version "${ARGV3}")
-  if(NOT "$ENV{MICA_CACHE}" STREQUAL "")
-    set(cache "$ENV{MICA_CACHE}")
-  elseif(NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
-    set(cache "$ENV{XDG_CACHE_HOME}/mica")
-  else()
-    set(cache "$ENV{HOME}/.cache/mica")
-  endif()
-  get_filename_component(cache "${cache}" ABSOLUTE)
+  mica_cache_dir(cache)
   set(spec ${package}:${arch})
   set(name ${package}_${arch})
   if(version)

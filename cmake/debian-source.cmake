@@ -12,7 +12,10 @@
 #   mica_debian_source(<label> <package> <version> <dsc-sha256> <file that must exist> <out-var>)
 #
 # Sets <out-var> to the unpacked tree (<cache>/<package>-<version without epoch>/src).
-function(mica_debian_source label package version sha256 check_file out_var)
+
+# mica_cache_dir(<out-var>): the cache outside git every fetch shares ($MICA_CACHE, else
+# $XDG_CACHE_HOME/mica, else ~/.cache/mica: tools/apt-private's default too), absolute.
+function(mica_cache_dir out_var)
   if(NOT "$ENV{MICA_CACHE}" STREQUAL "")
     set(cache "$ENV{MICA_CACHE}")
   elseif(NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
@@ -21,6 +24,11 @@ function(mica_debian_source label package version sha256 check_file out_var)
     set(cache "$ENV{HOME}/.cache/mica")
   endif()
   get_filename_component(cache "${cache}" ABSOLUTE)
+  set(${out_var} ${cache} PARENT_SCOPE)
+endfunction()
+
+function(mica_debian_source label package version sha256 check_file out_var)
+  mica_cache_dir(cache)
   string(REGEX REPLACE "^[0-9]+:" "" upstream ${version})  # the epoch stays out of the name
   set(dir ${cache}/${package}-${upstream})
   set(stamp ${dir}/unpacked.stamp)
