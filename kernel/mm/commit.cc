@@ -8,13 +8,21 @@
 namespace mica::mm::vm {
 
 namespace {
-constexpr size_t min_reserve_pages = 64;  // 256 KiB
-constexpr size_t reserve_fraction = 64;   // of all RAM
+// The reserve is a 64th of RAM, at least 256 KiB: room for what the kernel allocates for an
+// application between two of its commits (a fork's page tables, stacks and heap objects, a
+// lazy stack's growth, page-cache fills). A tiny machine (a few MiB) cannot give 256 KiB of
+// its 2 MiB away: there it is a 16th of RAM, at least 128 KiB (a fork takes ~100 KiB).
+constexpr size_t min_reserve_pages = 64;       // 256 KiB
+constexpr size_t tiny_min_reserve_pages = 32;  // 128 KiB
+constexpr size_t reserve_fraction = 64, tiny_reserve_fraction = 16;  // of all RAM
 }  // namespace
 
 size_t kernel_reserve_pages() {
-    size_t fraction = pages().total_pages() / reserve_fraction;
-    return fraction > min_reserve_pages ? fraction : min_reserve_pages;
+    size_t total = pages().total_pages(), fraction = total / reserve_fraction;
+    if (fraction >= min_reserve_pages) return fraction;
+    size_t tiny = total / tiny_reserve_fraction;
+    if (tiny < tiny_min_reserve_pages) return tiny_min_reserve_pages;
+    return tiny < min_reserve_pages ? tiny : min_reserve_pages;
 }
 
 namespace {

@@ -320,7 +320,12 @@ int load_program(const char* path, const char* const* argv, const char* const* e
         if (r == 0) r = mm::vm::copy_to_app(reinterpret_cast<void*>(buffer_address), buffer, size);
         free(buffer);
     }
-    if (r) return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
+    if (r == -loader::errno_2big) {
+        return fail(error, n, r, "arguments and environment do not fit in %zu bytes", initial_stack_limit);
+    }
+    // The stack area is the new program's own: a copy into it fails only when its pages
+    // cannot be populated.
+    if (r) return fail(error, n, -12, "no memory for the initial stack's pages");
 
     set_executable_path(path);
     ProgramLoad load{static_cast<uintptr_t>(bias), static_cast<uintptr_t>(interpreter_bias)};

@@ -20,7 +20,8 @@ using abi::AppThread;
 using abi::Process;
 
 namespace {
-constexpr int64_t e_perm = 1, e_srch = 3, e_child = 10, e_nomem = 12, e_fault = 14, e_inval = 22, e_2big = 7;
+constexpr int64_t e_perm = 1, e_srch = 3, e_child = 10, e_nomem = 12, e_fault = 14, e_inval = 22, e_2big = 7,
+                  e_nametoolong = 36;
 constexpr uint32_t wnohang = 1, wuntraced = 2, wexited = 4, wcontinued = 8, wnowait = 0x1000000,
                    wnothread = 0x20000000, wall = 0x40000000, wclone = 0x80000000;
 // wait4 always reports ended children; waitid only with WEXITED (wait4 passes this bit).
@@ -229,53 +230,99 @@ int64_t sys_setsid(const uint64_t*) {
     return self->pid;
 }
 
+namespace {
+
+// execve's arguments and environment, copied into kernel memory before the old image goes
+// away. The buffers start small and double as the lists need (a shell's exec of `wc` takes
+// a few hundred bytes; the limits are what Linux allows one exec at most), so a small machine
+// does not find 288 KiB for every exec.
+class ExecStrings {
+public:
+    static constexpr size_t max_strings = 256 * 1024, max_pointers = 4096;
+    ~ExecStrings() { clear(); }
+    // Frees the copies (before entering the new program: that never returns here).
+    void clear() {
+        free(strings_);
+        free(offsets_);
+        free(pointers_);
+        strings_ = nullptr, offsets_ = nullptr, pointers_ = nullptr;
+    }
+    // Copies the NULL-terminated list at `app_list` (may be NULL: an empty list): 0 or -errno.
+    int64_t add_list(const char* const* app_list) {
+        list_starts_[lists_++] = count_;
+        for (size_t i = 0; app_list; ++i) {
+            const char* item;
+            if (mm::vm::copy_from_app(&item, app_list + i, sizeof item)) return -e_fault;
+            if (!item) break;
+            if (int64_t r = add_string(item); r < 0) return r;
+        }
+        return push_offset(no_string);
+    }
+    // The lists as argv and envp (pointing into this object): 0 or -ENOMEM.
+    int64_t finish(const char**& argv, const char**& envp) {
+        pointers_ = static_cast<const char**>(malloc(count_ * sizeof(char*)));
+        if (!pointers_) return -e_nomem;
+        for (size_t i = 0; i < count_; ++i) pointers_[i] = offsets_[i] == no_string ? nullptr : strings_ + offsets_[i];
+        argv = pointers_ + list_starts_[0];
+        envp = pointers_ + list_starts_[1];
+        return 0;
+    }
+
+private:
+    static constexpr size_t no_string = ~size_t{0}, first_strings = 4096, first_pointers = 64;
+    int64_t add_string(const char* item) {
+        for (;;) {
+            int64_t n = used_ < capacity_ ? mm::vm::copy_string_from_app(strings_ + used_, item, capacity_ - used_)
+                                          : -e_nametoolong;
+            if (n >= 0) {
+                if (int64_t r = push_offset(used_); r < 0) return r;
+                used_ += static_cast<size_t>(n) + 1;
+                return 0;
+            }
+            if (n != -e_nametoolong) return n;
+            if (capacity_ == max_strings) return -e_2big;
+            size_t grown = capacity_ ? capacity_ * 2 : first_strings;
+            auto* bigger = static_cast<char*>(realloc(strings_, grown < max_strings ? grown : max_strings));
+            if (!bigger) return -e_nomem;
+            strings_ = bigger;
+            capacity_ = grown < max_strings ? grown : max_strings;
+        }
+    }
+    int64_t push_offset(size_t offset) {
+        if (count_ + 1 >= max_pointers) return -e_2big;
+        if (count_ == pointer_capacity_) {
+            size_t grown = pointer_capacity_ ? pointer_capacity_ * 2 : first_pointers;
+            auto* bigger = static_cast<size_t*>(realloc(offsets_, grown * sizeof(size_t)));
+            if (!bigger) return -e_nomem;
+            offsets_ = bigger;
+            pointer_capacity_ = grown;
+        }
+        offsets_[count_++] = offset;
+        return 0;
+    }
+    char* strings_ = nullptr;
+    size_t* offsets_ = nullptr;  // into strings_ (they move as it grows); no_string ends a list
+    const char** pointers_ = nullptr;
+    size_t used_ = 0, capacity_ = 0, count_ = 0, pointer_capacity_ = 0;
+    size_t list_starts_[2] = {0, 0};
+    unsigned lists_ = 0;
+};
+
+}  // namespace
+
 int64_t sys_execve(const uint64_t* args) {
     // Everything comes into kernel memory first: the old image is about to go away.
-    constexpr size_t max_strings = 256 * 1024, max_pointers = 4096;
     char path[4096];
     int64_t len = mm::vm::copy_string_from_app(path, reinterpret_cast<const char*>(args[0]), sizeof path);
     if (len < 0) return len;
-    char* strings = static_cast<char*>(malloc(max_strings));
-    auto** pointers = static_cast<const char**>(malloc(max_pointers * sizeof(char*)));
-    if (!strings || !pointers) {
-        free(strings);
-        free(pointers);
-        return -e_nomem;
-    }
-    size_t used = 0, count = 0;
-    const char** argv = pointers;
+    ExecStrings lists;
+    const char** argv = nullptr;
     const char** envp = nullptr;
-    int64_t result = 0;
-    for (int list = 0; list < 2 && result == 0; ++list) {
-        auto* app_list = reinterpret_cast<const char* const*>(args[1 + list]);
-        if (list == 1) envp = pointers + count;
-        for (size_t i = 0; app_list; ++i) {
-            const char* item;
-            if (mm::vm::copy_from_app(&item, app_list + i, sizeof item)) {
-                result = -e_fault;
-                break;
-            }
-            if (!item) break;
-            if (count + 2 >= max_pointers) {
-                result = -e_2big;
-                break;
-            }
-            int64_t n = mm::vm::copy_string_from_app(strings + used, item, max_strings - used);
-            if (n < 0) {
-                result = n == -36 ? -e_2big : n;
-                break;
-            }
-            pointers[count++] = strings + used;
-            used += static_cast<size_t>(n) + 1;
-        }
-        pointers[count++] = nullptr;
-    }
+    int64_t result = lists.add_list(reinterpret_cast<const char* const*>(args[1]));
+    if (result == 0) result = lists.add_list(reinterpret_cast<const char* const*>(args[2]));
+    if (result == 0) result = lists.finish(argv, envp);
     if (result == 0 && !argv[0]) result = -e_inval;  // Linux allows it; libcs' start code does not
-    if (result != 0) {
-        free(strings);
-        free(pointers);
-        return result;
-    }
+    if (result != 0) return result;
     // As Linux: the other threads end before the new program starts (also when it fails to
     // load after this point: the process goes on with this one thread).
     abi::end_other_threads();
@@ -283,8 +330,7 @@ int64_t sys_execve(const uint64_t* args) {
     uintptr_t entry, sp;
     bool committed;
     int r = abi::load_program(path, argv, envp, entry, sp, error, sizeof error, committed);
-    free(strings);
-    free(pointers);
+    lists.clear();
     if (r != 0) {
         // Before the point of no return the process is intact and sees the error (-ENOENT:
         // a shell tries the next PATH entry); after it there is nothing to return to.

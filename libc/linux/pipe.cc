@@ -1,4 +1,5 @@
-// Pipes: a 64 KiB ring (pipe_buffer.h) shared by a read-end and a write-end vnode. Readers
+// Pipes: a ring of up to 64 KiB (pipe_buffer.h: it starts at a page and grows as writers
+// need room) shared by a read-end and a write-end vnode. Readers
 // block until data arrives or every writer is gone (then EOF), writers block while the ring
 // is full and get -EPIPE once no reader is left (and SIGPIPE: file_syscalls.cc). Writes of at most PIPE_BUF
 // bytes are atomic. Each pipe has its own mutex, taken after the VFS lock when at all (an
@@ -33,8 +34,25 @@ struct Pipe {
     PipeBuffer ring;
     bool reader_open = true, writer_open = true;
     int ends = 2;  // vnodes referring to this pipe; the last frees it (under the VFS lock)
-    uint8_t storage[pipe_capacity];
-    Pipe() : ring(storage, pipe_capacity) {}
+    explicit Pipe(uint8_t* storage) : ring(storage, pipe_first_storage) {}
+    ~Pipe() { free(ring.storage()); }
+    // Room for `needed` more bytes in the ring, growing its storage (doubling, up to the
+    // pipe's capacity) when the pipe has room but the ring not; false when the pipe is full
+    // or memory short (then the writer waits for a reader, as for a full pipe). Under mutex.
+    bool make_room(size_t needed) {
+        if (ring.space() >= needed) return true;
+        if (pipe_capacity - ring.size() < needed) return false;
+        size_t grown = ring.capacity();
+        while (grown - ring.size() < needed) grown *= 2;
+        if (grown > pipe_capacity) grown = pipe_capacity;
+        auto* storage = static_cast<uint8_t*>(malloc(grown));
+        if (!storage) return false;
+        uint8_t* old = ring.storage();
+        ring.relocate(storage, grown);
+        free(old);
+        return true;
+    }
+    size_t space() const { return pipe_capacity - ring.size(); }
 };
 
 class PipeEnd final : public fs::Vnode {
@@ -81,8 +99,13 @@ uint64_t next_pipe_ino = 1;  // under the VFS lock (pipe_create's caller holds i
 
 int pipe_create(int flags, fs::OpenFile** read_end, fs::OpenFile** write_end) {
     void* memory = malloc(sizeof(Pipe));
-    if (!memory) return -fs::errno_nfile;  // Linux's pipe(2) says ENFILE when out of pipes
-    Pipe* pipe = new (memory) Pipe();
+    auto* storage = static_cast<uint8_t*>(malloc(pipe_first_storage));
+    if (!memory || !storage) {  // Linux's pipe(2) says ENFILE when out of pipes
+        free(memory);
+        free(storage);
+        return -fs::errno_nfile;
+    }
+    Pipe* pipe = new (memory) Pipe(storage);
     uint64_t ino = next_pipe_ino++;
     auto* reader = fs::make_object<PipeEnd>(pipe, true, ino);
     auto* writer = reader ? fs::make_object<PipeEnd>(pipe, false, ino) : nullptr;
@@ -154,8 +177,11 @@ int64_t PipeEnd::write_stream(fs::IoVector& data, bool nonblock) {
                 error = -errno_pipe;
                 break;
             }
-            size_t needed = atomic ? length : 1;
-            if (p->ring.space() < needed) {
+            // Room in the ring for the whole rest when it can grow to it (and the pipe has
+            // room), else for what must go in one piece.
+            size_t needed = atomic ? length : 1, rest = length - done;
+            size_t want = rest < p->space() ? rest : p->space();
+            if (want < needed || !(p->make_room(want) || p->make_room(needed))) {
                 if (nonblock) {
                     error = -errno_again;
                     break;
@@ -199,7 +225,7 @@ uint32_t PipeEnd::poll_events() {
         if (!p->ring.empty()) mask |= pollin | pollrdnorm;
         if (!p->writer_open) mask |= pollhup;
     } else {
-        if (p->ring.space() >= pipe_buf) mask |= pollout | pollwrnorm;
+        if (p->space() >= pipe_buf) mask |= pollout | pollwrnorm;
         if (!p->reader_open) mask |= pollerr;
     }
     return mask;

@@ -23,6 +23,15 @@ PipeBuffer::Span PipeBuffer::writable() const {
 
 void PipeBuffer::commit(size_t n) { used_ += n; }
 
+void PipeBuffer::relocate(uint8_t* storage, size_t capacity) {
+    size_t used = used_;
+    read(storage, used);  // both spans, in order
+    data_ = storage;
+    capacity_ = capacity;
+    head_ = 0;
+    used_ = used;
+}
+
 size_t PipeBuffer::read(void* buffer, size_t length) {
     auto* out = static_cast<uint8_t*>(buffer);
     size_t done = 0;

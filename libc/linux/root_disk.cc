@@ -21,7 +21,7 @@ namespace {
 // small_machine_bytes of RAM) the disk's caches shrink to what a program run needs: one
 // decompressed data block (the page cache keeps the pages), four metadata blocks.
 constexpr size_t root_buffer_cache_bytes = size_t{CONFIG_BLOCK_CACHE_KIB} * 1024,
-                 small_root_buffer_cache_bytes = 64 * 1024;
+                 small_root_buffer_cache_bytes = 32 * 1024;
 constexpr uint64_t small_machine_bytes = 64ull << 20;
 // The page cache keeps at most this fraction of RAM in pages no application maps (mapped ones
 // cost nothing more for being cached); it gives them back when memory runs short (at its own

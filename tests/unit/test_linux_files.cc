@@ -53,6 +53,30 @@ TEST(PipeBuffer, SpansAreContiguousPieces) {
     EXPECT_EQ(ring.writable().length, 8u);  // an empty ring starts over at the beginning
 }
 
+TEST(PipeBuffer, RelocateKeepsWrappedBytesInOrder) {
+    std::vector<uint8_t> small(8), big(32);
+    PipeBuffer ring(small.data(), small.size());
+    char sink[8];
+    ring.write("123456", 6);
+    ring.read(sink, 5);          // head at 5
+    ring.write("abcdef", 6);     // wraps: "6abcdef" spans the end
+    ASSERT_EQ(ring.size(), 7u);
+    ring.relocate(big.data(), big.size());
+    EXPECT_EQ(ring.storage(), big.data());
+    EXPECT_EQ(ring.capacity(), 32u);
+    EXPECT_EQ(ring.space(), 25u);
+    EXPECT_EQ(ring.readable().length, 7u);  // one contiguous span now
+    EXPECT_EQ(ring.write("0123456789", 10), 10u);
+    char out[32] = {};
+    EXPECT_EQ(ring.read(out, sizeof out), 17u);
+    EXPECT_EQ(std::string(out, 17), "6abcdef0123456789");
+    // An empty ring moves too (a pipe drained before it grew).
+    std::vector<uint8_t> other(16);
+    ring.relocate(other.data(), other.size());
+    EXPECT_TRUE(ring.empty());
+    EXPECT_EQ(ring.writable().length, 16u);
+}
+
 TEST(PipeBuffer, LinuxCapacity) {
     EXPECT_EQ(pipe_capacity, 65536u);
     EXPECT_EQ(pipe_buf, 4096u);

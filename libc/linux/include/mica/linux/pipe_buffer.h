@@ -11,9 +11,13 @@
 namespace mica::abi {
 
 // Linux's default pipe capacity (16 pages) and PIPE_BUF: writes of at most pipe_buf bytes
-// are atomic (never interleaved with other writers' data).
+// are atomic (never interleaved with other writers' data). A pipe's ring starts at
+// pipe_first_storage bytes and grows (relocate) up to pipe_capacity as writers need room, as
+// Linux allocates a pipe's pages when they are written: a shell pipeline moving a few lines
+// costs a page per pipe, not 64 KiB.
 inline constexpr size_t pipe_capacity = 64 * 1024;
 inline constexpr size_t pipe_buf = 4096;
+inline constexpr size_t pipe_first_storage = pipe_buf;
 
 class PipeBuffer {
 public:
@@ -37,6 +41,11 @@ public:
     // The next contiguous free bytes to fill (length 0 when full), then commit(n <= length).
     Span writable() const;
     void commit(size_t n);
+
+    // Moves the ring to `storage` of `capacity` bytes (at least size()), its bytes first in
+    // it; the old storage is the caller's to free.
+    void relocate(uint8_t* storage, size_t capacity);
+    uint8_t* storage() const { return data_; }
 
     // Whole transfers through memcpy (kernel buffers, tests): the bytes moved.
     size_t read(void* buffer, size_t length);
