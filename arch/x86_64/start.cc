@@ -13,8 +13,13 @@ namespace {
 constexpr uint32_t pvh_magic = 0x336ec578;
 constexpr uint32_t e820_ram = 1;
 constexpr uint64_t boot_map_limit = 4ull << 30;  // boot.S identity-maps the first 4 GiB
-// Below 1 MiB live the real-mode IVT, BIOS data and ROMs: never hand those out.
-constexpr uint64_t low_memory_end = 0x100000;
+// The first 64 KiB hold the real-mode IVT and BIOS data, the loader's PVH start info (read
+// before the page allocator exists) and the SMP trampoline (smp.cc, at 0x8000): never handed
+// out. The rest of the RAM below 1 MiB (about 576 KiB of the 640 the memory map lists) is
+// handed out like any other: on a 4 MiB machine that is a fifth of its memory. The VGA window
+// and ROMs above 640 KiB are never RAM in the map; reserved all the same.
+constexpr uint64_t low_reserved_end = 0x10000;
+constexpr uint64_t legacy_hole_start = 0xa0000, low_memory_end = 0x100000;
 
 struct HvmStartInfo {
     uint32_t magic;
@@ -74,7 +79,8 @@ void read_start_info(const HvmStartInfo* info) {
         boot_info.ram[boot_info.ram_count++] = {map[i].addr, map[i].size};
     }
     if (boot_info.ram_count == 0) boot_info.error = "memory map has no RAM";
-    boot_info.add_reserved(0, low_memory_end);
+    boot_info.add_reserved(0, low_reserved_end);
+    boot_info.add_reserved(legacy_hole_start, low_memory_end - legacy_hole_start);
     // QEMU passes -initrd as the first (only) module.
     if (info->nr_modules && info->modlist_paddr) {
         auto* module = reinterpret_cast<const HvmModlistEntry*>(info->modlist_paddr);
@@ -86,7 +92,11 @@ void read_start_info(const HvmStartInfo* info) {
     uint32_t boot_apic_id = mica::x86::cpuid(1).ebx >> 24;
     mica::x86::read_cpus_from_acpi(info->rsdp_paddr, boot_apic_id, boot_info);
     const auto& routing = mica::x86::interrupt_routing();
-    if (routing.dsdt_address) mica::drivers::set_acpi_dsdt(routing.dsdt_address, routing.dsdt_length);
+    if (routing.dsdt_address) {
+        // The drivers read the DSDT after boot: wherever the firmware put it, it stays.
+        mica::drivers::set_acpi_dsdt(routing.dsdt_address, routing.dsdt_length);
+        if (!boot_info.add_reserved(routing.dsdt_address, routing.dsdt_length)) boot_info.error = "too many reserved ranges";
+    }
 }
 
 }  // namespace

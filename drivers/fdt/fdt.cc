@@ -64,10 +64,17 @@ Error Tree::open(const void* blob, size_t max_size) {
         return Error::block_out_of_bounds;
     }
     // The reservation map ends with a zero entry inside the blob.
+    uint64_t rsvmap_end = off_rsvmap;
     for (uint64_t p = off_rsvmap;; p += 16) {
         if (p + 16 > total) return Error::block_out_of_bounds;
-        if (be64(b + p) == 0 && be64(b + p + 8) == 0) break;
+        if (be64(b + p) == 0 && be64(b + p + 8) == 0) {
+            rsvmap_end = p + 16;
+            break;
+        }
     }
+    uint64_t used = rsvmap_end;
+    if (uint64_t{off_struct} + size_struct > used) used = uint64_t{off_struct} + size_struct;
+    if (uint64_t{off_strings} + size_strings > used) used = uint64_t{off_strings} + size_strings;
 
     // Walk every token once.
     const uint8_t* s = b + off_struct;
@@ -123,6 +130,7 @@ Error Tree::open(const void* blob, size_t max_size) {
     strings_size_ = size_strings;
     reservations_ = b + off_rsvmap;
     total_size_ = total;
+    used_size_ = used;
     return Error::none;
 }
 

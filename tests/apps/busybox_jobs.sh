@@ -58,7 +58,7 @@ echo "-- a reader that waits for a writer"
 (sleep 0.1; echo "through the pipe") | cat
 wait
 echo "-- /proc of a background job"
-sleep 1 &
+sleep 30 &  # long enough to be killed: a 1 s sleep could end first on a loaded machine
 job=$!
 [ -d /proc/$job ] && echo "its directory: yes"
 [ "$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$job/status)" = "$$" ] && echo "its parent is this shell: yes"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <mica/drivers/fdt.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -35,6 +36,7 @@ TEST(Fdt, ReadsQemuVirtMemoryConsoleAndPsci) {
     Tree t;
     ASSERT_EQ(t.open(blob.data(), blob.size()), Error::none);
     EXPECT_EQ(t.total_size(), blob.size());
+    EXPECT_EQ(t.used_size(), blob.size());  // a packed blob: no free space
 
     auto mem = t.find_device_type("memory");
     ASSERT_TRUE(mem.valid);
@@ -63,6 +65,28 @@ TEST(Fdt, ReadsQemuVirtMemoryConsoleAndPsci) {
     ASSERT_TRUE(t.reg(gic, 1, addr, size));  // CPU interface
     EXPECT_EQ(addr, 0x8010000u);
     EXPECT_FALSE(t.find_compatible("arm,gic-v3").valid);
+}
+
+// QEMU's virt blob in memory says 1 MiB (free space after the strings); only the used part
+// stays reserved on a small machine.
+TEST(Fdt, UsedSizeLeavesOutFreeSpace) {
+    auto blob = load("qemu-virt-gicv2.dtb");
+    size_t used = blob.size();
+    blob.resize(1 << 20);
+    put_be32(blob, 4, 1 << 20);
+    Tree t;
+    ASSERT_EQ(t.open(blob.data(), blob.size()), Error::none);
+    EXPECT_EQ(t.total_size(), size_t{1} << 20);
+    EXPECT_EQ(t.used_size(), used);
+    EXPECT_TRUE(t.find_path("/chosen").valid);
+    // Strings moved to the end of the free space: they are used, so they count.
+    size_t off_strings = get_be32(blob, 12), size_strings = get_be32(blob, 32);
+    std::vector<uint8_t> strings(blob.begin() + off_strings, blob.begin() + off_strings + size_strings);
+    size_t moved = blob.size() - size_strings;
+    std::copy(strings.begin(), strings.end(), blob.begin() + moved);
+    put_be32(blob, 12, moved);
+    ASSERT_EQ(t.open(blob.data(), blob.size()), Error::none);
+    EXPECT_EQ(t.used_size(), blob.size());
 }
 
 TEST(Fdt, PathsAndProperties) {

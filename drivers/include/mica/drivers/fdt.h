@@ -47,6 +47,10 @@ public:
     // `max_size`: how many bytes at `blob` may belong to it (the blob says its own size).
     Error open(const void* blob, size_t max_size);
     size_t total_size() const { return total_size_; }
+    // Bytes from the blob's start to the end of its last block (header, reservation map,
+    // structure, strings): QEMU's virt blob says 1 MiB for ~8 KiB of content, the rest free
+    // space that no reader touches, so only this much needs to stay reserved.
+    size_t used_size() const { return used_size_; }
 
     Node root() const;
     // Path of node names from the root, e.g. "/chosen" or "/pl011@9000000".
@@ -79,6 +83,7 @@ private:
     uint32_t strings_size_ = 0;
     const uint8_t* reservations_ = nullptr;
     size_t total_size_ = 0;
+    size_t used_size_ = 0;
 };
 
 }  // namespace mica::fdt
