@@ -27,6 +27,8 @@ struct FilesState {
 };
 FilesState& state();
 inline fs::FdTable& descriptors() { return state().table; }
+// A new file's or directory's mode: the caller's permission bits less the umask.
+inline uint32_t masked_mode(uint64_t mode) { return static_cast<uint32_t>(mode) & 07777 & ~state().umask; }
 extern bool ready;
 using Guard = sched::LockGuard<sched::Mutex>;
 // A descriptor argument: the low 32 bits of the register, as Linux reads an int.
