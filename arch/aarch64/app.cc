@@ -83,18 +83,6 @@ void enter_application(uintptr_t entry, uintptr_t sp) {
     mica_enter_application(entry, sp);
 }
 
-void resume_syscall(const SyscallFrame* saved, uintptr_t, uint64_t result) {
-    arch::interrupts_disable();  // as resume_clone_child: the frame goes where interrupts land
-    sched::Thread* self = sched::current();
-    auto* frame = reinterpret_cast<aarch64::TrapFrame*>((self->exception_top - sizeof(aarch64::TrapFrame)) & ~uintptr_t{15});
-    aarch64::TrapFrame copy = *saved;
-    *frame = copy;
-    frame->x[0] = result;
-    // A delivery point too (a forked parent resumes with its SIGCHLD pending).
-    if (sched::interrupted()) abi::deliver_signals(static_cast<UserRegs*>(static_cast<aarch64::TrapFrame*>(frame)), nullptr);
-    mica_resume_frame(frame);
-}
-
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
 uintptr_t syscall_frame_sp(const SyscallFrame* frame) { return frame->sp; }
 

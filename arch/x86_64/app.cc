@@ -16,7 +16,6 @@ extern "C" [[noreturn]] void mica_enter_application(uintptr_t entry, uintptr_t s
 
 namespace mica::arch {
 struct SyscallFrame : x86::SyscallFrame {};
-[[noreturn]] void resume_with_signals(const SyscallFrame* frame);  // below
 
 namespace {
 constexpr uint32_t msr_star = 0xc0000081, msr_lstar = 0xc0000082, msr_sfmask = 0xc0000084,
@@ -82,16 +81,6 @@ void enter_application(uintptr_t entry, uintptr_t sp) { mica_enter_application(e
 size_t syscall_frame_size() { return sizeof(SyscallFrame); }
 uintptr_t syscall_frame_sp(const SyscallFrame* frame) { return frame->rsp; }
 
-void resume_syscall(const SyscallFrame* saved, uintptr_t kernel_stack_top, uint64_t result) {
-    auto* frame = reinterpret_cast<SyscallFrame*>((kernel_stack_top - sizeof(SyscallFrame)) & ~uintptr_t{15});
-    SyscallFrame copy = *saved;  // `saved` may overlap the new frame's place
-    *frame = copy;
-    frame->rax = result;
-    // A delivery point too (a forked parent resumes with its SIGCHLD pending).
-    if (sched::interrupted()) resume_with_signals(frame);
-    mica_resume_syscall_frame(frame);
-}
-
 void resume_clone_child(const SyscallFrame* parent, uintptr_t, uintptr_t sp) {
     // On this stack, below the live frames of the thread's start (at the stack's top a
     // frame would overlap them, and the call below would write its return address into it).
@@ -108,7 +97,7 @@ constexpr uint64_t nr_rt_sigreturn = 15;
 constexpr uint16_t kernel_data = 0x10;
 
 // The full register set of the application at this system call, for a return through
-// mica_signal_exit: %rcx and %r11 hold what `syscall` left in them, as on Linux.
+// a delivery point: %rcx and %r11 hold what `syscall` left in them, as on Linux.
 void to_user_regs(const mica::arch::SyscallFrame* f, mica::x86::TrapFrame* t) {
     *t = mica::x86::TrapFrame{f->r15, f->r14, f->r13, f->r12, f->rflags, f->r10, f->r9, f->r8,
                               f->rbp, f->rdi, f->rsi, f->rdx, f->rip, f->rbx, f->rax,
@@ -116,20 +105,7 @@ void to_user_regs(const mica::arch::SyscallFrame* f, mica::x86::TrapFrame* t) {
 }
 }  // namespace
 
-extern "C" [[noreturn]] void mica_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall);
 extern "C" [[noreturn]] void mica_restore_trap_frame(mica::x86::TrapFrame* frame);
-
-namespace mica::arch {
-// On the kernel stack just below `frame` (its top): this may run on a fault's IST stack,
-// which must not take the nested faults of writing a signal frame.
-void resume_with_signals(const SyscallFrame* frame) {
-    interrupts_disable();
-    auto* regs = reinterpret_cast<x86::TrapFrame*>((reinterpret_cast<uintptr_t>(frame) - sizeof(x86::TrapFrame)) &
-                                                   ~uintptr_t{15});
-    to_user_regs(frame, regs);
-    mica_signal_exit(regs, nullptr);
-}
-}  // namespace mica::arch
 
 extern "C" void x86_64_signal_exit(mica::x86::TrapFrame* frame, const mica::abi::SyscallReturn* syscall) {
     mica::abi::deliver_signals(static_cast<mica::arch::UserRegs*>(frame), syscall);

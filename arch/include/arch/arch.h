@@ -108,10 +108,6 @@ struct SyscallFrame;
 size_t syscall_frame_size();
 uintptr_t syscall_frame_sp(const SyscallFrame* frame);  // the application's stack pointer
 [[noreturn]] void resume_clone_child(const SyscallFrame* parent, uintptr_t kernel_stack_top, uintptr_t sp);
-// Returns from the system call whose registers `frame` holds (a copy), with `result`: how a
-// forked parent resumes once its child is done. The calling thread's kernel and exception
-// stacks are reset (whatever ran on them is abandoned).
-[[noreturn]] void resume_syscall(const SyscallFrame* frame, uintptr_t kernel_stack_top, uint64_t result);
 
 // Signal frames (Linux's rt_sigframe layout, which libcs and language runtimes read and
 // change). UserRegs are the registers an application thread resumes with at a delivery

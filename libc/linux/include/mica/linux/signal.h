@@ -9,6 +9,7 @@
 // once wherever the thread is.
 #pragma once
 
+#include <mica/fs/abi.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,7 @@ inline constexpr int sighup = 1, sigint = 2, sigquit = 3, sigpipe = 13, sigalrm 
 // A blocking system call interrupted by a signal returns this: the call is restarted when
 // the signal's handler has SA_RESTART (or when no handler runs), else it fails with EINTR.
 // (Linux's ERESTARTSYS; applications never see it.)
-inline constexpr int64_t e_restart = 512;
+inline constexpr int64_t e_restart = fs::errno_restart;  // one value, fs/abi.h's
 inline constexpr int64_t e_intr = 4;
 
 // si_code values.
