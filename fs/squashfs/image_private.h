@@ -48,4 +48,8 @@ struct Image::BlockCursor {
 
 inline constexpr unsigned block_cursor_slots = 4;
 
+// Without a data cache: the scratch buffer that takes a streamed block's bytes before the
+// wanted ones (a page: zlib inflates fast into buffers of a few hundred bytes and more).
+inline constexpr uint32_t stream_scratch_size = 4096;
+
 }  // namespace mica::fs::squashfs
