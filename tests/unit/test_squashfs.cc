@@ -345,7 +345,7 @@ TEST_P(SquashfsImage, ReadsAllocateNothingAfterOpen) {
     EXPECT_EQ(memory, image_->memory_used());
     if (!image_->caches_data()) {
         // Nothing block-sized: 8 metadata blocks, zlib's state and window, the input buffer,
-        // the scratch page, the id table; the same whatever the block size (up to 1 MiB here).
+        // the scratch buffer, the id table; the same whatever the block size (up to 1 MiB here).
         constexpr size_t streaming_bound = 128 * 1024;
         EXPECT_LT(memory, streaming_bound);
     }

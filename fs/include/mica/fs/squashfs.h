@@ -15,7 +15,7 @@
 // block_size + ~8 KiB of compressed-input buffer + zlib's inflate state (~7 KiB plus a 32 KiB
 // window) + the id table: with the defaults and 128 KiB blocks about 370 KiB. Without a data
 // cache (data_cache_blocks = 0) nothing block-sized is allocated: data and fragment blocks are
-// inflated streaming, the bytes before the wanted ones into a 4 KiB scratch buffer, the wanted
+// inflated streaming, the bytes before the wanted ones into a 2 KiB scratch buffer, the wanted
 // ones straight into the caller's memory, and inflation stops after the last wanted byte.
 // Not thread-safe: the caller serialises calls on one Image.
 #pragma once
