@@ -234,8 +234,14 @@ int Image::stream_block(uint64_t position, uint32_t size_word, uint32_t expected
         return 0;
     }
     const char* why = "";
-    int r = inflater_->begin(source_, position, stored, &why);
+    // A read that wants bytes after where the last one stopped in this block (the next page,
+    // the next file's tail in a fragment block) goes on from there instead of inflating the
+    // block again from its start: reading a block page by page costs one pass, not one per page.
+    uint64_t done = 0;
     uint32_t at = 0;
+    int r = 0;
+    if (inflater_->resumable(position, stored, &done) && done <= sink.begin) at = uint32_t(done);
+    else r = inflater_->begin(source_, position, stored, &why);
     // The next n bytes of the block into out (nullptr: the scratch, a piece at a time).
     auto produce = [&](uint8_t* out, uint32_t n) {
         while (r == 0 && n > 0) {
@@ -254,7 +260,7 @@ int Image::stream_block(uint64_t position, uint32_t size_word, uint32_t expected
             if (out) out += chunk;
         }
     };
-    produce(nullptr, sink.begin);
+    produce(nullptr, sink.begin - at);
     while (r == 0 && at < sink.end) {
         uint8_t* out;
         uint32_t n = sink.run(at, &out);

@@ -93,6 +93,7 @@ size_t Inflater::memory_used() const { return sizeof(*this) + sizeof(State) + st
 
 int Inflater::begin(Source& source, uint64_t offset, uint32_t length, const char** why) {
     z_stream& z = state_->stream;
+    failed_ = true;  // until the reset is done
     if (inflateReset(&z) != Z_OK) {
         *why = "zlib stream reset failed";
         return -errno_io;
@@ -103,13 +104,28 @@ int Inflater::begin(Source& source, uint64_t offset, uint32_t length, const char
     offset_ = offset;
     remaining_ = length;
     ended_ = false;
+    failed_ = false;
+    start_ = offset;
+    length_ = length;
+    produced_ = 0;
     return 0;
+}
+
+bool Inflater::resumable(uint64_t offset, uint32_t length, uint64_t* produced) const {
+    if (failed_ || ended_ || start_ != offset || length_ != length) return false;
+    *produced = produced_;
+    return true;
 }
 
 int Inflater::next(uint8_t* out, uint32_t capacity, uint32_t* produced, bool* ended, const char** why) {
     z_stream& z = state_->stream;
+    if (failed_) {
+        *why = "a compressed block's stream was not started";
+        return -errno_io;
+    }
     z.next_out = out;
     z.avail_out = capacity;
+    failed_ = true;  // until this call has succeeded
     // Each pass either consumes input or produces output (or ends): at most one pass per
     // input chunk plus one per output byte, so the loop is bounded by the stream and capacity.
     while (!ended_ && z.avail_out > 0) {
@@ -139,6 +155,8 @@ int Inflater::next(uint8_t* out, uint32_t capacity, uint32_t* produced, bool* en
     }
     *produced = capacity - z.avail_out;
     *ended = ended_;
+    produced_ += *produced;
+    failed_ = false;
     return 0;
 }
 

@@ -33,6 +33,11 @@ public:
     // is capacity unless the stream ended (*ended, also set when it ends exactly there); -EIO
     // with `why` for a corrupt or truncated stream, or the source's -errno.
     int next(uint8_t* out, uint32_t capacity, uint32_t* produced, bool* ended, const char** why);
+    // Whether the stream begin() last started is the one of `length` bytes at `offset`, still
+    // going (not ended, no error since) and in one piece with the output so far: then next()
+    // goes on from byte *produced of its output. Anything else inflated in between (inflate,
+    // another begin) ends that.
+    bool resumable(uint64_t offset, uint32_t length, uint64_t* produced) const;
     // Bytes allocated (the stream's state and window, the input buffer).
     size_t memory_used() const;
 
@@ -44,6 +49,10 @@ private:
     uint64_t offset_ = 0;       //   the next input byte
     uint32_t remaining_ = 0;    //   input bytes not read yet
     bool ended_ = false;        //   zlib said Z_STREAM_END
+    bool failed_ = true;        //   an error since begin() (or none begun): not resumable
+    uint64_t start_ = 0;        //   begin()'s offset and length
+    uint32_t length_ = 0;
+    uint64_t produced_ = 0;     //   output bytes since begin()
 };
 
 }  // namespace mica::fs::squashfs

@@ -367,10 +367,37 @@ TEST_P(SquashfsImage, StreamingStopsAfterTheWantedBytes) {
     uint64_t before = source_->bytes_read;
     ASSERT_EQ(4096, image_->read(file, 0, page.data(), page.size())) << image_->last_error();
     uint64_t first_page = source_->bytes_read - before;
+    // (Another block in between, so that the next read starts the first block afresh rather
+    // than going on from where the first page stopped.)
+    ASSERT_EQ(4096, image_->read(file, block, page.data(), page.size())) << image_->last_error();
     before = source_->bytes_read;
     ASSERT_EQ(4096, image_->read(file, block - 4096, page.data(), page.size())) << image_->last_error();
     uint64_t last_page = source_->bytes_read - before;
     EXPECT_LT(first_page, last_page) << "the first page's read went on inflating";
+}
+
+// Without a cache, reading a block page by page in order goes on where the last read stopped:
+// about one pass over its compressed bytes, not one per page (16 or 32 per block here).
+TEST_P(SquashfsImage, StreamingPageByPageIsOnePass) {
+    if (image_->caches_data()) GTEST_SKIP() << "streaming only";
+    sq::Inode file;
+    ASSERT_EQ(0, image_->lookup(root_, "big_text", 8, &file));
+    uint32_t block = image_->block_size();
+    if (block < 65536 || variant().name == std::string("b1m_uncompressed")) GTEST_SKIP() << "needs big compressed blocks";
+    std::vector<uint8_t> expected = read_file(source_path("/big_text")), buffer(block);
+    uint64_t before = source_->bytes_read;
+    ASSERT_EQ(int64_t(block), image_->read(file, block, buffer.data(), block)) << image_->last_error();  // block 1 whole
+    uint64_t whole = source_->bytes_read - before;
+    before = source_->bytes_read;
+    for (uint32_t at = 0; at < block; at += 4096) {
+        ASSERT_EQ(4096, image_->read(file, block + at, buffer.data() + at, 4096)) << image_->last_error();
+    }
+    uint64_t by_page = source_->bytes_read - before;
+    EXPECT_TRUE(std::equal(buffer.begin(), buffer.end(), expected.begin() + block));
+    EXPECT_LT(by_page, 2 * whole) << "each page inflated the block again from its start";
+    // Going back restarts the block, and reads the right bytes.
+    ASSERT_EQ(4096, image_->read(file, block + 4096, buffer.data(), 4096)) << image_->last_error();
+    EXPECT_TRUE(std::equal(buffer.begin(), buffer.begin() + 4096, expected.begin() + block + 4096));
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, SquashfsImage, ::testing::Combine(::testing::ValuesIn(variants), ::testing::Values(cached, streaming)),

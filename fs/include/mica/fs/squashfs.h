@@ -70,8 +70,10 @@ struct Entry {  // one directory entry
 struct Options {
     unsigned metadata_cache_blocks = 8;  // decompressed 8 KiB metadata blocks kept (LRU)
     // Decompressed data blocks / fragment blocks kept (LRU). 0: none (streaming, see above):
-    // a block is inflated again for every read of it (read_pages fills several pages in one
-    // pass), and a fragment block up to the tail wanted for every file tail read.
+    // a read inflates its block from the start up to the bytes it wants, unless the previous
+    // read stopped in the same block before them (then it goes on from there: reading a block
+    // page by page, or the tails in a fragment block in order, is one pass); read_pages fills
+    // several pages in one pass.
     unsigned data_cache_blocks = 2;
 };
 
