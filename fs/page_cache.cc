@@ -80,17 +80,7 @@ void PageCache::make_room() {
     }
 }
 
-int PageCache::get(File& file, uint64_t index, Fill fill, void* context, void** out) {
-    if (!buckets_) return -errno_nomem;
-    Entry** slot = slot_of(&file, index);
-    if (Entry* e = *slot) {
-        ++stats_.hits;
-        lru_.remove(*e);
-        lru_.push_front(*e);
-        *out = e->page;
-        return 0;
-    }
-    ++stats_.misses;
+void* PageCache::allocate_page() {
     void* page = alloc_data_page();
     if (!page) {
         // Give back what nobody maps and try once more.
@@ -99,33 +89,90 @@ int PageCache::get(File& file, uint64_t index, Fill fill, void* context, void** 
         make_room();
         limit_ = keep;
         page = alloc_data_page();
-        if (!page) return -errno_nomem;
     }
     // (That may have evicted pages a caller got from earlier calls: whoever needs several
     // pages at once checks with find() afterwards, as files_map_pages does.)
-    if (int r = fill(context, index, page); r < 0) {
-        free_data_page(page);
-        return r;
-    }
+    return page;
+}
+
+bool PageCache::insert(File& file, uint64_t index, void* page) {
     auto* e = make_object<Entry>();
-    if (!e) {
-        free_data_page(page);
-        return -errno_nomem;
-    }
+    if (!e) return false;
     e->file = &file;
     e->index = index;
     e->page = page;
     // The fill may have slept; nothing else adds under the VFS lock, so the slot is still
-    // where the chain ends (looked up again all the same: cheap).
-    slot = slot_of(&file, index);
+    // where the chain ends (looked up now, after the fill, all the same).
+    Entry** slot = slot_of(&file, index);
     e->hash_next = nullptr;
     *slot = e;
     lru_.push_front(*e);
     file.entries_.push_back(*e);
     ++file.count_;
     ++stats_.pages;
+    return true;
+}
+
+int PageCache::get(File& file, uint64_t index, Fill fill, void* context, void** out) {
+    if (!buckets_) return -errno_nomem;
+    if (Entry* e = *slot_of(&file, index)) {
+        ++stats_.hits;
+        lru_.remove(*e);
+        lru_.push_front(*e);
+        *out = e->page;
+        return 0;
+    }
+    ++stats_.misses;
+    void* page = allocate_page();
+    if (!page) return -errno_nomem;
+    if (int r = fill(context, index, page); r < 0) {
+        free_data_page(page);
+        return r;
+    }
+    if (!insert(file, index, page)) {
+        free_data_page(page);
+        return -errno_nomem;
+    }
     make_room();
     *out = page;
+    return 0;
+}
+
+int PageCache::get_range(File& file, uint64_t index, uint64_t first, size_t count, FillPages fill, void* context,
+                         void** out) {
+    if (!buckets_) return -errno_nomem;
+    if (count == 0 || count > map_chunk_pages || index < first || index - first >= count) return -errno_inval;
+    if (Entry* e = *slot_of(&file, index)) {
+        ++stats_.hits;
+        lru_.remove(*e);
+        lru_.push_front(*e);
+        *out = e->page;
+        return 0;
+    }
+    void* fresh[map_chunk_pages] = {};
+    size_t wanted = static_cast<size_t>(index - first);
+    // The page asked for first (it may evict to get memory), then its neighbours while
+    // memory lasts.
+    if (!(fresh[wanted] = allocate_page())) return -errno_nomem;
+    for (size_t i = 0; i < count; ++i) {
+        if (i == wanted || *slot_of(&file, first + i)) continue;
+        if (!(fresh[i] = alloc_data_page())) break;
+    }
+    int r = fill(context, first, fresh, count);
+    // The page asked for goes in last: the most recently used, so make_room keeps it.
+    for (size_t n = 0; n < count; ++n) {
+        size_t i = n < wanted ? n : n + 1 < count ? n + 1 : wanted;
+        if (!fresh[i]) continue;
+        if (r == 0 && insert(file, first + i, fresh[i])) {
+            ++stats_.misses;
+            continue;
+        }
+        free_data_page(fresh[i]);
+        if (i == wanted && r == 0) r = -errno_nomem;
+    }
+    if (r < 0) return r;
+    make_room();
+    *out = fresh[wanted];
     return 0;
 }
 

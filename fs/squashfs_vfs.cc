@@ -267,43 +267,29 @@ private:
         }
         return error;
     }
-    static int fill(void* context, uint64_t index, void* page) {
+    static int fill_pages(void* context, uint64_t first, void* const* pages, size_t count) {
         auto* self = static_cast<SquashVnode*>(context);
-        uint64_t offset = index * data_page_size;
-        size_t want = data_page_size;
-        if (offset >= self->size) want = 0;
-        else if (self->size - offset < want) want = static_cast<size_t>(self->size - offset);
-        int64_t got = want ? self->owner().image().read(self->inode_, offset, page, want) : 0;
-        if (got < 0) return self->failed(static_cast<int>(got));
-        if (static_cast<size_t>(got) != want) {
-            char message[96];
-            snprintf(message, sizeof message, "squashfs: inode %u: short read at %llu",
-                     static_cast<unsigned>(self->inode_.number), static_cast<unsigned long long>(offset));
-            self->owner().report(message);
-            return -errno_io;
-        }
-        memset(static_cast<char*>(page) + got, 0, data_page_size - static_cast<size_t>(got));
-        return 0;
+        int r = self->owner().image().read_pages(self->inode_, first * data_page_size, data_page_size, pages,
+                                                  static_cast<unsigned>(count));
+        return r < 0 ? self->failed(r) : 0;
     }
-    // The page, read on a miss together with the rest of its squashfs block (at most
-    // map_chunk_pages of it, around the page): the block is decompressed once for all of
-    // them (the reader keeps it), where page-at-a-time misses later would decompress it
-    // again for each. Not when memory is short.
+    // The page, read on a miss together with the missing pages of the rest of its squashfs
+    // block (at most map_chunk_pages of it, around the page) in one pass over the block: the
+    // block is decompressed once for all of them, where page-at-a-time misses later would
+    // decompress it again for each (the reader keeps no decompressed block on small machines).
+    // Only the page when memory is short.
     int cached_page(uint64_t index, void** page) {
         PageCache& cache = owner().cache();
-        bool miss = !cache.find(pages_, index);
-        if (int r = cache.get(pages_, index, fill, this, page); r < 0 || !miss || cache.short_of_memory()) return r;
-        uint64_t per_block = owner().image().block_size() / data_page_size;
-        if (per_block > PageCache::map_chunk_pages) per_block = PageCache::map_chunk_pages;
-        uint64_t first = index - index % per_block, end = first + per_block, file_pages = page_count();
-        for (uint64_t i = first; i < end && i < file_pages; ++i) {
-            void* other;
-            if (i != index && !cache.find(pages_, i) && cache.get(pages_, i, fill, this, &other) < 0) break;
+        uint64_t first = index, count = 1;
+        if (!cache.find(pages_, index) && !cache.short_of_memory()) {
+            uint64_t per_block = owner().image().block_size() / data_page_size;
+            if (per_block > PageCache::map_chunk_pages) per_block = PageCache::map_chunk_pages;
+            if (per_block == 0) per_block = 1;
+            first = index - index % per_block;
+            uint64_t file_pages = page_count();
+            count = file_pages - first < per_block ? file_pages - first : per_block;
         }
-        // (Reading ahead cannot have evicted it: the cache keeps at least twice as many.)
-        if (void* again = cache.find(pages_, index)) *page = again;
-        else return cache.get(pages_, index, fill, this, page);
-        return 0;
+        return cache.get_range(pages_, index, first, static_cast<size_t>(count), fill_pages, this, page);
     }
     // Pages [first, first + count) (at most PageCache::map_chunk_pages) in the cache at once,
     // their addresses in `out` (nullptr past the end of the file) when not nullptr; lock held.

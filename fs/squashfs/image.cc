@@ -75,6 +75,7 @@ Image::~Image() {
         for (unsigned i = 0; i < data_slots_; ++i) free(data_[i].data);
     }
     free(data_);
+    free(scratch_);
     free(metadata_);
     free(cursors_);
     free(ids_);
@@ -131,11 +132,13 @@ int Image::load(const Options& options, char* error, size_t error_size) {
     inflater_ = Inflater::create();
     if (!inflater_) return fail(-errno_nomem, "out of memory for zlib's inflate state");
     metadata_slots_ = options.metadata_cache_blocks ? options.metadata_cache_blocks : 1;
-    data_slots_ = options.data_cache_blocks ? options.data_cache_blocks : 1;
+    data_slots_ = options.data_cache_blocks;
     metadata_ = static_cast<MetadataSlot*>(calloc(metadata_slots_, sizeof(MetadataSlot)));
-    data_ = static_cast<DataSlot*>(calloc(data_slots_, sizeof(DataSlot)));
+    if (data_slots_) data_ = static_cast<DataSlot*>(calloc(data_slots_, sizeof(DataSlot)));
+    else scratch_ = static_cast<uint8_t*>(malloc(stream_scratch_size));
     cursors_ = static_cast<BlockCursor*>(calloc(block_cursor_slots, sizeof(BlockCursor)));
-    if (!metadata_ || !data_ || !cursors_) return fail(-errno_nomem, "out of memory for the caches");
+    if (!metadata_ || !(data_ || scratch_) || !cursors_) return fail(-errno_nomem, "out of memory for the caches");
+    if (scratch_) memory_ += stream_scratch_size;
     cursor_slots_ = block_cursor_slots;
     memory_ += metadata_slots_ * sizeof(MetadataSlot) + data_slots_ * sizeof(DataSlot) +
                cursor_slots_ * sizeof(BlockCursor);

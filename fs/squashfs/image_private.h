@@ -48,4 +48,10 @@ struct Image::BlockCursor {
 
 inline constexpr unsigned block_cursor_slots = 4;
 
+// Without a data cache: the scratch buffer that takes a streamed block's bytes before the
+// wanted ones. zlib inflates fast into any buffer of a few hundred bytes or more; 2 KiB is a
+// small object for the kernel heap, where a page would take two (its large allocations are
+// power-of-two page runs that also hold a header).
+inline constexpr uint32_t stream_scratch_size = 2048;
+
 }  // namespace mica::fs::squashfs

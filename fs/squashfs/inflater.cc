@@ -91,47 +91,90 @@ Inflater::~Inflater() {
 
 size_t Inflater::memory_used() const { return sizeof(*this) + sizeof(State) + state_->allocated; }
 
-int Inflater::inflate(Source& source, uint64_t offset, uint32_t length, uint8_t* out, uint32_t capacity,
-                      uint32_t* produced, const char** why) {
+int Inflater::begin(Source& source, uint64_t offset, uint32_t length, const char** why) {
     z_stream& z = state_->stream;
+    failed_ = true;  // until the reset is done
     if (inflateReset(&z) != Z_OK) {
         *why = "zlib stream reset failed";
         return -errno_io;
     }
+    z.next_in = state_->input;
+    z.avail_in = 0;
+    source_ = &source;
+    offset_ = offset;
+    remaining_ = length;
+    ended_ = false;
+    failed_ = false;
+    start_ = offset;
+    length_ = length;
+    produced_ = 0;
+    return 0;
+}
+
+bool Inflater::resumable(uint64_t offset, uint32_t length, uint64_t* produced) const {
+    if (failed_ || ended_ || start_ != offset || length_ != length) return false;
+    *produced = produced_;
+    return true;
+}
+
+int Inflater::next(uint8_t* out, uint32_t capacity, uint32_t* produced, bool* ended, const char** why) {
+    z_stream& z = state_->stream;
+    if (failed_) {
+        *why = "a compressed block's stream was not started";
+        return -errno_io;
+    }
     z.next_out = out;
     z.avail_out = capacity;
-    uint32_t remaining = length;
+    failed_ = true;  // until this call has succeeded
     // Each pass either consumes input or produces output (or ends): at most one pass per
-    // input chunk plus one per output fill, so the loop is bounded by length and capacity.
-    for (;;) {
-        if (z.avail_in == 0 && remaining > 0) {
-            uint32_t chunk = remaining < input_chunk ? remaining : uint32_t(input_chunk);
-            int r = source.read(offset, state_->input, chunk);
+    // input chunk plus one per output byte, so the loop is bounded by the stream and capacity.
+    while (!ended_ && z.avail_out > 0) {
+        if (z.avail_in == 0 && remaining_ > 0) {
+            uint32_t chunk = remaining_ < input_chunk ? remaining_ : uint32_t(input_chunk);
+            int r = source_->read(offset_, state_->input, chunk);
             if (r < 0) {
                 *why = "cannot read a compressed block";
                 return r;
             }
-            offset += chunk;
-            remaining -= chunk;
+            offset_ += chunk;
+            remaining_ -= chunk;
             z.next_in = state_->input;
             z.avail_in = chunk;
         }
         int r = ::inflate(&z, Z_NO_FLUSH);
-        if (r == Z_STREAM_END) break;
-        if (r == Z_OK) continue;
-        if (r == Z_BUF_ERROR) {
-            if (z.avail_out == 0) {
-                *why = "a compressed block inflates to more than its size";
-            } else {
-                *why = "a compressed block ends before its zlib stream";
-            }
+        if (r == Z_STREAM_END) {
+            ended_ = true;
+        } else if (r == Z_BUF_ERROR) {  // no progress with room for output: the input is used up
+            *why = "a compressed block ends before its zlib stream";
+            return -errno_io;
+        } else if (r != Z_OK) {
+            *why = r == Z_DATA_ERROR ? "a compressed block is not a valid zlib stream"
+                                     : "zlib failed to inflate a compressed block";
             return -errno_io;
         }
-        *why = r == Z_DATA_ERROR ? "a compressed block is not a valid zlib stream"
-                                 : "zlib failed to inflate a compressed block";
-        return -errno_io;
     }
     *produced = capacity - z.avail_out;
+    *ended = ended_;
+    produced_ += *produced;
+    failed_ = false;
+    return 0;
+}
+
+int Inflater::inflate(Source& source, uint64_t offset, uint32_t length, uint8_t* out, uint32_t capacity,
+                      uint32_t* produced, const char** why) {
+    int r = begin(source, offset, length, why);
+    bool ended = false;
+    *produced = 0;
+    if (r == 0 && capacity > 0) r = next(out, capacity, produced, &ended, why);
+    if (r < 0 || ended) return r;
+    // The output is full: the stream must end here (its check value may still follow).
+    uint8_t beyond[1];
+    uint32_t more = 0;
+    if ((r = next(beyond, sizeof(beyond), &more, &ended, why)) < 0) return r;
+    if (more) {
+        *why = "a compressed block inflates to more than its size";
+        return -errno_io;
+    }
     return 0;
 }
 

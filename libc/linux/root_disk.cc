@@ -18,8 +18,11 @@ namespace {
 
 // The buffer cache's bound for one disk root (CONFIG_BLOCK_CACHE_KIB): squashfs reads
 // metadata in small pieces (inodes, directories, block lists); data blocks bypass it. On a small machine (below
-// small_machine_bytes of RAM) the disk's caches shrink to what a program run needs: one
-// decompressed data block (the page cache keeps the pages), four metadata blocks.
+// small_machine_bytes of RAM) the disk's caches shrink to what a program run needs: no
+// decompressed data block at all (the reader streams each block into the page cache's pages,
+// all the missing pages of a block in one pass; a block-sized buffer would be 128 KiB with
+// mksquashfs' default blocks), four metadata blocks. Big machines keep the reader's default
+// data cache: a fragment block shared by many small files' tails is inflated once.
 constexpr size_t root_buffer_cache_bytes = size_t{CONFIG_BLOCK_CACHE_KIB} * 1024,
                  small_root_buffer_cache_bytes = 32 * 1024;
 constexpr uint64_t small_machine_bytes = 64ull << 20;
@@ -104,7 +107,7 @@ int open_disk_root(const char* device, RootFileSystem* out, char* error, size_t 
     }
     bool small = uint64_t{mm::pages().total_pages()} * mm::page_size < small_machine_bytes;
     fs::squashfs::Options options;
-    if (small) options.metadata_cache_blocks = 4, options.data_cache_blocks = 1;
+    if (small) options.metadata_cache_blocks = 4, options.data_cache_blocks = 0;
     auto* source = new BlockSource(*disk, small ? small_root_buffer_cache_bytes : root_buffer_cache_bytes);
     if (!source) {
         fmt::snprintf(error, error_size, "out of memory");

@@ -14,6 +14,7 @@ namespace squashfs_test {
 
 int MemorySource::read(uint64_t offset, void* buffer, size_t length) {
     ++reads;
+    bytes_read += length;
     if (offset > bytes.size() || bytes.size() - offset < length) return -5;  // -EIO
     memcpy(buffer, bytes.data() + offset, length);
     return 0;

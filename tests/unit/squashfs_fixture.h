@@ -20,6 +20,7 @@ public:
     uint64_t size() const override { return bytes.size(); }
     std::vector<uint8_t> bytes;
     uint64_t reads = 0;
+    uint64_t bytes_read = 0;
 };
 
 // A temporary directory, removed with everything in it when this goes away.

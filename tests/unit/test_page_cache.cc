@@ -1,9 +1,11 @@
 // The page cache (fs/page_cache.h): hits and misses, the bound on pages nobody maps, mapped
-// pages kept, fill errors, and every page given back.
+// pages kept, fill errors, several pages filled by one call (get_range), and every page given
+// back.
 #include <gtest/gtest.h>
 #include <mica/fs/abi.h>
 #include <mica/fs/page_cache.h>
 #include <set>
+#include <vector>
 #include <string.h>
 
 namespace mica::fs {
@@ -26,6 +28,28 @@ struct FakeFile {
         if (static_cast<int64_t>(index) == f->fail_index) return -mica::fs::errno_io;
         ++f->fills;
         memset(page, static_cast<int>((index + f->seed) & 0xff), mica::fs::data_page_size);
+        return 0;
+    }
+};
+
+// FakeFile's pages, filled several at a time: records each call's range and wanted pages.
+struct RangeFile : FakeFile {
+    struct Call {
+        uint64_t first;
+        std::vector<bool> wanted;
+    };
+    std::vector<Call> calls;
+    static int fill_pages(void* context, uint64_t first, void* const* pages, size_t count) {
+        auto* f = static_cast<RangeFile*>(context);
+        Call call{first, {}};
+        for (size_t i = 0; i < count; ++i) {
+            call.wanted.push_back(pages[i] != nullptr);
+            if (static_cast<int64_t>(first + i) == f->fail_index) return -mica::fs::errno_io;
+        }
+        f->calls.push_back(call);
+        for (size_t i = 0; i < count; ++i) {
+            if (pages[i]) FakeFile::fill(f, first + i, pages[i]);
+        }
         return 0;
     }
 };
@@ -156,6 +180,80 @@ TEST(PageCache, ShrinkGivesBackUnmappedPagesOnly) {
     for (void* p : mapped) mica::fs::host_data_pages_mapped.erase(p);
     EXPECT_EQ(cache.shrink(1000), 50u);
     EXPECT_EQ(cache.stats().pages, 0u);
+    cache.forget(f.pages);
+}
+}  // namespace
+
+namespace {
+void* get_range(PageCache& cache, RangeFile& f, uint64_t index, uint64_t first, size_t count) {
+    void* page = nullptr;
+    EXPECT_EQ(cache.get_range(f.pages, index, first, count, RangeFile::fill_pages, &f, &page), 0);
+    return page;
+}
+
+TEST(PageCache, GetRangeFillsTheMissingPagesWithOneCall) {
+    long before = mica::fs::host_data_pages_live;
+    {
+        PageCache cache(PageCache::min_limit);
+        RangeFile f;
+        f.seed = 5;
+        get(cache, f, 2);  // already cached: not filled again
+        void* p = get_range(cache, f, 5, 0, 8);
+        ASSERT_NE(p, nullptr);
+        EXPECT_EQ(static_cast<unsigned char*>(p)[7], 10);
+        ASSERT_EQ(f.calls.size(), 1u);
+        EXPECT_EQ(f.calls[0].first, 0u);
+        EXPECT_EQ(f.calls[0].wanted, (std::vector<bool>{true, true, false, true, true, true, true, true}));
+        for (uint64_t i = 0; i < 8; ++i) {
+            auto* page = static_cast<unsigned char*>(cache.find(f.pages, i));
+            ASSERT_NE(page, nullptr) << i;
+            EXPECT_EQ(page[100], i + 5);
+        }
+        EXPECT_EQ(cache.stats().misses, 8u);  // one per page filled (page 2 by get)
+        EXPECT_EQ(cache.stats().pages, 8u);
+        // A hit fills nothing, whatever the range.
+        EXPECT_EQ(get_range(cache, f, 3, 0, 8), cache.find(f.pages, 3));
+        EXPECT_EQ(f.calls.size(), 1u);
+        EXPECT_EQ(cache.stats().hits, 1u);
+        // The range must hold the page and be at most a chunk.
+        void* page = nullptr;
+        EXPECT_EQ(cache.get_range(f.pages, 20, 21, 4, RangeFile::fill_pages, &f, &page), -mica::fs::errno_inval);
+        EXPECT_EQ(cache.get_range(f.pages, 20, 16, 4, RangeFile::fill_pages, &f, &page), -mica::fs::errno_inval);
+        EXPECT_EQ(cache.get_range(f.pages, 20, 0, PageCache::map_chunk_pages + 1, RangeFile::fill_pages, &f, &page),
+                  -mica::fs::errno_inval);
+        EXPECT_EQ(f.calls.size(), 1u);
+        cache.forget(f.pages);
+    }
+    EXPECT_EQ(mica::fs::host_data_pages_live, before);
+}
+
+TEST(PageCache, GetRangeFillErrorCachesNothing) {
+    long before = mica::fs::host_data_pages_live;
+    PageCache cache(PageCache::min_limit);
+    RangeFile f;
+    f.fail_index = 6;
+    void* page = nullptr;
+    EXPECT_EQ(cache.get_range(f.pages, 4, 0, 8, RangeFile::fill_pages, &f, &page), -mica::fs::errno_io);
+    EXPECT_EQ(cache.stats().pages, 0u);
+    EXPECT_EQ(mica::fs::host_data_pages_live, before);
+    f.fail_index = -1;
+    EXPECT_NE(get_range(cache, f, 4, 0, 8), nullptr);
+    EXPECT_EQ(cache.stats().pages, 8u);
+    cache.forget(f.pages);
+}
+
+TEST(PageCache, GetRangeKeepsTheLimitAndTheChunkItFilled) {
+    PageCache cache(PageCache::min_limit);
+    RangeFile f;
+    constexpr size_t chunk = PageCache::map_chunk_pages;
+    for (uint64_t first = 0; first < 6 * chunk; first += chunk) {
+        get_range(cache, f, first + chunk - 1, first, chunk);
+        // Everything just filled is there; the least recently used went first.
+        for (uint64_t i = first; i < first + chunk; ++i) EXPECT_NE(cache.find(f.pages, i), nullptr) << i;
+        EXPECT_LE(cache.stats().pages, PageCache::min_limit);
+    }
+    EXPECT_EQ(cache.find(f.pages, 0), nullptr);
+    EXPECT_EQ(cache.stats().evictions, 6 * chunk - PageCache::min_limit);
     cache.forget(f.pages);
 }
 }  // namespace

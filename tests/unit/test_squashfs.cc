@@ -1,7 +1,9 @@
 // The squashfs reader against images mksquashfs makes from a generated tree, in several
-// layouts (block sizes, fragments or not, uncompressed tables, all-root, zlib options): every
-// file's bytes, mode, owner, mtime, size, link target, readdir order and device numbers are
-// compared with the source tree; lookups that must fail do.
+// layouts (block sizes, fragments or not, uncompressed tables, all-root, zlib options), each
+// read with a data block cache and without one (streaming): every file's bytes (read whole,
+// in pages, at random places, and through read_pages), mode, owner, mtime, size, link target,
+// readdir order and device numbers are compared with the source tree; lookups that must fail
+// do.
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "squashfs_fixture.h"
 
@@ -38,8 +41,11 @@ const Variant variants[] = {
     {"zlib_options_exportable", {"-comp", "gzip", "-Xcompression-level", "1", "-Xwindow-size", "10"}, false},
 };
 
-// The tree is built once; each variant makes its own image of it.
-class SquashfsImage : public ::testing::TestWithParam<Variant> {
+// Options::data_cache_blocks of the two reading modes: the default cache, and none.
+constexpr unsigned cached = 2, streaming = 0;
+
+// The tree is built once; each variant makes its own image of it, read in both modes.
+class SquashfsImage : public ::testing::TestWithParam<std::tuple<Variant, unsigned>> {
 protected:
     static void SetUpTestSuite() {
         tree_ = new TempDir;
@@ -50,18 +56,23 @@ protected:
         tree_ = nullptr;
     }
     void SetUp() override {
-        std::string image = tree_->path() + "/" + GetParam().name + ".img";
-        std::vector<std::string> args = GetParam().args;
+        std::string image = tree_->path() + "/" + variant().name + ".img";
+        std::vector<std::string> args = variant().args;
         for (auto& a : pseudo_arguments()) args.push_back(a);
         std::string output;
         ASSERT_TRUE(mksquashfs(tree_->path() + "/root", image, args, &output)) << output;
         source_ = std::make_unique<MemorySource>(read_file(image));
         char error[160];
         sq::Image* opened = nullptr;
-        ASSERT_EQ(0, sq::Image::open(*source_, sq::Options{}, &opened, error, sizeof(error))) << error;
+        sq::Options options;
+        options.data_cache_blocks = std::get<1>(GetParam());
+        ASSERT_EQ(0, sq::Image::open(*source_, options, &opened, error, sizeof(error))) << error;
         image_.reset(opened);
+        ASSERT_EQ(options.data_cache_blocks != 0, image_->caches_data());
         ASSERT_EQ(0, image_->root(&root_)) << image_->last_error();
     }
+    static const Variant& variant() { return std::get<0>(GetParam()); }
+    void check_read_pages(const sq::Inode& inode, const std::vector<uint8_t>& expected);
     std::string source_path(const std::string& relative) { return tree_->path() + "/root" + relative; }
 
     void check_inode(const sq::Inode& inode, const std::string& relative);
@@ -94,8 +105,8 @@ void SquashfsImage::check_inode(const sq::Inode& inode, const std::string& relat
     struct stat st;
     ASSERT_EQ(0, lstat(source_path(relative).c_str(), &st));
     EXPECT_EQ(st.st_mode, inode.mode);
-    EXPECT_EQ(GetParam().all_root ? 0u : st.st_uid, inode.uid);
-    EXPECT_EQ(GetParam().all_root ? 0u : st.st_gid, inode.gid);
+    EXPECT_EQ(variant().all_root ? 0u : st.st_uid, inode.uid);
+    EXPECT_EQ(variant().all_root ? 0u : st.st_gid, inode.gid);
     EXPECT_EQ(st.st_mtime, inode.mtime);
     if (!S_ISDIR(st.st_mode)) {
         EXPECT_EQ(uint64_t(st.st_size), inode.size);
@@ -138,6 +149,8 @@ void SquashfsImage::check_inode(const sq::Inode& inode, const std::string& relat
             ASSERT_EQ(int64_t(expect), image_->read(inode, at, piece.data(), want)) << image_->last_error();
             EXPECT_TRUE(std::equal(piece.begin(), piece.begin() + expect, expected.begin() + at)) << "at " << at;
         }
+        check_read_pages(inode, expected);
+        if (HasFatalFailure()) return;
         uint8_t byte;
         EXPECT_EQ(0, image_->read(inode, expected.size(), &byte, 1));  // at and past the end
         EXPECT_EQ(0, image_->read(inode, expected.size() + 100000, &byte, 1));
@@ -153,6 +166,53 @@ void SquashfsImage::check_inode(const sq::Inode& inode, const std::string& relat
     }
 }
 
+// What a page of `size` bytes at `start` of the file must hold: its bytes then zeros, or the
+// `fill` it had when not wanted.
+std::vector<uint8_t> page_of(const std::vector<uint8_t>& file, uint64_t start, uint32_t size, bool unwanted,
+                             uint8_t fill) {
+    std::vector<uint8_t> page(size, unwanted ? fill : 0);
+    if (!unwanted && start < file.size()) {
+        size_t n = std::min<uint64_t>(size, file.size() - start);
+        memcpy(page.data(), file.data() + start, n);
+    }
+    return page;
+}
+
+// read_pages: the whole file in chunks of 32 pages with every third page not wanted (those
+// buffers must stay untouched), zeros past the end; then unaligned offsets, odd page sizes and
+// random unwanted pages.
+void SquashfsImage::check_read_pages(const sq::Inode& inode, const std::vector<uint8_t>& expected) {
+    constexpr uint32_t page = 4096;
+    constexpr unsigned chunk = 32;
+    std::vector<uint8_t> memory(size_t(chunk) * page);
+    void* pages[chunk];
+    for (uint64_t first = 0; first < expected.size() + page; first += uint64_t(chunk) * page) {
+        std::fill(memory.begin(), memory.end(), 0xaa);
+        for (unsigned i = 0; i < chunk; ++i) pages[i] = (first / page + i) % 3 == 1 ? nullptr : &memory[size_t(i) * page];
+        ASSERT_EQ(0, image_->read_pages(inode, first, page, pages, chunk)) << image_->last_error();
+        for (unsigned i = 0; i < chunk; ++i) {
+            const uint8_t* got = &memory[size_t(i) * page];
+            ASSERT_EQ(0, memcmp(got, page_of(expected, first + uint64_t(i) * page, page, !pages[i], 0xaa).data(), page))
+                << "read_pages at " << first << ": page " << i << (pages[i] ? "" : " (an unwanted page)");
+        }
+    }
+    std::mt19937 rng(uint32_t(inode.number) * 7 + 1);
+    const uint32_t page_sizes[] = {1, 100, 4096, 5000, 65536 + 3};
+    for (int round = 0; round < 6; ++round) {
+        uint64_t first = expected.empty() ? 0 : rng() % (expected.size() + 2);
+        uint32_t size = page_sizes[rng() % std::size(page_sizes)];
+        unsigned count = 1 + rng() % 8;
+        std::vector<std::vector<uint8_t>> buffers(count, std::vector<uint8_t>(size, 0x5a));
+        std::vector<void*> list(count);
+        for (unsigned i = 0; i < count; ++i) list[i] = rng() % 4 == 0 ? nullptr : buffers[i].data();
+        ASSERT_EQ(0, image_->read_pages(inode, first, size, list.data(), count)) << image_->last_error();
+        for (unsigned i = 0; i < count; ++i) {
+            ASSERT_TRUE(buffers[i] == page_of(expected, first + uint64_t(i) * size, size, !list[i], 0x5a))
+                << "read_pages from " << first << " in " << size << "-byte pages: page " << i;
+        }
+    }
+}
+
 void SquashfsImage::check_pseudo_nodes(const sq::Inode& dev) {
     for (size_t i = 0; i < pseudo_node_count; ++i) {
         const PseudoNode& n = pseudo_nodes[i];
@@ -161,8 +221,8 @@ void SquashfsImage::check_pseudo_nodes(const sq::Inode& dev) {
         ASSERT_EQ(0, image_->lookup(dev, n.name, strlen(n.name), &node)) << image_->last_error();
         uint32_t type = n.type == 'c' ? S_IFCHR : n.type == 'b' ? S_IFBLK : n.type == 'f' ? S_IFIFO : S_IFSOCK;
         EXPECT_EQ(type | n.permissions, node.mode);
-        EXPECT_EQ(GetParam().all_root ? 0 : n.uid, node.uid);
-        EXPECT_EQ(GetParam().all_root ? 0 : n.gid, node.gid);
+        EXPECT_EQ(variant().all_root ? 0 : n.uid, node.uid);
+        EXPECT_EQ(variant().all_root ? 0 : n.gid, node.gid);
         if (n.type == 'c' || n.type == 'b') {
             EXPECT_EQ(makedev(n.major, n.minor), node.rdev);
         }
@@ -280,17 +340,76 @@ TEST_P(SquashfsImage, ReadsAllocateNothingAfterOpen) {
     ASSERT_EQ(0, image_->lookup(root_, "big_text", 8, &file));
     std::vector<uint8_t> buffer(file.size);
     ASSERT_EQ(int64_t(file.size), image_->read(file, 0, buffer.data(), buffer.size()));
+    void* pages[3] = {buffer.data(), nullptr, buffer.data() + 8192};
+    ASSERT_EQ(0, image_->read_pages(file, 12345, 4096, pages, 3));
     EXPECT_EQ(memory, image_->memory_used());
+    if (!image_->caches_data()) {
+        // Nothing block-sized: 8 metadata blocks, zlib's state and window, the input buffer,
+        // the scratch buffer, the id table; the same whatever the block size (up to 1 MiB here).
+        constexpr size_t streaming_bound = 128 * 1024;
+        EXPECT_LT(memory, streaming_bound);
+    }
     RecordProperty("memory_used", std::to_string(memory));
-    printf("%s: reader memory %zu bytes (block size %u)\n", GetParam().name, memory, image_->block_size());
+    printf("%s, %s: reader memory %zu bytes (block size %u)\n", variant().name,
+           image_->caches_data() ? "data cache" : "streaming", memory, image_->block_size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, SquashfsImage, ::testing::ValuesIn(variants),
-                         [](const ::testing::TestParamInfo<Variant>& info) { return std::string(info.param.name); });
+// Without a cache a read stops inflating after the bytes it wants: the first page of a
+// compressible file reads a fraction of its first block's compressed bytes, the last page of
+// the block all of them (and checks the block ends there).
+TEST_P(SquashfsImage, StreamingStopsAfterTheWantedBytes) {
+    if (image_->caches_data()) GTEST_SKIP() << "streaming only";
+    sq::Inode file;
+    ASSERT_EQ(0, image_->lookup(root_, "big_text", 8, &file));
+    uint32_t block = image_->block_size();
+    if (block < 65536 || variant().name == std::string("b1m_uncompressed")) GTEST_SKIP() << "needs big compressed blocks";
+    std::vector<uint8_t> page(4096);
+    uint64_t before = source_->bytes_read;
+    ASSERT_EQ(4096, image_->read(file, 0, page.data(), page.size())) << image_->last_error();
+    uint64_t first_page = source_->bytes_read - before;
+    // (Another block in between, so that the next read starts the first block afresh rather
+    // than going on from where the first page stopped.)
+    ASSERT_EQ(4096, image_->read(file, block, page.data(), page.size())) << image_->last_error();
+    before = source_->bytes_read;
+    ASSERT_EQ(4096, image_->read(file, block - 4096, page.data(), page.size())) << image_->last_error();
+    uint64_t last_page = source_->bytes_read - before;
+    EXPECT_LT(first_page, last_page) << "the first page's read went on inflating";
+}
+
+// Without a cache, reading a block page by page in order goes on where the last read stopped:
+// about one pass over its compressed bytes, not one per page (16 or 32 per block here).
+TEST_P(SquashfsImage, StreamingPageByPageIsOnePass) {
+    if (image_->caches_data()) GTEST_SKIP() << "streaming only";
+    sq::Inode file;
+    ASSERT_EQ(0, image_->lookup(root_, "big_text", 8, &file));
+    uint32_t block = image_->block_size();
+    if (block < 65536 || variant().name == std::string("b1m_uncompressed")) GTEST_SKIP() << "needs big compressed blocks";
+    std::vector<uint8_t> expected = read_file(source_path("/big_text")), buffer(block);
+    uint64_t before = source_->bytes_read;
+    ASSERT_EQ(int64_t(block), image_->read(file, block, buffer.data(), block)) << image_->last_error();  // block 1 whole
+    uint64_t whole = source_->bytes_read - before;
+    before = source_->bytes_read;
+    for (uint32_t at = 0; at < block; at += 4096) {
+        ASSERT_EQ(4096, image_->read(file, block + at, buffer.data() + at, 4096)) << image_->last_error();
+    }
+    uint64_t by_page = source_->bytes_read - before;
+    EXPECT_TRUE(std::equal(buffer.begin(), buffer.end(), expected.begin() + block));
+    EXPECT_LT(by_page, 2 * whole) << "each page inflated the block again from its start";
+    // Going back restarts the block, and reads the right bytes.
+    ASSERT_EQ(4096, image_->read(file, block + 4096, buffer.data(), 4096)) << image_->last_error();
+    EXPECT_TRUE(std::equal(buffer.begin(), buffer.begin() + 4096, expected.begin() + block + 4096));
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, SquashfsImage, ::testing::Combine(::testing::ValuesIn(variants), ::testing::Values(cached, streaming)),
+                         [](const ::testing::TestParamInfo<std::tuple<Variant, unsigned>>& info) {
+                             return std::string(std::get<0>(info.param).name) +
+                                    (std::get<1>(info.param) ? "_cached" : "_streaming");
+                         });
 
 // A sparse 5 GiB file makes a small image; its size needs an extended inode, and a read near
-// its end finds the bytes written there.
-TEST(SquashfsHuge, FileOverFourGiB) {
+// its end finds the bytes written there (with a data cache and without).
+class SquashfsHuge : public ::testing::TestWithParam<unsigned> {};
+TEST_P(SquashfsHuge, FileOverFourGiB) {
     TempDir dir;
     std::string root = dir.path() + "/root";
     ASSERT_EQ(0, mkdir(root.c_str(), 0755));
@@ -308,7 +427,9 @@ TEST(SquashfsHuge, FileOverFourGiB) {
     EXPECT_LT(source.size(), 1u << 20) << "the holes should be sparse blocks";
     char error[160];
     sq::Image* opened;
-    ASSERT_EQ(0, sq::Image::open(source, sq::Options{}, &opened, error, sizeof(error))) << error;
+    sq::Options options;
+    options.data_cache_blocks = GetParam();
+    ASSERT_EQ(0, sq::Image::open(source, options, &opened, error, sizeof(error))) << error;
     std::unique_ptr<sq::Image> image(opened);
     sq::Inode root_inode, huge;
     ASSERT_EQ(0, image->root(&root_inode));
@@ -324,6 +445,20 @@ TEST(SquashfsHuge, FileOverFourGiB) {
     ASSERT_EQ(int64_t(sizeof(buffer)), image->read(huge, 3ull << 30, buffer, sizeof(buffer)));
     for (char c : buffer) EXPECT_EQ(0, c);
     EXPECT_EQ(0, image->read(huge, size, buffer, 1));
+    // Pages across the marker and past the end: the hole's zeros, the marker, zeros after it.
+    std::vector<uint8_t> pages(3 * 4096, 0xee);
+    void* list[3] = {&pages[0], &pages[4096], &pages[8192]};
+    uint64_t first = (marker_at & ~uint64_t(4095)) - 4096;
+    ASSERT_EQ(0, image->read_pages(huge, first, 4096, list, 3)) << image->last_error();
+    for (uint64_t i = 0; i < pages.size(); ++i) {
+        uint64_t at = first + i;
+        uint8_t want = at >= marker_at && at < marker_at + sizeof(marker) ? uint8_t(marker[at - marker_at]) : 0;
+        ASSERT_EQ(want, pages[i]) << "at " << at;
+    }
 }
+INSTANTIATE_TEST_SUITE_P(Modes, SquashfsHuge, ::testing::Values(cached, streaming),
+                         [](const ::testing::TestParamInfo<unsigned>& info) {
+                             return std::string(info.param ? "cached" : "streaming");
+                         });
 
 }  // namespace

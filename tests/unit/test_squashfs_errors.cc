@@ -5,6 +5,7 @@
 #include <mica/fs/abi.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 #include <random>
 
@@ -103,6 +104,58 @@ TEST_F(SquashfsErrors, VersionAndBlockSize) {
     bad = image({});
     bad[22] = 16;  // block log disagrees with 128 KiB
     EXPECT_NE(std::string::npos, open_error(bad).find("block log 16"));
+}
+
+// A file whose inode says another size than its blocks hold: its last data block inflates
+// to more or fewer bytes than the size gives it. With a data cache and streaming, reading that
+// block to its end (read, read_pages) is -EIO naming the block; the first block still reads.
+TEST_F(SquashfsErrors, ADataBlockOfTheWrongSizeIsAnIoError) {
+    constexpr uint32_t real_size = 200000, block = 131072;
+    std::string tree = dir_.path() + "/sized";
+    ASSERT_EQ(0, mkdir(tree.c_str(), 0755));
+    std::string text;
+    while (text.size() < real_size) text += "line " + std::to_string(text.size()) + " of a compressible file\n";
+    text.resize(real_size);
+    FILE* f = fopen((tree + "/file").c_str(), "wb");
+    ASSERT_NE(nullptr, f);
+    ASSERT_EQ(text.size(), fwrite(text.data(), 1, text.size(), f));
+    fclose(f);
+    std::string path = dir_.path() + "/sized.img", output;
+    ASSERT_TRUE(mksquashfs(tree, path, {"-b", "128K", "-noI", "-no-fragments"}, &output)) << output;
+    std::vector<uint8_t> valid = read_file(path);
+    // The basic file inode (uncompressed inode table): fragment none, offset 0, then the size.
+    const uint8_t tail[] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, uint8_t(real_size), uint8_t(real_size >> 8),
+                            uint8_t(real_size >> 16), uint8_t(real_size >> 24)};
+    auto at = std::search(valid.begin(), valid.end(), std::begin(tail), std::end(tail));
+    ASSERT_NE(valid.end(), at) << "no basic file inode of " << real_size << " bytes";
+    size_t size_at = size_t(at - valid.begin()) + 8;
+    for (uint32_t lie : {block + 10, 2 * block}) {  // block 1 inflates to more, to fewer bytes
+        std::vector<uint8_t> bytes = valid;
+        for (int i = 0; i < 4; ++i) bytes[size_at + i] = uint8_t(lie >> (8 * i));
+        for (unsigned data_cache : {2u, 0u}) {
+            SCOPED_TRACE("size " + std::to_string(lie) + (data_cache ? ", cached" : ", streaming"));
+            MemorySource source(bytes);
+            sq::Options options;
+            options.data_cache_blocks = data_cache;
+            char error[160];
+            sq::Image* opened = nullptr;
+            ASSERT_EQ(0, sq::Image::open(source, options, &opened, error, sizeof(error))) << error;
+            std::unique_ptr<sq::Image> image(opened);
+            sq::Inode root, file;
+            ASSERT_EQ(0, image->root(&root));
+            ASSERT_EQ(0, image->lookup(root, "file", 4, &file)) << image->last_error();
+            ASSERT_EQ(lie, file.size);
+            std::vector<uint8_t> buffer(lie + 4096);  // whole pages
+            ASSERT_EQ(4096, image->read(file, 0, buffer.data(), 4096)) << image->last_error();
+            EXPECT_EQ(0, memcmp(buffer.data(), text.data(), 4096));
+            EXPECT_EQ(-mica::fs::errno_io, image->read(file, 0, buffer.data(), lie));
+            EXPECT_NE(nullptr, strstr(image->last_error(), "corrupt")) << image->last_error();
+            std::vector<void*> pages;
+            for (size_t page = block; page < lie; page += 4096) pages.push_back(buffer.data() + page);
+            EXPECT_EQ(-mica::fs::errno_io, image->read_pages(file, block, 4096, pages.data(), unsigned(pages.size())));
+            EXPECT_NE(nullptr, strstr(image->last_error(), "block at")) << image->last_error();
+        }
+    }
 }
 
 TEST_F(SquashfsErrors, MissingMksquashfsIsAFailureNotASkip) {

@@ -1,7 +1,8 @@
 // Corrupted images: deterministic seeded mutations of valid images (bit flips, byte sets,
 // interesting values in every table, table offsets pointing outside or backwards, huge
-// counts, truncations at every table). Each is opened and, when that succeeds, fully walked
-// (every entry read, looked up, its inode loaded, files read, links read) under iteration
+// counts, truncations at every table). Each is opened twice, with a data block cache and
+// without one (streaming), and, when that succeeds, fully walked (every entry read, looked up,
+// its inode loaded, files read whole and through read_pages, links read) under iteration
 // bounds: every one must end in an error with a message or a consistent result, never a
 // crash, a sanitizer report (this binary is built with ASan and UBSan) or a loop.
 #include <gtest/gtest.h>
@@ -86,6 +87,13 @@ public:
                 if (r < 0) return note(int(r), outcome);
                 ASSERT_EQ(100, r);
             }
+            // Pages around the tail, every other one wanted, the last past the end.
+            constexpr uint32_t page = 4096;
+            constexpr unsigned count = 6;
+            void* pages[count];
+            for (unsigned i = 0; i < count; ++i) pages[i] = i % 2 ? nullptr : buffer_.data() + i * page;
+            uint64_t first = inode.size > 4 * page ? (inode.size - 4 * page) & ~uint64_t(page - 1) : 0;
+            note(image_.read_pages(inode, first, page, pages, count), outcome);
             break;
         }
         case sq::Type::symlink: {
@@ -114,14 +122,17 @@ private:
     std::vector<uint8_t> buffer_ = std::vector<uint8_t>(65536);
 };
 
-Outcome open_and_walk(std::vector<uint8_t> bytes, unsigned cache_blocks) {
+// The two reading modes: a data cache of cache_blocks / 4 + 1 blocks, or none.
+enum class Data { cached, streaming };
+
+Outcome open_and_walk(std::vector<uint8_t> bytes, unsigned cache_blocks, Data data) {
     Outcome outcome;
     MemorySource source(std::move(bytes));
     char error[160] = {};
     sq::Image* opened = nullptr;
     sq::Options options;
     options.metadata_cache_blocks = cache_blocks;
-    options.data_cache_blocks = cache_blocks / 4 + 1;
+    options.data_cache_blocks = data == Data::cached ? cache_blocks / 4 + 1 : 0;
     int r = sq::Image::open(source, options, &opened, error, sizeof(error));
     if (r < 0) {
         EXPECT_TRUE(r == -mica::fs::errno_inval || r == -mica::fs::errno_io) << r;
@@ -205,10 +216,12 @@ std::string SquashfsFuzz::failure_;
 
 TEST_F(SquashfsFuzz, ValidImagesWalkCleanly) {
     for (auto& image : images_) {
-        Outcome o = open_and_walk(image, 8);
-        EXPECT_TRUE(o.opened);
-        EXPECT_EQ(0u, o.errors);
-        EXPECT_GT(o.entries, 600u);
+        for (Data data : {Data::cached, Data::streaming}) {
+            Outcome o = open_and_walk(image, 8, data);
+            EXPECT_TRUE(o.opened);
+            EXPECT_EQ(0u, o.errors);
+            EXPECT_GT(o.entries, 600u);
+        }
     }
 }
 
@@ -216,7 +229,7 @@ TEST_F(SquashfsFuzz, SeededMutations) {
     const uint64_t interesting[] = {0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x100, 0x1fff, 0x2000, 0x2001, 0x7fff, 0x8000,
                                     0xffff, 0x10000, 0xffffff, 0x1000000, 0x7fffffff, 0x80000000, 0xfffffffe,
                                     0xffffffff, 0x100000000ull, 0x7fffffffffffffffull, ~0ull};
-    size_t opened = 0, walked_entries = 0, runs = 0;
+    size_t opened = 0, walked_entries = 0, runs = 0, streaming_errors = 0;
     for (uint32_t seed = 0; seed < 1500; ++seed) {
         std::mt19937_64 rng(seed);
         std::vector<uint8_t> bytes = images_[seed % images_.size()];
@@ -277,13 +290,19 @@ TEST_F(SquashfsFuzz, SeededMutations) {
             }
         }
         SCOPED_TRACE("seed " + std::to_string(seed));
-        Outcome o = open_and_walk(std::move(bytes), 1 + unsigned(seed % 8));
+        Outcome o = open_and_walk(bytes, 1 + unsigned(seed % 8), Data::cached);
         if (::testing::Test::HasFatalFailure()) return;
+        Outcome s = open_and_walk(std::move(bytes), 1 + unsigned(seed % 8), Data::streaming);
+        if (::testing::Test::HasFatalFailure()) return;
+        EXPECT_EQ(o.opened, s.opened) << "opening does not depend on the data cache";
         opened += o.opened;
         walked_entries += o.entries;
+        streaming_errors += s.errors;
         ++runs;
     }
-    printf("%zu corrupted images: %zu opened, %zu entries walked\n", runs, opened, walked_entries);
+    printf("%zu corrupted images: %zu opened, %zu entries walked; %zu errors streaming\n", runs, opened,
+           walked_entries, streaming_errors);
+    EXPECT_GT(streaming_errors, 0u);
     EXPECT_GT(opened, runs / 4);  // the mutations reach past the superblock
 }
 
@@ -299,7 +318,9 @@ TEST_F(SquashfsFuzz, TruncatedAtEveryTable) {
                     std::vector<uint8_t> bytes(image.begin(), image.begin() + cut);
                     if (tell && cut >= 48) set_le(bytes, 40, 8, cut);
                     SCOPED_TRACE("cut at " + std::to_string(cut));
-                    open_and_walk(std::move(bytes), 4);
+                    open_and_walk(bytes, 4, Data::cached);
+                    if (::testing::Test::HasFatalFailure()) return;
+                    open_and_walk(std::move(bytes), 4, Data::streaming);
                     if (::testing::Test::HasFatalFailure()) return;
                     ++runs;
                 }

@@ -2,7 +2,8 @@
 // as the VFS root; lookups and ".." across directories, readdir with "." and "..", file data
 // through the page cache, one vnode per inode, read-only answers, pages for mappings
 // (prepare_pages, and the pager that faults use), a corrupt data block reported, and
-// everything given back at unmount.
+// everything given back at unmount; with the reader's data block cache and without it
+// (streaming, as on small machines), where a miss fills its block's pages in one pass.
 #include <gtest/gtest.h>
 #include <mica/fs/abi.h>
 #include <mica/fs/file.h>
@@ -54,7 +55,8 @@ void write(const std::string& path, const std::string& data) {
     out << data;
 }
 
-class SquashfsMount : public ::testing::Test {
+// The parameter: Options::data_cache_blocks (2: the default, 0: streaming).
+class SquashfsMount : public ::testing::TestWithParam<unsigned> {
 protected:
     void SetUp() override {
         pages_before = host_data_pages_live;
@@ -81,7 +83,9 @@ protected:
         source = new MemorySource(std::move(bytes));
         squashfs::Image* image = nullptr;
         char error[200] = "";
-        ASSERT_EQ(squashfs::Image::open(*source, squashfs::Options{}, &image, error, sizeof error), 0) << error;
+        squashfs::Options options;
+        options.data_cache_blocks = GetParam();
+        ASSERT_EQ(squashfs::Image::open(*source, options, &image, error, sizeof error), 0) << error;
         FileSystem* fs = nullptr;
         SquashfsLock lock{test_lock, test_unlock, nullptr};
         ASSERT_EQ(squashfs_create(nullptr, image, source, true, cache, lock, record_report, &fs, error, sizeof error),
@@ -125,7 +129,7 @@ protected:
     Vfs vfs{nullptr};
 };
 
-TEST_F(SquashfsMount, LooksUpReadsAndListsLikeTheTree) {
+TEST_P(SquashfsMount, LooksUpReadsAndListsLikeTheTree) {
     EXPECT_EQ(read_all("/etc/small"), "hello, disk\n");
     EXPECT_EQ(read_all("/etc/empty"), "");
     EXPECT_EQ(read_all("/bin/program"), pattern(300 * 1024 + 123, 1));
@@ -164,7 +168,7 @@ TEST_F(SquashfsMount, LooksUpReadsAndListsLikeTheTree) {
     EXPECT_EQ(vfs.lookup(nullptr, "/etc/small/x", true, &v), -errno_notdir);
 }
 
-TEST_F(SquashfsMount, CachedPagesOutliveTheLastClose) {
+TEST_P(SquashfsMount, CachedPagesOutliveTheLastClose) {
     EXPECT_EQ(read_all("/etc/text"), read_all("/etc/text"));
     uint64_t misses = cache.stats().misses;
     EXPECT_GT(misses, 0u);
@@ -173,7 +177,7 @@ TEST_F(SquashfsMount, CachedPagesOutliveTheLastClose) {
     EXPECT_EQ(cache.stats().misses, misses);
 }
 
-TEST_F(SquashfsMount, AMissReadsTheRestOfItsBlock) {
+TEST_P(SquashfsMount, AMissReadsTheRestOfItsBlock) {
     OpenFile* file = nullptr;
     ASSERT_EQ(vfs.open(nullptr, "/bin/program", o_rdonly, 0, &file), 0);
     char byte;
@@ -188,7 +192,23 @@ TEST_F(SquashfsMount, AMissReadsTheRestOfItsBlock) {
     file->unref();
 }
 
-TEST_F(SquashfsMount, OneVnodePerInodeWhileReferenced) {
+// A miss on a compressible file reads the block's compressed bytes once for its 16 pages:
+// a few reads of the source (the block list, an 8 KiB piece of input), where filling the pages
+// one at a time without a data cache would inflate the block again for each.
+TEST_P(SquashfsMount, AMissIsOnePassOverItsBlock) {
+    OpenFile* file = nullptr;
+    ASSERT_EQ(vfs.open(nullptr, "/etc/text", o_rdonly, 0, &file), 0);
+    uint64_t reads = source->reads;
+    char byte;
+    ASSERT_EQ(file->pread(&byte, 1, 3 * 4096 + 1), 1);
+    EXPECT_EQ(cache.stats().pages, 16u);
+    EXPECT_LT(source->reads - reads, 8u);
+    std::string text = read_all("/etc/text");
+    EXPECT_EQ(byte, text[3 * 4096 + 1]);
+    file->unref();
+}
+
+TEST_P(SquashfsMount, OneVnodePerInodeWhileReferenced) {
     Vnode* a = node("/bin/program");
     Vnode* b = node("/etc/link");  // followed: the same file
     EXPECT_EQ(a, b);
@@ -196,7 +216,7 @@ TEST_F(SquashfsMount, OneVnodePerInodeWhileReferenced) {
     b->unref();
 }
 
-TEST_F(SquashfsMount, NothingChangesOnAReadOnlyFileSystem) {
+TEST_P(SquashfsMount, NothingChangesOnAReadOnlyFileSystem) {
     OpenFile* file = nullptr;
     EXPECT_EQ(vfs.open(nullptr, "/etc/small", o_wronly, 0, &file), -errno_rofs);
     EXPECT_EQ(vfs.open(nullptr, "/etc/small", o_rdwr, 0, &file), -errno_rofs);
@@ -213,7 +233,7 @@ TEST_F(SquashfsMount, NothingChangesOnAReadOnlyFileSystem) {
     EXPECT_EQ(read_all("/etc/small"), "hello, disk\n");
 }
 
-TEST_F(SquashfsMount, FilePagesComeFromThePageCacheOnce) {
+TEST_P(SquashfsMount, FilePagesComeFromThePageCacheOnce) {
     std::string expected = pattern(300 * 1024 + 123, 1);
     EXPECT_EQ(read_all("/bin/program"), expected);
     uint64_t misses = cache.stats().misses;
@@ -260,7 +280,7 @@ TEST_F(SquashfsMount, FilePagesComeFromThePageCacheOnce) {
     program->unref();
 }
 
-TEST_F(SquashfsMount, ACorruptDataBlockIsAnIoErrorAndSaysWhich) {
+TEST_P(SquashfsMount, ACorruptDataBlockIsAnIoErrorAndSaysWhich) {
     // Unmount the good image, then mount a copy whose file data (from the superblock's end to
     // the inode table, whose offset the superblock holds at byte 64) is overwritten: the
     // compressed blocks no longer inflate. (Uncompressed blocks would read as the garbage
@@ -282,5 +302,10 @@ TEST_F(SquashfsMount, ACorruptDataBlockIsAnIoErrorAndSaysWhich) {
     ASSERT_FALSE(reports.empty());
     EXPECT_NE(reports[0].find("squashfs: inode"), std::string::npos) << reports[0];
 }
+
+INSTANTIATE_TEST_SUITE_P(DataCache, SquashfsMount, ::testing::Values(2u, 0u),
+                         [](const ::testing::TestParamInfo<unsigned>& info) {
+                             return std::string(info.param ? "cached" : "streaming");
+                         });
 
 }  // namespace

@@ -57,6 +57,10 @@ public:
     // Reads page `index` of the file into `page` (data_page_size bytes; bytes past the end of
     // the file must be zeroed). 0 or -errno. May sleep.
     using Fill = int (*)(void* context, uint64_t index, void* page);
+    // Reads pages first .. first + count - 1 of the file into pages[0 .. count) in one go (a
+    // nullptr entry is not wanted: skip it), zeros past the end of the file. 0 or -errno. May
+    // sleep.
+    using FillPages = int (*)(void* context, uint64_t first, void* const* pages, size_t count);
 
     // The least a cache may hold: files_map_pages maps in chunks of at most min_limit / 2
     // pages, filled and then mapped, so a chunk's pages are never evicted in between.
@@ -76,6 +80,14 @@ public:
     // Page `index` of `file` in *out (a kernel address of a data page), read by `fill` on a
     // miss. 0, -ENOMEM, or fill's error (nothing is cached then).
     int get(File& file, uint64_t index, Fill fill, void* context, void** out);
+    // Page `index` of `file` in *out, as get(); a miss also reads the pages of [first, first +
+    // count) (which holds `index`; count at most map_chunk_pages) that are not cached, all with
+    // one call of `fill` (the cached ones are passed as nullptr), so that a reader that must
+    // decompress a whole block for one page fills its neighbours from the same pass. Pages
+    // other than `index` that find no free memory are left out. 0, -EINVAL for a bad range,
+    // -ENOMEM, or fill's error (nothing is cached then).
+    int get_range(File& file, uint64_t index, uint64_t first, size_t count, FillPages fill, void* context,
+                  void** out);
     // The page if cached, else nullptr. Never fills, never changes the cache.
     void* find(const File& file, uint64_t index) const;
     // Drops every page of `file` (its vnode goes away).
@@ -97,6 +109,11 @@ private:
     size_t bucket_of(const File* file, uint64_t index) const;
     Entry** slot_of(const File* file, uint64_t index) const;
     void drop(Entry* entry);
+    // A fresh data page, evicting what nobody maps when there is none; nullptr if still none.
+    void* allocate_page();
+    // Caches `page` as page `index` of `file` (not cached yet): false when out of memory (the
+    // page is not taken then).
+    bool insert(File& file, uint64_t index, void* page);
     // A mapped page at the old end: moved to the recent end and counted in seen_mapped_.
     bool set_aside_if_mapped(Entry* entry);
     // Evicts unmapped least recently used pages until at most `limit_` unmapped ones remain,

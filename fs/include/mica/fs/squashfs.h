@@ -13,7 +13,10 @@
 //
 // Memory per open image: Options::metadata_cache_blocks * 8 KiB + Options::data_cache_blocks *
 // block_size + ~8 KiB of compressed-input buffer + zlib's inflate state (~7 KiB plus a 32 KiB
-// window) + the id table: with the defaults and 128 KiB blocks about 370 KiB.
+// window) + the id table: with the defaults and 128 KiB blocks about 370 KiB. Without a data
+// cache (data_cache_blocks = 0) nothing block-sized is allocated: data and fragment blocks are
+// inflated streaming, the bytes before the wanted ones into a 2 KiB scratch buffer, the wanted
+// ones straight into the caller's memory, and inflation stops after the last wanted byte.
 // Not thread-safe: the caller serialises calls on one Image.
 #pragma once
 
@@ -66,7 +69,12 @@ struct Entry {  // one directory entry
 
 struct Options {
     unsigned metadata_cache_blocks = 8;  // decompressed 8 KiB metadata blocks kept (LRU)
-    unsigned data_cache_blocks = 2;      // decompressed data blocks / fragment blocks kept (LRU)
+    // Decompressed data blocks / fragment blocks kept (LRU). 0: none (streaming, see above):
+    // a read inflates its block from the start up to the bytes it wants, unless the previous
+    // read stopped in the same block before them (then it goes on from there: reading a block
+    // page by page, or the tails in a fragment block in order, is one pass); read_pages fills
+    // several pages in one pass.
+    unsigned data_cache_blocks = 2;
 };
 
 class Inflater;
@@ -95,11 +103,17 @@ public:
     int64_t readlink(const Inode& link, char* buffer, size_t size);  // bytes (not NUL-terminated)
     // File data: bytes read (short only at the end of the file), sparse blocks read as zeros.
     int64_t read(const Inode& file, uint64_t offset, void* buffer, size_t length);
+    // Fills `count` pages of `page_size` bytes in one pass over the blocks they cover (each
+    // block inflated once for all of them): pages[i] receives the file's bytes [first_offset +
+    // i * page_size, + page_size), zeros past its end; a nullptr page is not wanted (skipped).
+    // 0, or -errno as read (-EINVAL for a file that is not regular, -EISDIR for a directory).
+    int read_pages(const Inode& file, uint64_t first_offset, uint32_t page_size, void* const* pages, unsigned count);
 
     const char* last_error() const { return error_; }
     uint32_t block_size() const { return block_size_; }
     uint64_t bytes_used() const { return bytes_used_; }
     uint32_t inode_count() const { return inode_count_; }
+    bool caches_data() const { return data_slots_ != 0; }  // false: Options::data_cache_blocks = 0
     // Bytes the reader allocated for this image (caches, buffers, zlib state, id table).
     size_t memory_used() const;
 
@@ -117,6 +131,8 @@ private:
     struct MetadataSlot;
     struct DataSlot;
     struct BlockCursor;
+    class BlockSink;
+    class PageSink;
 
     Image(Source& source) : source_(source) {}
     int load(const Options& options, char* error, size_t error_size);
@@ -148,6 +164,10 @@ private:
     int fragment_location(uint32_t fragment, uint64_t* position, uint32_t* size_word);
     int decompress(uint64_t position, uint32_t stored, bool compressed, uint8_t* out,
                    uint32_t capacity, uint32_t* out_size);
+    bool block_cached(uint64_t position, uint32_t size_word) const;
+    int deliver(uint64_t position, uint32_t size_word, uint32_t expected, BlockSink& sink);
+    int stream_block(uint64_t position, uint32_t size_word, uint32_t expected, BlockSink& sink);
+    int read_range(const Inode& file, PageSink& sink);
 
     Source& source_;
     Inflater* inflater_ = nullptr;
@@ -172,6 +192,7 @@ private:
     unsigned metadata_slots_ = 0;
     DataSlot* data_ = nullptr;
     unsigned data_slots_ = 0;
+    uint8_t* scratch_ = nullptr;  // no data cache: where streamed bytes nobody wants go
     uint64_t clock_ = 0;  // LRU stamps
     BlockCursor* cursors_ = nullptr;  // where recent reads left off in their files' block lists
     unsigned cursor_slots_ = 0;
