@@ -12,7 +12,7 @@ constexpr uint64_t free_marker = 0xf4eef4eef4eef4eeull;
 struct Heap::PageHeader {
     uint32_t magic;
     uint32_t size_class;   // slab pages
-    uint32_t order;        // large runs: buddy order of the run
+    uint32_t pages;        // large runs: pages of the run (its tail past them went back)
     uint32_t reserved;
     size_t usable;         // large runs: bytes usable from the returned pointer
 };
@@ -47,6 +47,23 @@ void* Heap::alloc_small(unsigned size_class) {
     return object;
 }
 
+// Pages [first, end) of a large run, given to the page allocator as naturally aligned blocks
+// (the largest that fit each position): how a run's unused tail goes back at allocation and
+// its kept part at free. Within an allocated run each such block is allocated, so the
+// allocator takes it whatever order the run had.
+bool Heap::free_run_pages(uint8_t* run, size_t first, size_t end) {
+    bool ok = true;
+    while (first < end) {
+        unsigned order = 0;
+        while (order + 1 < max_order && first % (size_t{2} << order) == 0 && first + (size_t{2} << order) <= end) {
+            ++order;
+        }
+        ok &= pages_.free(run + first * page_size, order) == FreeError::none;
+        first += size_t{1} << order;
+    }
+    return ok;
+}
+
 void* Heap::alloc_large(size_t size, size_t alignment) {
     // The header lives in the first page; the object starts after it (or, for alignments
     // above the header size, on the next page boundary).
@@ -55,9 +72,13 @@ void* Heap::alloc_large(size_t size, size_t alignment) {
     unsigned order = order_for_bytes(size + offset);
     auto* run = static_cast<uint8_t*>(pages_.alloc(order));
     if (!run) return nullptr;
-    size_t usable = (page_size << order) - offset;
-    *reinterpret_cast<PageHeader*>(run) = PageHeader{large_magic, 0, order, 0, usable};
-    stats_.large_pages += size_t{1} << order;
+    // A buddy block is a power of two of pages: keep the ones the object needs and give the
+    // tail back (a 32 KiB object with its header would otherwise hold 64 KiB).
+    size_t pages = (size + offset + page_size - 1) / page_size;
+    free_run_pages(run, pages, size_t{1} << order);
+    size_t usable = pages * page_size - offset;
+    *reinterpret_cast<PageHeader*>(run) = PageHeader{large_magic, 0, static_cast<uint32_t>(pages), 0, usable};
+    stats_.large_pages += pages;
     return run + offset;
 }
 
@@ -134,11 +155,11 @@ void Heap::free(void* pointer) {
         free_lists_[header->size_class] = object;
         stats_.bytes_in_use -= size;
     } else if (header->magic == large_magic && (offset == header_bytes || offset == page_size)) {
-        unsigned order = header->order;
+        size_t pages = header->pages;
         stats_.bytes_in_use -= header->usable;
-        stats_.large_pages -= size_t{1} << order;
+        stats_.large_pages -= pages;
         header->magic = 0;  // a second free of this run now fails the magic check
-        if (pages_.free(header, order) != FreeError::none) {
+        if (!free_run_pages(reinterpret_cast<uint8_t*>(header), 0, pages)) {
             on_error_("heap run rejected by the page allocator", pointer);
             return;
         }

@@ -38,6 +38,37 @@ TEST_F(HeapFixture, SmallAndLargeAllocationsAreUsableAndAligned) {
     EXPECT_EQ(heap.stats().large_pages, 0u);
 }
 
+// A large object holds the pages it needs, not the power of two around them: the run's tail
+// goes back to the page allocator, and all of it comes back at free.
+TEST_F(HeapFixture, LargeRunsGiveTheirTailBack) {
+    size_t before = pages.free_pages();
+    void* p = heap.alloc(32 * 1024);  // 8 pages and the header: 9 pages, not 16
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(before - pages.free_pages(), 9u);
+    EXPECT_EQ(heap.stats().large_pages, 9u);
+    EXPECT_EQ(heap.usable_size(p), 9 * page_size - Heap::header_bytes);
+    void* q = heap.alloc(128 * 1024 + 1);  // 33 pages, from a 64-page block
+    ASSERT_NE(q, nullptr);
+    EXPECT_EQ(before - pages.free_pages(), 9u + 33u);
+    void* aligned = heap.alloc(5 * page_size, page_size);  // header page + 5
+    ASSERT_NE(aligned, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(aligned) % page_size, 0u);
+    EXPECT_EQ(before - pages.free_pages(), 9u + 33u + 6u);
+    std::memset(p, 1, 32 * 1024);
+    std::memset(q, 2, 128 * 1024 + 1);
+    std::memset(aligned, 3, 5 * page_size);
+    heap.free(q);
+    heap.free(p);
+    heap.free(aligned);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(pages.free_pages(), before);
+    EXPECT_EQ(heap.stats().large_pages, 0u);
+    // The freed pieces merged again: the largest block is back.
+    void* big = heap.alloc(3 << 20);
+    EXPECT_NE(big, nullptr);
+    heap.free(big);
+}
+
 TEST_F(HeapFixture, AlignmentRequests) {
     for (size_t align : {16, 32, 64, 128, 256, 1024, 4096}) {
         for (size_t size : {1, 24, 100, 3000, 9000}) {
@@ -116,9 +147,10 @@ TEST_F(HeapFixture, RandomStressKeepsBlocksIntact) {
         uint8_t fill;
     };
     std::vector<Block> live;
+    size_t free_at_start = pages.free_pages();
     for (int step = 0; step < 30000; ++step) {
         if (live.empty() || rng() % 5 < 3) {
-            size_t size = rng() % 4 == 0 ? rng() % 20000 + 1 : rng() % 300 + 1;
+            size_t size = rng() % 4 == 0 ? rng() % 20000 + 1 : rng() % 50 == 0 ? rng() % 60000 + 1 : rng() % 300 + 1;
             auto* p = static_cast<uint8_t*>(heap.alloc(size));
             ASSERT_NE(p, nullptr);
             auto fill = static_cast<uint8_t>(rng());
@@ -136,6 +168,7 @@ TEST_F(HeapFixture, RandomStressKeepsBlocksIntact) {
     EXPECT_TRUE(errors.empty());
     EXPECT_EQ(heap.stats().allocations, 0u);
     EXPECT_EQ(heap.stats().large_pages, 0u);
+    EXPECT_EQ(pages.free_pages(), free_at_start - heap.stats().slab_pages);  // no page lost
 }
 
 }  // namespace

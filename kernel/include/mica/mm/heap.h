@@ -1,4 +1,5 @@
-// Kernel heap: size-classed slabs for small objects, whole buddy blocks for large ones.
+// Kernel heap: size-classed slabs for small objects, page runs for large ones (a buddy block
+// whose unused tail pages go back to the page allocator).
 // Every page run the heap owns starts with a PageHeader, found from any pointer it returned
 // by looking at the page holding (pointer - 1); so free() needs no size and can reject
 // pointers the heap never handed out. Not thread-safe: the kernel's malloc holds a lock
@@ -64,6 +65,7 @@ private:
 
     void* alloc_small(unsigned size_class);
     void* alloc_large(size_t size, size_t alignment);
+    bool free_run_pages(uint8_t* run, size_t first, size_t end);
     PageHeader* header_of(const void* pointer) const;
     bool on_free_list(unsigned size_class, const FreeObject* object) const;
 
