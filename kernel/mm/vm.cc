@@ -403,7 +403,8 @@ void release_file_page(void* page) {
 
 bool file_page_mapped(const void* page) {
     sched::SpinGuard guard(vm_lock);
-    return shares.count(virt_to_phys(page)) != 0;
+    // The cache's own reference is the implicit one (no entry: count 1); each mapping adds one.
+    return shares.count(virt_to_phys(page)) > 1;
 }
 
 int discard(uintptr_t start, size_t length) {

@@ -312,7 +312,11 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     // Built in a kernel buffer, then copied: small first (the usual case), larger if needed.
     uint64_t sp = 0;
     int r = -loader::errno_2big;
-    for (size_t size = 16 * 1024; r == -loader::errno_2big && size <= initial_stack_limit; size *= 4) {
+    // The first try fits one page of the heap (a small machine may have no free run of
+    // several pages), then 16 KiB and up.
+    constexpr size_t first_buffer = 4096 - 64, second_buffer = 16 * 1024;
+    for (size_t size = first_buffer; r == -loader::errno_2big && size <= initial_stack_limit;
+         size = size < second_buffer ? second_buffer : size * 4) {
         auto* buffer = static_cast<uint8_t*>(malloc(size));
         if (!buffer) return fail(error, n, -12, "no memory for the initial stack");
         uintptr_t buffer_address = static_cast<uintptr_t>(stack) + stack_size - size;

@@ -36,9 +36,10 @@ private:
 // Copies `count` bytes from `in` at `pos_in` to `out` at `pos_out` a chunk at a time through
 // a kernel buffer: the bytes copied (fewer at the input's end), or -errno when none were.
 int64_t copy_between(OpenFile* in, int64_t pos_in, OpenFile* out, int64_t pos_out, size_t count) {
-    size_t chunk = count < bounce_size ? count : bounce_size;
-    char* bounce = static_cast<char*>(malloc(chunk));
+    BounceBuffer buffer(count);
+    char* bounce = buffer.data();
     if (!bounce) return -fs::errno_nomem;
+    size_t chunk = buffer.size();
     size_t done = 0;
     int64_t error = 0;
     while (done < count) {
@@ -58,7 +59,6 @@ int64_t copy_between(OpenFile* in, int64_t pos_in, OpenFile* out, int64_t pos_ou
         done += static_cast<size_t>(written);
         if (written < n || static_cast<size_t>(n) < want) break;
     }
-    free(bounce);
     return done > 0 ? static_cast<int64_t>(done) : error;
 }
 

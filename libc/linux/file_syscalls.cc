@@ -419,9 +419,10 @@ int64_t sys_sendfile(const uint64_t* args) {
         if (offset < 0) return -fs::errno_inval;
     }
     size_t count = args[3] < max_rw_count ? static_cast<size_t>(args[3]) : max_rw_count;
-    constexpr size_t chunk = 16 * 1024;
-    char* bounce = static_cast<char*>(malloc(chunk));
+    BounceBuffer buffer(16 * 1024);
+    char* bounce = buffer.data();
     if (!bounce) return -fs::errno_nomem;
+    size_t chunk = buffer.size();
     size_t done = 0;
     int64_t error = 0;
     while (done < count) {
@@ -449,7 +450,6 @@ int64_t sys_sendfile(const uint64_t* args) {
         }
         if (static_cast<size_t>(n) < want) break;
     }
-    free(bounce);
     if (offset >= 0) {
         int64_t next = offset + static_cast<int64_t>(done);
         if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &next, sizeof(next)) < 0) return -errno_fault;

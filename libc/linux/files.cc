@@ -17,6 +17,7 @@
 #include <mica/linux/pipe_buffer.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/file_pager.h>
+#include <mica/mm/memory.h>
 #include <mica/mm/vm.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,27 @@ static bool in_bounds(const fs::IoVector& data) {
     return true;
 }
 
+BounceBuffer::BounceBuffer(size_t wanted) {
+    size_t size = wanted == 0 ? 1 : wanted < bounce_size ? wanted : bounce_size;
+    if (size < mm::page_size) {  // a small object: a slab's, never short of contiguous pages
+        data_ = static_cast<char*>(malloc(size));
+        size_ = data_ ? size : 0;
+        return;
+    }
+    for (; size > mm::page_size; size /= 2) {
+        if ((data_ = static_cast<char*>(malloc(size)))) {
+            size_ = size;
+            return;
+        }
+    }
+    if ((data_ = static_cast<char*>(mm::alloc_pages(0)))) size_ = mm::page_size, whole_page_ = true;
+}
+
+BounceBuffer::~BounceBuffer() {
+    if (whole_page_) mm::free_pages(data_, 0);
+    else free(data_);
+}
+
 // Reads into `data` at the file offset (offset < 0) or at `offset`. Streams (pipes,
 // devices, sockets, eventfd...) transfer outside the VFS lock, straight into `data`; file
 // data goes through a kernel bounce buffer a chunk at a time under the lock.
@@ -118,9 +140,10 @@ int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonbl
         return node->read_stream(data, nonblock || (file->flags() & fs::o_nonblock));
     }
     size_t length = data.remaining() < max_rw_count ? data.remaining() : max_rw_count;
-    size_t chunk = length < bounce_size ? length : bounce_size;
-    char* bounce = static_cast<char*>(malloc(chunk ? chunk : 1));
+    BounceBuffer buffer(length);
+    char* bounce = buffer.data();
     if (!bounce) return -fs::errno_nomem;
+    size_t chunk = buffer.size();
     size_t done = 0;
     int64_t result = 0;
     do {
@@ -151,7 +174,6 @@ int64_t file_read(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonbl
         done += static_cast<size_t>(n);
         if (static_cast<size_t>(n) < want) break;
     } while (done < length);
-    free(bounce);
     return done > 0 ? static_cast<int64_t>(done) : result;
 }
 
@@ -164,9 +186,10 @@ int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonb
         return node->write_stream(data, nonblock || (file->flags() & fs::o_nonblock));
     }
     size_t length = data.remaining() < max_rw_count ? data.remaining() : max_rw_count;
-    size_t chunk = length < bounce_size ? length : bounce_size;
-    char* bounce = static_cast<char*>(malloc(chunk ? chunk : 1));
+    BounceBuffer buffer(length);
+    char* bounce = buffer.data();
     if (!bounce) return -fs::errno_nomem;
+    size_t chunk = buffer.size();
     size_t done = 0;
     int64_t result = 0;
     do {
@@ -191,7 +214,6 @@ int64_t file_write(OpenFile* file, fs::IoVector& data, int64_t offset, bool nonb
         done += static_cast<size_t>(n);
         if (static_cast<size_t>(n) < want || data.remaining() == 0) break;
     } while (done < length);
-    free(bounce);
     return done > 0 ? static_cast<int64_t>(done) : result;
 }
 

@@ -97,6 +97,25 @@ struct VnodeRef {
 
 inline constexpr size_t bounce_size = 64 * 1024;        // regular-file transfers per lock hold
 
+// A kernel buffer for a transfer of `wanted` bytes: up to bounce_size, smaller when memory is
+// short or fragmented (a 64 KiB buffer needs 17 contiguous pages; with the page cache's pages
+// spread over a small machine's memory there may be no such run), down to one page. Empty
+// (data() null) only when not even a page is free.
+class BounceBuffer {
+public:
+    explicit BounceBuffer(size_t wanted);
+    ~BounceBuffer();
+    BounceBuffer(const BounceBuffer&) = delete;
+    BounceBuffer& operator=(const BounceBuffer&) = delete;
+    char* data() const { return data_; }
+    size_t size() const { return size_; }
+
+private:
+    char* data_ = nullptr;
+    size_t size_ = 0;
+    bool whole_page_ = false;  // from the page allocator, not malloc
+};
+
 inline constexpr size_t max_rw_count = 0x7ffff000;      // Linux's MAX_RW_COUNT
 
 inline constexpr int uio_maxiov = 1024;                 // iovecs per readv/writev

@@ -10,8 +10,11 @@ makes a squashfs image of it with mksquashfs' defaults (128 KiB blocks, fragment
 as the root with `-m 4M`, one CPU, running `/bin/busybox sh /script.sh`. The script is
 tools/bench/disk's: a command substitution around a pipeline (`ls /bin | wc -l`: the shell, a
 subshell and two children, one of them exec'ing busybox again) and `head | md5sum`, so four
-processes are alive at once. Its lines must equal the ones computed here, with status 0.
-A kernel that needs more memory fails here with the out-of-memory message it prints.
+processes are alive at once. Then it reads a 3 MiB file twice, more than the machine has
+free: the page cache must give back the pages it read (it once counted every cached page as
+mapped by an application and never evicted one). Its lines must equal the ones computed
+here, with status 0. A kernel that needs more memory fails here with the out-of-memory
+message it prints.
 """
 import argparse
 import hashlib
@@ -25,8 +28,11 @@ set -e
 links=$(ls /bin | wc -l)
 sum=$(head -c 65536 /bin/busybox | md5sum)
 echo "script: $links entries in /bin, md5 of the first 65536 bytes of busybox ${sum%% *}"
+big=$(cat /data/big /data/big | md5sum)
+echo "script: md5 of the 3 MiB file twice ${big%% *}"
 echo "script: $(echo done | tr a-z A-Z)"
 """
+BIG_BYTES = 3 * 1024 * 1024 + 77
 APPLETS = ["sh", "ls", "wc", "head", "md5sum", "echo", "tr", "cat", "true"]
 
 
@@ -46,7 +52,7 @@ def main():
         busybox = f.read()
     with tempfile.TemporaryDirectory(prefix="mica-tiny-") as work:
         tree = os.path.join(work, "tree")
-        for d in ("bin", "dev", "proc", "tmp"):
+        for d in ("bin", "data", "dev", "proc", "tmp"):
             os.makedirs(os.path.join(tree, d))
         with open(os.path.join(tree, "bin", "busybox"), "wb") as f:
             f.write(busybox)
@@ -55,11 +61,15 @@ def main():
             os.symlink("busybox", os.path.join(tree, "bin", applet))
         with open(os.path.join(tree, "script.sh"), "w") as f:
             f.write(SCRIPT)
+        big = hashlib.shake_256(b"mica tiny_memory_test").digest(BIG_BYTES)  # incompressible
+        with open(os.path.join(tree, "data", "big"), "wb") as f:
+            f.write(big)
         image = os.path.join(work, "root.img")
         subprocess.run(["mksquashfs", tree, image, "-noappend", "-all-root", "-quiet"], check=True,
                        stdout=subprocess.DEVNULL)
         want = [f"script: {len(APPLETS) + 1} entries in /bin, md5 of the first 65536 bytes of busybox "
-                f"{hashlib.md5(busybox[:65536]).hexdigest()}", "script: DONE"]
+                f"{hashlib.md5(busybox[:65536]).hexdigest()}",
+                f"script: md5 of the 3 MiB file twice {hashlib.md5(big + big).hexdigest()}", "script: DONE"]
         cmd = [sys.executable, args.run, "-O", args.build_dir, "--machine", args.machine, "--accel", "tcg",
                "-m", args.memory, "--timeout", str(args.timeout), "--root", image,
                "--", "/bin/busybox", "sh", "/script.sh"]
