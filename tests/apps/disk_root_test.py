@@ -29,10 +29,10 @@ SIZES = [0, 1, 100, 4095, 4096, 4097, 65535, 65536, 65537, 131071, 131072, 13107
 FNV_BASIS, FNV_PRIME, MASK = 14695981039346656037, 1099511628211, (1 << 64) - 1
 IMAGES = [("4k", ["-b", "4096"]), ("128k-fragments", ["-b", "131072", "-always-use-fragments"]),
           ("1m-no-fragments", ["-b", "1048576", "-no-fragments"])]
-# A machine on libc/linux/root_disk.cc's small-machine path (below 64 MiB): no data block cache.
-# (At -m 16M disk_files runs out of memory reading and mapping these files, with or without
-# the data block cache: the page cache and mappings of 1-5 MiB files do not fit.)
-SMALL_MEMORY = "32M"
+# A machine on libc/linux/root_disk.cc's small-machine path (below 64 MiB): no data block cache,
+# and files (1-5 MiB) larger than the page cache may keep, so reading them evicts. (At 16 MiB
+# this failed until the page cache evicted at all: it took every cached page for mapped.)
+SMALL_MEMORY = "16M"
 
 
 def fnv1a(data):
