@@ -269,7 +269,8 @@ public:
     }
 
 private:
-    static constexpr size_t no_string = ~size_t{0}, first_strings = 4096, first_pointers = 64;
+    // First sizes within the heap's small objects (2 KiB at most): no run of pages needed.
+    static constexpr size_t no_string = ~size_t{0}, first_strings = 2048, first_pointers = 64;
     int64_t add_string(const char* item) {
         for (;;) {
             int64_t n = used_ < capacity_ ? mm::vm::copy_string_from_app(strings_ + used_, item, capacity_ - used_)
