@@ -53,7 +53,8 @@ class Failure(Exception):
 
 
 def free_ports(count):
-    """Ports the host has free now (bound and released: QEMU binds them a moment later)."""
+    """Ports the host has free now (bound and released: QEMU binds them a moment later, and
+    another process may take one in between: start_forwarded handles that)."""
     sockets = []
     for _ in range(count):
         s = socket.socket()
@@ -63,6 +64,36 @@ def free_ports(count):
     for s in sockets:
         s.close()
     return ports
+
+
+# QEMU's message when a --forward port is taken by the time it binds it (it then exits at once).
+FORWARD_PORT_TAKEN = "Could not set up host forwarding rule"
+FORWARD_ATTEMPTS = 5
+
+
+def start_forwarded(count, start, ready):
+    """Starts a guest whose --forward ports are `count` free host ports: start(ports) returns
+    the Guest, ready(guest, ports) waits until it serves and returns what it found. A port
+    free when picked can be taken by another process (tests run in parallel) before QEMU binds
+    it: QEMU then refuses to start, naming the rule, and the guest is started again on new
+    ports. Any other failure is the test's. Returns (guest, ports, what ready returned)."""
+    for attempt in range(1, FORWARD_ATTEMPTS + 1):
+        ports = free_ports(count)
+        g = start(ports)
+        try:
+            return g, ports, ready(g, ports)
+        except (Failure, OSError):
+            # A guest still running failed on its own; one that ended (its console may have
+            # ended before the process was reaped) is reaped and its console read to the end.
+            if g.proc.poll() is None and FORWARD_PORT_TAKEN not in g.output():
+                g.proc.kill()
+            g.finish(30)
+            taken = FORWARD_PORT_TAKEN in g.output()
+            if not taken or attempt == FORWARD_ATTEMPTS:
+                print(g.output())
+                raise
+            print(f"net_test: a forwarded port of {ports} was taken before QEMU bound it: "
+                  f"starting again on new ports ({attempt} of {FORWARD_ATTEMPTS})")
 
 
 class Guest:
@@ -257,11 +288,16 @@ def scenario_ping(a):
 def start_echo(a, extra=(), run_args=()):
     """The echo service behind forwarded ports: the guest, then the host's echo, control and
     status ports."""
-    echo_host, control_host, status_host = free_ports(3)
-    g = Guest(a, ["--verbose", f"--test-net-echo={ECHO_PORT}"] + list(extra),
-              [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}",
-               f"--forward={status_host}:{STATUS_PORT}"] + list(run_args))
-    g.wait_for(r"test-net-echo: serving TCP and UDP echo on port 7", 90)
+    def start(ports):
+        echo_host, control_host, status_host = ports
+        return Guest(a, ["--verbose", f"--test-net-echo={ECHO_PORT}"] + list(extra),
+                     [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}",
+                      f"--forward={status_host}:{STATUS_PORT}"] + list(run_args))
+
+    def ready(g, ports):
+        g.wait_for(r"test-net-echo: serving TCP and UDP echo on port 7", 90)
+
+    g, (echo_host, control_host, status_host), _ = start_forwarded(3, start, ready)
     return g, echo_host, control_host, status_host
 
 
@@ -516,14 +552,32 @@ def scenario_connect(a, reset=False):
         print(g.output())
 
 
+MONITOR_PROMPT = b"(qemu) "
+
+
 def monitor_command(path, command):
+    """Runs an HMP command on QEMU's monitor socket: returns once the monitor has carried it
+    out (its next prompt), not after a guess at how long that takes."""
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
+    s.settimeout(60)
     s.connect(path)
-    s.recv(4096)  # the banner and prompt
-    s.sendall(command.encode() + b"\n")
-    time.sleep(0.2)
-    s.close()
+
+    def until_prompt(what):
+        text = b""
+        while not text.endswith(MONITOR_PROMPT):
+            chunk = s.recv(4096)
+            if not chunk:
+                raise Failure(f"QEMU's monitor closed the connection {what}: {text!r}")
+            text += chunk
+        return text
+
+    try:
+        until_prompt("before its prompt")  # the banner and the first prompt
+        s.sendall(command.encode() + b"\n")
+        until_prompt(f"during '{command}'")  # (its line editor's echo, then the next prompt)
+    finally:
+        s.close()
+    print(f"net_test: monitor: {command}: done")
 
 
 def scenario_link(a):
