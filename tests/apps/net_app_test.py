@@ -35,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot"))
-from net_test import Failure, Guest, free_ports, recv_exact, start_forwarded  # noqa: E402
+from net_guest import Failure, Guest, free_ports, recv_exact, start_forwarded  # noqa: E402
 
 GUEST_HTTP_PORT, GUEST_ECHO_PORT = 80, 7000
 CONNECT_TIMEOUT = 60  # seconds: a SYN the guest dropped is retried by QEMU after 1, 3, 7 ... s
