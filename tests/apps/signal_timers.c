@@ -98,6 +98,11 @@ static void test_itimer(void) {
     printf("pause: %d %s, handler ran %s\n", r, errno_name(pause_errno), yes_no(alarms >= 1));
 }
 
+/* a < b */
+static int earlier(const struct timespec* a, const struct timespec* b) {
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 /* --- POSIX timers --- */
 static volatile sig_atomic_t timer_signals;
 static volatile int timer_value, timer_code, timer_overrun_seen, timer_tid;
@@ -175,9 +180,28 @@ static void test_posix_timers(void) {
     struct itimerspec absolute = {{0, 0}, abs_now};
     APP_REQUIRE(timer_settime(t, TIMER_ABSTIME, &absolute, NULL) == 0);
     wait_for(SIGUSR1, &timer_signals, 1);
-    printf("TIMER_ABSTIME one-shot: %d\n", (int)timer_signals);
+    struct timespec fired_at;
+    clock_gettime(CLOCK_MONOTONIC, &fired_at);
+    printf("TIMER_ABSTIME one-shot: %d, not early: %s\n", (int)timer_signals, yes_no(!earlier(&fired_at, &abs_now)));
     APP_REQUIRE(timer_gettime(t, &cur) == 0);
     printf("expired one-shot is disarmed: %s\n", yes_no(cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0));
+    APP_REQUIRE(timer_delete(t) == 0);
+    /* The same on the wall clock (moved to the monotonic one with their offset). */
+    APP_REQUIRE(timer_create(CLOCK_REALTIME, &sev, &t) == 0);
+    struct timespec wall_then;
+    clock_gettime(CLOCK_REALTIME, &wall_then);
+    wall_then.tv_nsec += 20000000;
+    if (wall_then.tv_nsec >= 1000000000) {
+        wall_then.tv_sec++;
+        wall_then.tv_nsec -= 1000000000;
+    }
+    struct itimerspec wall_absolute = {{0, 0}, wall_then};
+    timer_signals = 0;
+    APP_REQUIRE(timer_settime(t, TIMER_ABSTIME, &wall_absolute, NULL) == 0);
+    wait_for(SIGUSR1, &timer_signals, 1);
+    clock_gettime(CLOCK_REALTIME, &fired_at);
+    printf("CLOCK_REALTIME TIMER_ABSTIME one-shot: %d, not early: %s\n", (int)timer_signals,
+           yes_no(!earlier(&fired_at, &wall_then)));
     APP_REQUIRE(timer_delete(t) == 0);
     errno = 0;
     struct itimerspec bad = {{0, 0}, {0, 1000000000}};
