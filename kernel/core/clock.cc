@@ -55,6 +55,8 @@ uint64_t realtime_ns() {
     return r.monotonic_ns + r.realtime_offset;
 }
 
+uint64_t realtime_offset_ns() { return read().realtime_offset; }
+
 const ClockData* data() { return &published; }
 
 const char* wall_clock_source() { return wall_source; }

@@ -103,6 +103,9 @@ bool by_wake_time(const Thread& a, const Thread& b) { return a.wake_at < b.wake_
 
 void kick_idle_cpu(const Cpu& busy);
 
+// Thread::reap_marks: detach() has run; the dead thread's last switch away has begun.
+constexpr uint8_t reap_detached = 1, reap_switched_out = 2;
+
 void free_thread(Thread* t) {
     // Its last switch away must be complete before its stack goes.
     while (__atomic_load_n(&t->on_cpu, __ATOMIC_ACQUIRE)) arch::cpu_relax();
@@ -162,7 +165,9 @@ void finish_switch() {
     Cpu& c = this_cpu();
     Thread* prev = c.prev;
     c.prev = nullptr;
-    bool reap = prev && prev->state == Thread::State::dead && prev->detached;
+    // Before on_cpu goes false: a joiner (or detach) frees the thread only after that.
+    bool reap = prev && prev->state == Thread::State::dead &&
+                (__atomic_fetch_or(&prev->reap_marks, reap_switched_out, __ATOMIC_ACQ_REL) & reap_detached);
     int migrate = prev ? prev->migrate_to : -1;
     if (migrate >= 0) {
         TRACE(sched_migrate, trace::thread_id(prev), prev->cpu, migrate);
@@ -546,13 +551,9 @@ void join(Thread* t) {
 }
 
 void detach(Thread* t) {
-    bool dead;
-    {
-        WaitQueue::Guard guard(*t->join_waiters);
-        dead = t->state == Thread::State::dead;
-        t->detached = true;
-    }
-    if (dead) free_thread(t);
+    // Frees it here only when its last switch away already happened without seeing the mark
+    // (finish_switch frees it otherwise): never both.
+    if (__atomic_fetch_or(&t->reap_marks, reap_detached, __ATOMIC_ACQ_REL) & reap_switched_out) free_thread(t);
 }
 
 void exit() {

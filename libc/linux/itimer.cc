@@ -10,6 +10,7 @@
 #include "processes.h"
 #include <initializer_list>
 #include <mica/clock.h>
+#include <mica/clock_data.h>
 #include <mica/linux/syscall.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
@@ -47,6 +48,7 @@ struct SignalTimer {
     uint64_t value = 0;      // sigev_value
     uint64_t interval = 0;   // ns, 0: one-shot
     uint64_t deadline = 0;   // monotonic ns of the next expiration, 0: disarmed
+    bool wall_clock = false; // on CLOCK_REALTIME (or TAI, REALTIME_ALARM): TIMER_ABSTIME times are wall times
     int overrun = 0;         // of the expiration last queued (timer_getoverrun)
 };
 
@@ -280,6 +282,7 @@ int64_t sys_timer_create(const uint64_t* args) {
     t->notify = event.notify;
     t->tid = event.tid;
     t->value = args[1] ? event.value : static_cast<uint64_t>(id);
+    t->wall_clock = (clock::realtime_clock_mask | 1u << clock::clock_realtime_alarm) >> clock_id & 1;
     int32_t out = id;
     if (mm::vm::copy_to_app(reinterpret_cast<void*>(args[2]), &out, sizeof out)) {
         t->~SignalTimer();
@@ -306,11 +309,12 @@ int64_t sys_timer_settime(const uint64_t* args) {
     uint64_t value = to_ns(fresh.value), now = clock::monotonic_ns();
     uint64_t deadline = 0;
     if (value) {
-        // Absolute times on the wall clock are moved to the monotonic one (as of now).
-        deadline = (args[1] & timer_abstime) ? value : now + value;
+        // Absolute times are on the timer's clock: the wall clock's are moved to the monotonic
+        // one with the offset between the two. A time already past is due now.
+        deadline = now + value;
         if (args[1] & timer_abstime) {
-            uint64_t wall = clock::realtime_ns();
-            deadline = value > wall ? now + (value - wall) : now;
+            uint64_t offset = t->wall_clock ? clock::realtime_offset_ns() : 0;
+            deadline = value > offset && value - offset > now ? value - offset : now;
         }
         if (!deadline) deadline = 1;
     }

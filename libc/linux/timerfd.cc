@@ -108,7 +108,7 @@ public:
             // An absolute time on this timer's clock, as a monotonic deadline.
             expiry = ns;
             if (realtime_) {
-                uint64_t offset = clock::realtime_ns() - now;
+                uint64_t offset = clock::realtime_offset_ns();
                 expiry = ns > offset ? ns - offset : 0;
             }
         } else if (__builtin_add_overflow(now, ns, &expiry)) {

@@ -23,6 +23,7 @@ Scenarios:
 Exit status 0 when every check passed; the whole console is printed either way.
 """
 import argparse
+import errno
 import os
 import random
 import socket
@@ -34,7 +35,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "boot"))
-from net_test import Failure, Guest, free_ports, recv_exact  # noqa: E402
+from net_guest import Failure, Guest, free_ports, recv_exact, start_forwarded  # noqa: E402
 
 GUEST_HTTP_PORT, GUEST_ECHO_PORT = 80, 7000
 CONNECT_TIMEOUT = 60  # seconds: a SYN the guest dropped is retried by QEMU after 1, 3, 7 ... s
@@ -113,12 +114,14 @@ def scenario_httpd(a):
         os.makedirs(os.path.dirname(www + path), exist_ok=True)
         with open(www + path, "wb") as f:
             f.write(data)
-    (port,) = free_ports(1)
-    g = guests.append(Guest(a, ["/bin/busybox", "httpd", "-f", "-p", str(GUEST_HTTP_PORT), "-h", "/www"],
-              ["--app", a.binary, "--app-path=/bin/busybox", f"--add={www}:/www",
-               f"--forward={port}:{GUEST_HTTP_PORT}"])) or guests[-1]
+    def start(ports):
+        guests.append(Guest(a, ["/bin/busybox", "httpd", "-f", "-p", str(GUEST_HTTP_PORT), "-h", "/www"],
+                            ["--app", a.binary, "--app-path=/bin/busybox", f"--add={www}:/www",
+                             f"--forward={ports[0]}:{GUEST_HTTP_PORT}"]))
+        return guests[-1]
+
+    g, (port,), (status, body) = start_forwarded(1, start, lambda g, ports: wait_for_http(ports[0], g, 90))
     try:
-        status, body = wait_for_http(port, g, 90)
         expect(status == 200 and body == page, "GET / is index.html, 612 bytes")
         for path, data in files.items():
             status, body = http_get(port, path)
@@ -129,11 +132,19 @@ def scenario_httpd(a):
         # the guest from the host client's own port, so the next connection reuses it.
         # Without Linux's TIME_WAIT rule the guest answers the SYN with an ACK, QEMU resets,
         # and the host's connection ends with ECONNRESET.
-        (source,) = free_ports(1)
-        for _ in range(3):
-            status, body = http_get(port, "/index.html", source_port=source)
+        for attempt in range(5):
+            # (A source port free when picked may be taken by another process before the bind.)
+            (source,) = free_ports(1)
+            try:
+                status, body = http_get(port, "/index.html", source_port=source)
+                break
+            except OSError as e:
+                if e.errno != errno.EADDRINUSE or attempt == 4:
+                    raise
+        for _ in range(2):
             if status != 200 or body != page:
                 break
+            status, body = http_get(port, "/index.html", source_port=source)
         expect(status == 200 and body == page, "three requests in a row from the same host port")
         # A client that vanishes mid-request, one that resets mid-download.
         with connect(port) as s:
@@ -229,13 +240,15 @@ def stats(port):
 
 
 def scenario_echo_server(a):
-    echo, ctl = free_ports(2)
-    g = guests.append(Guest(a, ["/bin/net_echo_server", "-p", str(GUEST_ECHO_PORT), "-b", "2"],
-              ["--app", a.binary, f"--forward={echo}:{GUEST_ECHO_PORT}",
-               f"--forward={ctl}:{GUEST_ECHO_PORT + 1}"])) or guests[-1]
+    def start(ports):
+        guests.append(Guest(a, ["/bin/net_echo_server", "-p", str(GUEST_ECHO_PORT), "-b", "2"],
+                            ["--app", a.binary, f"--forward={ports[0]}:{GUEST_ECHO_PORT}",
+                             f"--forward={ports[1]}:{GUEST_ECHO_PORT + 1}"]))
+        return guests[-1]
+
+    g, (echo, ctl), _ = start_forwarded(2, start, lambda g, ports: g.wait_for(r"net_echo_server: listening on port 7000", 90))
     made = 0
     try:
-        g.wait_for(r"net_echo_server: listening on port 7000", 90)
         rng = random.Random(7)
         payloads = [rng.randbytes(256 * 1024) for _ in range(16)]
         sockets = [open_connection(echo) for _ in payloads]

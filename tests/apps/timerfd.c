@@ -52,12 +52,16 @@ int main(void) {
     timerfd_gettime(fd, &cur);
     printf("disarmed: value %lld.%09ld, interval %lld\n", (long long)cur.it_value.tv_sec, cur.it_value.tv_nsec,
            (long long)cur.it_interval.tv_sec);
-    struct itimerspec s = spec(30 * 1000000LL, 0);
-    long long start = now_ns(CLOCK_MONOTONIC);
-    SHOW("arm for 30 ms", timerfd_settime(fd, 0, &s, NULL));
+    /* What is left of an armed timer, on one long enough that it cannot have fired by the
+     * time it is read (a loaded host may stop the CPU for longer than 30 ms between two calls). */
+    struct itimerspec s = spec(3600 * 1000000000LL, 0);
+    SHOW("arm for an hour", timerfd_settime(fd, 0, &s, NULL));
     timerfd_gettime(fd, &cur);
     long long left = cur.it_value.tv_sec * 1000000000LL + cur.it_value.tv_nsec;
-    printf("armed: 0 < value <= 30 ms: %s\n", yes_no(left > 0 && left <= 30 * 1000000LL));
+    printf("armed: 0 < value <= 1 hour: %s\n", yes_no(left > 0 && left <= 3600 * 1000000000LL));
+    s = spec(30 * 1000000LL, 0);
+    long long start = now_ns(CLOCK_MONOTONIC);
+    SHOW("arm again for 30 ms", timerfd_settime(fd, 0, &s, NULL));
     uint64_t count = 0;
     long n = read(fd, &count, sizeof count);  /* blocks until it fires */
     long long elapsed = now_ns(CLOCK_MONOTONIC) - start;

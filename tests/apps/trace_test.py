@@ -45,6 +45,11 @@ def run(a, *extra):
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
+def console_tail(output, lines=60):
+    """The end of a run's console, for the message of a check that failed."""
+    return "\n".join("  | " + line for line in output.splitlines()[-lines:])
+
+
 def app_lines(output):
     return [line for line in output.splitlines() if line.startswith("trace_calls:")]
 
@@ -85,12 +90,12 @@ def main():
     numbers = SYSCALLS[a.arch]
 
     plain_status, plain_out, plain_err = run(a, "--app", a.binary)
-    check(plain_status == 0, f"untraced run: status {plain_status}: {plain_err.strip()}")
+    check(plain_status == 0, f"untraced run: status {plain_status}: {plain_err.strip()}\n{console_tail(plain_out)}")
     with tempfile.TemporaryDirectory(prefix="mica-trace-test-") as tmp:
         out_file = os.path.join(tmp, "trace.bin")
         status, out, err = run(a, "--smp", "2", "--trace", "*", "-k", "--profile=500", "--trace-out", out_file,
                                "--app", a.binary)
-        check(status == 0, f"traced run: status {status}: {err.strip()}")
+        check(status == 0, f"traced run: status {status}: {err.strip()}\n{console_tail(out)}")
         check("MICA-TRACE" not in out, "tools/run printed trace frames")
         check(app_lines(out) == app_lines(plain_out) and len(app_lines(out)) == 5,
               f"tracing changed the program's output:\n{app_lines(plain_out)}\nvs\n{app_lines(out)}")
@@ -180,7 +185,7 @@ def main():
         small_file = os.path.join(tmp, "small.bin")
         status, out, err = run(a, "--trace", "*", "-k", "--trace-buffer=4", "--trace-out", small_file,
                                "--app", a.binary)
-        check(status == 0, f"small ring: status {status}: {err.strip()}")
+        check(status == 0, f"small ring: status {status}: {err.strip()}\n{console_tail(out)}")
         if os.path.exists(small_file):
             with open(small_file, "rb") as f:
                 small = trace_file.parse(f.read())

@@ -30,7 +30,6 @@ Exit status 0 when every check passed; the whole console output is printed eithe
 """
 import argparse
 import os
-import queue
 import re
 import shutil
 import socket
@@ -41,93 +40,13 @@ import tempfile
 import threading
 import time
 
+from net_guest import Failure, Guest, recv_exact, start_forwarded
+
 GATEWAY = "192.0.2.2"
 HOST_SERVICES = "192.0.2.4"  # tools/run --guest-forward
 ECHO_PORT, CONTROL_PORT, SOURCE_PORT, STATUS_PORT, GUEST_SERVICE_PORT = 7, 8, 10, 11, 7000
 SETTLE_TIMEOUT = 60  # seconds for the guest to see every connection end
 MIB = 1 << 20
-
-
-class Failure(Exception):
-    pass
-
-
-def free_ports(count):
-    """Ports the host has free now (bound and released: QEMU binds them a moment later)."""
-    sockets = []
-    for _ in range(count):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        sockets.append(s)
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-class Guest:
-    """tools/run in the background; its console collected line by line."""
-
-    def __init__(self, a, cmdline, run_args, net="user"):
-        self.cmd = [sys.executable, a.run, "-O", a.build_dir, "--machine", a.machine, "--accel", "tcg",
-                    "--timeout", str(a.timeout), "--smp", str(a.smp), "--net", net] + a.run_arg + run_args
-        self.cmd.append("--cmdline=" + " ".join(a.kernel_arg + cmdline))
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        self.lines = []
-        self.arrived = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            line = raw.decode(errors="replace").rstrip("\r\n")
-            self.lines.append(line)
-            self.arrived.put(line)
-        self.arrived.put(None)
-
-    def wait_for(self, pattern, timeout):
-        """The first console line (seen so far or coming) matching `pattern`."""
-        rx = re.compile(pattern)
-        for line in list(self.lines):
-            if rx.search(line):
-                return line
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise Failure(f"no console line matching /{pattern}/ within {timeout:g} s")
-            try:
-                line = self.arrived.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise Failure(f"the guest stopped before printing /{pattern}/")
-            if rx.search(line):
-                return line
-
-    def finish(self, timeout):
-        try:
-            status = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise Failure(f"the guest did not stop within {timeout:g} s")
-        self.reader.join(5)
-        return status
-
-    def output(self):
-        return "\n".join(self.lines)
-
-
-def recv_exact(s, n):
-    out = bytearray()
-    while len(out) < n:
-        chunk = s.recv(min(1 << 16, n - len(out)))
-        if not chunk:
-            raise Failure(f"connection closed after {len(out)} of {n} bytes")
-        out += chunk
-    return bytes(out)
 
 
 def open_echo(port, host="127.0.0.1"):
@@ -257,11 +176,16 @@ def scenario_ping(a):
 def start_echo(a, extra=(), run_args=()):
     """The echo service behind forwarded ports: the guest, then the host's echo, control and
     status ports."""
-    echo_host, control_host, status_host = free_ports(3)
-    g = Guest(a, ["--verbose", f"--test-net-echo={ECHO_PORT}"] + list(extra),
-              [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}",
-               f"--forward={status_host}:{STATUS_PORT}"] + list(run_args))
-    g.wait_for(r"test-net-echo: serving TCP and UDP echo on port 7", 90)
+    def start(ports):
+        echo_host, control_host, status_host = ports
+        return Guest(a, ["--verbose", f"--test-net-echo={ECHO_PORT}"] + list(extra),
+                     [f"--forward={echo_host}:{ECHO_PORT}", f"--forward={control_host}:{CONTROL_PORT}",
+                      f"--forward={status_host}:{STATUS_PORT}"] + list(run_args))
+
+    def ready(g, ports):
+        g.wait_for(r"test-net-echo: serving TCP and UDP echo on port 7", 90)
+
+    g, (echo_host, control_host, status_host), _ = start_forwarded(3, start, ready)
     return g, echo_host, control_host, status_host
 
 
@@ -516,14 +440,32 @@ def scenario_connect(a, reset=False):
         print(g.output())
 
 
+MONITOR_PROMPT = b"(qemu) "
+
+
 def monitor_command(path, command):
+    """Runs an HMP command on QEMU's monitor socket: returns once the monitor has carried it
+    out (its next prompt), not after a guess at how long that takes."""
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(30)
+    s.settimeout(60)
     s.connect(path)
-    s.recv(4096)  # the banner and prompt
-    s.sendall(command.encode() + b"\n")
-    time.sleep(0.2)
-    s.close()
+
+    def until_prompt(what):
+        text = b""
+        while not text.endswith(MONITOR_PROMPT):
+            chunk = s.recv(4096)
+            if not chunk:
+                raise Failure(f"QEMU's monitor closed the connection {what}: {text!r}")
+            text += chunk
+        return text
+
+    try:
+        until_prompt("before its prompt")  # the banner and the first prompt
+        s.sendall(command.encode() + b"\n")
+        until_prompt(f"during '{command}'")  # (its line editor's echo, then the next prompt)
+    finally:
+        s.close()
+    print(f"net_test: monitor: {command}: done")
 
 
 def scenario_link(a):

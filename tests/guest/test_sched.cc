@@ -59,6 +59,36 @@ KTEST(sched, detached_threads_free_themselves) {
     KEXPECT_EQ(live_threads(), before);
 }
 
+KTEST(sched, detach_while_the_thread_exits) {
+    // detach() from one CPU at every moment of the thread's exit on another: the thread is
+    // freed exactly once, by detach() or by the switch away from it. (Both freed it when
+    // detach() saw it dead just before that switch looked for the mark: a double free, met
+    // as a panic in --profile's start, which detaches its threads right after starting them.)
+    if (online_cpus() < 2) return ktest_context.skip("one CPU: the thread cannot exit while detach() runs");
+    static bool leaving;
+    size_t before = live_threads();
+    unsigned here = current_cpu(), other = here;
+    for (unsigned cpu = 0; cpu < max_cpus && other == here; ++cpu) {
+        if (cpu != here && cpu_online(cpu)) other = cpu;
+    }
+    constexpr int rounds = 500, delays = 50, relax_per_step = 20;
+    for (int i = 0; i < rounds; ++i) {
+        __atomic_store_n(&leaving, false, __ATOMIC_RELAXED);
+        Thread* t = create("exiting", [](void*) { __atomic_store_n(&leaving, true, __ATOMIC_RELEASE); }, nullptr);
+        KASSERT(t != nullptr);
+        KASSERT(pin(t, other));
+        start(t);
+        // It is on its way out (spinning, not sleeping, to be there at once): detach after a
+        // delay that varies by round, so that some land inside its exit.
+        while (!__atomic_load_n(&leaving, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+        for (int spin = 0; spin < (i % delays) * relax_per_step; ++spin) arch::cpu_relax();
+        detach(t);
+    }
+    // No time limit: a thread never freed hangs the test (the boot test's timeout names it).
+    while (live_threads() != before) sleep_ns(1000000);
+    KEXPECT_EQ(live_threads(), before);
+}
+
 KTEST(sched, for_each_thread_sees_every_thread) {
     // A blocked thread is on no run queue: only the list of all threads finds it.
     static Semaphore release;

@@ -32,7 +32,44 @@ BACKSTOP = SESSION_TIMEOUT + 60  # this script's, should tools/gdb itself hang
 COMPILERS = {"x86_64": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}
 NO_SUCH_THREAD = 987654
 
-SCRIPT = f"""\
+# "gdb-test: ready" comes before the main thread reaches its read and perhaps before the
+# sleeper has named itself and gone to sleep: GDB may stop the guest in between (a loaded
+# host can hold the vCPUs back while GDB starts). So the script first lets the guest run on
+# until both are where the checks expect them and off their CPUs: a breakpoint where a CPU
+# has just switched to its idle thread (IDLE_LINE: idle_loop's line after its schedule(),
+# past the switch), which stops the guest only once that holds. (Not in wait_for_interrupt:
+# an aarch64 CPU parked on its wfi would be single-stepped there, alone, and never wake.)
+IDLE_SOURCE = os.path.join("kernel", "sched", "scheduler.cc")
+IDLE_MARK = "schedule(c);  // local work, else stolen work, else back here"
+
+
+def idle_line():
+    with open(os.path.join(SOURCE_DIR, IDLE_SOURCE)) as f:
+        for number, line in enumerate(f, 1):
+            if IDLE_MARK in line:
+                return number + 1
+    raise AssertionError(f"{IDLE_SOURCE} has no line {IDLE_MARK!r} (test_gdb.py's breakpoint goes after it)")
+
+
+SETTLE = """\
+python
+def _settled():
+    named = {t.name: t for t in all_threads()}
+    main, sleeper = named.get("main"), named.get("gdb-sleeper")
+    return bool(main and sleeper and main.state == "blocked" and sleeper.state == "sleeping"
+                and not int(main.value["on_cpu"]) and not int(sleeper.value["on_cpu"]))
+class _Settled(gdb.Breakpoint):
+    def stop(self):
+        return _settled()
+if not _settled():
+    print("test_gdb: the threads are not settled yet: running on until they are")
+    settled = _Settled("scheduler.cc:IDLE_LINE", internal=True)
+    gdb.execute("continue")
+    settled.delete()
+end
+"""
+
+SCRIPT = SETTLE + f"""\
 mica threads -bt
 echo ==bt==\\n
 bt
@@ -80,7 +117,7 @@ class GdbSession(unittest.TestCase):
         script = os.path.join(work, "session.gdb")
         trace = os.path.join(work, "rings.trace")
         with open(script, "w") as f:
-            f.write(SCRIPT.replace("TRACE_FILE", trace))
+            f.write(SCRIPT.replace("TRACE_FILE", trace).replace("IDLE_LINE", str(idle_line())))
         self.trace_file = trace
         cmd = [sys.executable, TOOLS_GDB, "-O", build, "--app", program, "--smp", "2", "-k", "--trace=sched.*,syscall.*",
                "--attach-when", "gdb-test: ready", "--batch", script, "--timeout", str(SESSION_TIMEOUT)]

@@ -39,6 +39,10 @@ void set_wall_clock(int64_t unix_seconds, uint64_t cycles, const char* source);
 uint64_t realtime_ns();
 // Nanoseconds since boot, from the cycle counter.
 uint64_t monotonic_ns();
+// CLOCK_REALTIME minus CLOCK_MONOTONIC (fixed between wall clock settings): converts a
+// deadline on the wall clock to a monotonic one exactly. (Not realtime_ns() minus an earlier
+// monotonic_ns(): the time between the two reads would make the deadline that much early.)
+uint64_t realtime_offset_ns();
 const char* wall_clock_source();
 // What the clocks above are computed from, published for the vDSO (mica/clock_data.h).
 struct ClockData;

@@ -45,7 +45,10 @@ struct Thread : Schedulable {
     ListNode wait_link;            // in a WaitQueue (apart from run_link: a timed-out waiter
                                    // is runnable while still listed until it unlinks itself)
     WaitQueue* join_waiters = nullptr;  // created with the thread
-    bool detached = false;
+    // Who frees a detached thread (atomic, reap_* bits): detach() and the switch away from
+    // the dead thread each set their bit, and whichever comes second frees it. (Two flags
+    // read separately let both free it when detach() ran as the thread was exiting.)
+    uint8_t reap_marks = 0;
     uint64_t switches = 0;         // times switched in (statistics, tests)
     unsigned cpu = 0;              // whose run queue / sleep list it is on, or last ran on
     bool on_cpu = false;           // its registers are still live on a CPU (mid-switch)
