@@ -193,6 +193,9 @@ protected:
             std::string output;
             std::vector<std::string> all = args;
             for (auto& a : pseudo_arguments()) all.push_back(a);
+            // Fixed times: the base images, so the mutated ones, are the same bytes every run
+            // (mksquashfs stamps the build time and the files' times otherwise).
+            for (const char* a : {"-mkfs-time", "0", "-all-time", "0"}) all.push_back(a);
             if (!mksquashfs(root, path, all, &output)) {
                 failure_ = output;
                 return;
