@@ -16,6 +16,7 @@
 #include <mica/linux/vdso.h>
 #include <mica/loader/elf.h>
 #include <mica/loader/initial_stack.h>
+#include <mica/mm/heap.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <new>
@@ -314,7 +315,7 @@ int load_program(const char* path, const char* const* argv, const char* const* e
     int r = -loader::errno_2big;
     // The first try fits one page of the heap (a small machine may have no free run of
     // several pages), then 16 KiB and up.
-    constexpr size_t first_buffer = 4096 - 64, second_buffer = 16 * 1024;
+    constexpr size_t first_buffer = mm::Heap::one_page_large, second_buffer = 16 * 1024;
     for (size_t size = first_buffer; r == -loader::errno_2big && size <= initial_stack_limit;
          size = size < second_buffer ? second_buffer : size * 4) {
         auto* buffer = static_cast<uint8_t*>(malloc(size));

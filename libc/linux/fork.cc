@@ -7,6 +7,7 @@
 #include <mica/linux/process.h>
 #include <mica/linux/signal.h>
 #include <mica/linux/syscall.h>
+#include <mica/mm/heap.h>
 #include <mica/mm/vm.h>
 #include <mica/sched/sched.h>
 #include <mica/sched/spinlock.h>
@@ -269,8 +270,8 @@ public:
     }
 
 private:
-    // First sizes within the heap's small objects (2 KiB at most): no run of pages needed.
-    static constexpr size_t no_string = ~size_t{0}, first_strings = 2048, first_pointers = 64;
+    // First sizes within the heap's small objects: no run of pages needed.
+    static constexpr size_t no_string = ~size_t{0}, first_strings = mm::Heap::max_small, first_pointers = 64;
     int64_t add_string(const char* item) {
         for (;;) {
             int64_t n = used_ < capacity_ ? mm::vm::copy_string_from_app(strings_ + used_, item, capacity_ - used_)

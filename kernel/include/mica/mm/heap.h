@@ -24,6 +24,11 @@ public:
     static constexpr size_t class_sizes[] = {16,  32,  48,  64,   96,   128,  192,
                                              256, 384, 512, 768, 1024, 1536, 2048};
     static constexpr unsigned class_count = sizeof(class_sizes) / sizeof(class_sizes[0]);
+    // The largest request served from a slab (one page, never a run of pages), and the largest
+    // that a large run of one page holds: sizes a caller on a fragmented small machine can
+    // still get.
+    static constexpr size_t max_small = class_sizes[class_count - 1];
+    static constexpr size_t one_page_large = page_size - header_bytes;
 
     struct Stats {
         size_t bytes_in_use;   // as requested by callers, rounded to their class
